@@ -1,0 +1,1 @@
+"""logstream's core: the work itself, with no Airflow imports (hooks and operators wrap it)."""

@@ -1,0 +1,46 @@
+"""Command line: ``python -m logstream stack up|status|down [SERVICE ...]``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from logstream.stack.local_stack import LocalStack
+from logstream.stack.process import ServiceError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m logstream")
+    commands = parser.add_subparsers(dest="command", required=True)
+    stack = commands.add_parser("stack", help="the embedded local stack")
+    stack.add_argument("action", choices=["up", "status", "down", "env"])
+    stack.add_argument("services", nargs="*", help="only these services (default: all)")
+    args = parser.parse_args(argv)
+
+    local = LocalStack(only=args.services or None)
+    if args.action == "up":
+        try:
+            seconds = local.up()
+        except (ServiceError, FileNotFoundError) as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 1
+        print(f"stack up in {seconds:.1f}s")
+        return 0
+    if args.action == "down":
+        local.down()
+        return 0
+    if args.action == "env":
+        from logstream.stack.connections import connection_env
+
+        for key, value in connection_env(local.config).items():
+            print(f"export {key}='{value}'")
+        return 0
+    healthy = True
+    for name, health in local.status().items():
+        print(f"{name:<10} {'ok  ' if health.ok else 'DOWN'}  {health.detail}")
+        healthy &= health.ok
+    return 0 if healthy else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

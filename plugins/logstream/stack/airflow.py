@@ -1,0 +1,92 @@
+"""Airflow itself: api-server, scheduler, dag-processor and triggerer on the stack's PostgreSQL,
+loading the project's ``dags/`` and ``plugins/``, with one connection per service of the stack."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import urllib.error
+import urllib.request
+
+from logstream.stack.config import StackConfig
+from logstream.stack.connections import connection_env
+from logstream.stack.process import ServiceError
+from logstream.stack.service import Health, Service
+
+COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+
+
+def airflow_env(config: StackConfig) -> dict[str, str]:
+    """The environment every Airflow process of the local stack (and the tests) runs with."""
+    home = config.home / "airflow"
+    home.mkdir(parents=True, exist_ok=True)
+    api = f"http://{config.host}:{config.ports['airflow']}"
+    env = {
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(config.repo / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(config.repo / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__PARALLELISM": "8",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api}/execution/",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": (
+            f"postgresql+psycopg2://postgres@{config.host}:{config.ports['postgres']}/airflow"
+        ),
+        "AIRFLOW__API__HOST": config.host,
+        "AIRFLOW__API__PORT": str(config.ports["airflow"]),
+        "AIRFLOW__API__BASE_URL": api,
+        "AIRFLOW__API_AUTH__JWT_SECRET": _local_secret(home / "jwt_secret"),
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "20",
+        "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "10",
+        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
+        "LOGSTREAM_STACK_DIR": str(config.home),
+        "PYTHONPATH": str(config.repo / "plugins"),
+    }
+    env.update(connection_env(config))
+    return env
+
+
+def _local_secret(path) -> str:
+    """A per-machine secret kept in the git-ignored stack folder, made on first use."""
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+class Airflow(Service):
+    name = "airflow"
+    port_names = ("airflow",)
+    process_names = tuple(f"airflow-{component}" for component in COMPONENTS)
+    start_timeout = 240.0
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.config.host}:{self.port('airflow')}"
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, **airflow_env(self.config)}
+
+    def airflow_bin(self) -> str:
+        return str(self.config.venv_bin / "airflow")
+
+    def launch(self) -> None:
+        env = self.env()
+        migrate = subprocess.run([self.airflow_bin(), "db", "migrate"], env=env, capture_output=True, text=True)
+        if migrate.returncode != 0:
+            raise ServiceError(f"airflow db migrate failed:\n{migrate.stdout[-3000:]}\n{migrate.stderr[-3000:]}")
+        for component, process in zip(COMPONENTS, self.processes):
+            process.start([self.airflow_bin(), component], env=env, cwd=self.config.home / "airflow")
+
+    def health(self) -> Health:
+        try:
+            with urllib.request.urlopen(f"{self.url}/api/v2/monitor/health", timeout=3) as response:
+                report = json.load(response)
+        except (OSError, urllib.error.URLError, ValueError) as err:
+            return Health(False, f"api-server not answering at {self.url}: {err}")
+        states = {part: (report.get(part) or {}).get("status") for part in ("metadatabase", "scheduler", "triggerer", "dag_processor")}
+        ok = all(state == "healthy" for state in states.values())
+        return Health(ok, f"UI {self.url} " + " ".join(f"{part}={state}" for part, state in states.items()))

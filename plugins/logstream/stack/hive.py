@@ -1,0 +1,72 @@
+"""Hive as Spark's Thrift server (HiveServer2 protocol) from the pyspark package.
+
+pyspark ships ``bin/spark-submit`` and the hive-thriftserver jars but not ``sbin/start-thriftserver.sh``;
+that script only runs the ``HiveThriftServer2`` class through spark-submit, which is what this does.
+The metastore is an embedded Derby database under the stack's data folder; the warehouse is on HDFS.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from logstream.stack.process import port_is_open
+from logstream.stack.service import Health, Service
+
+
+def spark_home() -> Path:
+    import pyspark
+
+    return Path(pyspark.__file__).parent
+
+
+class Hive(Service):
+    name = "hive"
+    port_names = ("hive", "hive_ui")
+    start_timeout = 180.0
+
+    @property
+    def warehouse(self) -> str:
+        return f"{self.config.hdfs_uri}/user/hive/warehouse"
+
+    def launch(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        metastore = self.data_dir / "metastore_db"
+        home = spark_home()
+        driver_options = f"-Dderby.system.home={self.data_dir} -Dlog4j2.configurationFile={self.config.include_dir / 'stack' / 'log4j2-console.properties'}"
+        argv = [
+            str(home / "bin" / "spark-submit"),
+            "--master", "local[2]",
+            "--name", "logstream-hive",
+            "--driver-memory", "1g",
+            "--class", "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2",
+            "--conf", f"spark.driver.extraJavaOptions={driver_options}",
+            "--conf", f"spark.sql.warehouse.dir={self.warehouse}",
+            "--conf", f"spark.hadoop.fs.defaultFS={self.config.hdfs_uri}",
+            "--conf", f"spark.hadoop.javax.jdo.option.ConnectionURL=jdbc:derby:;databaseName={metastore};create=true",
+            "--conf", "spark.hadoop.hive.exec.dynamic.partition.mode=nonstrict",
+            "--conf", "spark.sql.sources.partitionOverwriteMode=dynamic",
+            "--conf", f"spark.ui.port={self.port('hive_ui')}",
+            "--conf", "spark.sql.shuffle.partitions=4",
+            "--hiveconf", f"hive.server2.thrift.port={self.port('hive')}",
+            "--hiveconf", f"hive.server2.thrift.bind.host={self.config.host}",
+            "spark-internal",
+        ]
+        env = dict(os.environ, SPARK_HOME=str(home), HADOOP_USER_NAME="root", SPARK_LOCAL_IP=self.config.host)
+        self.process.start(argv, env=env, cwd=self.data_dir)
+
+    def health(self) -> Health:
+        from pyhive import hive
+        from thrift.transport.TTransport import TTransportException
+
+        if not port_is_open(self.port("hive"), self.config.host):
+            return Health(False, f"nothing listens on {self.config.host}:{self.port('hive')}")
+        try:
+            conn = hive.connect(host=self.config.host, port=self.port("hive"), username="root", auth="NONE")
+            cursor = conn.cursor()
+            cursor.execute("SELECT version()")
+            version = cursor.fetchone()[0]
+            conn.close()
+        except (TTransportException, OSError, EOFError) as err:
+            return Health(False, f"HiveServer2 not answering on {self.port('hive')}: {err}")
+        return Health(True, f"HiveServer2 (Spark {version.split()[0]}) on {self.config.host}:{self.port('hive')}, warehouse {self.warehouse}")

@@ -1,0 +1,71 @@
+"""Starts, checks and stops the whole local stack in dependency order."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+
+from logstream.stack.config import StackConfig
+from logstream.stack.service import Health, Service
+
+# Services in start order; each list entry starts together, the next waits for it.
+def _service_classes() -> list[list[type[Service]]]:
+    from logstream.stack.airflow import Airflow
+    from logstream.stack.hdfs import Hdfs
+    from logstream.stack.hive import Hive
+    from logstream.stack.kafka import Kafka
+    from logstream.stack.mail import Mail
+    from logstream.stack.postgres import Postgres
+    from logstream.stack.zookeeper import ZooKeeper
+
+    return [[Postgres, ZooKeeper, Kafka, Hdfs, Mail], [Hive, Airflow]]
+
+
+class LocalStack:
+    def __init__(self, config: StackConfig | None = None, *, only: Iterable[str] | None = None,
+                 report: Callable[[str], None] = print) -> None:
+        self.config = config or StackConfig()
+        wanted = set(only) if only else None
+        self.waves = [
+            [cls(self.config) for cls in wave if wanted is None or cls.name in wanted]
+            for wave in _service_classes()
+        ]
+        self.report = report
+
+    @property
+    def services(self) -> list[Service]:
+        return [service for wave in self.waves for service in wave]
+
+    def service(self, name: str) -> Service:
+        return next(service for service in self.services if service.name == name)
+
+    def up(self) -> float:
+        """Start what is not running and wait until everything is healthy; returns the seconds it took."""
+        started = time.monotonic()
+        for wave in self.waves:
+            for service in wave:
+                if service.is_running():
+                    continue
+                service.check_ports_free()
+                self.report(f"starting {service.name}")
+                service.launch()
+            for service in wave:
+                service.wait_healthy()
+                service.after_healthy()
+                self.report(f"{service.name:<10} up    {service.health().detail}")
+        return time.monotonic() - started
+
+    def status(self) -> dict[str, Health]:
+        result = {}
+        for service in self.services:
+            if not service.is_running():
+                result[service.name] = Health(False, "not running")
+            else:
+                result[service.name] = service.health()
+        return result
+
+    def down(self) -> None:
+        for service in reversed(self.services):
+            if service.is_running():
+                self.report(f"stopping {service.name}")
+            service.stop()

@@ -1,0 +1,89 @@
+"""What every service of the local stack offers: start, health, stop."""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+from pathlib import Path
+
+from logstream.stack.config import StackConfig
+from logstream.stack.process import ManagedProcess, ServiceError, port_is_free
+
+
+@dataclass(frozen=True)
+class Health:
+    ok: bool
+    detail: str
+
+
+class Service:
+    """A service of the local stack. Subclasses name their ports and processes and start them."""
+
+    name: str = ""
+    port_names: tuple[str, ...] = ()
+    process_names: tuple[str, ...] = ()
+    start_timeout: float = 120.0
+
+    def __init__(self, config: StackConfig) -> None:
+        self.config = config
+        self.processes = [ManagedProcess(name, config.run_dir) for name in self.process_names or (self.name,)]
+
+    @property
+    def process(self) -> ManagedProcess:
+        return self.processes[0]
+
+    @property
+    def data_dir(self) -> Path:
+        return self.config.data_dir / self.name
+
+    def port(self, name: str) -> int:
+        return self.config.ports[name]
+
+    def is_running(self) -> bool:
+        return any(process.is_running() for process in self.processes)
+
+    def check_ports_free(self) -> None:
+        for name in self.port_names:
+            port = self.port(name)
+            if not port_is_free(port, self.config.host):
+                raise ServiceError(
+                    f"cannot start {self.name}: port {port} on {self.config.host} is taken by another program "
+                    f"(set LOGSTREAM_{name.upper()}_PORT to use another port)"
+                )
+
+    def launch(self) -> None:
+        """Start the processes without waiting for them to be healthy."""
+        raise NotImplementedError
+
+    def wait_healthy(self) -> None:
+        self.process.wait_until(lambda: self.health().ok, timeout=self.start_timeout, what="a healthy state")
+
+    def health(self) -> Health:
+        raise NotImplementedError
+
+    def after_healthy(self) -> None:
+        """One-off set-up once the service answers (databases, folders); must be idempotent."""
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            process.stop()
+
+    def render(self, template: str, target: Path, **values: object) -> Path:
+        """Render a config template from include/stack/ into the service's run folder."""
+        text = (self.config.include_dir / "stack" / template).read_text()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(string.Template(text).substitute({k: str(v) for k, v in values.items()}))
+        return target
+
+    def java_argv(self, component: str, main_class: str, *args: str, heap: str = "512m", log4j2: bool = True) -> list[str]:
+        log_config = self.config.include_dir / "stack" / ("log4j2-console.properties" if log4j2 else "log4j-console.properties")
+        return [
+            self.config.java(),
+            f"-Xmx{heap}",
+            f"-Dlog4j.configurationFile={log_config}",
+            f"-Dlog4j.configuration=file:{log_config}",
+            "-cp",
+            self.config.classpath(component),
+            main_class,
+            *args,
+        ]

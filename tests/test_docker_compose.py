@@ -1,0 +1,361 @@
+"""docker-compose.yaml, the distributed deployment: Compose accepts it, it conforms to the Compose
+specification's JSON schema, it runs every logstream component on its official image, and it
+carries no secret of its own.
+
+Needs the Debian package ``docker-compose`` (its ``docker-compose`` binary and the
+``compose_spec.json`` schema it ships). ``docker-compose config`` only reads the file, so no Docker
+engine is involved.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any, Iterator
+
+import jsonschema
+import pytest
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+COMPOSE_FILE = REPO_ROOT / "docker-compose.yaml"
+COMPOSE_PACKAGE = "docker-compose"
+
+# The variables the file refuses to render without, each with a recognisable, URI-safe dummy.
+REQUIRED_VARIABLES = {
+    name: f"dummy-{name.lower().replace('_', '-')}"
+    for name in (
+        "POSTGRES_PASSWORD",
+        "AIRFLOW_DB_PASSWORD",
+        "HIVE_METASTORE_DB_PASSWORD",
+        "RESULTS_DB_PASSWORD",
+        "AIRFLOW_FERNET_KEY",
+        "AIRFLOW_JWT_SECRET",
+        "AIRFLOW_API_SECRET_KEY",
+        "AIRFLOW_ADMIN_PASSWORD",
+    )
+}
+
+EXPECTED_IMAGES = {
+    "postgres": "postgres:16",
+    "postgres-init": "postgres:16",
+    "redis": "redis:7.2-bookworm",
+    "airflow-init": "apache/airflow:3.3.2",
+    "airflow-apiserver": "apache/airflow:3.3.2",
+    "airflow-scheduler": "apache/airflow:3.3.2",
+    "airflow-dag-processor": "apache/airflow:3.3.2",
+    "airflow-triggerer": "apache/airflow:3.3.2",
+    "airflow-worker": "apache/airflow:3.3.2",
+    "kafka": "apache/kafka:4.1.1",
+    "hdfs-namenode": "apache/hadoop:3.4.1",
+    "hdfs-datanode": "apache/hadoop:3.4.1",
+    "hive-metastore": "apache/hive:4.0.1",
+    "hive-server": "apache/hive:4.0.1",
+    "zookeeper": "zookeeper:3.9",
+    "storm-nimbus": "storm:2.8",
+    "storm-supervisor": "storm:2.8",
+    "storm-ui": "storm:2.8",
+    "flume-l1": "eclipse-temurin:17-jre",
+    "flume-l2": "eclipse-temurin:17-jre",
+    "oracle": "gvenzl/oracle-free:23-slim",
+}
+
+AIRFLOW_SERVICES = [name for name, image in EXPECTED_IMAGES.items() if image.startswith("apache/airflow:")]
+
+# A value that comes from the operator: ${VAR}, ${VAR:?message} or ${VAR:-} (empty default only);
+# $$VAR is the container's own environment variable, resolved at run time.
+INTERPOLATION = re.compile(r"\$\{[A-Z0-9_]+(?::\?[^}]*|:-)?\}|\$\$\{?[A-Z0-9_]+\}?")
+SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|FERNET|_KEY$", re.IGNORECASE)
+URI_PASSWORD = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]+:([^@\s]+)@", re.IGNORECASE)
+JSON_PASSWORD = re.compile(r'"[^"]*password[^"]*"\s*:\s*"([^"]*)"', re.IGNORECASE)
+PROPERTY_PASSWORD = re.compile(r"[\w.-]*password=(\S+)", re.IGNORECASE)
+OPERATOR_VALUE = "<operator>"
+
+
+def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture(scope="session")
+def compose_binary() -> str:
+    binary = shutil.which("docker-compose")
+    assert binary, (
+        "the docker-compose binary is not on PATH: install the Debian package "
+        f"(apt-get install {COMPOSE_PACKAGE}); this test validates with it and never skips"
+    )
+    return binary
+
+
+@pytest.fixture(scope="session")
+def compose_schema_path() -> Path:
+    assert shutil.which("dpkg-query"), "dpkg-query is missing: the Compose schema is located through Debian's package database"
+    listing = _run(["dpkg-query", "--listfiles", COMPOSE_PACKAGE], env=dict(os.environ))
+    assert listing.returncode == 0, (
+        f"Debian package {COMPOSE_PACKAGE} is not installed (apt-get install {COMPOSE_PACKAGE}): {listing.stderr.strip()}"
+    )
+    schemas = [Path(line) for line in listing.stdout.splitlines() if Path(line).name == "compose_spec.json"]
+    assert schemas, f"package {COMPOSE_PACKAGE} ships no compose_spec.json; its files:\n{listing.stdout}"
+    return schemas[0]
+
+
+@pytest.fixture(scope="session")
+def empty_env_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # Keeps an operator's real .env beside the compose file out of the test.
+    env_file = tmp_path_factory.mktemp("compose") / "empty.env"
+    env_file.write_text("")
+    return env_file
+
+
+def _compose_env(variables: dict[str, str]) -> dict[str, str]:
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/root"), **variables}
+
+
+def _compose_config(
+    compose_binary: str, env_file: Path, variables: dict[str, str], *args: str
+) -> subprocess.CompletedProcess[str]:
+    return _run(
+        [compose_binary, "--env-file", str(env_file), "-f", str(COMPOSE_FILE), "config", *args],
+        env=_compose_env(variables),
+    )
+
+
+@pytest.fixture(scope="session")
+def document() -> dict[str, Any]:
+    """The file as written: anchors merged, ``${...}`` not yet interpolated."""
+    return yaml.safe_load(COMPOSE_FILE.read_text())
+
+
+@pytest.fixture(scope="session")
+def rendered(compose_binary: str, empty_env_file: Path) -> dict[str, Any]:
+    """The model Compose would run, with the dummy variables interpolated."""
+    result = _compose_config(compose_binary, empty_env_file, REQUIRED_VARIABLES)
+    assert result.returncode == 0, result.stderr
+    return yaml.safe_load(result.stdout)
+
+
+def test_docker_compose_accepts_the_file(compose_binary: str, empty_env_file: Path) -> None:
+    result = _compose_config(compose_binary, empty_env_file, REQUIRED_VARIABLES, "-q")
+
+    assert result.returncode == 0, f"docker-compose config -q rejected the file:\n{result.stderr}"
+
+
+@pytest.mark.parametrize("missing", sorted(REQUIRED_VARIABLES))
+def test_docker_compose_refuses_to_render_without_a_secret(
+    compose_binary: str, empty_env_file: Path, missing: str
+) -> None:
+    variables = {name: value for name, value in REQUIRED_VARIABLES.items() if name != missing}
+
+    result = _compose_config(compose_binary, empty_env_file, variables, "-q")
+
+    assert result.returncode != 0
+    assert f"set {missing} in .env" in result.stderr
+
+
+def test_file_conforms_to_the_compose_specification_schema(
+    compose_schema_path: Path, document: dict[str, Any]
+) -> None:
+    schema = json.loads(compose_schema_path.read_text())
+    # The file names draft 2019-09 by its http:// URI, which jsonschema does not look up.
+    assert "/draft/2019-09/" in schema["$schema"]
+    jsonschema.Draft201909Validator.check_schema(schema)
+
+    errors = sorted(
+        jsonschema.Draft201909Validator(schema).iter_errors(document), key=lambda error: list(error.absolute_path)
+    )
+
+    assert not errors, f"{COMPOSE_FILE.name} violates {compose_schema_path}:\n" + "\n".join(
+        f"  {'/'.join(map(str, error.absolute_path)) or '<root>'}: {error.message}" for error in errors
+    )
+
+
+def test_every_component_runs_on_its_official_image(rendered: dict[str, Any]) -> None:
+    images = {name: service.get("image") for name, service in rendered["services"].items()}
+
+    assert images == EXPECTED_IMAGES
+
+
+def test_airflow_runs_each_component_with_the_project_mounted(rendered: dict[str, Any]) -> None:
+    services = rendered["services"]
+    commands = {name: services[name]["command"] for name in AIRFLOW_SERVICES}
+    mounts = {
+        name: {volume.split(":")[1] for volume in services[name]["volumes"] if volume.startswith(str(REPO_ROOT))}
+        for name in AIRFLOW_SERVICES
+    }
+
+    assert commands == {
+        "airflow-init": "version",
+        "airflow-apiserver": "api-server",
+        "airflow-scheduler": "scheduler",
+        "airflow-dag-processor": "dag-processor",
+        "airflow-triggerer": "triggerer",
+        "airflow-worker": "celery worker",
+    }
+    assert services["airflow-init"]["environment"]["_AIRFLOW_DB_MIGRATE"] == "true"
+    assert all(
+        mounted == {"/opt/airflow/dags", "/opt/airflow/plugins", "/opt/airflow/include"} for mounted in mounts.values()
+    ), mounts
+    for name in AIRFLOW_SERVICES:
+        environment = services[name]["environment"]
+        assert environment["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor", name
+        assert environment["AIRFLOW__CELERY__BROKER_URL"] == "redis://redis:6379/0", name
+        assert environment["AIRFLOW__API_AUTH__JWT_SECRET"] == REQUIRED_VARIABLES["AIRFLOW_JWT_SECRET"], name
+    assert {"published": 8080, "target": 8080} in services["airflow-apiserver"]["ports"]
+
+
+def test_airflow_connections_take_credentials_from_the_operator(rendered: dict[str, Any]) -> None:
+    environment = rendered["services"]["airflow-worker"]["environment"]
+    connections = {key: json.loads(value) for key, value in environment.items() if key.startswith("AIRFLOW_CONN_")}
+
+    assert connections["AIRFLOW_CONN_LOGSTREAM_RESULTS"]["password"] == REQUIRED_VARIABLES["RESULTS_DB_PASSWORD"]
+    assert connections["AIRFLOW_CONN_LOGSTREAM_RESULTS"]["host"] == "postgres"
+    assert connections["AIRFLOW_CONN_KAFKA_DEFAULT"]["extra"]["bootstrap.servers"] == "kafka:9092"
+    assert (connections["AIRFLOW_CONN_WEBHDFS_DEFAULT"]["host"], connections["AIRFLOW_CONN_WEBHDFS_DEFAULT"]["port"]) == (
+        "hdfs-namenode",
+        9870,
+    )
+    assert connections["AIRFLOW_CONN_HIVESERVER2_DEFAULT"]["host"] == "hive-server"
+    assert environment["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] == (
+        f"postgresql+psycopg2://airflow:{REQUIRED_VARIABLES['AIRFLOW_DB_PASSWORD']}@postgres:5432/airflow"
+    )
+
+
+def test_kafka_is_a_single_kraft_node(rendered: dict[str, Any]) -> None:
+    environment = rendered["services"]["kafka"]["environment"]
+
+    assert environment["KAFKA_PROCESS_ROLES"] == "broker,controller"
+    assert environment["KAFKA_CONTROLLER_QUORUM_VOTERS"] == "1@kafka:9093"
+    assert "zookeeper" not in json.dumps(rendered["services"]["kafka"])
+
+
+def test_hdfs_runs_namenode_and_datanode_with_webhdfs(rendered: dict[str, Any]) -> None:
+    services = rendered["services"]
+    namenode = services["hdfs-namenode"]
+
+    assert namenode["command"] == ["hdfs", "namenode"]
+    assert services["hdfs-datanode"]["command"] == ["hdfs", "datanode"]
+    assert namenode["environment"]["HDFS-SITE.XML_dfs.webhdfs.enabled"] == "true"
+    assert namenode["environment"]["CORE-SITE.XML_fs.defaultFS"] == "hdfs://hdfs-namenode:8020"
+    assert {"published": 9870, "target": 9870} in namenode["ports"]
+
+
+def test_hive_metastore_keeps_its_schema_in_postgres(rendered: dict[str, Any]) -> None:
+    metastore = rendered["services"]["hive-metastore"]["environment"]
+    server = rendered["services"]["hive-server"]["environment"]
+
+    assert (metastore["SERVICE_NAME"], server["SERVICE_NAME"]) == ("metastore", "hiveserver2")
+    assert metastore["DB_DRIVER"] == "postgres"
+    assert "-Djavax.jdo.option.ConnectionURL=jdbc:postgresql://postgres:5432/metastore" in metastore["SERVICE_OPTS"].split()
+    assert "-Dhive.metastore.uris=thrift://hive-metastore:9083" in server["SERVICE_OPTS"].split()
+
+
+def test_storm_daemons_share_zookeeper_and_nimbus(rendered: dict[str, Any]) -> None:
+    services = rendered["services"]
+
+    for daemon in ("nimbus", "supervisor", "ui"):
+        command = services[f"storm-{daemon}"]["command"]
+        assert command[:2] == ["storm", daemon]
+        assert 'storm.zookeeper.servers=["zookeeper"]' in command
+        assert 'nimbus.seeds=["storm-nimbus"]' in command
+    assert services["storm-ui"]["ports"] == [{"published": 8081, "target": 8080}]
+
+
+@pytest.mark.parametrize("agent", ["l1", "l2"])
+def test_flume_agents_run_flume_on_the_official_jre(rendered: dict[str, Any], agent: str) -> None:
+    service = rendered["services"][f"flume-{agent}"]
+    command = service["command"]
+    mounts = {volume.split(":")[0]: volume.split(":")[1] for volume in service["volumes"]}
+
+    assert command[0] == "java"
+    assert command[command.index("-cp") + 1] == "/opt/flume/lib/*"
+    assert command[command.index("-cp") + 2 :] == [
+        "org.apache.flume.node.Application",
+        "-n",
+        agent,
+        "-f",
+        f"/opt/flume/conf/{agent}.properties",
+        "--no-reload-conf",
+    ]
+    assert mounts[str(REPO_ROOT / ".jvm/lib/flume")] == "/opt/flume/lib"
+    assert mounts[str(REPO_ROOT / "include/flume")] == "/opt/flume/conf"
+
+
+def test_oracle_exists_only_under_its_profile(document: dict[str, Any]) -> None:
+    services = document["services"]
+    profiles = {name: service["profiles"] for name, service in services.items() if "profiles" in service}
+    depending_on_oracle = [name for name, service in services.items() if "oracle" in service.get("depends_on", {})]
+
+    assert profiles == {"oracle": ["oracle"]}
+    assert depending_on_oracle == []
+
+
+def test_dependencies_wait_on_conditions_the_targets_can_meet(rendered: dict[str, Any]) -> None:
+    services = rendered["services"]
+    unmet = []
+    for name, service in services.items():
+        for target, dependency in service.get("depends_on", {}).items():
+            condition = dependency["condition"]
+            if condition == "service_healthy" and "healthcheck" not in services[target]:
+                unmet.append(f"{name} waits for {target} to be healthy, but it has no healthcheck")
+            if condition == "service_completed_successfully" and services[target].get("restart", "no") != "no":
+                unmet.append(f"{name} waits for {target} to complete, but it restarts forever")
+
+    assert unmet == []
+
+
+def test_volumes_are_named_apart_from_the_project_mounts(rendered: dict[str, Any]) -> None:
+    sources = {
+        volume.split(":")[0] for service in rendered["services"].values() for volume in service.get("volumes", [])
+    }
+    named = {source for source in sources if not source.startswith("/")}
+    bind_mounts = sources - named
+
+    assert named == set(rendered["volumes"])
+    assert bind_mounts == {
+        str(REPO_ROOT / path) for path in ("dags", "plugins", "include", "include/flume", ".jvm/lib/flume", ".jvm/lib/hive")
+    }
+
+
+def _strings(node: Any, key: str = "") -> Iterator[tuple[str, str]]:
+    """Every string in the document with the mapping key it sits under."""
+    if isinstance(node, dict):
+        for child_key, child in node.items():
+            yield from _strings(child, str(child_key))
+    elif isinstance(node, list):
+        for child in node:
+            yield from _strings(child, key)
+    elif isinstance(node, str):
+        yield key, node
+
+
+def _literal_secrets(document: Any) -> list[str]:
+    found = []
+    for key, value in _strings(document):
+        text = INTERPOLATION.sub(OPERATOR_VALUE, value)
+        if SECRET_NAME.search(key) and text not in {OPERATOR_VALUE, ""}:
+            found.append(f"{key}: {value}")
+        for pattern in (URI_PASSWORD, JSON_PASSWORD, PROPERTY_PASSWORD):
+            found += [f"{key}: {value}" for secret in pattern.findall(text) if secret != OPERATOR_VALUE]
+    return found
+
+
+def test_no_secret_is_written_in_the_file(document: dict[str, Any]) -> None:
+    assert _literal_secrets(document) == []
+
+
+@pytest.mark.parametrize(
+    "leak",
+    [
+        {"environment": {"POSTGRES_PASSWORD": "hunter2"}},
+        {"environment": {"POSTGRES_PASSWORD": "${POSTGRES_PASSWORD:-hunter2}"}},
+        {"environment": {"AIRFLOW__API_AUTH__JWT_SECRET": "not-so-secret"}},
+        {"environment": {"SQL_ALCHEMY_CONN": "postgresql://airflow:hunter2@postgres/airflow"}},
+        {"environment": {"AIRFLOW_CONN_X": '{"conn_type": "postgres", "password": "hunter2"}'}},
+        {"environment": {"SERVICE_OPTS": "-Djavax.jdo.option.ConnectionPassword=hunter2"}},
+    ],
+)
+def test_secret_check_catches_a_literal(leak: dict[str, Any]) -> None:
+    assert _literal_secrets(leak) != []
