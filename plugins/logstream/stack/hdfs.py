@@ -34,7 +34,7 @@ class Hdfs(Service):
         (self.config.run_dir / "hdfs").mkdir(parents=True, exist_ok=True)
         base.mkdir(parents=True, exist_ok=True)
         argv = self.java_argv(
-            "hdfs", "org.apache.hadoop.mapreduce.MiniHadoopClusterManager", *args, heap="768m", log4j2=False
+            "hdfs", "org.apache.hadoop.mapreduce.MiniHadoopClusterManager", *args, heap="768m"
         )
         self.process.start(argv, cwd=self.data_dir)
 

@@ -6,7 +6,7 @@ import base64
 import subprocess
 import uuid
 
-from logstream.stack.process import ServiceError
+from logstream.stack.process import ServiceError, port_is_open
 from logstream.stack.service import Health, Service
 
 
@@ -45,6 +45,8 @@ class Kafka(Service):
         from confluent_kafka import KafkaException
         from confluent_kafka.admin import AdminClient
 
+        if not port_is_open(self.port("kafka"), self.config.host):
+            return Health(False, f"nothing listens on {self.config.kafka_bootstrap}")
         admin = AdminClient({"bootstrap.servers": self.config.kafka_bootstrap, "socket.timeout.ms": 2000})
         try:
             metadata = admin.list_topics(timeout=3)

@@ -75,13 +75,12 @@ class Service:
         target.write_text(string.Template(text).substitute({k: str(v) for k, v in values.items()}))
         return target
 
-    def java_argv(self, component: str, main_class: str, *args: str, heap: str = "512m", log4j2: bool = True) -> list[str]:
-        log_config = self.config.include_dir / "stack" / ("log4j2-console.properties" if log4j2 else "log4j-console.properties")
+    def java_argv(self, component: str, main_class: str, *args: str, heap: str = "512m") -> list[str]:
+        log_config = self.config.include_dir / "stack" / "log4j2-console.properties"
         return [
             self.config.java(),
             f"-Xmx{heap}",
-            f"-Dlog4j.configurationFile={log_config}",
-            f"-Dlog4j.configuration=file:{log_config}",
+            f"-Dlog4j2.configurationFile={log_config}",
             "-cp",
             self.config.classpath(component),
             main_class,
