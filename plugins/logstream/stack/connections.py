@@ -17,7 +17,7 @@ def connections(config: StackConfig) -> dict[str, dict]:
     return {
         "kafka_default": {
             "conn_type": "kafka",
-            "extra": {"bootstrap.servers": config.kafka_bootstrap, "group.id": "logstream"},
+            "extra": {"bootstrap.servers": config.kafka_bootstrap, "group.id": "logstream", "auto.offset.reset": "earliest"},
         },
         "webhdfs_default": {"conn_type": "webhdfs", "host": host, "port": ports["hdfs_http"], "login": "root"},
         "hiveserver2_default": {

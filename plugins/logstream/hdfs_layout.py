@@ -1,0 +1,58 @@
+"""Where logstream keeps things in HDFS. The HadoopConsumer writes this layout; Hive reads it.
+
+    <root>/<topic>/dt=YYYY-MM-DD/hour=HH/<topic>+<partition>+<first>+<last>.log
+        valid entries, the raw record bytes one per line, filed by the entry's StartTime (UTC);
+    <root>/_quarantine/<topic>/dt=YYYY-MM-DD/hour=HH/<topic>+<partition>+<first>+<last>.tsv
+        records that are not entries, filed by their Kafka timestamp (UTC), one per line:
+        partition TAB offset TAB kafka_timestamp_ms TAB reason TAB base64(raw value);
+    <root>/_offsets/<topic>/<partition>/offset.dat
+        the partition's committed offset (see offset_store.py);
+    <root>/_inflight/<topic>/<partition>/
+        the batch being committed (see hadoop_consumer/DESIGN.md).
+
+``first`` and ``last`` are the batch's Kafka offsets (inclusive), zero-padded to 20 digits so that
+names sort by offset and a replayed batch lands on the same names.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+DEFAULT_ROOT = "/logs"
+QUARANTINE = "_quarantine"
+
+
+def hour_partition(epoch_seconds: float) -> tuple[str, str]:
+    moment = datetime.fromtimestamp(epoch_seconds, tz=timezone.utc)
+    return moment.strftime("%Y-%m-%d"), moment.strftime("%H")
+
+
+def batch_file_name(topic: str, partition: int, first: int, last: int, suffix: str) -> str:
+    return f"{topic}+{partition}+{first:020d}+{last:020d}.{suffix}"
+
+
+def parse_batch_file_name(name: str) -> tuple[str, int, int, int]:
+    """The inverse of :func:`batch_file_name`: (topic, partition, first, last)."""
+    stem = name.rsplit(".", 1)[0]
+    topic, partition, first, last = stem.rsplit("+", 3)
+    return topic, int(partition), int(first), int(last)
+
+
+def topic_dir(root: str, topic: str) -> str:
+    return f"{root}/{topic}"
+
+
+def quarantine_dir(root: str, topic: str) -> str:
+    return f"{root}/{QUARANTINE}/{topic}"
+
+
+def hour_dir(base: str, dt: str, hour: str) -> str:
+    return f"{base}/dt={dt}/hour={hour}"
+
+
+def offsets_dir(root: str, topic: str, partition: int) -> str:
+    return f"{root}/_offsets/{topic}/{partition}"
+
+
+def inflight_dir(root: str, topic: str, partition: int) -> str:
+    return f"{root}/_inflight/{topic}/{partition}"

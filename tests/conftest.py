@@ -1,0 +1,40 @@
+"""One real local stack for the whole test session (started if it is not running, stopped after if
+this session started it), and the environment that points Airflow and its hooks at it."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "plugins"))
+
+from logstream.stack.airflow import airflow_env  # noqa: E402
+from logstream.stack.config import StackConfig  # noqa: E402
+from logstream.stack.local_stack import LocalStack  # noqa: E402
+
+STACK_CONFIG = StackConfig()
+# Before anything imports Airflow: its config, and AIRFLOW_CONN_* for every service of the stack.
+os.environ.update(airflow_env(STACK_CONFIG))
+
+
+@pytest.fixture(scope="session")
+def stack() -> LocalStack:
+    local = LocalStack(STACK_CONFIG)
+    was_running = all(service.is_running() for service in local.services)
+    local.up()
+    yield local
+    if not was_running and not os.environ.get("LOGSTREAM_KEEP_STACK"):
+        local.down()
+
+
+@pytest.fixture
+def unique_name(request) -> str:
+    """A name of its own for each test (topic, HDFS folder, table), so tests never share data."""
+    base = re.sub(r"[^a-z0-9]+", "_", request.node.name.lower()).strip("_")[:40]
+    return f"t_{base}_{uuid.uuid4().hex[:8]}"
