@@ -1,0 +1,367 @@
+"""One micro-batch of one topic-partition: offset.dat -> Kafka -> HDFS -> offset.dat, exactly once."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
+
+from logstream.hadoop_consumer.inflight_batch import InflightBatch, Manifest
+from logstream.hadoop_consumer.offset_store import FROM_BEGINNING, OffsetStore, PartitionOffset
+from logstream.hadoop_consumer.hdfs_files import delete_tree, exists, move_into_place, write_bytes
+from logstream.hdfs_layout import (
+    batch_file_name,
+    hour_dir,
+    hour_partition,
+    inflight_dir,
+    parse_batch_file_name,
+    quarantine_dir,
+    topic_dir,
+)
+from logstream.log_entry import InvalidEntry, parse_entry
+
+log = logging.getLogger(__name__)
+
+PROGRESS_EVERY_SECONDS = 10.0
+
+
+class OffsetOutOfRange(RuntimeError):
+    """The committed offset is no longer (or not yet) in Kafka: records would be skipped silently."""
+
+
+class KafkaUnavailable(RuntimeError):
+    """Kafka did not answer, or stopped delivering, within the batch's time limit."""
+
+
+@dataclass(frozen=True)
+class BatchLimits:
+    max_records: int = 500_000
+    max_bytes: int = 256 * 1024 * 1024
+    # how long a batch may wait for Kafka without receiving anything before it gives up
+    stall_timeout: float = 60.0
+
+
+@dataclass
+class BatchResult:
+    topic: str
+    partition: int
+    start_offset: int
+    next_offset: int
+    records: int = 0
+    valid: int = 0
+    quarantined: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    high_watermark: int = 0
+    leader: str = ""
+    watermark: int = -1
+    recovery: str = "clean"
+    # replay only: records that were missing from HDFS and were written again
+    restored: int = 0
+    files: list[str] = field(default_factory=list)
+    quarantine_reasons: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def lag(self) -> int:
+        return max(self.high_watermark - self.next_offset, 0)
+
+    @property
+    def records_per_second(self) -> float:
+        return self.records / self.seconds if self.seconds else 0.0
+
+    def summary(self) -> str:
+        megabytes = self.bytes / 1e6
+        return (
+            f"{self.topic}[{self.partition}] offsets {self.start_offset}->{self.next_offset}: "
+            f"{self.records:,} records ({self.valid:,} valid, {self.quarantined:,} quarantined "
+            f"{self.quarantine_reasons or ''}), {megabytes:.1f} MB in {self.seconds:.1f}s = "
+            f"{self.records_per_second:,.0f} rec/s, {megabytes / self.seconds if self.seconds else 0:.1f} MB/s, "
+            f"remaining lag {self.lag:,}, leader {self.leader}"
+        )
+
+
+@dataclass
+class Fetched:
+    """Records read from one partition, grouped by the (folder, dt, hour) they land in."""
+
+    groups: dict[tuple[str, str, str], list[tuple[int, bytes]]] = field(default_factory=lambda: defaultdict(list))
+    first: int | None = None
+    last: int | None = None
+
+
+def _offset_at(consumer: Consumer, topic: str, partition: int, timestamp_ms: int, *, default: int) -> int:
+    """The first offset whose timestamp is at or after ``timestamp_ms`` (``default`` if there is none)."""
+    found = consumer.offsets_for_times([TopicPartition(topic, partition, timestamp_ms)], timeout=15)[0]
+    return found.offset if found.offset >= 0 else default
+
+
+def _suffix(folder: str, topic: str, root: str) -> str:
+    return "tsv" if folder == quarantine_dir(root, topic) else "log"
+
+
+class HadoopConsumer:
+    """Moves one topic-partition's new records into HDFS per call of :meth:`run_batch`.
+
+    :param kafka_config: librdkafka settings (at least ``bootstrap.servers``).
+    :param hdfs_client: an ``hdfs`` library client.
+    :param root: the HDFS folder of the layout in ``logstream.hdfs_layout``.
+    :param progress: where progress lines go (the Airflow task log, through logging).
+    """
+
+    def __init__(self, kafka_config: dict, hdfs_client, root: str, *,
+                 progress: Callable[[str], None] = log.info) -> None:
+        self.kafka_config = {
+            **kafka_config,
+            "group.id": kafka_config.get("group.id", "logstream-hadoop-consumer"),
+            "enable.auto.commit": False,
+            "enable.auto.offset.store": False,
+            "enable.partition.eof": False,
+            "fetch.max.bytes": 64 * 1024 * 1024,
+            "max.partition.fetch.bytes": 16 * 1024 * 1024,
+            "queued.max.messages.kbytes": 256 * 1024,
+        }
+        # offsets come from offset.dat only; a reset policy would skip records silently
+        self.kafka_config.pop("auto.offset.reset", None)
+        self.client = hdfs_client
+        self.root = root
+        self.store = OffsetStore(hdfs_client, root)
+        self.progress = progress
+
+    # -- the DataGenerator step -------------------------------------------------------------------
+    def partitions(self, topic: str) -> dict[int, str]:
+        """Each partition of ``topic`` in Kafka with its leader broker's ``host:port``."""
+        consumer = Consumer(self.kafka_config)
+        try:
+            metadata = consumer.list_topics(topic, timeout=15)
+        except KafkaException as err:
+            raise KafkaUnavailable(f"no metadata for topic {topic!r}: {err}") from err
+        finally:
+            consumer.close()
+        described = metadata.topics.get(topic)
+        if described is None or described.error is not None:
+            raise KafkaUnavailable(f"topic {topic!r} is not in Kafka: {described.error if described else 'absent'}")
+        brokers = {broker.id: f"{broker.host}:{broker.port}" for broker in metadata.brokers.values()}
+        return {pid: brokers.get(part.leader, "unknown") for pid, part in sorted(described.partitions.items())}
+
+    def initialize(self, topic: str) -> list[PartitionOffset]:
+        """Create offset.dat (at -1) for every partition that has none, new partitions included."""
+        return [self.store.initialize(topic, pid, leader) for pid, leader in self.partitions(topic).items()]
+
+    # -- one micro-batch ---------------------------------------------------------------------------
+    def run_batch(self, topic: str, partition: int, limits: BatchLimits = BatchLimits()) -> BatchResult:
+        committed = self.store.read(topic, partition)
+        inflight = InflightBatch(self.client, self.store, topic, partition)
+        recovery = inflight.recover(committed)
+        if recovery != "clean":
+            self.progress(f"{topic}[{partition}] recovery: {recovery}")
+            committed = self.store.read(topic, partition)
+        if committed is None:
+            leader = self.partitions(topic).get(partition)
+            if leader is None:
+                raise KafkaUnavailable(f"{topic} has no partition {partition}")
+            committed = self.store.initialize(topic, partition, leader)
+
+        started = time.monotonic()
+        consumer = Consumer(self.kafka_config)
+        try:
+            result = self._consume(consumer, committed, limits, inflight)
+        finally:
+            consumer.close()
+        result.recovery = recovery
+        result.seconds = time.monotonic() - started
+        self.progress(result.summary())
+        return result
+
+    def _consume(self, consumer: Consumer, committed: PartitionOffset, limits: BatchLimits,
+                 inflight: InflightBatch) -> BatchResult:
+        topic, partition = committed.topic, committed.partition
+        try:
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=15)
+            leader = self._leader(consumer, topic, partition)
+        except KafkaException as err:
+            raise KafkaUnavailable(f"{topic}[{partition}]: Kafka did not answer: {err}") from err
+
+        if committed.offset != FROM_BEGINNING and not low <= committed.offset <= high:
+            raise OffsetOutOfRange(
+                f"{topic}[{partition}]: committed offset {committed.offset} is outside Kafka's range "
+                f"[{low}, {high}] (retention deleted the records, or the topic was re-created). Nothing was "
+                f"skipped: decide, then set the offset in {self.store.path(topic, partition)} by hand."
+            )
+        start = low if committed.offset == FROM_BEGINNING else committed.offset
+        result = BatchResult(topic, partition, start, start, high_watermark=high, leader=leader,
+                             watermark=committed.watermark)
+        end = min(high, start + limits.max_records)
+        if start >= end:
+            if committed.leader != leader:
+                self.store.write(PartitionOffset(topic, partition, leader, committed.offset, committed.watermark))
+            return result
+
+        fetched = self._fetch(consumer, result, start, end, limits)
+        if fetched.first is None:
+            if result.next_offset > start:  # nothing but control records: move past them
+                self.store.write(PartitionOffset(topic, partition, leader, result.next_offset, result.watermark))
+            return result
+
+        manifest = Manifest(topic, partition, fetched.first, fetched.last, result.next_offset, result.watermark, leader)
+        for index, ((base, dt, hour), rows) in enumerate(sorted(fetched.groups.items())):
+            suffix = _suffix(base, topic, self.root)
+            staged = f"{index:05d}.{suffix}"
+            inflight.stage(staged, b"\n".join(line for _, line in rows) + b"\n")
+            manifest.files[staged] = f"{hour_dir(base, dt, hour)}/{batch_file_name(topic, partition, fetched.first, fetched.last, suffix)}"
+        inflight.seal(manifest)
+        inflight.complete(manifest)
+        result.files = sorted(manifest.files.values())
+        return result
+
+    def _fetch(self, consumer: Consumer, result: BatchResult, start: int, end: int, limits: BatchLimits) -> Fetched:
+        """Read [start, end) of the partition into per-hour groups; counts go into ``result``."""
+        topic, partition = result.topic, result.partition
+        fetched = Fetched()
+        reasons: dict[str, int] = defaultdict(int)
+        consumer.assign([TopicPartition(topic, partition, start if start > 0 else OFFSET_BEGINNING)])
+        next_offset = start
+        began = last_progress = last_delivery = time.monotonic()
+        valid_root, quarantine_root = topic_dir(self.root, topic), quarantine_dir(self.root, topic)
+        while next_offset < end and result.bytes < limits.max_bytes:
+            messages = consumer.consume(num_messages=10_000, timeout=1.0)
+            now = time.monotonic()
+            if not messages:
+                position = consumer.position([TopicPartition(topic, partition)])[0].offset
+                if position >= end:  # only control records (transaction markers) were left
+                    next_offset = position
+                    break
+                if now - last_delivery > limits.stall_timeout:
+                    raise KafkaUnavailable(
+                        f"{topic}[{partition}]: no records for {limits.stall_timeout:.0f}s at offset {next_offset} "
+                        f"(expected up to {end}); is the broker reachable?"
+                    )
+                continue
+            last_delivery = now
+            for message in messages:
+                error = message.error()
+                if error is not None:
+                    if error.code() == KafkaError._PARTITION_EOF:
+                        continue
+                    raise KafkaUnavailable(f"{topic}[{partition}]: {error}")
+                offset = message.offset()
+                if offset >= end:
+                    break
+                value = message.value() or b""
+                if fetched.first is None:
+                    fetched.first = offset
+                fetched.last = offset
+                next_offset = offset + 1
+                result.records += 1
+                result.bytes += len(value)
+                try:
+                    entry = parse_entry(value)
+                except InvalidEntry as invalid:
+                    reasons[invalid.reason] += 1
+                    kind, timestamp = message.timestamp()
+                    timestamp_ms = timestamp if kind and timestamp > 0 else int(time.time() * 1000)
+                    dt, hour = hour_partition(timestamp_ms / 1000)
+                    line = b"%d\t%d\t%d\t%s\t%s" % (
+                        partition, offset, timestamp_ms, invalid.reason.encode(), base64.b64encode(value)
+                    )
+                    fetched.groups[(quarantine_root, dt, hour)].append((offset, line))
+                    continue
+                result.valid += 1
+                if entry.start_time > result.watermark:
+                    result.watermark = entry.start_time
+                dt, hour = hour_partition(entry.start_time)
+                fetched.groups[(valid_root, dt, hour)].append((offset, value))
+            if now - last_progress > PROGRESS_EVERY_SECONDS:
+                last_progress = now
+                self.progress(
+                    f"{topic}[{partition}] at offset {next_offset:,} of {end:,}: {result.records:,} records, "
+                    f"{result.bytes / 1e6:.1f} MB, {result.records / (now - began):,.0f} rec/s"
+                )
+        result.next_offset = next_offset
+        result.quarantined = sum(reasons.values())
+        result.quarantine_reasons = dict(reasons)
+        return fetched
+
+    @staticmethod
+    def _leader(consumer: Consumer, topic: str, partition: int) -> str:
+        metadata = consumer.list_topics(topic, timeout=15)
+        described = metadata.topics[topic].partitions.get(partition)
+        if described is None:
+            raise KafkaUnavailable(f"{topic} has no partition {partition}")
+        broker = metadata.brokers.get(described.leader)
+        return f"{broker.host}:{broker.port}" if broker else "unknown"
+
+    # -- replay ------------------------------------------------------------------------------------
+    def replay(self, topic: str, partition: int, start_ms: int, end_ms: int,
+               limits: BatchLimits = BatchLimits(max_records=10**12, max_bytes=2**62)) -> BatchResult:
+        """Re-read records with Kafka timestamps in [start_ms, end_ms) and land those missing from HDFS.
+
+        Only offsets below the committed one are replayed (later ones are the next batch's job). A
+        record counts as present when a landed file of its hour folder, for this partition, covers
+        its offset; so replaying what is there writes nothing, and replaying after a folder was lost
+        restores exactly what was lost. Staged files are renamed into place one by one, and a killed
+        replay is simply run again.
+        """
+        committed = self.store.read(topic, partition)
+        if committed is None or committed.offset == FROM_BEGINNING:
+            return BatchResult(topic, partition, 0, 0)
+        started = time.monotonic()
+        consumer = Consumer(self.kafka_config)
+        try:
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=15)
+            # one look-up per timestamp: a request naming the same partition twice answers only once
+            first_offset, end_offset = (
+                _offset_at(consumer, topic, partition, timestamp, default=high) for timestamp in (start_ms, end_ms)
+            )
+            end_offset = min(end_offset, committed.offset)
+            if first_offset < low:
+                raise OffsetOutOfRange(
+                    f"{topic}[{partition}]: the period starts at offset {first_offset}, before Kafka's first kept "
+                    f"offset {low}: retention deleted part of it and it cannot be replayed."
+                )
+            result = BatchResult(topic, partition, first_offset, first_offset, high_watermark=high,
+                                 leader=committed.leader, watermark=committed.watermark)
+            fetched = self._fetch(consumer, result, first_offset, end_offset, limits) if first_offset < end_offset else Fetched()
+        except KafkaException as err:
+            raise KafkaUnavailable(f"{topic}[{partition}]: Kafka did not answer: {err}") from err
+        finally:
+            consumer.close()
+
+        staging = f"{inflight_dir(self.root, topic, partition)}-replay"
+        delete_tree(self.client, staging)
+        restored = 0
+        for (base, dt, hour), rows in sorted(fetched.groups.items()):
+            folder = hour_dir(base, dt, hour)
+            covered = self._landed_ranges(folder, topic, partition)
+            missing = [(offset, line) for offset, line in rows if not any(a <= offset <= b for a, b in covered)]
+            if not missing:
+                continue
+            suffix = _suffix(base, topic, self.root)
+            name = batch_file_name(topic, partition, missing[0][0], missing[-1][0], suffix)
+            write_bytes(self.client, f"{staging}/{name}", b"\n".join(line for _, line in missing) + b"\n")
+            move_into_place(self.client, f"{staging}/{name}", f"{folder}/{name}")
+            result.files.append(f"{folder}/{name}")
+            restored += len(missing)
+        delete_tree(self.client, staging)
+        result.seconds = time.monotonic() - started
+        self.progress(f"replay of {topic}[{partition}] offsets {first_offset}->{end_offset}: read {result.records:,}, "
+                      f"restored {restored:,} missing records into {len(result.files)} file(s)")
+        result.next_offset = end_offset
+        result.restored = restored
+        return result
+
+    def _landed_ranges(self, folder: str, topic: str, partition: int) -> list[tuple[int, int]]:
+        if not exists(self.client, folder):
+            return []
+        ranges = []
+        for name in self.client.list(folder):
+            if name.startswith(("_", ".")):
+                continue
+            file_topic, file_partition, first, last = parse_batch_file_name(name)
+            if (file_topic, file_partition) == (topic, partition):
+                ranges.append((first, last))
+        return ranges

@@ -1,0 +1,43 @@
+"""The few HDFS file operations the HadoopConsumer needs, made safe to repeat after a crash.
+
+``client`` is an ``hdfs`` library client (``hdfs.InsecureClient``; Airflow's WebHDFSHook returns one).
+"""
+
+from __future__ import annotations
+
+import posixpath
+
+from hdfs.util import HdfsError
+
+
+def exists(client, path: str) -> bool:
+    return client.status(path, strict=False) is not None
+
+
+def read_bytes(client, path: str) -> bytes:
+    with client.read(path) as reader:
+        return reader.read()
+
+
+def write_bytes(client, path: str, data: bytes) -> None:
+    client.write(path, data=data, overwrite=True)
+
+
+def move_into_place(client, source: str, target: str) -> None:
+    """Rename ``source`` to ``target``, replacing a ``target`` left by an earlier attempt.
+
+    HDFS's rename does not overwrite; names are deterministic (they carry the offsets), so an
+    existing ``target`` holds the same records and may be replaced.
+    """
+    client.makedirs(posixpath.dirname(target))
+    if exists(client, target):
+        client.delete(target)
+    client.rename(source, target)
+
+
+def delete_tree(client, path: str) -> None:
+    try:
+        client.delete(path, recursive=True)
+    except HdfsError as err:
+        if exists(client, path):
+            raise err

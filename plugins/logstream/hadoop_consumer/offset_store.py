@@ -1,0 +1,106 @@
+"""``offset.dat``: one small file per topic-partition in HDFS that says where the HadoopConsumer is.
+
+As in the paper, it holds the topic, the partition id, the leader broker used and the offset, with
+``-1`` meaning "from the very beginning". logstream adds the watermark (the largest StartTime landed
+from the partition, which tells the Hive reports when an hour is complete) and the update time::
+
+    topic=security_logs
+    partition=0
+    leader=127.0.0.1:9092
+    offset=2783
+    watermark=1795839600
+    updated=2026-11-28T04:30:00Z
+
+``offset`` is the next offset to read. The file is replaced by write-new, delete-old, rename; a
+reader that finds only ``offset.dat.new`` (a crash between the last two steps) uses that.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+
+from logstream.hadoop_consumer.hdfs_files import exists, move_into_place, read_bytes, write_bytes
+from logstream.hdfs_layout import offsets_dir
+
+FROM_BEGINNING = -1
+NO_WATERMARK = -1
+
+
+class OffsetFileError(ValueError):
+    """An offset.dat that cannot be read as one (a wrong edit, a foreign file)."""
+
+
+@dataclass(frozen=True)
+class PartitionOffset:
+    topic: str
+    partition: int
+    leader: str
+    offset: int = FROM_BEGINNING
+    watermark: int = NO_WATERMARK
+    updated: str = ""
+
+    def to_text(self) -> str:
+        return (
+            f"topic={self.topic}\npartition={self.partition}\nleader={self.leader}\n"
+            f"offset={self.offset}\nwatermark={self.watermark}\nupdated={self.updated}\n"
+        )
+
+    @classmethod
+    def from_text(cls, text: str, *, source: str = "offset.dat") -> PartitionOffset:
+        fields = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+        try:
+            return cls(
+                topic=fields["topic"],
+                partition=int(fields["partition"]),
+                leader=fields.get("leader", ""),
+                offset=int(fields["offset"]),
+                watermark=int(fields.get("watermark", NO_WATERMARK)),
+                updated=fields.get("updated", ""),
+            )
+        except (KeyError, ValueError) as err:
+            raise OffsetFileError(f"{source} is not a valid offset file ({err!r}): {text[:200]!r}") from None
+
+
+class OffsetStore:
+    def __init__(self, client, root: str) -> None:
+        self.client = client
+        self.root = root
+
+    def path(self, topic: str, partition: int) -> str:
+        return f"{offsets_dir(self.root, topic, partition)}/offset.dat"
+
+    def read(self, topic: str, partition: int) -> PartitionOffset | None:
+        path = self.path(topic, partition)
+        for candidate in (path, f"{path}.new"):
+            if exists(self.client, candidate):
+                found = PartitionOffset.from_text(read_bytes(self.client, candidate).decode(), source=candidate)
+                if (found.topic, found.partition) != (topic, partition):
+                    raise OffsetFileError(f"{candidate} belongs to {found.topic}/{found.partition}")
+                return found
+        return None
+
+    def initialize(self, topic: str, partition: int, leader: str) -> PartitionOffset:
+        """The paper's DataGenerator step: create offset.dat at -1 unless it exists (idempotent)."""
+        existing = self.read(topic, partition)
+        if existing is not None:
+            return existing
+        fresh = PartitionOffset(topic, partition, leader, FROM_BEGINNING, NO_WATERMARK, _now())
+        self.write(fresh)
+        return fresh
+
+    def write(self, record: PartitionOffset) -> None:
+        path = self.path(record.topic, record.partition)
+        record = replace(record, updated=_now())
+        write_bytes(self.client, f"{path}.new", record.to_text().encode())
+        move_into_place(self.client, f"{path}.new", path)
+
+    def list_partitions(self, topic: str) -> list[int]:
+        base = f"{self.root}/_offsets/{topic}"
+        if not exists(self.client, base):
+            return []
+        return sorted(int(name) for name in self.client.list(base) if name.isdigit())
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

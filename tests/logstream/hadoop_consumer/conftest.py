@@ -1,0 +1,28 @@
+"""Fixtures for the HadoopConsumer's tests: the stack's Kafka and HDFS, a fresh HDFS root per test."""
+
+from __future__ import annotations
+
+import hdfs
+import pytest
+
+from logstream.hadoop_consumer.consumer import HadoopConsumer
+
+
+@pytest.fixture
+def kafka_config(stack):
+    return {"bootstrap.servers": stack.config.kafka_bootstrap}
+
+
+@pytest.fixture
+def hdfs_client(stack):
+    return hdfs.InsecureClient(f"http://{stack.config.host}:{stack.config.ports['hdfs_http']}", user="root")
+
+
+@pytest.fixture
+def root(unique_name):
+    return f"/tests/{unique_name}/logs"
+
+
+@pytest.fixture
+def consumer(kafka_config, hdfs_client, root):
+    return HadoopConsumer(kafka_config, hdfs_client, root)

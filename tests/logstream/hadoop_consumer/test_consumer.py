@@ -1,0 +1,108 @@
+"""The HadoopConsumer against real Kafka and HDFS: exact multisets, offsets, partitions, retention, replay."""
+
+from __future__ import annotations
+
+import pytest
+from confluent_kafka import Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewPartitions
+
+from logstream.hadoop_consumer.consumer import BatchLimits, OffsetOutOfRange
+from logstream.hadoop_consumer.offset_store import OffsetFileError
+
+from produced_and_landed import DAY_BOUNDARY, HOUR, create_topic, drain, landed, produce
+
+
+def test_batches_land_every_record_exactly_once(consumer, kafka_config, hdfs_client, root, unique_name):
+    create_topic(kafka_config, unique_name, 3)
+    sent = produce(kafka_config, unique_name, 6000, partitions=3)
+
+    assert drain(consumer, unique_name, 3, BatchLimits(max_records=700)) >= 9
+    assert landed(hdfs_client, root, unique_name) == sent
+    # nothing new: another round lands nothing and moves nothing
+    again = [consumer.run_batch(unique_name, p) for p in range(3)]
+    assert [r.records for r in again] == [0, 0, 0]
+    assert landed(hdfs_client, root, unique_name) == sent
+
+    offsets = [consumer.store.read(unique_name, p) for p in range(3)]
+    assert [o.offset for o in offsets] == [2000, 2000, 2000]
+    assert all(o.leader == kafka_config["bootstrap.servers"] for o in offsets)
+    assert all(o.watermark >= DAY_BOUNDARY for o in offsets)
+    assert hdfs_client.status(f"{root}/_inflight/{unique_name}/0", strict=False) is None
+
+
+def test_hour_folders_follow_start_time_and_quarantine_keeps_reasons(consumer, kafka_config, hdfs_client, root,
+                                                                     unique_name):
+    create_topic(kafka_config, unique_name, 1)
+    good = [f"10.1.1.{i},77,{DAY_BOUNDARY - 60 + i},300".encode() for i in range(120)]
+    bad = [b"\xff\xfegarbage", b"10.1.1.1,77,notatime,300", b"x" * 5000]
+    producer = Producer(kafka_config)
+    for value in good + bad:
+        producer.produce(unique_name, value)
+    producer.flush(10)
+
+    result = consumer.run_batch(unique_name, 0)
+    assert (result.records, result.valid, result.quarantined) == (123, 120, 3)
+    assert result.quarantine_reasons == {"not_text": 1, "bad_start_time": 1, "oversized": 1}
+    before = hdfs_client.list(f"{root}/{unique_name}/dt=2026-11-28/hour=23")
+    after = hdfs_client.list(f"{root}/{unique_name}/dt=2026-11-29/hour=00")
+    assert before == after == [f"{unique_name}+0+{0:020d}+{122:020d}.log"]
+    with hdfs_client.read(f"{root}/{unique_name}/dt=2026-11-28/hour=23/{before[0]}") as reader:
+        assert reader.read() == b"\n".join(good[:60]) + b"\n"
+    quarantine = landed(hdfs_client, root, unique_name) - landed(hdfs_client, f"{root}/none", unique_name)
+    assert sorted(v for v in quarantine if v not in good) == sorted(bad)
+
+
+def test_partition_added_midway_is_picked_up(consumer, kafka_config, hdfs_client, root, unique_name):
+    create_topic(kafka_config, unique_name, 1)
+    sent = produce(kafka_config, unique_name, 1000, partitions=1, seed=2)
+    drain(consumer, unique_name, 1)
+
+    admin = AdminClient(kafka_config)
+    admin.create_partitions([NewPartitions(unique_name, 3)])[unique_name].result()
+    sent += produce(kafka_config, unique_name, 1500, partitions=3, seed=3)
+    initialized = consumer.initialize(unique_name)
+    assert [(o.partition, o.offset) for o in initialized] == [(0, 1000), (1, -1), (2, -1)]
+    drain(consumer, unique_name, 3)
+    assert landed(hdfs_client, root, unique_name) == sent
+
+
+def test_offset_deleted_by_retention_fails_loudly_and_skips_nothing(consumer, kafka_config, unique_name):
+    create_topic(kafka_config, unique_name, 1)
+    produce(kafka_config, unique_name, 100, partitions=1)
+    consumer.run_batch(unique_name, 0, BatchLimits(max_records=10))
+    admin = AdminClient(kafka_config)
+    for future in admin.delete_records([TopicPartition(unique_name, 0, 50)]).values():
+        future.result()
+
+    with pytest.raises(OffsetOutOfRange, match=r"committed offset 10 is outside Kafka's range \[50, 100\]"):
+        consumer.run_batch(unique_name, 0)
+    assert consumer.store.read(unique_name, 0).offset == 10
+
+
+def test_corrupt_offset_file_is_a_clear_error(consumer, kafka_config, hdfs_client, unique_name):
+    create_topic(kafka_config, unique_name, 1)
+    consumer.initialize(unique_name)
+    hdfs_client.write(consumer.store.path(unique_name, 0), data=b"offset=twelve\n", overwrite=True)
+    with pytest.raises(OffsetFileError, match="is not a valid offset file"):
+        consumer.run_batch(unique_name, 0)
+
+
+def test_replay_restores_a_lost_hour_without_duplicates(consumer, kafka_config, hdfs_client, root, unique_name):
+    create_topic(kafka_config, unique_name, 2)
+    sent = produce(kafka_config, unique_name, 3000, partitions=2, bad_ratio=0.0)
+    drain(consumer, unique_name, 2, BatchLimits(max_records=400))
+    whole_period = (0, 2**62)
+
+    assert [consumer.replay(unique_name, p, *whole_period).restored for p in range(2)] == [0, 0]
+    assert landed(hdfs_client, root, unique_name) == sent
+
+    lost_hour = f"{root}/{unique_name}/dt=2026-11-28/hour=23"
+    lost = landed(hdfs_client, f"{root}", unique_name)
+    hdfs_client.delete(lost_hour, recursive=True)
+    lost -= landed(hdfs_client, root, unique_name)
+    assert sum(lost.values()) > 500
+
+    restored = [consumer.replay(unique_name, p, *whole_period).restored for p in range(2)]
+    assert sum(restored) == sum(lost.values())
+    assert landed(hdfs_client, root, unique_name) == sent
+    assert [consumer.replay(unique_name, p, *whole_period).restored for p in range(2)] == [0, 0]
