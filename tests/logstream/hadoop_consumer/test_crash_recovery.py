@@ -1,0 +1,112 @@
+"""SIGKILL a real HadoopConsumer process at every step of a batch and at random moments; after a
+clean run, HDFS must hold every produced record exactly once."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from produced_and_landed import create_topic, drain, landed, produce
+
+from logstream.hadoop_consumer.consumer import BatchLimits, KafkaUnavailable
+
+CHILD = Path(__file__).with_name("crashing_consumer.py")
+CRASH_POINTS = (
+    "after_first_staged_file",
+    "after_manifest",
+    "after_first_publish_rename",
+    "after_new_offset_file",
+    "between_offset_delete_and_rename",
+    "before_inflight_cleanup",
+)
+
+
+def child(stack, root, topic, partitions, max_records, *crash_point):
+    webhdfs = f"http://{stack.config.host}:{stack.config.ports['hdfs_http']}"
+    env = {**os.environ, "PYTHONPATH": str(stack.config.repo / "plugins")}
+    argv = [sys.executable, str(CHILD), stack.config.kafka_bootstrap, webhdfs, root, topic, str(partitions),
+            str(max_records), *crash_point]
+    return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+@pytest.mark.parametrize("crash_point", CRASH_POINTS)
+def test_sigkill_at_each_step_then_recovery_lands_each_record_once(stack, consumer, kafka_config, hdfs_client,
+                                                                   root, unique_name, crash_point):
+    create_topic(kafka_config, unique_name, 1)
+    sent = produce(kafka_config, unique_name, 1200, partitions=1, bad_ratio=0.05)
+
+    crashed = child(stack, root, unique_name, 1, 500, crash_point)
+    output, _ = crashed.communicate(timeout=120)
+    assert crashed.returncode == -signal.SIGKILL, output
+
+    # other batch bounds than the killed run: a re-fetch would name its files differently, so only a
+    # recovery that finishes the sealed batch avoids duplicates
+    drain(consumer, unique_name, 1, BatchLimits(max_records=700))
+    assert landed(hdfs_client, root, unique_name) == sent
+    assert consumer.store.read(unique_name, 0).offset == 1200
+    assert hdfs_client.status(f"{root}/_inflight/{unique_name}/0", strict=False) is None
+
+
+def test_thirty_random_sigkills_then_a_clean_run(stack, consumer, kafka_config, hdfs_client, root, unique_name):
+    create_topic(kafka_config, unique_name, 2)
+    sent = produce(kafka_config, unique_name, 16_000, partitions=2, bad_ratio=0.05)
+    chance = random.Random(11)
+
+    kills = 0
+    for _ in range(30):
+        running = child(stack, root, unique_name, 2, 400)
+        time.sleep(chance.uniform(0.3, 2.5))
+        running.send_signal(signal.SIGKILL)
+        running.wait(30)
+        kills += running.returncode == -signal.SIGKILL
+    assert kills == 30
+
+    landed_before_clean_run = sum(landed(hdfs_client, root, unique_name).values())
+    assert 0 < landed_before_clean_run < 16_000  # the killed runs made progress, and left work to do
+    drain(consumer, unique_name, 2, BatchLimits(max_records=4000))
+    assert landed(hdfs_client, root, unique_name) == sent
+
+
+def test_kafka_restart_during_batches(stack, consumer, kafka_config, hdfs_client, root, unique_name):
+    create_topic(kafka_config, unique_name, 2)
+    sent = produce(kafka_config, unique_name, 20_000, partitions=2, bad_ratio=0.02)
+    consumer.initialize(unique_name)
+    failures: list[str] = []
+    landed_batches = 0
+    stop = threading.Event()
+
+    def keep_consuming():
+        nonlocal landed_batches
+        while not stop.is_set():
+            for partition in (0, 1):
+                try:
+                    landed_batches += bool(
+                        consumer.run_batch(unique_name, partition, BatchLimits(max_records=300, stall_timeout=20)).records
+                    )
+                except KafkaUnavailable as err:
+                    failures.append(str(err))
+                    time.sleep(1)
+
+    worker = threading.Thread(target=keep_consuming)
+    worker.start()
+    try:
+        time.sleep(2)
+        kafka = stack.service("kafka")
+        kafka.stop()
+        kafka.launch()
+        kafka.wait_healthy()
+        time.sleep(2)
+    finally:
+        stop.set()
+        worker.join(120)
+    assert landed_batches > 0
+
+    drain(consumer, unique_name, 2)
+    assert landed(hdfs_client, root, unique_name) == sent
