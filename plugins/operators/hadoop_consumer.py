@@ -1,0 +1,160 @@
+"""Task logic of the HadoopConsumer DAG: initialise offsets, move one partition, announce complete hours."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta, timezone
+from functools import cached_property
+from typing import Any
+
+from airflow.providers.apache.hdfs.hooks.webhdfs import WebHDFSHook
+from airflow.providers.apache.kafka.hooks.base import KafkaBaseHook
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowSkipException
+
+from hooks.hadoop_consumer import HadoopConsumerHook
+from logstream.hadoop_consumer.consumer import BatchLimits, HadoopConsumer
+from logstream.hadoop_consumer.hour_announcer import HourAnnouncer
+from logstream_assets import logs_asset
+
+
+class _HadoopConsumerTask(BaseOperator):
+    """What the HadoopConsumer's operators share: the topic, the HDFS root and the two connections."""
+
+    template_fields: Sequence[str] = ("topic", "hdfs_root")
+
+    def __init__(self, *, topic: str, hdfs_root: str, kafka_config_id: str = KafkaBaseHook.default_conn_name,
+                 webhdfs_conn_id: str = WebHDFSHook.default_conn_name, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.topic = topic
+        self.hdfs_root = hdfs_root
+        self.kafka_config_id = kafka_config_id
+        self.webhdfs_conn_id = webhdfs_conn_id
+
+    @cached_property
+    def hook(self) -> HadoopConsumerHook:
+        return HadoopConsumerHook(hdfs_root=self.hdfs_root, kafka_config_id=self.kafka_config_id,
+                                  webhdfs_conn_id=self.webhdfs_conn_id)
+
+    @property
+    def consumer(self) -> HadoopConsumer:
+        return self.hook.get_conn
+
+
+class HadoopConsumerInitOperator(_HadoopConsumerTask):
+    """The paper's DataGenerator step: an offset.dat at -1 for every partition that has none.
+
+    Idempotent; runs before every round so that partitions added to the topic are picked up.
+    Returns the partition ids, which the consuming task is mapped over.
+
+    :param topic: the Kafka topic.
+    :param hdfs_root: the HDFS folder of logs, quarantine and offsets.
+    """
+
+    def execute(self, context: Any) -> list[int]:
+        offsets = self.consumer.initialize(self.topic)
+        for offset in offsets:
+            self.log.info("%s[%d]: offset %d, leader %s, watermark %d", offset.topic, offset.partition, offset.offset,
+                          offset.leader, offset.watermark)
+        return [offset.partition for offset in offsets]
+
+
+class HadoopConsumerOperator(_HadoopConsumerTask):
+    """One exactly-once micro-batch of one topic-partition from Kafka into HDFS.
+
+    :param topic: the Kafka topic.
+    :param partition: the partition (the DAG maps this task over the topic's partitions).
+    :param hdfs_root: the HDFS folder of logs, quarantine and offsets.
+    :param max_records: the most records one run moves; the rest is the next run's.
+    :param max_megabytes: the most record bytes one run moves.
+    """
+
+    def __init__(self, *, partition: int, max_records: int = 500_000, max_megabytes: int = 256,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.partition = partition
+        self.max_records = max_records
+        self.max_megabytes = max_megabytes
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        limits = BatchLimits(max_records=self.max_records, max_bytes=self.max_megabytes * 1024 * 1024)
+        result = self.consumer.run_batch(self.topic, int(self.partition), limits)
+        if result.quarantined:
+            self.log.warning("%d record(s) quarantined with reasons %s", result.quarantined, result.quarantine_reasons)
+        return {
+            "partition": result.partition,
+            "start_offset": result.start_offset,
+            "next_offset": result.next_offset,
+            "records": result.records,
+            "quarantined": result.quarantined,
+            "lag": result.lag,
+            "files": result.files,
+        }
+
+
+class AnnounceCompleteHoursOperator(_HadoopConsumerTask):
+    """Emits an asset event for the topic's hours that became complete (or were restated) in this round.
+
+    The event's extra is ``{"topic": ..., "hours": ["YYYY-MM-DDTHH", ...]}``; with nothing to
+    announce the task is skipped, and a skipped task emits no event.
+
+    :param topic: the Kafka topic.
+    :param hdfs_root: the HDFS folder of logs, quarantine and offsets.
+    :param batches: the consuming tasks' results of this round (their ``files``).
+    :param lateness_minutes: how long after its end an hour is complete even if a partition is quiet.
+    """
+
+    template_fields: Sequence[str] = (*_HadoopConsumerTask.template_fields, "batches")
+
+    def __init__(self, *, batches: Any, lateness_minutes: float = 30, **kwargs: Any) -> None:
+        super().__init__(outlets=[logs_asset(kwargs["topic"])], **kwargs)
+        self.batches = batches
+        self.lateness_minutes = lateness_minutes
+
+    def execute(self, context: Any) -> list[str]:
+        batches = [batch for batch in (self.batches or []) if batch]
+        files = [path for batch in batches for path in batch["files"]]
+        announcer = HourAnnouncer(self.hook.hdfs_client(), self.hdfs_root, self.topic, len(batches))
+        announcement = announcer.announce(files, now=datetime.now(timezone.utc),
+                                          lateness=timedelta(minutes=self.lateness_minutes))
+        self.log.info("complete: %s; restated: %s; still pending: %s", announcement.complete or "none",
+                      announcement.restated or "none", announcement.pending or "none")
+        if not announcement.hours:
+            raise AirflowSkipException("no hour became complete or was restated")
+        context["outlet_events"][logs_asset(self.topic)].extra = {"topic": self.topic, "hours": announcement.hours}
+        return announcement.hours
+
+
+class HadoopConsumerReplayOperator(_HadoopConsumerTask):
+    """Re-lands a past period (by Kafka timestamp) of every partition, writing only what HDFS lacks.
+
+    :param topic: the Kafka topic.
+    :param hdfs_root: the HDFS folder of logs, quarantine and offsets.
+    :param start: the period's start (ISO 8601, UTC unless it says otherwise).
+    :param end: the period's end (exclusive).
+    """
+
+    template_fields: Sequence[str] = (*_HadoopConsumerTask.template_fields, "start", "end")
+
+    def __init__(self, *, start: str, end: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.start = start
+        self.end = end
+
+    def execute(self, context: Any) -> dict[int, int]:
+        start_ms, end_ms = (_epoch_ms(moment) for moment in (self.start, self.end))
+        if start_ms >= end_ms:
+            raise ValueError(f"the replay period is empty: {self.start} is not before {self.end}")
+        consumer = self.consumer
+        restored = {}
+        for partition in consumer.partitions(self.topic):
+            restored[partition] = consumer.replay(self.topic, partition, start_ms, end_ms).restored
+        self.log.info("restored records per partition: %s", restored)
+        return restored
+
+
+def _epoch_ms(moment: str) -> int:
+    parsed = datetime.fromisoformat(moment)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return int(parsed.timestamp() * 1000)
