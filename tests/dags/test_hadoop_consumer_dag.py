@@ -9,13 +9,10 @@ from pathlib import Path
 import hdfs
 import pytest
 import yaml
-from airflow.dag_processing.dagbag import DagBag
+from dag_runs import DAGS, run_dag
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "logstream" / "hadoop_consumer"))
 from produced_and_landed import DAY_BOUNDARY, HOUR, create_topic, landed, produce  # noqa: E402
-
-DAGS = Path(__file__).parents[2] / "dags"
-
 
 @pytest.fixture
 def pipeline(tmp_path, monkeypatch, unique_name):
@@ -29,12 +26,6 @@ def pipeline(tmp_path, monkeypatch, unique_name):
     path.write_text(yaml.safe_dump(config))
     monkeypatch.setenv("LOGSTREAM_PIPELINE_CONFIG", str(path))
     return config
-
-
-def run_dag(dag_id: str, **kwargs):
-    bag = DagBag(str(DAGS / "hadoop_consumer.py"))
-    assert not bag.import_errors
-    return bag.get_dag(dag_id).test(**kwargs)
 
 
 def asset_event_extras(run_id: str) -> list[dict]:
@@ -58,7 +49,7 @@ def test_consumer_dag_lands_everything_and_announces_complete_hours(stack, pipel
     # three hours of entries ending past the day boundary: hours 22 and 23 close, hour 00 stays open
     sent = produce(kafka, unique_name, 3000, partitions=2, start=DAY_BOUNDARY - 2 * HOUR, end=DAY_BOUNDARY + HOUR // 2)
 
-    first = run_dag("hadoop_consumer")
+    first = run_dag(DAGS / "hadoop_consumer.py", "hadoop_consumer")
     assert first.state == "success"
     states = task_states(first)
     assert states[(f"consume_{unique_name}", "success")] == 2
@@ -69,7 +60,7 @@ def test_consumer_dag_lands_everything_and_announces_complete_hours(stack, pipel
     assert asset_event_extras(first.run_id) == [{"topic": unique_name, "hours": hours}]
 
     # nothing new: batches land nothing, no hour to announce, so no asset event
-    second = run_dag("hadoop_consumer")
+    second = run_dag(DAGS / "hadoop_consumer.py", "hadoop_consumer")
     assert second.state == "success"
     assert task_states(second)[(f"announce_hours_{unique_name}", "skipped")] == 1
     assert asset_event_extras(second.run_id) == []

@@ -1,0 +1,22 @@
+"""Every DAG in dags/ loads without import errors, and every task alerts on failure."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from airflow.dag_processing.dagbag import DagBag
+
+from notifiers.failure_alert import SUBJECT
+
+DAGS = Path(__file__).parents[2] / "dags"
+
+
+def test_dags_load_without_errors_and_alert_on_failure():
+    bag = DagBag(str(DAGS))
+    assert bag.import_errors == {}
+    assert {"hadoop_consumer", "hadoop_consumer_replay", "hive_reports"} <= set(bag.dag_ids)
+    for dag in bag.dags.values():
+        for task in dag.tasks:
+            callbacks = task.on_failure_callback or []
+            subjects = [getattr(callback, "subject", None) for callback in callbacks]
+            assert SUBJECT in subjects, f"{dag.dag_id}.{task.task_id} sends no failure alert"
