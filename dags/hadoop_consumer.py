@@ -1,5 +1,6 @@
-"""Kafka -> HDFS, exactly once, every few minutes: per topic, initialise offsets (new partitions
-included), one mapped micro-batch per partition, then announce the hours that became complete."""
+"""Kafka -> HDFS, exactly once, every few minutes. Per topic: create or check the Kafka topic,
+initialise offsets (new partitions included), one mapped micro-batch per partition, then announce
+the hours that became complete."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from operators.hadoop_consumer import (
     HadoopConsumerOperator,
     HadoopConsumerReplayOperator,
 )
+from operators.kafka_topic import EnsureKafkaTopicOperator
 
 pipeline = load_pipeline_config()
 
@@ -29,8 +31,11 @@ with DAG(
     tags=["logstream", "offline"],
 ):
     for topic in pipeline.topics:
+        kafka_topic = EnsureKafkaTopicOperator(task_id=f"kafka_topic_{topic.name}", topic=topic.name,
+                                               partitions=topic.partitions)
         partitions = HadoopConsumerInitOperator(task_id=f"initialize_{topic.name}", topic=topic.name,
                                                 hdfs_root=pipeline.hdfs_root)
+        kafka_topic >> partitions
         batches = HadoopConsumerOperator.partial(
             task_id=f"consume_{topic.name}",
             topic=topic.name,
