@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from logstream.hadoop_consumer.offset_store import OffsetStore, PartitionOffset
+from logstream.hive.completeness import hour_is_complete, read_offsets
+
+HOUR = "2026-01-01T05"
+END = int(datetime(2026, 1, 1, 6, tzinfo=timezone.utc).timestamp())
+LATENESS = timedelta(minutes=30)
+
+
+def offsets(*watermarks):
+    return [PartitionOffset("t", partition, "b:9092", 10, watermark) for partition, watermark in enumerate(watermarks)]
+
+
+def complete(offsets, *, now, partitions=3):
+    return hour_is_complete(HOUR, offsets, partitions=partitions, now=now, lateness=LATENESS)
+
+
+def test_complete_when_every_partition_passed_the_hours_end():
+    soon = datetime(2026, 1, 1, 6, 5, tzinfo=timezone.utc)
+    assert complete(offsets(END, END + 7, END + 600), now=soon)
+    assert not complete(offsets(END, END - 1, END + 600), now=soon)
+
+
+def test_a_partition_without_offset_file_holds_the_hour_back():
+    soon = datetime(2026, 1, 1, 6, 5, tzinfo=timezone.utc)
+    assert not complete(offsets(END, END), now=soon)
+    assert complete(offsets(END, END), now=soon, partitions=2)
+
+
+def test_complete_anyway_once_lateness_has_passed():
+    assert not complete(offsets(-1, -1, -1), now=datetime(2026, 1, 1, 6, 29, 59, tzinfo=timezone.utc))
+    assert complete(offsets(-1, -1, -1), now=datetime(2026, 1, 1, 6, 30, tzinfo=timezone.utc))
+    assert complete([], now=datetime(2026, 1, 2, tzinfo=timezone.utc))
+
+
+def test_read_offsets_from_hdfs(stack, unique_name):
+    from airflow.providers.apache.hdfs.hooks.webhdfs import WebHDFSHook
+
+    client = WebHDFSHook().get_conn()
+    root = f"/tests/{unique_name}/logs"
+    store = OffsetStore(client, root)
+    store.write(PartitionOffset("t", 0, "b:9092", 120, END + 3))
+    store.write(PartitionOffset("t", 2, "b:9092", 80, END - 3))
+    try:
+        found = read_offsets(client, root, "t", partitions=3)
+        assert [(o.partition, o.offset, o.watermark) for o in found] == [(0, 120, END + 3), (2, 80, END - 3)]
+        assert not complete(found, now=datetime(2026, 1, 1, 6, 5, tzinfo=timezone.utc))
+    finally:
+        client.delete(f"/tests/{unique_name}", recursive=True)
