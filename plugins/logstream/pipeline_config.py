@@ -36,7 +36,6 @@ class ReportSettings:
     top_hosts: int = 10
     new_host_lookback_hours: int = 24
     interval_tolerance: float = 2
-    restatement_lookback_hours: int = 48
 
 
 @dataclass(frozen=True)
