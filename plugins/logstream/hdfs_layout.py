@@ -16,15 +16,22 @@ names sort by offset and a replayed batch lands on the same names.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timezone
 
 DEFAULT_ROOT = "/logs"
 QUARANTINE = "_quarantine"
 
 
-def hour_partition(epoch_seconds: float) -> tuple[str, str]:
-    moment = datetime.fromtimestamp(epoch_seconds, tz=timezone.utc)
+@functools.lru_cache(maxsize=4096)
+def _hour_partition_of_hour(hours_since_epoch: int) -> tuple[str, str]:
+    moment = datetime.fromtimestamp(hours_since_epoch * 3600, tz=timezone.utc)
     return moment.strftime("%Y-%m-%d"), moment.strftime("%H")
+
+
+def hour_partition(epoch_seconds: float) -> tuple[str, str]:
+    """The (dt, hour) folder values of a moment, in UTC."""
+    return _hour_partition_of_hour(int(epoch_seconds // 3600))
 
 
 def batch_file_name(topic: str, partition: int, first: int, last: int, suffix: str) -> str:

@@ -7,6 +7,7 @@ A ``bad_ratio`` mixes in malformed records of every kind the HadoopConsumer quar
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,13 +36,13 @@ class LogGenerator:
         self.random = random.Random(seed)
         self.hosts = [f"192.168.{10 + i // 250}.{1 + i % 250}" for i in range(hosts)]
         # a Zipf-like weight: a few hosts are very busy, most are quiet
-        self.host_weights = [1.0 / (rank + 1) for rank in range(hosts)]
+        self.host_cum_weights = list(itertools.accumulate(1.0 / (rank + 1) for rank in range(hosts)))
         self.configs = [1019491 + 17 * i for i in range(configs)]
         self.usual_interval = {config: USUAL_INTERVALS[i % len(USUAL_INTERVALS)] for i, config in enumerate(self.configs)}
         self.bad_ratio = bad_ratio
 
     def entry(self, start_time: int) -> bytes:
-        host = self.random.choices(self.hosts, weights=self.host_weights)[0]
+        host = self.random.choices(self.hosts, cum_weights=self.host_cum_weights)[0]
         config = self.random.choice(self.configs)
         interval = self.usual_interval[config]
         if self.random.random() < 0.01:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import bisect
 import logging
 import time
 from collections import defaultdict
@@ -23,11 +24,12 @@ from logstream.hdfs_layout import (
     quarantine_dir,
     topic_dir,
 )
-from logstream.log_entry import InvalidEntry, parse_entry
+from logstream.log_entry import InvalidEntry, entry_start_time, plain_entry_start_times
 
 log = logging.getLogger(__name__)
 
 PROGRESS_EVERY_SECONDS = 10.0
+CONSUME_CHUNK = 20_000
 
 
 class OffsetOutOfRange(RuntimeError):
@@ -92,6 +94,58 @@ class Fetched:
     groups: dict[tuple[str, str, str], list[tuple[int, bytes]]] = field(default_factory=lambda: defaultdict(list))
     first: int | None = None
     last: int | None = None
+
+
+@dataclass(frozen=True)
+class _OneHourChunk:
+    hour_number: int
+    first_offset: int
+    last_offset: int
+    lines: bytes
+    records: int
+    bytes: int
+    newest_start_time: int
+
+
+def _split_chunk(messages: list, end: int) -> tuple[list[_OneHourChunk], list]:
+    """Check a fetched chunk at C speed. When its plain entries are in time order (the common case),
+    they come back joined, one chunk per hour, and the other messages (anything that is not a plain
+    IPv4 entry) come back to be handled one by one; otherwise every message comes back."""
+    if messages[-1].offset() >= end or [1 for message in messages if message.error() is not None]:
+        return [], messages
+    values = [message.value() for message in messages]
+    if None in values:
+        return [], messages
+    lines = b"\n".join(values)
+    kept, others = messages, []
+    if lines.count(b"\n") != len(values) - 1:  # records with line breaks of their own: not entries
+        broken = [b"\n" in value for value in values]
+        others = [message for message, bad in zip(messages, broken) if bad]
+        kept = [message for message, bad in zip(messages, broken) if not bad]
+        values = [value for value, bad in zip(values, broken) if not bad]
+        lines = b"\n".join(values)
+    start_times = plain_entry_start_times(lines)
+    if not values or len(start_times) != len(values):
+        return [], messages
+    if b"" in start_times:
+        others += [message for message, start_time in zip(kept, start_times) if not start_time]
+        values = [value for value, start_time in zip(values, start_times) if start_time]
+        start_times = [start_time for start_time in start_times if start_time]
+        if not values:
+            return [], messages
+        lines = b"\n".join(values)
+    numbers = list(map(int, start_times))
+    hours = [number // 3600 for number in numbers]
+    if hours != sorted(hours):  # entries out of time order: file them one by one
+        return [], messages
+    first_offset, last_offset = messages[0].offset(), messages[-1].offset()
+    chunks = []
+    for hour in sorted(set(hours)):
+        low, high = bisect.bisect_left(hours, hour), bisect.bisect_right(hours, hour)
+        lines = b"\n".join(values[low:high])
+        chunks.append(_OneHourChunk(hour, first_offset, last_offset, lines, high - low, len(lines) - (high - low) + 1,
+                                    max(numbers[low:high])))
+    return chunks, others
 
 
 def _offset_at(consumer: Consumer, topic: str, partition: int, timestamp_ms: int, *, default: int) -> int:
@@ -208,27 +262,40 @@ class HadoopConsumer:
             return result
 
         manifest = Manifest(topic, partition, fetched.first, fetched.last, result.next_offset, result.watermark, leader)
+        staged = {}
         for index, ((base, dt, hour), rows) in enumerate(sorted(fetched.groups.items())):
             suffix = _suffix(base, topic, self.root)
-            staged = f"{index:05d}.{suffix}"
-            inflight.stage(staged, b"\n".join(line for _, line in rows) + b"\n")
-            manifest.files[staged] = f"{hour_dir(base, dt, hour)}/{batch_file_name(topic, partition, fetched.first, fetched.last, suffix)}"
+            name = f"{index:05d}.{suffix}"
+            staged[name] = b"\n".join(line for _, line in rows) + b"\n"
+            final_name = batch_file_name(topic, partition, fetched.first, fetched.last, suffix)
+            manifest.files[name] = f"{hour_dir(base, dt, hour)}/{final_name}"
+        inflight.stage(staged)
         inflight.seal(manifest)
         inflight.complete(manifest)
         result.files = sorted(manifest.files.values())
         return result
 
-    def _fetch(self, consumer: Consumer, result: BatchResult, start: int, end: int, limits: BatchLimits) -> Fetched:
-        """Read [start, end) of the partition into per-hour groups; counts go into ``result``."""
+    def _fetch(self, consumer: Consumer, result: BatchResult, start: int, end: int, limits: BatchLimits,
+               *, whole_chunks: bool = True) -> Fetched:
+        """Read [start, end) of the partition into per-hour groups; counts go into ``result``.
+
+        This is the consumer's hot path. A fetched chunk whose records are all plain entries of one
+        hour is checked and filed whole (``whole_chunks``; a group's row then holds several lines
+        and the offset of the first); any other chunk goes record by record, with counters in
+        locals and entries filed by hour number, the folders' names being made once per hour.
+        """
         topic, partition = result.topic, result.partition
         fetched = Fetched()
         reasons: dict[str, int] = defaultdict(int)
+        entries_by_hour: dict[int, list[tuple[int, bytes]]] = {}
+        quarantined = fetched.groups
+        quarantine_root = quarantine_dir(self.root, topic)
         consumer.assign([TopicPartition(topic, partition, start if start > 0 else OFFSET_BEGINNING)])
-        next_offset = start
+        next_offset, records, size, watermark = start, 0, 0, result.watermark
+        first = last = None
         began = last_progress = last_delivery = time.monotonic()
-        valid_root, quarantine_root = topic_dir(self.root, topic), quarantine_dir(self.root, topic)
-        while next_offset < end and result.bytes < limits.max_bytes:
-            messages = consumer.consume(num_messages=10_000, timeout=1.0)
+        while next_offset < end and size < limits.max_bytes:
+            messages = consumer.consume(num_messages=CONSUME_CHUNK, timeout=1.0)
             now = time.monotonic()
             if not messages:
                 position = consumer.position([TopicPartition(topic, partition)])[0].offset
@@ -242,6 +309,7 @@ class HadoopConsumer:
                     )
                 continue
             last_delivery = now
+            chunks, messages = _split_chunk(messages, end) if whole_chunks else ([], messages)
             for message in messages:
                 error = message.error()
                 if error is not None:
@@ -252,14 +320,14 @@ class HadoopConsumer:
                 if offset >= end:
                     break
                 value = message.value() or b""
-                if fetched.first is None:
-                    fetched.first = offset
-                fetched.last = offset
+                if first is None:
+                    first = offset
+                last = offset
                 next_offset = offset + 1
-                result.records += 1
-                result.bytes += len(value)
+                records += 1
+                size += len(value)
                 try:
-                    entry = parse_entry(value)
+                    start_time = entry_start_time(value)
                 except InvalidEntry as invalid:
                     reasons[invalid.reason] += 1
                     kind, timestamp = message.timestamp()
@@ -268,21 +336,38 @@ class HadoopConsumer:
                     line = b"%d\t%d\t%d\t%s\t%s" % (
                         partition, offset, timestamp_ms, invalid.reason.encode(), base64.b64encode(value)
                     )
-                    fetched.groups[(quarantine_root, dt, hour)].append((offset, line))
+                    quarantined[(quarantine_root, dt, hour)].append((offset, line))
                     continue
-                result.valid += 1
-                if entry.start_time > result.watermark:
-                    result.watermark = entry.start_time
-                dt, hour = hour_partition(entry.start_time)
-                fetched.groups[(valid_root, dt, hour)].append((offset, value))
+                if start_time > watermark:
+                    watermark = start_time
+                hour_rows = entries_by_hour.get(start_time // 3600)
+                if hour_rows is None:
+                    hour_rows = entries_by_hour[start_time // 3600] = []
+                hour_rows.append((offset, value))
+            for chunk in chunks:
+                entries_by_hour.setdefault(chunk.hour_number, []).append((chunk.first_offset, chunk.lines))
+                first = chunk.first_offset if first is None else min(first, chunk.first_offset)
+                last = chunk.last_offset
+                next_offset = last + 1
+                records += chunk.records
+                size += chunk.bytes
+                watermark = max(watermark, chunk.newest_start_time)
             if now - last_progress > PROGRESS_EVERY_SECONDS:
                 last_progress = now
                 self.progress(
-                    f"{topic}[{partition}] at offset {next_offset:,} of {end:,}: {result.records:,} records, "
-                    f"{result.bytes / 1e6:.1f} MB, {result.records / (now - began):,.0f} rec/s"
+                    f"{topic}[{partition}] at offset {next_offset:,} of {end:,}: {records:,} records, "
+                    f"{size / 1e6:.1f} MB, {records / (now - began):,.0f} rec/s"
                 )
-        result.next_offset = next_offset
+        fetched.first, fetched.last = first, last
+        valid_root = topic_dir(self.root, topic)
+        for hour_number, rows in entries_by_hour.items():
+            fetched.groups[(valid_root, *hour_partition(hour_number * 3600))] = rows
+        result.records += records
+        result.bytes += size
         result.quarantined = sum(reasons.values())
+        result.valid = result.records - result.quarantined
+        result.watermark = watermark
+        result.next_offset = next_offset
         result.quarantine_reasons = dict(reasons)
         return fetched
 
@@ -325,7 +410,10 @@ class HadoopConsumer:
                 )
             result = BatchResult(topic, partition, first_offset, first_offset, high_watermark=high,
                                  leader=committed.leader, watermark=committed.watermark)
-            fetched = self._fetch(consumer, result, first_offset, end_offset, limits) if first_offset < end_offset else Fetched()
+            fetched = (
+                self._fetch(consumer, result, first_offset, end_offset, limits, whole_chunks=False)
+                if first_offset < end_offset else Fetched()
+            )
         except KafkaException as err:
             raise KafkaUnavailable(f"{topic}[{partition}]: Kafka did not answer: {err}") from err
         finally:

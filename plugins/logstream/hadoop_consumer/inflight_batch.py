@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import json
 import posixpath
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
 from logstream.hadoop_consumer.hdfs_files import delete_tree, exists, move_into_place, read_bytes, write_bytes
 from logstream.hadoop_consumer.offset_store import OffsetStore, PartitionOffset
 from logstream.hdfs_layout import inflight_dir
+
+STAGING_THREADS = 4
 
 
 @dataclass
@@ -57,8 +60,11 @@ class InflightBatch:
         delete_tree(self.client, self.folder)
         return outcome
 
-    def stage(self, name: str, data: bytes) -> None:
-        write_bytes(self.client, f"{self.folder}/{name}", data)
+    def stage(self, files: dict[str, bytes]) -> None:
+        """Write the batch's files into the inflight folder, a few at a time (WebHDFS writes wait on
+        round trips more than on bandwidth)."""
+        with ThreadPoolExecutor(max_workers=STAGING_THREADS) as pool:
+            list(pool.map(lambda item: write_bytes(self.client, f"{self.folder}/{item[0]}", item[1]), files.items()))
 
     def seal(self, manifest: Manifest) -> None:
         """Write the MANIFEST: from here on the batch will be completed, whatever happens."""

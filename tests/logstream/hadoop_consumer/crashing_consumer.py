@@ -25,8 +25,8 @@ def die() -> None:
 def arm(crash_point: str) -> None:
     """Wrap the step named ``crash_point`` so that the process dies right there."""
     if crash_point == "after_first_staged_file":
-        stage = inflight_batch.InflightBatch.stage
-        inflight_batch.InflightBatch.stage = lambda self, name, data: (stage(self, name, data), die())
+        write = inflight_batch.write_bytes
+        inflight_batch.write_bytes = lambda client, path, data: (write(client, path, data), die())
     elif crash_point == "after_manifest":
         seal = inflight_batch.InflightBatch.seal
         inflight_batch.InflightBatch.seal = lambda self, manifest: (seal(self, manifest), die())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 from confluent_kafka import Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewPartitions
@@ -106,3 +108,20 @@ def test_replay_restores_a_lost_hour_without_duplicates(consumer, kafka_config, 
     assert sum(restored) == sum(lost.values())
     assert landed(hdfs_client, root, unique_name) == sent
     assert [consumer.replay(unique_name, p, *whole_period).restored for p in range(2)] == [0, 0]
+
+
+def test_out_of_order_ipv6_and_multiline_records_land_exactly(consumer, kafka_config, hdfs_client, root, unique_name):
+    create_topic(kafka_config, unique_name, 1)
+    records = [f"10.2.{i % 250}.{i % 7},9,{DAY_BOUNDARY + (i * 7919) % (3 * HOUR) - HOUR},60".encode()
+               for i in range(30_000)]
+    records[100:100] = [b"2001:db8::7,9,1795909000,60", b" 10.0.0.1 ,9,1795909000,60", b"10.0.0.1,9,1,60\n10.0.0.2,9,1,60"]
+    producer = Producer({**kafka_config, "linger.ms": 20})
+    for value in records:
+        producer.produce(unique_name, value)
+    assert producer.flush(30) == 0
+
+    result = consumer.run_batch(unique_name, 0)
+    assert (result.records, result.quarantined) == (30_003, 1)
+    assert result.watermark == max(int(value.split(b",")[2]) for value in records[:100] + records[103:])
+    assert landed(hdfs_client, root, unique_name) == Counter(records)
+    assert len(hdfs_client.list(f"{root}/{unique_name}/dt=2026-11-29")) == 2

@@ -1,0 +1,68 @@
+"""The log entry's one documented interpretation, and the consumer's fast paths agreeing with it."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from logstream.log_entry import InvalidEntry, entry_start_time, parse_entry, plain_entry_start_times
+from logstream.log_generator import MALFORMED, LogGenerator
+
+
+def test_the_papers_example():
+    entry = parse_entry(b"192.168.11.34,1019491,157892,300")
+    assert (entry.host, entry.config_id, entry.start_time, entry.interval) == ("192.168.11.34", 1019491, 157892, 300)
+    assert entry.event_time.isoformat() == "1970-01-02T19:51:32+00:00"
+
+
+@pytest.mark.parametrize(("raw", "reason"), [
+    (b"", "empty"),
+    (b"x" * 5000, "oversized"),
+    (b"\xff\xfe", "not_text"),
+    (b"10.0.0.1,1,2,3\n", "control_characters"),
+    (b"10.0.0.1,1,2", "field_count"),
+    (b"10.0.0.256,1,2,3", "bad_host"),
+    (b"010.0.0.1,1,2,3", "bad_host"),
+    (b"10.0.0.1,-1,2,3", "bad_config_id"),
+    (b"10.0.0.1,1,1e9,3", "bad_start_time"),
+    (b"10.0.0.1,1,2,0", "bad_interval"),
+])
+def test_malformed_entries_are_refused_with_a_reason(raw, reason):
+    with pytest.raises(InvalidEntry) as refused:
+        parse_entry(raw)
+    assert refused.value.reason == reason
+
+
+def test_ipv6_and_spaces_are_entries_too():
+    assert parse_entry(b"2001:db8::1,5,1795839600,60").host == "2001:db8::1"
+    assert entry_start_time(b" 10.0.0.1 , 5 , 1795839600 , 60") == 1795839600
+
+
+def _start_time_or_reason(raw: bytes):
+    try:
+        return parse_entry(raw).start_time
+    except InvalidEntry as invalid:
+        return invalid.reason
+
+
+def test_fast_paths_agree_with_the_parser_on_random_input():
+    chance = random.Random(3)
+    cases = [record.value for record in LogGenerator(bad_ratio=0.2).records(5000, start=0, end=2 * 10**9)]
+    cases += list(MALFORMED)
+    cases += [bytes(chance.choice(b"0123456789.,:ab -\r") for _ in range(chance.randint(0, 30))) for _ in range(50_000)]
+    cases += [b"%d.%d.%d.%d,%s,%s,%s" % (chance.randint(0, 300), chance.randint(0, 300), chance.randint(0, 9),
+                                          chance.choice((0, 1, 255, 256)), chance.choice((b"0", b"007", b"1" * 20)),
+                                          chance.choice((b"0", b"9" * 19, b"5")), chance.choice((b"0", b"00", b"01", b"1")))
+              for _ in range(20_000)]
+    for raw in cases:
+        expected = _start_time_or_reason(raw)
+        try:
+            fast = entry_start_time(raw)
+        except InvalidEntry as invalid:
+            fast = invalid.reason
+        assert fast == expected, raw
+    single_lines = [raw for raw in cases if b"\n" not in raw]
+    for raw, start_time in zip(single_lines, plain_entry_start_times(b"\n".join(single_lines)), strict=True):
+        if start_time:
+            assert int(start_time) == _start_time_or_reason(raw), raw
