@@ -15,7 +15,18 @@ def main(argv: list[str] | None = None) -> int:
     stack = commands.add_parser("stack", help="the embedded local stack")
     stack.add_argument("action", choices=["up", "status", "down", "env"])
     stack.add_argument("services", nargs="*", help="only these services (default: all)")
+    demo = commands.add_parser("demo", help="the whole pipeline end to end on the local stack")
+    demo.add_argument("--records", type=int, default=300_000, help="generated entries per topic")
     args = parser.parse_args(argv)
+
+    if args.command == "demo":
+        from logstream.demo import run
+
+        try:
+            return run(args.records)
+        except (ServiceError, FileNotFoundError) as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 1
 
     local = LocalStack(only=args.services or None)
     if args.action == "up":
