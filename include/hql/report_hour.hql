@@ -1,5 +1,5 @@
 -- All reports of one hour ``h`` (a logstream.hive.report_plan.HourPlan), each replacing only the
--- hour's partition. Needs params.database, params.top_hosts, params.interval_tolerance, run_id, ts.
+-- hour's partition. Needs params.database, params.top_hosts, params.interval_tolerance and run_id.
 {% set db = params.database %}
 {% set this_hour %}topic = '{{ h.topic }}' AND dt = '{{ h.dt }}' AND hour = '{{ h.hour }}'{% endset %}
 {% set partition %}PARTITION (topic = '{{ h.topic }}', dt = '{{ h.dt }}', hour = '{{ h.hour }}'){% endset %}
@@ -32,7 +32,7 @@ INSERT INTO {{ db }}.report_runs
 SELECT '{{ h.topic }}', '{{ h.dt }}', '{{ h.hour }}', {{ h.version }}, '{{ h.fingerprint }}', {{ h.files }}, {{ h.bytes }},
        (SELECT coalesce(sum(records), 0) FROM {{ db }}.report_records_per_config WHERE {{ this_hour }}),
        (SELECT coalesce(sum(records), 0) FROM {{ db }}.report_quarantine_reasons WHERE {{ this_hour }}),
-       '{{ run_id }}', '{{ ts }}'
+       '{{ run_id }}', CAST(current_timestamp() AS STRING)
 WHERE NOT EXISTS (
     SELECT 1 FROM {{ db }}.report_runs
     WHERE {{ this_hour }} AND fingerprint = '{{ h.fingerprint }}'

@@ -2,7 +2,7 @@
 
 Airflow renders them through the DAG's ``template_searchpath`` (= :data:`HQL_DIR`); code outside
 Airflow (the benchmark, the tests of the HQL itself, the report-file export) renders them here with
-the same loader, giving the variables Airflow would (``params``, ``run_id``, ``ts``, ...).
+the same loader, giving the variables Airflow would (``params``, ``run_id``, ...).
 """
 
 from __future__ import annotations

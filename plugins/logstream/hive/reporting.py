@@ -54,7 +54,6 @@ def report_hours(
     keys: Iterable[str],
     params: ReportParams,
     run_id: str,
-    ts: str,
 ) -> list[HourPlan]:
     """Create the tables if needed, then report each hour (keys ``YYYY-MM-DDTHH``) of ``topic``."""
     keys = sorted(set(keys))
@@ -63,5 +62,5 @@ def report_hours(
     history = load_history(query, params.database, topic, keys[0])
     plans = plan_hours(client, params.hdfs_root, topic, keys, history, lookback_hours=params.new_host_lookback_hours)
     for plan in plans:
-        execute(render("report_hour.hql", h=plan.as_dict(), params=template_params, run_id=run_id, ts=ts))
+        execute(render("report_hour.hql", h=plan.as_dict(), params=template_params, run_id=run_id))
     return plans

@@ -21,7 +21,6 @@ def run_reports(hive, landed, database, keys, run_id):
         keys=keys,
         params=ReportParams(database=database, hdfs_root=landed.root),
         run_id=run_id,
-        ts="2026-01-01T00:00:00+00:00",
     )
 
 
