@@ -1,0 +1,149 @@
+"""The hive_reports DAG for real: a backfill through the stack's scheduler (``airflow backfill create``)
+and runs like the scheduled ones (``dag.test``) over three generated hours across midnight."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
+from airflow.providers.apache.hdfs.hooks.webhdfs import WebHDFSHook
+from airflow.providers.apache.hive.hooks.hive import HiveServer2Hook
+from airflow.sdk import AssetOrTimeSchedule, CronDataIntervalTimetable
+from dag_runs import DAGS, run_dag
+from landed_logs import LandedLogs, expected_reports, hours_across_midnight, report_rows
+
+from logstream.hive.hours import parse_hour_key
+from logstream.hive.reports import REPORTS
+from logstream_assets import logs_asset
+
+DAG_FILE = DAGS / "hive_reports.py"
+DAG_ID = "hive_reports"
+BACKFILL_TIMEOUT = 360
+
+
+def test_the_dag_is_hourly_on_data_intervals_and_on_the_consumers_asset():
+    dag = DagBag(str(DAG_FILE)).get_dag(DAG_ID)
+    assert isinstance(dag.timetable, AssetOrTimeSchedule)
+    assert dag.timetable.timetable == CronDataIntervalTimetable("0 * * * *", timezone="UTC")
+    assert dag.timetable.asset_condition.objects == (logs_asset("security_logs"),)
+    group = [task.task_id for task in dag.tasks if task.task_id.startswith("security_logs.")]
+    assert group == [
+        "security_logs.wait_for_complete_hours", "security_logs.plan", "security_logs.report",
+        "security_logs.check_totals", "security_logs.check_records_per_config_keys",
+        "security_logs.check_records_per_host_keys", "security_logs.check_report_runs", "security_logs.write_report_files",
+    ]
+    assert dag.get_task("security_logs.wait_for_complete_hours").mode == "reschedule"
+
+
+def api(path: str, method: str = "GET", body: dict | None = None) -> dict:
+    request = urllib.request.Request(
+        f"{os.environ['AIRFLOW__API__BASE_URL']}/api/v2{path}",
+        method=method,
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)
+
+
+def airflow_cli(*args: str) -> str:
+    done = subprocess.run([os.path.join(os.path.dirname(sys.executable), "airflow"), *args], capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, f"airflow {' '.join(args)}:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
+    return done.stdout
+
+
+def wait_for_backfill_runs(first: datetime, last: datetime, count: int) -> list[dict]:
+    deadline = time.monotonic() + BACKFILL_TIMEOUT
+    query = f"/dags/{DAG_ID}/dagRuns?run_type=backfill&logical_date_gte={first.isoformat()}&logical_date_lte={last.isoformat()}"
+    query = query.replace("+", "%2B")
+    while time.monotonic() < deadline:
+        runs = api(query)["dag_runs"]
+        if len(runs) == count and all(run["state"] in ("success", "failed") for run in runs):
+            return runs
+        time.sleep(3)
+    raise AssertionError(f"the backfill did not finish in {BACKFILL_TIMEOUT}s: {api(query)['dag_runs']}")
+
+
+def failed_tasks(run_id: str) -> list[str]:
+    instances = api(f"/dags/{DAG_ID}/dagRuns/{run_id.replace('+', '%2B')}/taskInstances")["task_instances"]
+    return [f"{ti['task_id']}={ti['state']}" for ti in instances if ti["state"] != "success"]
+
+
+@pytest.fixture
+def scratch(stack, unique_name, tmp_path):
+    """A fresh HDFS root, two Hive databases (backfill, scheduled-like runs) and reports folders."""
+    client = WebHDFSHook().get_conn()
+    hive = HiveServer2Hook()
+    databases = {"backfill": f"{unique_name}_b", "scheduled": f"{unique_name}_s"}
+    yield LandedLogs(client, f"/tests/{unique_name}/logs"), databases, tmp_path
+    for database in databases.values():
+        hive.run(f"DROP DATABASE IF EXISTS {database} CASCADE")
+    client.delete(f"/tests/{unique_name}", recursive=True)
+
+
+def test_backfill_gives_the_rows_of_scheduled_runs_and_a_rerun_changes_nothing(scratch):
+    landed, databases, tmp_path = scratch
+    hive = HiveServer2Hook()
+    # a day of its own, so that this test's logical dates are not another session's
+    day = datetime(2001, 1, 1) + timedelta(days=uuid.uuid4().int % 8000)
+    keys = hours_across_midnight(day, count=3)
+    for i, key in enumerate(keys):
+        landed.land_hour(key, count=300, seed=10 + i, hosts=25 + 10 * i)
+    landed.commit_offsets(watermark=int(parse_hour_key(keys[-1]).timestamp()) + 3600)
+    conf = {
+        name: {"database": database, "hdfs_root": landed.root, "reports_dir": str(tmp_path / name)}
+        for name, database in databases.items()
+    }
+    starts = [parse_hour_key(key) for key in keys]
+
+    # the backfill, through the stack's scheduler (which only runs unpaused DAGs)
+    sync_bag_to_db(DagBag(str(DAG_FILE)), "dags-folder", None)
+    was_paused = api(f"/dags/{DAG_ID}")["is_paused"]
+    api(f"/dags/{DAG_ID}", "PATCH", {"is_paused": False})
+    try:
+        airflow_cli(
+            "backfill", "create", "--dag-id", DAG_ID,
+            "--from-date", starts[0].isoformat(), "--to-date", starts[-1].isoformat(),
+            "--max-active-runs", "3", "--reprocess-behavior", "none",
+            "--dag-run-conf", json.dumps(conf["backfill"]),
+        )
+        # meanwhile, in this process, runs like the hourly scheduled ones: same data intervals
+        # (a logical date half an hour into the next hour infers the interval of the hour before)
+        for start in starts:
+            run = run_dag(DAG_FILE, DAG_ID, logical_date=start + timedelta(minutes=90), run_conf=conf["scheduled"])
+            assert run.state == "success", [f"{ti.task_id}={ti.state}" for ti in run.get_task_instances() if ti.state != "success"]
+            assert (run.data_interval_start, run.data_interval_end) == (start, start + timedelta(hours=1))
+        backfill_runs = wait_for_backfill_runs(starts[0], starts[-1], len(starts))
+    finally:
+        if was_paused:
+            api(f"/dags/{DAG_ID}", "PATCH", {"is_paused": True})
+    assert [run["state"] for run in backfill_runs] == ["success"] * len(starts), {
+        run["dag_run_id"]: failed_tasks(run["dag_run_id"]) for run in backfill_runs
+    }
+    assert sorted(datetime.fromisoformat(run["data_interval_start"]) for run in backfill_runs) == starts
+
+    for key in keys:
+        expected = expected_reports(landed, key, version=1)
+        assert report_rows(hive.get_records, databases["scheduled"], key) == expected, key
+        assert report_rows(hive.get_records, databases["backfill"], key) == expected, key
+        folder = tmp_path / "backfill" / "security_logs" / key[:10] / key[11:]
+        assert sorted(path.name for path in folder.iterdir()) == sorted([f"{r.name}.csv" for r in REPORTS] + ["records_per_config.png"])
+
+    # running a completed interval again: same rows, same version, no new report_runs row, same CSV
+    runs_before = sorted(hive.get_records(f"SELECT * FROM {databases['backfill']}.report_runs"))
+    csv_before = (tmp_path / "backfill" / "security_logs" / keys[-1][:10] / keys[-1][11:] / "records_per_host.csv").read_text()
+    again = run_dag(DAG_FILE, DAG_ID, logical_date=starts[-1] + timedelta(minutes=100), run_conf=conf["backfill"])
+    assert again.state == "success"
+    assert report_rows(hive.get_records, databases["backfill"], keys[-1]) == expected_reports(landed, keys[-1], version=1)
+    assert sorted(hive.get_records(f"SELECT * FROM {databases['backfill']}.report_runs")) == runs_before
+    assert len(runs_before) == 3 and {row[3] for row in runs_before} == {1}
+    csv_again = (tmp_path / "backfill" / "security_logs" / keys[-1][:10] / keys[-1][11:] / "records_per_host.csv").read_text()
+    assert csv_again == csv_before
