@@ -104,27 +104,22 @@ def test_backfill_gives_the_rows_of_scheduled_runs_and_a_rerun_changes_nothing(s
     }
     starts = [parse_hour_key(key) for key in keys]
 
-    # the backfill, through the stack's scheduler (which only runs unpaused DAGs)
+    # the backfill, through the stack's scheduler (which only runs unpaused DAGs; the demo unpauses it too)
     sync_bag_to_db(DagBag(str(DAG_FILE)), "dags-folder", None)
-    was_paused = api(f"/dags/{DAG_ID}")["is_paused"]
     api(f"/dags/{DAG_ID}", "PATCH", {"is_paused": False})
-    try:
-        airflow_cli(
-            "backfill", "create", "--dag-id", DAG_ID,
-            "--from-date", starts[0].isoformat(), "--to-date", starts[-1].isoformat(),
-            "--max-active-runs", "3", "--reprocess-behavior", "none",
-            "--dag-run-conf", json.dumps(conf["backfill"]),
-        )
-        # meanwhile, in this process, runs like the hourly scheduled ones: same data intervals
-        # (a logical date half an hour into the next hour infers the interval of the hour before)
-        for start in starts:
-            run = run_dag(DAG_FILE, DAG_ID, logical_date=start + timedelta(minutes=90), run_conf=conf["scheduled"])
-            assert run.state == "success", [f"{ti.task_id}={ti.state}" for ti in run.get_task_instances() if ti.state != "success"]
-            assert (run.data_interval_start, run.data_interval_end) == (start, start + timedelta(hours=1))
-        backfill_runs = wait_for_backfill_runs(starts[0], starts[-1], len(starts))
-    finally:
-        if was_paused:
-            api(f"/dags/{DAG_ID}", "PATCH", {"is_paused": True})
+    airflow_cli(
+        "backfill", "create", "--dag-id", DAG_ID,
+        "--from-date", starts[0].isoformat(), "--to-date", starts[-1].isoformat(),
+        "--max-active-runs", "3", "--reprocess-behavior", "none",
+        "--dag-run-conf", json.dumps(conf["backfill"]),
+    )
+    # meanwhile, in this process, runs like the hourly scheduled ones: same data intervals
+    # (a logical date half an hour into the next hour infers the interval of the hour before)
+    for start in starts:
+        run = run_dag(DAG_FILE, DAG_ID, logical_date=start + timedelta(minutes=90), run_conf=conf["scheduled"])
+        assert run.state == "success", [f"{ti.task_id}={ti.state}" for ti in run.get_task_instances() if ti.state != "success"]
+        assert (run.data_interval_start, run.data_interval_end) == (start, start + timedelta(hours=1))
+    backfill_runs = wait_for_backfill_runs(starts[0], starts[-1], len(starts))
     assert [run["state"] for run in backfill_runs] == ["success"] * len(starts), {
         run["dag_run_id"]: failed_tasks(run["dag_run_id"]) for run in backfill_runs
     }

@@ -1,0 +1,137 @@
+"""The hourly Hive reports over 10,000,000 entries (the paper's 5 minutes of traffic) on this machine.
+
+    PYTHONPATH=plugins .venv/bin/python bench/hive_report_bench.py [--entries 10000000] [--keep]
+
+Generates the entries of one hour with the project's generator's hosts, configurations and intervals
+(drawn in bulk, so that generating is not the slow part), writes one file per Kafka partition
+locally, uploads them into a fresh HDFS root in the HadoopConsumer's layout, then runs the same HQL
+the hive_reports DAG runs (``logstream.hive.reporting``) on the stack's Hive, timing each statement.
+It checks that the reports add up to the entries, and drops its database and files at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import hdfs
+
+from logstream.stack.airflow import airflow_env
+from logstream.stack.config import StackConfig
+
+# the stack's connections, and quiet hooks (they log every statement at INFO)
+os.environ.update(airflow_env(StackConfig()), AIRFLOW__LOGGING__LOGGING_LEVEL="WARNING")
+
+from airflow.providers.apache.hive.hooks.hive import HiveServer2Hook  # noqa: E402
+from airflow.providers.common.sql.hooks.sql import DbApiHook  # noqa: E402
+
+from logstream.hadoop_consumer.offset_store import OffsetStore, PartitionOffset  # noqa: E402
+from logstream.hdfs_layout import batch_file_name, hour_dir, topic_dir  # noqa: E402
+from logstream.hive.hours import parse_hour_key  # noqa: E402
+from logstream.hive.reporting import ReportParams, report_hours  # noqa: E402
+from logstream.log_generator import LogGenerator  # noqa: E402
+
+TOPIC = "security_logs"
+PARTITIONS = 3
+HOUR = "2026-01-01T00"
+
+
+def generate(entries: int, folder: Path) -> list[Path]:
+    """``entries`` lines of hour HOUR in time order, round-robin into one file per partition."""
+    generator = LogGenerator(seed=11)
+    draw = generator.random
+    hosts = draw.choices(generator.hosts, cum_weights=generator.host_cum_weights, k=entries)
+    configs = draw.choices(generator.configs, k=entries)
+    start = int(parse_hour_key(HOUR).timestamp())
+    paths = [folder / f"{partition}.log" for partition in range(PARTITIONS)]
+    files = [path.open("w", buffering=1 << 22) for path in paths]
+    try:
+        for i in range(entries):
+            interval = generator.usual_interval[configs[i]]
+            if draw.random() < 0.01:
+                interval *= draw.choice((7, 11, 13))
+            files[i % PARTITIONS].write(f"{hosts[i]},{configs[i]},{start + i * 3600 // entries},{interval}\n")
+    finally:
+        for file in files:
+            file.close()
+    return paths
+
+
+def upload(client, root: str, paths: list[Path], entries: int) -> None:
+    folder = hour_dir(topic_dir(root, TOPIC), *HOUR.split("T"))
+    store = OffsetStore(client, root)
+    for partition, path in enumerate(paths):
+        count = entries // PARTITIONS + (1 if partition < entries % PARTITIONS else 0)
+        client.upload(f"{folder}/{batch_file_name(TOPIC, partition, 0, count - 1, 'log')}", str(path), overwrite=True)
+        store.write(PartitionOffset(TOPIC, partition, "127.0.0.1:9092", count, int(parse_hour_key(HOUR).timestamp()) + 3600))
+
+
+class TimedHive:
+    """Runs HQL scripts statement by statement through HiveServer2Hook, keeping each statement's time."""
+
+    def __init__(self) -> None:
+        self.hook = HiveServer2Hook()
+        self.timings: list[tuple[str, float]] = []
+
+    def execute(self, script: str) -> None:
+        for statement in DbApiHook.split_sql_string(script):
+            began = time.perf_counter()
+            self.hook.run(statement)
+            self.timings.append((" ".join(statement.split()[:4]), time.perf_counter() - began))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--entries", type=int, default=10_000_000)
+    parser.add_argument("--keep", action="store_true", help="keep the bench's database and HDFS files")
+    args = parser.parse_args()
+
+    config = StackConfig()
+    client = hdfs.InsecureClient(f"http://{config.host}:{config.ports['hdfs_http']}", user="root")
+    name = f"bench_{uuid.uuid4().hex[:8]}"
+    root, database = f"/bench/{name}/logs", name
+    hive = TimedHive()
+    try:
+        with tempfile.TemporaryDirectory() as local:
+            began = time.perf_counter()
+            paths = generate(args.entries, Path(local))
+            size = sum(path.stat().st_size for path in paths)
+            generated = time.perf_counter() - began
+            began = time.perf_counter()
+            upload(client, root, paths, args.entries)
+            uploaded = time.perf_counter() - began
+        print(f"generated {args.entries:,} entries ({size / 1e6:.0f} MB) in {generated:.1f}s; "
+              f"uploaded to HDFS in {uploaded:.1f}s ({size / 1e6 / uploaded:.0f} MB/s)")
+
+        params = ReportParams(database=database, hdfs_root=root)
+        began = time.perf_counter()
+        [plan] = report_hours(hive.execute, hive.hook.get_records, client, topic=TOPIC, keys=[HOUR], params=params, run_id="bench")
+        total = time.perf_counter() - began
+        setup = sum(seconds for statement, seconds in hive.timings if statement.startswith("CREATE"))
+        reporting = total - setup
+
+        reported = hive.hook.get_records(f"SELECT records FROM {database}.report_runs")[0][0]
+        per_config = hive.hook.get_records(f"SELECT sum(records) FROM {database}.report_records_per_config")[0][0]
+        outliers = hive.hook.get_records(f"SELECT count(*) FROM {database}.report_interval_outliers")[0][0]
+        assert reported == per_config == args.entries, (reported, per_config, args.entries)
+
+        print(f"hour {HOUR} of {TOPIC}: {plan.files} files, {plan.bytes / 1e6:.0f} MB, version {plan.version}")
+        for statement, seconds in hive.timings:
+            if not statement.startswith("CREATE"):
+                print(f"  {seconds:7.2f}s  {statement}")
+        print(f"tables (CREATE ... IF NOT EXISTS): {setup:.1f}s")
+        print(f"reports of the hour: {reporting:.1f}s for {args.entries:,} entries = {args.entries / reporting:,.0f} entries/s "
+              f"({outliers:,} interval outliers; every report adds up to {reported:,})")
+    finally:
+        if not args.keep:
+            hive.hook.run(f"DROP DATABASE IF EXISTS {database} CASCADE")
+            client.delete(f"/bench/{name}", recursive=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
