@@ -102,7 +102,9 @@ class WriteReportFilesOperator(BaseOperator):
         hive = HiveServer2Hook(hiveserver2_conn_id=self.hiveserver2_conn_id)
         written = []
         for plan in self.hours:
-            paths = export_hour(hive.get_records, database=self.database, topic=plan["topic"], key=plan["key"], reports_dir=self.reports_dir)
+            paths = export_hour(
+                hive.get_records, database=self.database, topic=plan["topic"], key=plan["key"], reports_dir=self.reports_dir
+            )
             self.log.info("%s %s (version %d): report files in %s: %s", plan["topic"], plan["key"], plan["version"],
                           paths[0].parent, ", ".join(path.name for path in paths))
             written.extend(str(path) for path in paths)

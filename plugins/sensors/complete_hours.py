@@ -61,7 +61,10 @@ class CompleteHoursSensor(BaseSensorOperator):
         client = WebHDFSHook(webhdfs_conn_id=self.webhdfs_conn_id).get_conn()
         offsets = read_offsets(client, self.hdfs_root, self.topic, self.partitions)
         now = datetime.now(timezone.utc)
-        waiting = [key for key in keys if not hour_is_complete(key, offsets, partitions=self.partitions, now=now, lateness=self.lateness)]
+        waiting = [
+            key for key in keys
+            if not hour_is_complete(key, offsets, partitions=self.partitions, now=now, lateness=self.lateness)
+        ]
         if waiting:
             watermarks = {offset.partition: offset.watermark for offset in offsets}
             self.log.info("%s: hours %s not complete yet; watermarks by partition %s", self.topic, waiting, watermarks)

@@ -10,7 +10,7 @@ import sys
 import time
 import urllib.request
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import pytest
 from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db

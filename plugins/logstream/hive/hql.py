@@ -17,7 +17,8 @@ HQL_DIR = Path(__file__).resolve().parents[3] / "include" / "hql"
 
 @cache
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(HQL_DIR), undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    # StrictUndefined, as in Airflow: a variable the caller forgot is an error, not an empty string
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(HQL_DIR), undefined=jinja2.StrictUndefined)
 
 
 def render(template: str, **variables) -> str:

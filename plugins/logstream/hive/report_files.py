@@ -65,7 +65,9 @@ def write_trend_chart(path: Path, title: str, hour_keys: Sequence[str], series: 
     return path
 
 
-def export_hour(query, *, database: str, topic: str, key: str, reports_dir: Path | str, trend_hours: int = 24, top_configs: int = 5) -> list[Path]:
+def export_hour(
+    query, *, database: str, topic: str, key: str, reports_dir: Path | str, trend_hours: int = 24, top_configs: int = 5
+) -> list[Path]:
     """Write the hour's CSV files and chart from the report tables; ``query(sql)`` returns rows."""
     dt, hour = dt_and_hour(key)
     folder = hour_folder(reports_dir, topic, dt, hour)

@@ -136,7 +136,9 @@ def plan_hours(
                 bytes=sum(size for _, size in log_files),
                 lookback_dt=dt_and_hour(lookback_start)[0],
                 lookback_hour=dt_and_hour(lookback_start)[1],
-                log_partitions=tuple(folder for folder_key, folder in sorted(log_folders.items()) if lookback_start <= folder_key <= key),
+                log_partitions=tuple(
+                    folder for folder_key, folder in sorted(log_folders.items()) if lookback_start <= folder_key <= key
+                ),
                 quarantine_partitions=(HourFolder(dt, hour, hour_dir(quarantine_base, dt, hour)),) if quarantine_files else (),
             )
         )

@@ -1,4 +1,4 @@
-"""The offline reports of some hours, end to end, without a scheduler (benchmark, HQL tests, CLI).
+"""The offline reports of some hours, end to end, without a scheduler (the benchmark, the HQL tests).
 
 The hive_reports DAG does the same in tasks (create tables, plan, report), rendering the same
 templates through Airflow. ``execute`` runs an HQL script (statements separated by ``;``) and

@@ -14,7 +14,6 @@ class Report:
     name: str
     columns: tuple[str, ...]
     order_by: str
-    title: str
 
     @property
     def table(self) -> str:
@@ -22,17 +21,16 @@ class Report:
 
 
 REPORTS = (
-    Report("records_per_config", ("config_id", "records", "hosts", "version"), "records DESC, config_id", "Records per Configuration ID"),
-    Report("records_per_host", ("host", "records", "configs", "first_seen", "last_seen", "version"), "records DESC, host", "Records per host"),
-    Report("top_hosts", ("host_rank", "host", "records", "share", "version"), "host_rank", "Top hosts"),
-    Report("new_hosts", ("host", "first_seen", "records", "version"), "first_seen, host", "Hosts seen for the first time"),
+    Report("records_per_config", ("config_id", "records", "hosts", "version"), "records DESC, config_id"),
+    Report("records_per_host", ("host", "records", "configs", "first_seen", "last_seen", "version"), "records DESC, host"),
+    Report("top_hosts", ("host_rank", "host", "records", "share", "version"), "host_rank"),
+    Report("new_hosts", ("host", "first_seen", "records", "version"), "first_seen, host"),
     Report(
         "interval_outliers",
         ("host", "config_id", "start_time", "`interval`", "usual_interval", "version"),
         "config_id, start_time, host, `interval`",
-        "Entries with an unusual Interval",
     ),
-    Report("quarantine_reasons", ("reason", "records", "version"), "records DESC, reason", "Quarantined records per reason"),
+    Report("quarantine_reasons", ("reason", "records", "version"), "records DESC, reason"),
 )
 REPORTS_BY_NAME = {report.name: report for report in REPORTS}
 
