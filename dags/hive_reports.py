@@ -59,7 +59,10 @@ with DAG(
     tags=["logstream", "hive"],
     doc_md=__doc__,
 ) as dag:
-    create_tables = HqlOperator(task_id="create_tables", sql="create_tables.hql")
+    # One writer at a time across runs (a backfill runs several): Spark stages a fully static
+    # partition overwrite in the table's own _temporary folder, which concurrent jobs would share;
+    # and two first-time CREATE TABLE IF NOT EXISTS can race in the metastore.
+    create_tables = HqlOperator(task_id="create_tables", sql="create_tables.hql", max_active_tis_per_dag=1)
 
     for topic in CONFIG.topics:
         with TaskGroup(group_id=topic.name):
@@ -82,7 +85,7 @@ with DAG(
                 lookback_hours=CONFIG.reports.new_host_lookback_hours,
             )
             planned = {"plan_task": plan.task_id}
-            report = HqlOperator(task_id="report", sql="report.hql", params=planned)
+            report = HqlOperator(task_id="report", sql="report.hql", params=planned, max_active_tis_per_dag=1)
             checks = [
                 SQLCheckOperator(task_id="check_totals", conn_id=HIVE, sql="checks/report_totals.hql", params=planned),
                 *(
