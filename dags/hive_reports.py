@@ -2,7 +2,8 @@
 ### hive_reports: hourly HQL reports over the logs the HadoopConsumer lands in HDFS
 
 Every hour (an hourly data interval, UTC), and whenever the HadoopConsumer's asset events say
-hours became complete, for each topic of `include/pipeline.yaml`:
+hours became complete (or received late records: a restatement, with the next `version`), for each
+topic of `include/pipeline.yaml`:
 
 1. `create_tables` (idempotent DDL, `include/hql/create_tables.hql`);
 2. `wait_for_complete_hours`: until every partition's offset.dat watermark passed the hour's end,
