@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 
 from logstream.stack.local_stack import LocalStack
@@ -41,10 +42,11 @@ def main(argv: list[str] | None = None) -> int:
         local.down()
         return 0
     if args.action == "env":
-        from logstream.stack.connections import connection_env
+        from logstream.stack.airflow import airflow_env
 
-        for key, value in connection_env(local.config).items():
-            print(f"export {key}='{value}'")
+        # everything the airflow CLI needs to talk to the stack: `eval "$(python -m logstream stack env)"`
+        for key, value in airflow_env(local.config).items():
+            print(f"export {key}={shlex.quote(value)}")
         return 0
     healthy = True
     for name, health in local.status().items():
