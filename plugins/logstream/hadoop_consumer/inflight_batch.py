@@ -17,7 +17,7 @@ from logstream.hadoop_consumer.hdfs_files import delete_tree, exists, move_into_
 from logstream.hadoop_consumer.offset_store import OffsetStore, PartitionOffset
 from logstream.hdfs_layout import inflight_dir
 
-STAGING_THREADS = 4
+HDFS_THREADS = 4
 
 
 @dataclass
@@ -61,9 +61,9 @@ class InflightBatch:
         return outcome
 
     def stage(self, files: dict[str, bytes]) -> None:
-        """Write the batch's files into the inflight folder, a few at a time (WebHDFS writes wait on
-        round trips more than on bandwidth)."""
-        with ThreadPoolExecutor(max_workers=STAGING_THREADS) as pool:
+        """Write the batch's files into the inflight folder, a few at a time (WebHDFS calls wait on
+        round trips more than on bandwidth; publish renames them in parallel too)."""
+        with ThreadPoolExecutor(max_workers=HDFS_THREADS) as pool:
             list(pool.map(lambda item: write_bytes(self.client, f"{self.folder}/{item[0]}", item[1]), files.items()))
 
     def seal(self, manifest: Manifest) -> None:
@@ -72,10 +72,13 @@ class InflightBatch:
         self.client.rename(f"{self.manifest_path}.new", self.manifest_path)
 
     def publish(self, manifest: Manifest) -> None:
-        for staged, final in manifest.files.items():
-            source = posixpath.join(self.folder, staged)
+        def move(item: tuple[str, str]) -> None:
+            source = posixpath.join(self.folder, item[0])
             if exists(self.client, source):
-                move_into_place(self.client, source, final)
+                move_into_place(self.client, source, item[1])
+
+        with ThreadPoolExecutor(max_workers=HDFS_THREADS) as pool:
+            list(pool.map(move, manifest.files.items()))
 
     def complete(self, manifest: Manifest) -> None:
         self.publish(manifest)
