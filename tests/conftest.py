@@ -34,6 +34,14 @@ def stack() -> LocalStack:
 
 
 @pytest.fixture
+def hdfs_client(stack):
+    """The stack's HDFS through the provider's WebHDFSHook (an ``hdfs`` library client)."""
+    from airflow.providers.apache.hdfs.hooks.webhdfs import WebHDFSHook
+
+    return WebHDFSHook().get_conn()
+
+
+@pytest.fixture
 def unique_name(request) -> str:
     """A name of its own for each test (topic, HDFS folder, table), so tests never share data."""
     base = re.sub(r"[^a-z0-9]+", "_", request.node.name.lower()).strip("_")[:40]

@@ -1,8 +1,7 @@
-"""Fixtures for the HadoopConsumer's tests: the stack's Kafka and HDFS, a fresh HDFS root per test."""
+"""Fixtures for the HadoopConsumer's tests: the stack's Kafka, a fresh HDFS root per test."""
 
 from __future__ import annotations
 
-import hdfs
 import pytest
 
 from logstream.hadoop_consumer.consumer import HadoopConsumer
@@ -11,11 +10,6 @@ from logstream.hadoop_consumer.consumer import HadoopConsumer
 @pytest.fixture
 def kafka_config(stack):
     return {"bootstrap.servers": stack.config.kafka_bootstrap}
-
-
-@pytest.fixture
-def hdfs_client(stack):
-    return hdfs.InsecureClient(f"http://{stack.config.host}:{stack.config.ports['hdfs_http']}", user="root")
 
 
 @pytest.fixture

@@ -3,15 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from airflow.providers.apache.hdfs.hooks.webhdfs import WebHDFSHook
 from airflow.providers.apache.hive.hooks.hive import HiveServer2Hook
 
 from landed_logs import LandedLogs
-
-
-@pytest.fixture
-def hdfs_client(stack):
-    return WebHDFSHook().get_conn()
 
 
 @pytest.fixture
