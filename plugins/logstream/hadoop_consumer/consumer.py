@@ -149,6 +149,16 @@ def _split_chunk(messages: list, end: int) -> tuple[list[_OneHourChunk], list]:
     return chunks, others
 
 
+def _partition_leaders(consumer: Consumer, topic: str) -> dict[int, str]:
+    """Each partition of ``topic`` with its leader broker's ``host:port``, from Kafka's metadata."""
+    metadata = consumer.list_topics(topic, timeout=15)
+    described = metadata.topics.get(topic)
+    if described is None or described.error is not None:
+        raise KafkaUnavailable(f"topic {topic!r} is not in Kafka: {described.error if described else 'absent'}")
+    brokers = {broker.id: f"{broker.host}:{broker.port}" for broker in metadata.brokers.values()}
+    return {pid: brokers.get(part.leader, "unknown") for pid, part in sorted(described.partitions.items())}
+
+
 def _offset_at(consumer: Consumer, topic: str, partition: int, timestamp_ms: int, *, default: int) -> int:
     """The first offset whose timestamp is at or after ``timestamp_ms`` (``default`` if there is none)."""
     found = consumer.offsets_for_times([TopicPartition(topic, partition, timestamp_ms)], timeout=15)[0]
@@ -192,16 +202,11 @@ class HadoopConsumer:
         """Each partition of ``topic`` in Kafka with its leader broker's ``host:port``."""
         consumer = Consumer(self.kafka_config)
         try:
-            metadata = consumer.list_topics(topic, timeout=15)
+            return _partition_leaders(consumer, topic)
         except KafkaException as err:
             raise KafkaUnavailable(f"no metadata for topic {topic!r}: {err}") from err
         finally:
             consumer.close()
-        described = metadata.topics.get(topic)
-        if described is None or described.error is not None:
-            raise KafkaUnavailable(f"topic {topic!r} is not in Kafka: {described.error if described else 'absent'}")
-        brokers = {broker.id: f"{broker.host}:{broker.port}" for broker in metadata.brokers.values()}
-        return {pid: brokers.get(part.leader, "unknown") for pid, part in sorted(described.partitions.items())}
 
     def initialize(self, topic: str) -> list[PartitionOffset]:
         """Create offset.dat (at -1) for every partition that has none, new partitions included."""
@@ -237,7 +242,9 @@ class HadoopConsumer:
         topic, partition = committed.topic, committed.partition
         try:
             low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=15)
-            leader = self._leader(consumer, topic, partition)
+            leader = _partition_leaders(consumer, topic).get(partition)
+            if leader is None:
+                raise KafkaUnavailable(f"{topic} has no partition {partition}")
         except KafkaException as err:
             raise KafkaUnavailable(f"{topic}[{partition}]: Kafka did not answer: {err}") from err
 
@@ -372,14 +379,6 @@ class HadoopConsumer:
         result.quarantine_reasons = dict(reasons)
         return fetched
 
-    @staticmethod
-    def _leader(consumer: Consumer, topic: str, partition: int) -> str:
-        metadata = consumer.list_topics(topic, timeout=15)
-        described = metadata.topics[topic].partitions.get(partition)
-        if described is None:
-            raise KafkaUnavailable(f"{topic} has no partition {partition}")
-        broker = metadata.brokers.get(described.leader)
-        return f"{broker.host}:{broker.port}" if broker else "unknown"
 
     # -- replay ------------------------------------------------------------------------------------
     def replay(self, topic: str, partition: int, start_ms: int, end_ms: int,

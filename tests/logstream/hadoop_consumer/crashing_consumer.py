@@ -14,7 +14,7 @@ import sys
 
 import hdfs
 
-from logstream.hadoop_consumer import hdfs_files, inflight_batch, offset_store
+from logstream.hadoop_consumer import inflight_batch, offset_store
 from logstream.hadoop_consumer.consumer import BatchLimits, HadoopConsumer
 
 
