@@ -21,6 +21,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 MAX_ENTRY_BYTES = 4096
+# ends every record in the blob that plain_entry_start_times reads (ASCII's record separator)
+RECORD_SEPARATOR = b"\x1e"
+_CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f]")
 MAX_INT64 = 2**63 - 1
 
 
@@ -67,7 +70,7 @@ def parse_entry(raw: bytes) -> LogEntry:
         text = raw.decode("ascii")
     except UnicodeDecodeError as err:
         raise InvalidEntry("not_text", f"byte {err.start} is not ASCII") from None
-    if any(char in text for char in "\r\n\t\x00"):
+    if _CONTROL_CHARACTER.search(text):
         raise InvalidEntry("control_characters", "an entry is one line with no tabs or control characters")
     fields = text.split(",")
     if len(fields) != 4:
@@ -91,8 +94,8 @@ def parse_entry(raw: bytes) -> LogEntry:
 _OCTET = rb"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 _PLAIN_IPV4_ENTRY_PATTERN = rb"%s\.%s\.%s\.%s,\d{1,18},(\d{1,18}),0*[1-9]\d{0,17}" % (_OCTET, _OCTET, _OCTET, _OCTET)
 _PLAIN_IPV4_ENTRY = re.compile(_PLAIN_IPV4_ENTRY_PATTERN)
-# one match per line: (StartTime, b"") for a plain entry, (b"", line) for anything else
-_LINE_BY_LINE = re.compile(rb"^(?:%s|(.*))$" % _PLAIN_IPV4_ENTRY_PATTERN, re.MULTILINE)
+# one match per record, each ended by RECORD_SEPARATOR: its StartTime for a plain entry, b"" for anything else
+_RECORD_BY_RECORD = re.compile(rb"%s\x1e|[^\x1e]*\x1e" % _PLAIN_IPV4_ENTRY_PATTERN)
 
 
 def entry_start_time(raw: bytes) -> int:
@@ -103,10 +106,11 @@ def entry_start_time(raw: bytes) -> int:
     return parse_entry(raw).start_time
 
 
-def plain_entry_start_times(lines: bytes) -> list[bytes]:
-    """For each line of ``lines``, the StartTime if it is a plain IPv4 entry, else ``b""``.
+def plain_entry_start_times(records: bytes) -> list[bytes]:
+    """For each record of ``records``, the StartTime if it is a plain IPv4 entry, else ``b""``.
 
-    The HadoopConsumer checks a whole fetched chunk with one call; a line answered ``b""`` may
-    still be a valid entry of another form (IPv6, spaces): ask :func:`entry_start_time`.
+    ``records`` is records each followed by :data:`RECORD_SEPARATOR` (and holding none of their
+    own): the HadoopConsumer checks a whole fetched chunk with one call. A record answered ``b""``
+    may still be a valid entry of another form (IPv6, spaces): ask :func:`entry_start_time`.
     """
-    return [start_time for start_time, _ in _LINE_BY_LINE.findall(lines)]
+    return _RECORD_BY_RECORD.findall(records)

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from logstream.log_entry import InvalidEntry, entry_start_time, parse_entry, plain_entry_start_times
+from logstream.log_entry import RECORD_SEPARATOR, InvalidEntry, entry_start_time, parse_entry, plain_entry_start_times
 from logstream.log_generator import MALFORMED, LogGenerator
 
 
@@ -21,6 +21,8 @@ def test_the_papers_example():
     (b"x" * 5000, "oversized"),
     (b"\xff\xfe", "not_text"),
     (b"10.0.0.1,1,2,3\n", "control_characters"),
+    (b"10.0.0.1,1,2,3\x1e", "control_characters"),
+    (b"10.0.0.1,1,2,3 \x0b", "control_characters"),
     (b"10.0.0.1,1,2", "field_count"),
     (b"10.0.0.256,1,2,3", "bad_host"),
     (b"010.0.0.1,1,2,3", "bad_host"),
@@ -50,7 +52,7 @@ def test_fast_paths_agree_with_the_parser_on_random_input():
     chance = random.Random(3)
     cases = [record.value for record in LogGenerator(bad_ratio=0.2).records(5000, start=0, end=2 * 10**9)]
     cases += list(MALFORMED)
-    cases += [bytes(chance.choice(b"0123456789.,:ab -\r") for _ in range(chance.randint(0, 30))) for _ in range(50_000)]
+    cases += [bytes(chance.choice(b"0123456789.,:ab -\r\x1e\x0b") for _ in range(chance.randint(0, 30))) for _ in range(50_000)]
     cases += [b"%d.%d.%d.%d,%s,%s,%s" % (chance.randint(0, 300), chance.randint(0, 300), chance.randint(0, 9),
                                           chance.choice((0, 1, 255, 256)), chance.choice((b"0", b"007", b"1" * 20)),
                                           chance.choice((b"0", b"9" * 19, b"5")), chance.choice((b"0", b"00", b"01", b"1")))
@@ -62,7 +64,8 @@ def test_fast_paths_agree_with_the_parser_on_random_input():
         except InvalidEntry as invalid:
             fast = invalid.reason
         assert fast == expected, raw
-    single_lines = [raw for raw in cases if b"\n" not in raw]
-    for raw, start_time in zip(single_lines, plain_entry_start_times(b"\n".join(single_lines)), strict=True):
+    separate = [raw for raw in cases if RECORD_SEPARATOR not in raw]
+    records = b"".join(raw + RECORD_SEPARATOR for raw in separate)
+    for raw, start_time in zip(separate, plain_entry_start_times(records), strict=True):
         if start_time:
             assert int(start_time) == _start_time_or_reason(raw), raw

@@ -5,14 +5,16 @@ from __future__ import annotations
 import base64
 import bisect
 import logging
+import operator
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from itertools import compress, repeat
 from dataclasses import dataclass, field
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, TopicPartition
 
-from logstream.hadoop_consumer.inflight_batch import InflightBatch, Manifest
+from logstream.hadoop_consumer.inflight_batch import InflightBatch, Manifest, Stager
 from logstream.hadoop_consumer.offset_store import FROM_BEGINNING, OffsetStore, PartitionOffset
 from logstream.hadoop_consumer.hdfs_files import delete_tree, exists, move_into_place, write_bytes
 from logstream.hdfs_layout import (
@@ -24,7 +26,7 @@ from logstream.hdfs_layout import (
     quarantine_dir,
     topic_dir,
 )
-from logstream.log_entry import InvalidEntry, entry_start_time, plain_entry_start_times
+from logstream.log_entry import RECORD_SEPARATOR, InvalidEntry, entry_start_time, plain_entry_start_times
 
 log = logging.getLogger(__name__)
 
@@ -110,36 +112,50 @@ class _OneHourChunk:
 def _split_chunk(messages: list, end: int) -> tuple[list[_OneHourChunk], list]:
     """Check a fetched chunk at C speed. When its plain entries are in time order (the common case),
     they come back joined, one chunk per hour, and the other messages (anything that is not a plain
-    IPv4 entry) come back to be handled one by one; otherwise every message comes back."""
-    # map over the C methods: no Python frame per message
-    if messages[-1].offset() >= end or list(map(Message.error, messages)).count(None) != len(messages):
+    IPv4 entry) come back to be handled one by one; otherwise every message comes back.
+
+    Everything here maps C functions over the chunk (no Python frame per message): this is what
+    lets the consumer keep up with Kafka's own.
+    """
+    if messages[-1].offset() >= end or any(map(Message.error, messages)):
         return [], messages
     values = list(map(Message.value, messages))
-    if None in values:
+    values.append(b"")  # so that the join ends the last record with a separator too
+    try:
+        records = RECORD_SEPARATOR.join(values)
+    except TypeError:  # a record without a value
         return [], messages
-    lines = b"\n".join(values)
+    values.pop()
     kept, others = messages, []
-    if lines.count(b"\n") != len(values) - 1:  # records with line breaks of their own: not entries
-        broken = [b"\n" in value for value in values]
-        others = [message for message, bad in zip(messages, broken) if bad]
-        kept = [message for message, bad in zip(messages, broken) if not bad]
-        values = [value for value, bad in zip(values, broken) if not bad]
-        lines = b"\n".join(values)
-    start_times = plain_entry_start_times(lines)
+    if records.count(RECORD_SEPARATOR) != len(values):  # records holding the separator: one by one
+        plain = list(map(operator.not_, map(bytes.count, values, repeat(RECORD_SEPARATOR))))
+        others = list(compress(messages, map(operator.not_, plain)))
+        kept = list(compress(messages, plain))
+        values = list(compress(values, plain))
+        values.append(b"")
+        records = RECORD_SEPARATOR.join(values)
+        values.pop()
+    start_times = plain_entry_start_times(records)
     if not values or len(start_times) != len(values):
         return [], messages
     if b"" in start_times:
-        others += [message for message, start_time in zip(kept, start_times) if not start_time]
-        values = [value for value, start_time in zip(values, start_times) if start_time]
-        start_times = [start_time for start_time in start_times if start_time]
+        others += compress(kept, map(operator.not_, start_times))
+        values = list(compress(values, start_times))
+        start_times = list(filter(None, start_times))
         if not values:
             return [], messages
-        lines = b"\n".join(values)
+    first_offset, last_offset = messages[0].offset(), messages[-1].offset()
+    # StartTimes of one length compare as numbers: a chunk within one hour needs no int per entry
+    if len(set(map(len, start_times))) == 1:
+        oldest, newest = int(min(start_times)), int(max(start_times))
+        if oldest // 3600 == newest // 3600:
+            lines = b"\n".join(values)
+            return [_OneHourChunk(oldest // 3600, first_offset, last_offset, lines, len(values),
+                                  len(lines) - len(values) + 1, newest)], others
     numbers = list(map(int, start_times))
-    hours = [number // 3600 for number in numbers]
+    hours = list(map(operator.floordiv, numbers, repeat(3600)))
     if hours != sorted(hours):  # entries out of time order: file them one by one
         return [], messages
-    first_offset, last_offset = messages[0].offset(), messages[-1].offset()
     chunks = []
     for hour in sorted(set(hours)):
         low, high = bisect.bisect_left(hours, hour), bisect.bisect_right(hours, hour)
@@ -263,34 +279,39 @@ class HadoopConsumer:
                 self.store.write(PartitionOffset(topic, partition, leader, committed.offset, committed.watermark))
             return result
 
-        fetched = self._fetch(consumer, result, start, end, limits)
-        if fetched.first is None:
-            if result.next_offset > start:  # nothing but control records: move past them
-                self.store.write(PartitionOffset(topic, partition, leader, result.next_offset, result.watermark))
-            return result
+        def staged_name(base: str, dt: str, hour: str) -> str:
+            return f"{dt}-{hour}.{_suffix(base, topic, self.root)}"
+
+        with Stager(inflight) as stager:
+            fetched = self._fetch(consumer, result, start, end, limits,
+                                  hour_done=lambda key, rows: stager.write(staged_name(*key), rows))
+            if fetched.first is None:
+                if result.next_offset > start:  # nothing but control records: move past them
+                    self.store.write(PartitionOffset(topic, partition, leader, result.next_offset, result.watermark))
+                return result
+            stager.finish({staged_name(*key): rows for key, rows in fetched.groups.items()})
 
         manifest = Manifest(topic, partition, fetched.first, fetched.last, result.next_offset, result.watermark, leader)
-        staged = {}
-        for index, ((base, dt, hour), rows) in enumerate(sorted(fetched.groups.items())):
+        for base, dt, hour in fetched.groups:
             suffix = _suffix(base, topic, self.root)
-            name = f"{index:05d}.{suffix}"
-            staged[name] = b"\n".join(line for _, line in rows) + b"\n"
             final_name = batch_file_name(topic, partition, fetched.first, fetched.last, suffix)
-            manifest.files[name] = f"{hour_dir(base, dt, hour)}/{final_name}"
-        inflight.stage(staged)
+            manifest.files[staged_name(base, dt, hour)] = f"{hour_dir(base, dt, hour)}/{final_name}"
         inflight.seal(manifest)
         inflight.complete(manifest)
         result.files = sorted(manifest.files.values())
         return result
 
     def _fetch(self, consumer: Consumer, result: BatchResult, start: int, end: int, limits: BatchLimits,
-               *, whole_chunks: bool = True) -> Fetched:
+               *, whole_chunks: bool = True,
+               hour_done: Callable[[tuple[str, str, str], list[tuple[int, bytes]]], None] | None = None) -> Fetched:
         """Read [start, end) of the partition into per-hour groups; counts go into ``result``.
 
         This is the consumer's hot path. A fetched chunk whose records are all plain entries of one
         hour is checked and filed whole (``whole_chunks``; a group's row then holds several lines
         and the offset of the first); any other chunk goes record by record, with counters in
         locals and entries filed by hour number, the folders' names being made once per hour.
+        Once the fetch has moved past an hour, ``hour_done`` gets its group (it may still grow if
+        entries of that hour come late).
         """
         topic, partition = result.topic, result.partition
         fetched = Fetched()
@@ -298,6 +319,8 @@ class HadoopConsumer:
         entries_by_hour: dict[int, list[tuple[int, bytes]]] = {}
         quarantined = fetched.groups
         quarantine_root = quarantine_dir(self.root, topic)
+        valid_root = topic_dir(self.root, topic)
+        open_hours: set[int] = set()
         consumer.assign([TopicPartition(topic, partition, start if start > 0 else OFFSET_BEGINNING)])
         next_offset, records, size, watermark = start, 0, 0, result.watermark
         first = last = None
@@ -351,6 +374,7 @@ class HadoopConsumer:
                 hour_rows = entries_by_hour.get(start_time // 3600)
                 if hour_rows is None:
                     hour_rows = entries_by_hour[start_time // 3600] = []
+                    open_hours.add(start_time // 3600)
                 hour_rows.append((offset, value))
             for chunk in chunks:
                 entries_by_hour.setdefault(chunk.hour_number, []).append((chunk.first_offset, chunk.lines))
@@ -360,6 +384,11 @@ class HadoopConsumer:
                 records += chunk.records
                 size += chunk.bytes
                 watermark = max(watermark, chunk.newest_start_time)
+                open_hours.add(chunk.hour_number)
+            if hour_done is not None and chunks:
+                for hour_number in sorted(hour for hour in open_hours if hour < chunks[0].hour_number):
+                    open_hours.discard(hour_number)
+                    hour_done((valid_root, *hour_partition(hour_number * 3600)), entries_by_hour[hour_number])
             if now - last_progress > PROGRESS_EVERY_SECONDS:
                 last_progress = now
                 self.progress(
@@ -367,7 +396,6 @@ class HadoopConsumer:
                     f"{size / 1e6:.1f} MB, {records / (now - began):,.0f} rec/s"
                 )
         fetched.first, fetched.last = first, last
-        valid_root = topic_dir(self.root, topic)
         for hour_number, rows in entries_by_hour.items():
             fetched.groups[(valid_root, *hour_partition(hour_number * 3600))] = rows
         result.records += records

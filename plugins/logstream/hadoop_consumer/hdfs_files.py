@@ -35,6 +35,21 @@ def move_into_place(client, source: str, target: str) -> None:
     client.rename(source, target)
 
 
+def publish_file(client, source: str, target: str) -> None:
+    """Rename the staged ``source`` to ``target``, whose folder exists; safe to repeat after a crash.
+
+    One call in the common case. If the rename fails: a source already gone was moved by an earlier
+    attempt (left alone); a target already there is replaced, as in :func:`move_into_place`.
+    """
+    try:
+        client.rename(source, target)
+    except HdfsError:
+        if exists(client, source):
+            move_into_place(client, source, target)
+        elif not exists(client, target):
+            raise
+
+
 def delete_tree(client, path: str) -> None:
     try:
         client.delete(path, recursive=True)

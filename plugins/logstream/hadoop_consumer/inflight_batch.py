@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 import posixpath
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
-from logstream.hadoop_consumer.hdfs_files import delete_tree, exists, move_into_place, read_bytes, write_bytes
+from logstream.hadoop_consumer.hdfs_files import delete_tree, exists, publish_file, read_bytes, write_bytes
 from logstream.hadoop_consumer.offset_store import OffsetStore, PartitionOffset
 from logstream.hdfs_layout import inflight_dir
 
@@ -60,11 +60,9 @@ class InflightBatch:
         delete_tree(self.client, self.folder)
         return outcome
 
-    def stage(self, files: dict[str, bytes]) -> None:
-        """Write the batch's files into the inflight folder, a few at a time (WebHDFS calls wait on
-        round trips more than on bandwidth; publish renames them in parallel too)."""
-        with ThreadPoolExecutor(max_workers=HDFS_THREADS) as pool:
-            list(pool.map(lambda item: write_bytes(self.client, f"{self.folder}/{item[0]}", item[1]), files.items()))
+    def write(self, name: str, data: bytes) -> None:
+        """Write (or overwrite) one staged file of the batch."""
+        write_bytes(self.client, f"{self.folder}/{name}", data)
 
     def seal(self, manifest: Manifest) -> None:
         """Write the MANIFEST: from here on the batch will be completed, whatever happens."""
@@ -72,15 +70,53 @@ class InflightBatch:
         self.client.rename(f"{self.manifest_path}.new", self.manifest_path)
 
     def publish(self, manifest: Manifest) -> None:
-        def move(item: tuple[str, str]) -> None:
-            source = posixpath.join(self.folder, item[0])
-            if exists(self.client, source):
-                move_into_place(self.client, source, item[1])
-
+        """Rename every staged file to its final path, a few at a time (WebHDFS calls wait on round
+        trips more than on bandwidth). Safe to repeat: a file already moved is left alone."""
+        folders = {posixpath.dirname(target) for target in manifest.files.values()}
         with ThreadPoolExecutor(max_workers=HDFS_THREADS) as pool:
-            list(pool.map(move, manifest.files.items()))
+            list(pool.map(self.client.makedirs, sorted(folders)))
+            list(pool.map(lambda item: publish_file(self.client, posixpath.join(self.folder, item[0]), item[1]),
+                          manifest.files.items()))
 
     def complete(self, manifest: Manifest) -> None:
         self.publish(manifest)
         self.store.write(manifest.commit_record())
         delete_tree(self.client, self.folder)
+
+
+class Stager:
+    """Writes a batch's staged files in the background while the batch is still being fetched.
+
+    The fetch hands over an hour's rows as soon as it has moved past that hour; :meth:`finish`
+    then writes whatever is new, or has grown since (records of an hour that came late), and waits
+    for every write. Until the MANIFEST is sealed none of this is part of the batch, so a crash
+    here only leaves a folder that recovery discards.
+    """
+
+    def __init__(self, inflight: InflightBatch, threads: int = HDFS_THREADS) -> None:
+        self.inflight = inflight
+        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="stager")
+        # staged name -> (rows written, the write)
+        self.written: dict[str, tuple[int, Future]] = {}
+
+    def write(self, name: str, rows: list[tuple[int, bytes]]) -> None:
+        """Write ``rows`` (offset, line or lines) as the staged file ``name``, in the background."""
+        earlier = self.written.get(name)
+        if earlier is not None:  # never two writes of one file at once: the older could land last
+            earlier[1].result()
+        data = b"\n".join([line for _, line in rows]) + b"\n"
+        self.written[name] = (len(rows), self.pool.submit(self.inflight.write, name, data))
+
+    def finish(self, files: dict[str, list[tuple[int, bytes]]]) -> None:
+        """Make the staged files hold exactly ``files`` (staged name -> rows) and wait for them."""
+        for name, rows in files.items():
+            if name not in self.written or self.written[name][0] != len(rows):
+                self.write(name, rows)
+        for _, write in self.written.values():
+            write.result()
+
+    def __enter__(self) -> "Stager":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)

@@ -31,8 +31,8 @@ def arm(crash_point: str) -> None:
         seal = inflight_batch.InflightBatch.seal
         inflight_batch.InflightBatch.seal = lambda self, manifest: (seal(self, manifest), die())
     elif crash_point == "after_first_publish_rename":
-        move = inflight_batch.move_into_place
-        inflight_batch.move_into_place = lambda client, source, target: (move(client, source, target), die())
+        move = inflight_batch.publish_file
+        inflight_batch.publish_file = lambda client, source, target: (move(client, source, target), die())
     elif crash_point == "after_new_offset_file":
         offset_store.move_into_place = lambda client, source, target: die()
     elif crash_point == "between_offset_delete_and_rename":

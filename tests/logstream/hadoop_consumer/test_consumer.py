@@ -36,18 +36,20 @@ def test_hour_folders_follow_start_time_and_quarantine_keeps_reasons(consumer, k
                                                                      unique_name):
     create_topic(kafka_config, unique_name, 1)
     good = [f"10.1.1.{i},77,{DAY_BOUNDARY - 60 + i},300".encode() for i in range(120)]
-    bad = [b"\xff\xfegarbage", b"10.1.1.1,77,notatime,300", b"x" * 5000]
+    # among entries in time order (checked a chunk at a time), records that must go one by one
+    bad = [b"\xff\xfegarbage", b"10.1.1.1,77,notatime,300", b"x" * 5000,
+           f"10.1.1.1,77,{DAY_BOUNDARY},300\x1e".encode(), f"10.1.1.1,77,{DAY_BOUNDARY},300\n1,2,3,4".encode()]
     producer = Producer(kafka_config)
-    for value in good + bad:
+    for value in good[:90] + bad + good[90:]:
         producer.produce(unique_name, value)
     producer.flush(10)
 
     result = consumer.run_batch(unique_name, 0)
-    assert (result.records, result.valid, result.quarantined) == (123, 120, 3)
-    assert result.quarantine_reasons == {"not_text": 1, "bad_start_time": 1, "oversized": 1}
+    assert (result.records, result.valid, result.quarantined) == (125, 120, 5)
+    assert result.quarantine_reasons == {"not_text": 1, "bad_start_time": 1, "oversized": 1, "control_characters": 2}
     before = hdfs_client.list(f"{root}/{unique_name}/dt=2026-11-28/hour=23")
     after = hdfs_client.list(f"{root}/{unique_name}/dt=2026-11-29/hour=00")
-    assert before == after == [f"{unique_name}+0+{0:020d}+{122:020d}.log"]
+    assert before == after == [f"{unique_name}+0+{0:020d}+{124:020d}.log"]
     with hdfs_client.read(f"{root}/{unique_name}/dt=2026-11-28/hour=23/{before[0]}") as reader:
         assert reader.read() == b"\n".join(good[:60]) + b"\n"
     quarantine = landed(hdfs_client, root, unique_name) - landed(hdfs_client, f"{root}/none", unique_name)
