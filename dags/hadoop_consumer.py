@@ -42,6 +42,7 @@ with DAG(
             hdfs_root=pipeline.hdfs_root,
             max_records=pipeline.consumer.max_records,
             max_megabytes=pipeline.consumer.max_megabytes,
+            split_from_records=pipeline.consumer.split_from_records,
         ).expand(partition=partitions.output)
         AnnounceCompleteHoursOperator(
             task_id=f"announce_hours_{topic.name}",

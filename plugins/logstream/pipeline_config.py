@@ -45,6 +45,8 @@ class ConsumerSettings:
     every_minutes: int = 5
     max_records: int = 500_000
     max_megabytes: int = 256
+    # a run of at least this many records fetches half of them in a second process
+    split_from_records: int = 200_000
 
 
 @dataclass(frozen=True)

@@ -67,17 +67,21 @@ class HadoopConsumerOperator(_HadoopConsumerTask):
     :param hdfs_root: the HDFS folder of logs, quarantine and offsets.
     :param max_records: the most records one run moves; the rest is the next run's.
     :param max_megabytes: the most record bytes one run moves.
+    :param split_from_records: a run of at least this many records fetches the upper part of its
+        range in a second process, at the same time (see logstream/hadoop_consumer/split_fetch.py).
     """
 
     def __init__(self, *, partition: int, max_records: int = 500_000, max_megabytes: int = 256,
-                 **kwargs: Any) -> None:
+                 split_from_records: int = BatchLimits.split_from, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.partition = partition
         self.max_records = max_records
         self.max_megabytes = max_megabytes
+        self.split_from_records = split_from_records
 
     def execute(self, context: Any) -> dict[str, Any]:
-        limits = BatchLimits(max_records=self.max_records, max_bytes=self.max_megabytes * 1024 * 1024)
+        limits = BatchLimits(max_records=self.max_records, max_bytes=self.max_megabytes * 1024 * 1024,
+                             split_from=self.split_from_records)
         result = self.consumer.run_batch(self.topic, int(self.partition), limits)
         if result.quarantined:
             self.log.warning("%d record(s) quarantined with reasons %s", result.quarantined, result.quarantine_reasons)

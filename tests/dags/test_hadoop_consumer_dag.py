@@ -14,12 +14,16 @@ from dag_runs import DAGS, run_dag
 sys.path.insert(0, str(Path(__file__).parents[1] / "logstream" / "hadoop_consumer"))
 from produced_and_landed import DAY_BOUNDARY, HOUR, create_topic, landed, produce  # noqa: E402
 
+from logstream.hadoop_consumer.consumer import split_point  # noqa: E402
+from logstream.hdfs_layout import parse_batch_file_name  # noqa: E402
+
 @pytest.fixture
 def pipeline(tmp_path, monkeypatch, unique_name):
     config = {
         "topics": [{"name": unique_name, "partitions": 2}],
         "hdfs_root": f"/tests/{unique_name}/logs",
-        "consumer": {"every_minutes": 5, "max_records": 100_000, "max_megabytes": 64},
+        # batches of 1,500 records per partition: split, so the helper process runs inside the task
+        "consumer": {"every_minutes": 5, "max_records": 100_000, "max_megabytes": 64, "split_from_records": 1000},
         "lateness_minutes": 30,
     }
     path = tmp_path / "pipeline.yaml"
@@ -55,6 +59,13 @@ def test_consumer_dag_lands_everything_and_announces_complete_hours(stack, pipel
     assert states[(f"consume_{unique_name}", "success")] == 2
     assert states[(f"announce_hours_{unique_name}", "success")] == 1
     assert landed(client, root, unique_name) == sent
+    consume = f"consume_{unique_name}"
+    for partition in (0, 1):
+        batch = first.get_task_instance(consume, map_index=partition).xcom_pull(task_ids=consume,
+                                                                                 map_indexes=partition)
+        # the task's helper process landed the upper part of the range, in files named by its offsets
+        ranges = {parse_batch_file_name(path.rsplit("/", 1)[1])[2:] for path in batch["files"]}
+        assert ranges == {(0, split_point(0, 1500) - 1), (split_point(0, 1500), 1499)}
     hours = first.get_task_instance(f"announce_hours_{unique_name}").xcom_pull(task_ids=f"announce_hours_{unique_name}")
     assert hours == ["2026-11-28T22", "2026-11-28T23"]
     assert asset_event_extras(first.run_id) == [{"topic": unique_name, "hours": hours}]

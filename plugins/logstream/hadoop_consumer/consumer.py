@@ -6,15 +6,17 @@ import base64
 import bisect
 import logging
 import operator
+import os
 import time
 from collections import defaultdict
 from collections.abc import Callable
 from itertools import compress, repeat
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from logstream.hadoop_consumer.inflight_batch import InflightBatch, Manifest, Stager
+from logstream.hadoop_consumer.split_fetch import UpperRange, UpperRangeFetch, UpperRangeResult
 from logstream.hadoop_consumer.offset_store import FROM_BEGINNING, OffsetStore, PartitionOffset
 from logstream.hadoop_consumer.hdfs_files import delete_tree, exists, move_into_place, write_bytes
 from logstream.hdfs_layout import (
@@ -32,6 +34,10 @@ log = logging.getLogger(__name__)
 
 PROGRESS_EVERY_SECONDS = 10.0
 CONSUME_CHUNK = 20_000
+# staged files that the split-fetch helper sent start with this
+UPPER = "upper-"
+# about how many records a batch fetches in the time its helper process takes to start
+HELPER_START_RECORDS = 75_000
 
 
 class OffsetOutOfRange(RuntimeError):
@@ -48,6 +54,8 @@ class BatchLimits:
     max_bytes: int = 256 * 1024 * 1024
     # how long a batch may wait for Kafka without receiving anything before it gives up
     stall_timeout: float = 60.0
+    # a batch of at least this many records is fetched by two processes, half each (split_fetch.py)
+    split_from: int = 200_000
 
 
 @dataclass
@@ -69,6 +77,17 @@ class BatchResult:
     restored: int = 0
     files: list[str] = field(default_factory=list)
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
+
+    def add(self, upper: UpperRangeResult) -> None:
+        """Count in what the helper fetched right after this batch's own part."""
+        self.records += upper.records
+        self.bytes += upper.bytes
+        self.quarantined += upper.quarantined
+        self.valid = self.records - self.quarantined
+        self.watermark = max(self.watermark, upper.watermark)
+        self.next_offset = upper.next_offset
+        for reason, count in upper.quarantine_reasons.items():
+            self.quarantine_reasons[reason] = self.quarantine_reasons.get(reason, 0) + count
 
     @property
     def lag(self) -> int:
@@ -181,6 +200,17 @@ def _offset_at(consumer: Consumer, topic: str, partition: int, timestamp_ms: int
     return found.offset if found.offset >= 0 else default
 
 
+def split_point(start: int, end: int) -> int:
+    """Where a split batch's own part ends and its helper's begins: about half way, the batch taking
+    a little more (it fetches while the helper process starts)."""
+    return start + (end - start + min(HELPER_START_RECORDS, (end - start) // 4)) // 2
+
+
+def staged_name(topic: str, root: str, base: str, dt: str, hour: str) -> str:
+    """The name in the inflight folder of the file that goes to ``base``'s (dt, hour) folder."""
+    return f"{dt}-{hour}.{_suffix(base, topic, root)}"
+
+
 def _suffix(folder: str, topic: str, root: str) -> str:
     return "tsv" if folder == quarantine_dir(root, topic) else "log"
 
@@ -202,9 +232,14 @@ class HadoopConsumer:
             "enable.auto.commit": False,
             "enable.auto.offset.store": False,
             "enable.partition.eof": False,
-            "fetch.max.bytes": 64 * 1024 * 1024,
-            "max.partition.fetch.bytes": 16 * 1024 * 1024,
+            # Small fetches, a deep local queue: librdkafka hands over a fetch's first record only
+            # once the whole response is parsed, so 1 MB fetches keep the first wait short, and
+            # fetching runs ahead of the batch (the default 100,000-record queue would pause it
+            # for fetch.queue.backoff.ms, a second, each time it filled).
+            "max.partition.fetch.bytes": 1024 * 1024,
+            "queued.min.messages": 1_000_000,
             "queued.max.messages.kbytes": 256 * 1024,
+            "fetch.queue.backoff.ms": 20,
         }
         # offsets come from offset.dat only; a reset policy would skip records silently
         self.kafka_config.pop("auto.offset.reset", None)
@@ -279,27 +314,62 @@ class HadoopConsumer:
                 self.store.write(PartitionOffset(topic, partition, leader, committed.offset, committed.watermark))
             return result
 
-        def staged_name(base: str, dt: str, hour: str) -> str:
-            return f"{dt}-{hour}.{_suffix(base, topic, self.root)}"
-
         with Stager(inflight) as stager:
-            fetched = self._fetch(consumer, result, start, end, limits,
-                                  hour_done=lambda key, rows: stager.write(staged_name(*key), rows))
-            if fetched.first is None:
+            fetched, upper = self._fetch_batch(consumer, result, start, end, limits, stager)
+            first = fetched.first if fetched.first is not None else upper and upper.first
+            if first is None:
                 if result.next_offset > start:  # nothing but control records: move past them
                     self.store.write(PartitionOffset(topic, partition, leader, result.next_offset, result.watermark))
                 return result
-            stager.finish({staged_name(*key): rows for key, rows in fetched.groups.items()})
+            stager.finish({staged_name(topic, self.root, *key): rows for key, rows in fetched.groups.items()})
 
-        manifest = Manifest(topic, partition, fetched.first, fetched.last, result.next_offset, result.watermark, leader)
-        for base, dt, hour in fetched.groups:
-            suffix = _suffix(base, topic, self.root)
-            final_name = batch_file_name(topic, partition, fetched.first, fetched.last, suffix)
-            manifest.files[staged_name(base, dt, hour)] = f"{hour_dir(base, dt, hour)}/{final_name}"
+        last = upper.last if upper is not None and upper.last is not None else fetched.last
+        manifest = Manifest(topic, partition, first, last, result.next_offset, result.watermark, leader)
+        # each process's files are named by the offsets it fetched
+        own_files = {staged_name(topic, self.root, *key): key for key in fetched.groups}
+        upper_files = {f"{UPPER}{name}": tuple(key) for name, key in (upper.files.items() if upper else ())}
+        for files, fetched_by in ((own_files, fetched), (upper_files, upper)):
+            for name, (base, dt, hour) in files.items():
+                final_name = batch_file_name(topic, partition, fetched_by.first, fetched_by.last,
+                                             _suffix(base, topic, self.root))
+                manifest.files[name] = f"{hour_dir(base, dt, hour)}/{final_name}"
         inflight.seal(manifest)
         inflight.complete(manifest)
         result.files = sorted(manifest.files.values())
         return result
+
+    def _fetch_batch(self, consumer: Consumer, result: BatchResult, start: int, end: int, limits: BatchLimits,
+                     stager: Stager) -> tuple[Fetched, UpperRangeResult | None]:
+        """Fetch [start, end) and stage its hour files on the way; a large batch's upper part is
+        fetched by a helper process at the same time (split_fetch.py), its counts added to ``result``."""
+        topic, partition = result.topic, result.partition
+
+        def stage_hour(key: tuple[str, str, str], rows: list[tuple[int, bytes]]) -> None:
+            stager.write(staged_name(topic, self.root, *key), rows)
+
+        if end - start < limits.split_from:
+            return self._fetch(consumer, result, start, end, limits, hour_done=stage_hour), None
+        split = split_point(start, end)
+        own_limits = replace(limits, max_bytes=limits.max_bytes // 2)
+        helper = UpperRangeFetch(
+            UpperRange(self.kafka_config, self.root, topic, partition, split, end, own_limits.max_bytes,
+                       limits.stall_timeout, result.watermark, os.getpid()),
+            on_file=lambda name, data: stager.write_data(f"{UPPER}{name}", data),
+            progress=lambda line: self.progress(f"(helper) {line}"),
+        )
+        try:
+            fetched = self._fetch(consumer, result, start, split, own_limits, hour_done=stage_hour)
+        except BaseException:
+            helper.cancel()
+            raise
+        if result.next_offset < split:  # stopped early at max_bytes: the batch ends here
+            helper.cancel()
+            return fetched, None
+        upper = helper.result()
+        self.progress(f"{topic}[{partition}] the helper process fetched offsets {split:,}->{upper.next_offset:,}: "
+                      f"{upper.records:,} records ({upper.quarantined:,} quarantined)")
+        result.add(upper)
+        return fetched, upper
 
     def _fetch(self, consumer: Consumer, result: BatchResult, start: int, end: int, limits: BatchLimits,
                *, whole_chunks: bool = True,
@@ -321,12 +391,14 @@ class HadoopConsumer:
         quarantine_root = quarantine_dir(self.root, topic)
         valid_root = topic_dir(self.root, topic)
         open_hours: set[int] = set()
-        consumer.assign([TopicPartition(topic, partition, start if start > 0 else OFFSET_BEGINNING)])
+        # the first offset itself, even at the log's start: OFFSET_BEGINNING costs a look-up first
+        consumer.assign([TopicPartition(topic, partition, start)])
         next_offset, records, size, watermark = start, 0, 0, result.watermark
         first = last = None
         began = last_progress = last_delivery = time.monotonic()
         while next_offset < end and size < limits.max_bytes:
-            messages = consumer.consume(num_messages=CONSUME_CHUNK, timeout=1.0)
+            # never ask for more than is left: consume() waits its whole timeout for a chunk it can't fill
+            messages = consumer.consume(num_messages=max(min(CONSUME_CHUNK, end - next_offset), 1), timeout=1.0)
             now = time.monotonic()
             if not messages:
                 position = consumer.position([TopicPartition(topic, partition)])[0].offset

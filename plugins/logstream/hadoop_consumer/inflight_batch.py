@@ -17,7 +17,7 @@ from logstream.hadoop_consumer.hdfs_files import delete_tree, exists, publish_fi
 from logstream.hadoop_consumer.offset_store import OffsetStore, PartitionOffset
 from logstream.hdfs_layout import inflight_dir
 
-HDFS_THREADS = 4
+HDFS_THREADS = 8
 
 
 @dataclass
@@ -101,11 +101,14 @@ class Stager:
 
     def write(self, name: str, rows: list[tuple[int, bytes]]) -> None:
         """Write ``rows`` (offset, line or lines) as the staged file ``name``, in the background."""
+        self.write_data(name, b"\n".join([line for _, line in rows]) + b"\n", len(rows))
+
+    def write_data(self, name: str, data: bytes, rows: int = -1) -> None:
+        """Write ``data`` as the staged file ``name``, in the background (thread-safe for distinct names)."""
         earlier = self.written.get(name)
         if earlier is not None:  # never two writes of one file at once: the older could land last
             earlier[1].result()
-        data = b"\n".join([line for _, line in rows]) + b"\n"
-        self.written[name] = (len(rows), self.pool.submit(self.inflight.write, name, data))
+        self.written[name] = (rows, self.pool.submit(self.inflight.write, name, data))
 
     def finish(self, files: dict[str, list[tuple[int, bytes]]]) -> None:
         """Make the staged files hold exactly ``files`` (staged name -> rows) and wait for them."""

@@ -2,6 +2,8 @@
 
     python crashing_consumer.py BOOTSTRAP WEBHDFS_URL ROOT TOPIC PARTITIONS MAX_RECORDS [CRASH_POINT]
 
+SPLIT_FROM in the environment sets the batches' ``split_from`` (to make them use a helper process).
+
 Without CRASH_POINT it loops over the partitions' batches until killed from outside. With one, it
 SIGKILLs itself at that step of the first batch that lands records (see DESIGN.md's crash table).
 """
@@ -53,7 +55,8 @@ def main(bootstrap: str, webhdfs: str, root: str, topic: str, partitions: str, m
     consumer.initialize(topic)
     if crash_point:
         arm(crash_point)
-    limits = BatchLimits(max_records=int(max_records))
+    limits = BatchLimits(max_records=int(max_records),
+                         split_from=int(os.environ.get("SPLIT_FROM", BatchLimits.split_from)))
     while True:
         for partition in range(int(partitions)):
             consumer.run_batch(topic, partition, limits)

@@ -27,7 +27,12 @@ def produce(kafka_config: dict, topic: str, count: int, *, partitions: int, seed
     sent = Counter()
     generator = LogGenerator(seed=seed, bad_ratio=bad_ratio)
     for i, record in enumerate(generator.records(count, start=start, end=end)):
-        producer.produce(topic, record.value, partition=i % partitions)
+        while True:
+            try:
+                producer.produce(topic, record.value, partition=i % partitions)
+                break
+            except BufferError:  # the local queue is full: let deliveries make room
+                producer.poll(0.1)
         sent[record.value] += 1
         if i % 10_000 == 0:
             producer.poll(0)

@@ -8,7 +8,9 @@ import pytest
 from confluent_kafka import Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewPartitions
 
-from logstream.hadoop_consumer.consumer import BatchLimits, OffsetOutOfRange
+from logstream.hadoop_consumer.consumer import BatchLimits, OffsetOutOfRange, split_point
+from logstream.hdfs_layout import parse_batch_file_name
+from logstream.log_entry import InvalidEntry, entry_start_time
 from logstream.hadoop_consumer.offset_store import OffsetFileError
 
 from produced_and_landed import DAY_BOUNDARY, HOUR, create_topic, drain, landed, produce
@@ -127,3 +129,51 @@ def test_out_of_order_ipv6_and_multiline_records_land_exactly(consumer, kafka_co
     assert result.watermark == max(int(value.split(b",")[2]) for value in records[:100] + records[103:])
     assert landed(hdfs_client, root, unique_name) == Counter(records)
     assert len(hdfs_client.list(f"{root}/{unique_name}/dt=2026-11-29")) == 2
+
+
+def test_a_large_batch_split_between_two_processes_lands_each_record_once(consumer, kafka_config, hdfs_client,
+                                                                         root, unique_name):
+    create_topic(kafka_config, unique_name, 1)
+    # time-ordered over three hours, so hours run across the point where the range is split
+    sent = produce(kafka_config, unique_name, 200_000, partitions=1, bad_ratio=0.01)
+    progress: list[str] = []
+    consumer.progress = progress.append
+
+    result = consumer.run_batch(unique_name, 0, BatchLimits(max_records=200_000, split_from=100_000))
+    assert (result.records, result.next_offset, result.lag) == (200_000, 200_000, 0)
+    assert result.quarantined == sum(count for value, count in sent.items() if not _is_entry(value)) > 1000
+    assert sum(result.quarantine_reasons.values()) == result.quarantined
+    split = split_point(0, 200_000)
+    assert 100_000 < split < 150_000
+    assert any(f"the helper process fetched offsets {split:,}->200,000" in line for line in progress)
+    assert landed(hdfs_client, root, unique_name) == sent
+    assert consumer.store.read(unique_name, 0).offset == 200_000
+
+    # each process's files are named by its own offset range, so the hour the range was split in
+    # holds two files that together cover the batch without overlap
+    ranges = sorted({parse_batch_file_name(path.rsplit("/", 1)[1])[2:] for path in result.files})
+    assert ranges == [(0, split - 1), (split, 199_999)]
+    assert max(Counter(path.rsplit("/", 1)[0] for path in result.files).values()) == 2
+
+
+def test_a_split_batch_that_reaches_max_bytes_first_ends_there(consumer, kafka_config, hdfs_client, root,
+                                                               unique_name):
+    create_topic(kafka_config, unique_name, 1)
+    sent = produce(kafka_config, unique_name, 100_000, partitions=1, bad_ratio=0.01)
+    limits = BatchLimits(max_records=100_000, split_from=10_000, max_bytes=2_000_000)
+
+    first = consumer.run_batch(unique_name, 0, limits)
+    # the batch's own part stopped at max_bytes / 2, before the split: the helper's records are left
+    # for later batches, and nothing of them lands twice
+    assert 0 < first.next_offset < split_point(0, 100_000)
+    assert first.bytes >= 1_000_000 and first.records == first.next_offset
+    assert drain(consumer, unique_name, 1, limits) >= 1
+    assert landed(hdfs_client, root, unique_name) == sent
+
+
+def _is_entry(value: bytes) -> bool:
+    try:
+        entry_start_time(value)
+    except InvalidEntry:
+        return False
+    return True

@@ -28,12 +28,26 @@ CRASH_POINTS = (
 )
 
 
-def child(stack, root, topic, partitions, max_records, *crash_point):
+def child(stack, root, topic, partitions, max_records, *crash_point, split_from=None):
     webhdfs = f"http://{stack.config.host}:{stack.config.ports['hdfs_http']}"
     env = {**os.environ, "PYTHONPATH": str(stack.config.repo / "plugins")}
+    if split_from is not None:
+        env["SPLIT_FROM"] = str(split_from)
     argv = [sys.executable, str(CHILD), stack.config.kafka_bootstrap, webhdfs, root, topic, str(partitions),
             str(max_records), *crash_point]
     return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def split_fetch_helpers() -> list[int]:
+    """Helper processes of split batches still alive on this machine."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if b"logstream.hadoop_consumer.split_fetch" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                found.append(int(pid))
+        except OSError:
+            continue
+    return found
 
 
 @pytest.mark.parametrize("crash_point", CRASH_POINTS)
@@ -56,20 +70,25 @@ def test_sigkill_at_each_step_then_recovery_lands_each_record_once(stack, consum
 
 def test_thirty_random_sigkills_then_a_clean_run(stack, consumer, kafka_config, hdfs_client, root, unique_name):
     create_topic(kafka_config, unique_name, 2)
-    sent = produce(kafka_config, unique_name, 16_000, partitions=2, bad_ratio=0.05)
+    sent = produce(kafka_config, unique_name, 80_000, partitions=2, bad_ratio=0.05)
     chance = random.Random(11)
 
     kills = 0
-    for _ in range(30):
-        running = child(stack, root, unique_name, 2, 400)
+    for attempt in range(30):
+        # every other run splits its batches with a helper process, which must die with the batch
+        running = child(stack, root, unique_name, 2, 400, split_from=200 if attempt % 2 else None)
         time.sleep(chance.uniform(0.3, 2.5))
         running.send_signal(signal.SIGKILL)
         running.wait(30)
         kills += running.returncode == -signal.SIGKILL
     assert kills == 30
+    deadline = time.monotonic() + 10
+    while split_fetch_helpers() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not split_fetch_helpers()
 
     landed_before_clean_run = sum(landed(hdfs_client, root, unique_name).values())
-    assert 0 < landed_before_clean_run < 16_000  # the killed runs made progress, and left work to do
+    assert 0 < landed_before_clean_run < 80_000  # the killed runs made progress, and left work to do
     drain(consumer, unique_name, 2, BatchLimits(max_records=4000))
     assert landed(hdfs_client, root, unique_name) == sent
 

@@ -1,0 +1,205 @@
+"""A large batch fetched by two processes: the upper part of its offset range in a helper process.
+
+One Python process checks and files records at about half the rate Kafka delivers them (each
+record is a Python object); a second process on the other core doubles that. The helper fetches
+``[split, end)`` with its own consumer, files the records by hour exactly as the batch does, and
+streams each hour file back to the batch as soon as it has moved past that hour; the batch stages
+those files beside its own, and they are named by the helper's own offset range. Nothing of the
+helper reaches HDFS but through the batch, so the batch stays one MANIFEST, one commit (DESIGN.md).
+
+    python -m logstream.hadoop_consumer.split_fetch     # spec as JSON on stdin, frames on stdout
+
+The helper dies with the batch: it asks Linux to kill it when its parent dies, and a write to the
+closed pipe ends it anyway.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+# the folder that holds the logstream package, for the helper's import path
+_PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])
+_PR_SET_PDEATHSIG = 1
+
+
+@dataclass(frozen=True)
+class UpperRange:
+    """What the helper fetches, and how."""
+
+    kafka_config: dict
+    root: str
+    topic: str
+    partition: int
+    start: int
+    end: int
+    max_bytes: int
+    stall_timeout: float
+    watermark: int
+    parent_pid: int
+
+
+@dataclass
+class UpperRangeResult:
+    """What the helper fetched: counts, offsets, and its staged files' (folder, dt, hour)."""
+
+    first: int | None = None
+    last: int | None = None
+    next_offset: int = 0
+    records: int = 0
+    bytes: int = 0
+    quarantined: int = 0
+    watermark: int = -1
+    quarantine_reasons: dict[str, int] = field(default_factory=dict)
+    # staged name (as the helper named it) -> [folder, dt, hour]
+    files: dict[str, list[str]] = field(default_factory=dict)
+
+
+class SplitFetchFailed(RuntimeError):
+    """The helper process did not deliver its part of the batch."""
+
+
+class UpperRangeFetch:
+    """The batch's side of the helper: starts it, stages the files it streams back, collects its result.
+
+    :param on_file: called (from a reader thread) with each file the helper sends: staged name, bytes.
+    :param progress: where the helper's progress lines go.
+    """
+
+    def __init__(self, upper: UpperRange, on_file: Callable[[str, bytes], None],
+                 progress: Callable[[str], None]) -> None:
+        self.upper = upper
+        self.on_file = on_file
+        self.progress = progress
+        self.outcome: UpperRangeResult | None = None
+        self.failure: str | None = None
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [_PACKAGE_PARENT,
+                                                                          os.environ.get("PYTHONPATH")]))}
+        self.process = subprocess.Popen([sys.executable, "-m", "logstream.hadoop_consumer.split_fetch"],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                        env=env)
+        # the spec goes through stdin: the Kafka settings may hold credentials
+        self.process.stdin.write(json.dumps(asdict(upper)).encode())
+        self.process.stdin.close()
+        self.stderr: list[bytes] = []
+        self.readers = [threading.Thread(target=self._read_frames, name="split-fetch-frames", daemon=True),
+                        threading.Thread(target=lambda: self.stderr.extend(self.process.stderr),
+                                         name="split-fetch-stderr", daemon=True)]
+        for reader in self.readers:
+            reader.start()
+
+    def _read_frames(self) -> None:
+        try:
+            while True:
+                try:
+                    kind, *payload = pickle.load(self.process.stdout)
+                except EOFError:
+                    return
+                if kind == "file":
+                    self.on_file(*payload)
+                elif kind == "progress":
+                    self.progress(payload[0])
+                elif kind == "done":
+                    self.outcome = UpperRangeResult(**payload[0])
+                elif kind == "failed":
+                    self.failure = payload[0]
+        except Exception as err:  # staging failed, or the stream broke: the batch fails with it
+            self.failure = f"{type(err).__name__}: {err}"
+            self.process.kill()
+
+    def result(self) -> UpperRangeResult:
+        """Wait for the helper; its result, or :class:`SplitFetchFailed` saying why there is none."""
+        returncode = self.process.wait()
+        for reader in self.readers:
+            reader.join()
+        if self.outcome is None or returncode != 0 or self.failure:
+            detail = self.failure or b"".join(self.stderr).decode(errors="replace").strip()[-2000:]
+            raise SplitFetchFailed(f"the helper fetching {self.upper.topic}[{self.upper.partition}] offsets "
+                                   f"{self.upper.start}->{self.upper.end} failed (exit {returncode}): {detail}")
+        return self.outcome
+
+    def cancel(self) -> None:
+        self.process.kill()
+        self.process.wait()
+        for reader in self.readers:
+            reader.join()
+
+
+class _FrameSink:
+    """Stands in for the inflight folder in the helper: "writing" a file sends it to the batch."""
+
+    def __init__(self, stream) -> None:
+        self.stream = stream
+        self.lock = threading.Lock()
+
+    def send(self, *frame) -> None:
+        with self.lock:
+            pickle.dump(frame, self.stream, protocol=pickle.HIGHEST_PROTOCOL)
+            self.stream.flush()
+
+    def write(self, name: str, data: bytes) -> None:
+        self.send("file", name, data)
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the closed pipe still ends the helper
+        pass
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
+
+def main() -> None:
+    upper = UpperRange(**json.loads(sys.stdin.buffer.read()))
+    _die_with_parent(upper.parent_pid)
+    sink = _FrameSink(sys.stdout.buffer)
+    try:
+        outcome = fetch_upper_range(upper, sink)
+    except Exception as err:
+        sink.send("failed", f"{type(err).__name__}: {err}")
+        raise SystemExit(1) from err
+    sink.send("done", asdict(outcome))
+
+
+def fetch_upper_range(upper: UpperRange, sink: _FrameSink) -> UpperRangeResult:
+    # imported here: the module is imported by the batch too, which has these already
+    from confluent_kafka import Consumer
+
+    from logstream.hadoop_consumer.consumer import BatchLimits, BatchResult, HadoopConsumer, staged_name
+    from logstream.hadoop_consumer.inflight_batch import Stager
+
+    fetcher = HadoopConsumer(upper.kafka_config, None, upper.root, progress=lambda line: sink.send("progress", line))
+    result = BatchResult(upper.topic, upper.partition, upper.start, upper.start, watermark=upper.watermark)
+    limits = BatchLimits(max_records=upper.end - upper.start, max_bytes=upper.max_bytes,
+                         stall_timeout=upper.stall_timeout)
+    outcome = UpperRangeResult()
+    consumer = Consumer(fetcher.kafka_config)
+    try:
+        with Stager(sink, threads=1) as stager:
+            def name(key: tuple[str, str, str]) -> str:
+                outcome.files[staged_name(upper.topic, upper.root, *key)] = list(key)
+                return staged_name(upper.topic, upper.root, *key)
+
+            fetched = fetcher._fetch(consumer, result, upper.start, upper.end, limits,
+                                     hour_done=lambda key, rows: stager.write(name(key), rows))
+            stager.finish({name(key): rows for key, rows in fetched.groups.items()})
+    finally:
+        consumer.close()
+    outcome.first, outcome.last, outcome.next_offset = fetched.first, fetched.last, result.next_offset
+    outcome.records, outcome.bytes, outcome.quarantined = result.records, result.bytes, result.quarantined
+    outcome.watermark, outcome.quarantine_reasons = result.watermark, result.quarantine_reasons
+    return outcome
+
+
+if __name__ == "__main__":
+    main()
