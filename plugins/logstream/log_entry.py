@@ -89,10 +89,12 @@ def parse_entry(raw: bytes) -> LogEntry:
 
 
 # The common case, an IPv4 entry with no spaces and plain numbers, accepted by one regular expression
-# (octets 0-255 without leading zeros, as ipaddress wants them; an Interval of at least 1). Anything
-# else goes through parse_entry, so both always agree on what is valid.
+# (octets 0-255 without leading zeros, as ipaddress wants them; an Interval of at least 1; at most
+# 4,072 bytes, within MAX_ENTRY_BYTES). Anything else goes through parse_entry, so both always agree
+# on what is valid.
 _OCTET = rb"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
-_PLAIN_IPV4_ENTRY_PATTERN = rb"%s\.%s\.%s\.%s,\d{1,18},(\d{1,18}),0*[1-9]\d{0,17}" % (_OCTET, _OCTET, _OCTET, _OCTET)
+_PLAIN_IPV4_ENTRY_PATTERN = rb"%s\.%s\.%s\.%s,\d{1,18},(\d{1,18}),0{0,4000}[1-9]\d{0,17}" % (
+    _OCTET, _OCTET, _OCTET, _OCTET)
 _PLAIN_IPV4_ENTRY = re.compile(_PLAIN_IPV4_ENTRY_PATTERN)
 # one match per record, each ended by RECORD_SEPARATOR: its StartTime for a plain entry, b"" for anything else
 _RECORD_BY_RECORD = re.compile(rb"%s\x1e|[^\x1e]*\x1e" % _PLAIN_IPV4_ENTRY_PATTERN)

@@ -23,6 +23,7 @@ def test_the_papers_example():
     (b"10.0.0.1,1,2,3\n", "control_characters"),
     (b"10.0.0.1,1,2,3\x1e", "control_characters"),
     (b"10.0.0.1,1,2,3 \x0b", "control_characters"),
+    (b"10.0.0.1,1,2," + b"0" * 5000 + b"1", "oversized"),
     (b"10.0.0.1,1,2", "field_count"),
     (b"10.0.0.256,1,2,3", "bad_host"),
     (b"010.0.0.1,1,2,3", "bad_host"),
@@ -52,6 +53,7 @@ def test_fast_paths_agree_with_the_parser_on_random_input():
     chance = random.Random(3)
     cases = [record.value for record in LogGenerator(bad_ratio=0.2).records(5000, start=0, end=2 * 10**9)]
     cases += list(MALFORMED)
+    cases += [b"10.0.0.1,1,2," + b"0" * zeros + b"7" for zeros in (4000, 4060, 4090, 5000)]  # around the size limit
     cases += [bytes(chance.choice(b"0123456789.,:ab -\r\x1e\x0b") for _ in range(chance.randint(0, 30))) for _ in range(50_000)]
     cases += [b"%d.%d.%d.%d,%s,%s,%s" % (chance.randint(0, 300), chance.randint(0, 300), chance.randint(0, 9),
                                           chance.choice((0, 1, 255, 256)), chance.choice((b"0", b"007", b"1" * 20)),

@@ -78,16 +78,17 @@ class BatchResult:
     files: list[str] = field(default_factory=list)
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
 
-    def add(self, upper: UpperRangeResult) -> None:
-        """Count in what the helper fetched right after this batch's own part."""
-        self.records += upper.records
-        self.bytes += upper.bytes
-        self.quarantined += upper.quarantined
-        self.valid = self.records - self.quarantined
-        self.watermark = max(self.watermark, upper.watermark)
-        self.next_offset = upper.next_offset
-        for reason, count in upper.quarantine_reasons.items():
+    def add_counts(self, records: int, size: int, quarantine_reasons: dict[str, int], watermark: int,
+                   next_offset: int) -> None:
+        """Count in a fetched part of the batch: this one's, or the helper's right after it."""
+        self.records += records
+        self.bytes += size
+        for reason, count in quarantine_reasons.items():
             self.quarantine_reasons[reason] = self.quarantine_reasons.get(reason, 0) + count
+        self.quarantined = sum(self.quarantine_reasons.values())
+        self.valid = self.records - self.quarantined
+        self.watermark = max(self.watermark, watermark)
+        self.next_offset = next_offset
 
     @property
     def lag(self) -> int:
@@ -241,8 +242,10 @@ class HadoopConsumer:
             "queued.max.messages.kbytes": 256 * 1024,
             "fetch.queue.backoff.ms": 20,
         }
-        # offsets come from offset.dat only; a reset policy would skip records silently
-        self.kafka_config.pop("auto.offset.reset", None)
+        # offsets come from offset.dat only: an offset Kafka no longer has (retention deleting it
+        # between the range check and the fetch) must fail the batch, not jump ("error", not the
+        # default "largest", which would skip records silently)
+        self.kafka_config["auto.offset.reset"] = "error"
         self.client = hdfs_client
         self.root = root
         self.store = OffsetStore(hdfs_client, root)
@@ -351,24 +354,26 @@ class HadoopConsumer:
             return self._fetch(consumer, result, start, end, limits, hour_done=stage_hour), None
         split = split_point(start, end)
         own_limits = replace(limits, max_bytes=limits.max_bytes // 2)
-        helper = UpperRangeFetch(
-            UpperRange(self.kafka_config, self.root, topic, partition, split, end, own_limits.max_bytes,
-                       limits.stall_timeout, result.watermark, os.getpid()),
-            on_file=lambda name, data: stager.write_data(f"{UPPER}{name}", data),
-            progress=lambda line: self.progress(f"(helper) {line}"),
-        )
+        upper_range = UpperRange(self.kafka_config, self.root, topic, partition, split, end, own_limits.max_bytes,
+                                 limits.stall_timeout, result.watermark, os.getpid())
+        if not upper_range.can_be_sent():
+            self.progress(f"{topic}[{partition}] the Kafka settings hold callbacks, which a helper process cannot "
+                          f"get: fetching all {end - start:,} records in this one")
+            return self._fetch(consumer, result, start, end, limits, hour_done=stage_hour), None
+        helper = UpperRangeFetch(upper_range, on_file=lambda name, data: stager.write_data(f"{UPPER}{name}", data),
+                                 progress=lambda line: self.progress(f"(helper) {line}"))
         try:
+            began = time.monotonic()
             fetched = self._fetch(consumer, result, start, split, own_limits, hour_done=stage_hour)
-        except BaseException:
-            helper.cancel()
-            raise
-        if result.next_offset < split:  # stopped early at max_bytes: the batch ends here
-            helper.cancel()
-            return fetched, None
-        upper = helper.result()
+            if result.next_offset < split:  # stopped early at max_bytes: the batch ends here
+                return fetched, None
+            # the helper started with this part and has less to do: allow it as long again, and a stall
+            upper = helper.result(timeout=2 * (time.monotonic() - began) + limits.stall_timeout + 30)
+        finally:
+            helper.cancel()  # a no-op once it has exited
         self.progress(f"{topic}[{partition}] the helper process fetched offsets {split:,}->{upper.next_offset:,}: "
                       f"{upper.records:,} records ({upper.quarantined:,} quarantined)")
-        result.add(upper)
+        result.add_counts(upper.records, upper.bytes, upper.quarantine_reasons, upper.watermark, upper.next_offset)
         return fetched, upper
 
     def _fetch(self, consumer: Consumer, result: BatchResult, start: int, end: int, limits: BatchLimits,
@@ -402,8 +407,8 @@ class HadoopConsumer:
             now = time.monotonic()
             if not messages:
                 position = consumer.position([TopicPartition(topic, partition)])[0].offset
-                if position >= end:  # only control records (transaction markers) were left
-                    next_offset = position
+                if position >= end:  # only control records (transaction markers) were left below end
+                    next_offset = end
                     break
                 if now - last_delivery > limits.stall_timeout:
                     raise KafkaUnavailable(
@@ -418,9 +423,16 @@ class HadoopConsumer:
                 if error is not None:
                     if error.code() == KafkaError._PARTITION_EOF:
                         continue
+                    if error.code() == KafkaError._AUTO_OFFSET_RESET:
+                        raise OffsetOutOfRange(
+                            f"{topic}[{partition}]: offset {next_offset} is no longer in Kafka ({error}); retention "
+                            f"deleted it after the batch started. Nothing was skipped: decide, then set the "
+                            f"offset in {self.store.path(topic, partition)} by hand."
+                        )
                     raise KafkaUnavailable(f"{topic}[{partition}]: {error}")
                 offset = message.offset()
-                if offset >= end:
+                if offset >= end:  # Kafka delivers in order: everything below end was seen (the rest
+                    next_offset = end  # were control records or compacted away)
                     break
                 value = message.value() or b""
                 if first is None:
@@ -470,13 +482,7 @@ class HadoopConsumer:
         fetched.first, fetched.last = first, last
         for hour_number, rows in entries_by_hour.items():
             fetched.groups[(valid_root, *hour_partition(hour_number * 3600))] = rows
-        result.records += records
-        result.bytes += size
-        result.quarantined = sum(reasons.values())
-        result.valid = result.records - result.quarantined
-        result.watermark = watermark
-        result.next_offset = next_offset
-        result.quarantine_reasons = dict(reasons)
+        result.add_counts(records, size, dict(reasons), watermark, next_offset)
         return fetched
 
 

@@ -47,6 +47,17 @@ class UpperRange:
     watermark: int
     parent_pid: int
 
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    def can_be_sent(self) -> bool:
+        """False when the Kafka settings hold what JSON cannot carry (the Kafka hook's callbacks)."""
+        try:
+            self.to_json()
+        except (TypeError, ValueError):
+            return False
+        return True
+
 
 @dataclass
 class UpperRangeResult:
@@ -82,14 +93,18 @@ class UpperRangeFetch:
         self.progress = progress
         self.outcome: UpperRangeResult | None = None
         self.failure: str | None = None
+        spec = upper.to_json().encode()  # before the process starts: a spec that can't be sent fails here
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [_PACKAGE_PARENT,
                                                                           os.environ.get("PYTHONPATH")]))}
         self.process = subprocess.Popen([sys.executable, "-m", "logstream.hadoop_consumer.split_fetch"],
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                         env=env)
         # the spec goes through stdin: the Kafka settings may hold credentials
-        self.process.stdin.write(json.dumps(asdict(upper)).encode())
-        self.process.stdin.close()
+        try:
+            self.process.stdin.write(spec)
+            self.process.stdin.close()
+        except BrokenPipeError:  # the helper died at once; result() says why
+            pass
         self.stderr: list[bytes] = []
         self.readers = [threading.Thread(target=self._read_frames, name="split-fetch-frames", daemon=True),
                         threading.Thread(target=lambda: self.stderr.extend(self.process.stderr),
@@ -116,9 +131,14 @@ class UpperRangeFetch:
             self.failure = f"{type(err).__name__}: {err}"
             self.process.kill()
 
-    def result(self) -> UpperRangeResult:
+    def result(self, timeout: float | None = None) -> UpperRangeResult:
         """Wait for the helper; its result, or :class:`SplitFetchFailed` saying why there is none."""
-        returncode = self.process.wait()
+        try:
+            returncode = self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.cancel()
+            raise SplitFetchFailed(f"the helper fetching {self.upper.topic}[{self.upper.partition}] offsets "
+                                   f"{self.upper.start}->{self.upper.end} did not finish within {timeout:.0f}s") from None
         for reader in self.readers:
             reader.join()
         if self.outcome is None or returncode != 0 or self.failure:
@@ -128,7 +148,9 @@ class UpperRangeFetch:
         return self.outcome
 
     def cancel(self) -> None:
-        self.process.kill()
+        """Stop the helper (if it still runs) and its readers."""
+        if self.process.poll() is None:
+            self.process.kill()
         self.process.wait()
         for reader in self.readers:
             reader.join()
@@ -150,18 +172,18 @@ class _FrameSink:
         self.send("file", name, data)
 
 
-def _die_with_parent(parent_pid: int) -> None:
+def _die_with_parent() -> None:
     try:
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     except (OSError, AttributeError):  # not Linux: the closed pipe still ends the helper
         pass
-    if os.getppid() != parent_pid:
-        os._exit(1)
 
 
 def main() -> None:
+    _die_with_parent()  # first thing: from here on the helper cannot outlive the batch
     upper = UpperRange(**json.loads(sys.stdin.buffer.read()))
-    _die_with_parent(upper.parent_pid)
+    if os.getppid() != upper.parent_pid:  # the batch died before the line above
+        os._exit(1)
     sink = _FrameSink(sys.stdout.buffer)
     try:
         outcome = fetch_upper_range(upper, sink)

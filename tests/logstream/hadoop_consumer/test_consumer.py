@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from confluent_kafka import Producer, TopicPartition
+from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewPartitions
 
-from logstream.hadoop_consumer.consumer import BatchLimits, OffsetOutOfRange, split_point
+from logstream.hadoop_consumer.consumer import BatchLimits, BatchResult, HadoopConsumer, OffsetOutOfRange, split_point
 from logstream.hdfs_layout import parse_batch_file_name
 from logstream.log_entry import InvalidEntry, entry_start_time
 from logstream.hadoop_consumer.offset_store import OffsetFileError
@@ -83,6 +83,60 @@ def test_offset_deleted_by_retention_fails_loudly_and_skips_nothing(consumer, ka
     with pytest.raises(OffsetOutOfRange, match=r"committed offset 10 is outside Kafka's range \[50, 100\]"):
         consumer.run_batch(unique_name, 0)
     assert consumer.store.read(unique_name, 0).offset == 10
+
+
+def test_offset_deleted_while_the_batch_starts_fails_loudly(consumer, kafka_config, unique_name):
+    create_topic(kafka_config, unique_name, 1)
+    produce(kafka_config, unique_name, 100, partitions=1)
+    admin = AdminClient(kafka_config)
+    for future in admin.delete_records([TopicPartition(unique_name, 0, 50)]).values():
+        future.result()
+    # as if retention deleted offset 10 between the batch's range check and its fetch: Kafka's
+    # consumer must not jump to the log's end (its default), which would skip records silently
+    result = BatchResult(unique_name, 0, 10, 10)
+    kafka = Consumer(consumer.kafka_config)
+    try:
+        with pytest.raises(OffsetOutOfRange, match=r"offset 10 is no longer in Kafka"):
+            consumer._fetch(kafka, result, 10, 100, BatchLimits(stall_timeout=10))
+    finally:
+        kafka.close()
+    assert result.records == 0
+
+
+def test_a_batch_ending_on_a_transaction_marker_stops_there(consumer, kafka_config, hdfs_client, root, unique_name):
+    create_topic(kafka_config, unique_name, 1)
+    producer = Producer({**kafka_config, "transactional.id": unique_name})
+    producer.init_transactions(30)
+    sent = Counter()
+    for transaction in range(3):  # 100 records, then a commit marker: offsets 0-99, 100, 101-200, 201, ...
+        producer.begin_transaction()
+        for i in range(100):
+            value = f"10.3.{transaction}.{i},5,{DAY_BOUNDARY + i},60".encode()
+            producer.produce(unique_name, value)
+            sent[value] += 1
+        producer.commit_transaction(30)
+
+    # each batch's last offset is a marker, with records after it: the batch ends at its bound
+    first = consumer.run_batch(unique_name, 0, BatchLimits(max_records=101))
+    assert (first.records, first.next_offset) == (100, 101)
+    assert drain(consumer, unique_name, 1, BatchLimits(max_records=101)) == 2
+    assert consumer.store.read(unique_name, 0).offset == 303
+    assert landed(hdfs_client, root, unique_name) == sent
+
+
+def test_kafka_settings_with_callbacks_fetch_in_one_process(kafka_config, hdfs_client, root, unique_name):
+    create_topic(kafka_config, unique_name, 1)
+    sent = produce(kafka_config, unique_name, 3000, partitions=1)
+    progress: list[str] = []
+    # what Airflow's Kafka hook builds for OAuth and error callbacks: functions, which JSON can't carry
+    consumer = HadoopConsumer({**kafka_config, "error_cb": lambda error: progress.append(str(error))},
+                              hdfs_client, root, progress=progress.append)
+
+    result = consumer.run_batch(unique_name, 0, BatchLimits(split_from=1000))
+    assert result.records == 3000
+    assert any("fetching all 3,000 records in this one" in line for line in progress)
+    assert len({parse_batch_file_name(path.rsplit("/", 1)[1])[2:] for path in result.files}) == 1
+    assert landed(hdfs_client, root, unique_name) == sent
 
 
 def test_corrupt_offset_file_is_a_clear_error(consumer, kafka_config, hdfs_client, unique_name):
