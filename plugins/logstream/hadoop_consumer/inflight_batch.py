@@ -111,7 +111,10 @@ class Stager:
         self.written[name] = (rows, self.pool.submit(self.inflight.write, name, data))
 
     def finish(self, files: dict[str, list[tuple[int, bytes]]]) -> None:
-        """Make the staged files hold exactly ``files`` (staged name -> rows) and wait for them."""
+        """Make the staged files hold exactly ``files`` (staged name -> rows) and wait for them.
+
+        Call it once nothing else writes: after the split-fetch helper's result (its reader thread
+        writes files too)."""
         for name, rows in files.items():
             if name not in self.written or self.written[name][0] != len(rows):
                 self.write(name, rows)

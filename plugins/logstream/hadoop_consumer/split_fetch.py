@@ -7,7 +7,7 @@ streams each hour file back to the batch as soon as it has moved past that hour;
 those files beside its own, and they are named by the helper's own offset range. Nothing of the
 helper reaches HDFS but through the batch, so the batch stays one MANIFEST, one commit (DESIGN.md).
 
-    python -m logstream.hadoop_consumer.split_fetch     # spec as JSON on stdin, frames on stdout
+    python -m logstream.hadoop_consumer.split_fetch FD   # spec as JSON on stdin, frames to pipe FD
 
 The helper dies with the batch: it asks Linux to kill it when its parent dies, and a write to the
 closed pipe ends it anyway.
@@ -96,27 +96,44 @@ class UpperRangeFetch:
         spec = upper.to_json().encode()  # before the process starts: a spec that can't be sent fails here
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [_PACKAGE_PARENT,
                                                                           os.environ.get("PYTHONPATH")]))}
-        self.process = subprocess.Popen([sys.executable, "-m", "logstream.hadoop_consumer.split_fetch"],
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                        env=env)
+        # frames come over a pipe of their own: whatever the helper prints goes to its output
+        frames_read, frames_write = os.pipe()
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "logstream.hadoop_consumer.split_fetch", str(frames_write)],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
+                pass_fds=(frames_write,))
+        except BaseException:
+            os.close(frames_read)
+            raise
+        finally:
+            os.close(frames_write)
+        self.frames = os.fdopen(frames_read, "rb")
         # the spec goes through stdin: the Kafka settings may hold credentials
         try:
             self.process.stdin.write(spec)
             self.process.stdin.close()
         except BrokenPipeError:  # the helper died at once; result() says why
             pass
-        self.stderr: list[bytes] = []
+        self.output: list[bytes] = []
         self.readers = [threading.Thread(target=self._read_frames, name="split-fetch-frames", daemon=True),
-                        threading.Thread(target=lambda: self.stderr.extend(self.process.stderr),
-                                         name="split-fetch-stderr", daemon=True)]
+                        threading.Thread(target=self._read_output, name="split-fetch-output", daemon=True)]
         for reader in self.readers:
             reader.start()
 
+    def _read_output(self) -> None:
+        with self.process.stdout:
+            self.output.extend(self.process.stdout)
+
     def _read_frames(self) -> None:
+        with self.frames:
+            self._take_frames()
+
+    def _take_frames(self) -> None:
         try:
             while True:
                 try:
-                    kind, *payload = pickle.load(self.process.stdout)
+                    kind, *payload = pickle.load(self.frames)
                 except EOFError:
                     return
                 if kind == "file":
@@ -142,7 +159,7 @@ class UpperRangeFetch:
         for reader in self.readers:
             reader.join()
         if self.outcome is None or returncode != 0 or self.failure:
-            detail = self.failure or b"".join(self.stderr).decode(errors="replace").strip()[-2000:]
+            detail = self.failure or b"".join(self.output).decode(errors="replace").strip()[-2000:]
             raise SplitFetchFailed(f"the helper fetching {self.upper.topic}[{self.upper.partition}] offsets "
                                    f"{self.upper.start}->{self.upper.end} failed (exit {returncode}): {detail}")
         return self.outcome
@@ -184,7 +201,7 @@ def main() -> None:
     upper = UpperRange(**json.loads(sys.stdin.buffer.read()))
     if os.getppid() != upper.parent_pid:  # the batch died before the line above
         os._exit(1)
-    sink = _FrameSink(sys.stdout.buffer)
+    sink = _FrameSink(os.fdopen(int(sys.argv[1]), "wb"))
     try:
         outcome = fetch_upper_range(upper, sink)
     except Exception as err:

@@ -38,3 +38,16 @@ def test_a_helper_that_cannot_fetch_fails_with_its_reason(unique_name):
     fetch = UpperRangeFetch(unreachable, on_file=lambda name, data: None, progress=print)
     with pytest.raises(SplitFetchFailed, match=r"offsets 100->200 failed \(exit 1\): KafkaUnavailable"):
         fetch.result()
+
+
+def test_what_the_helper_prints_does_not_corrupt_its_frames(kafka_config, root, unique_name, monkeypatch, tmp_path):
+    create_topic(kafka_config, unique_name, 1)
+    produce(kafka_config, unique_name, 2000, partitions=1)
+    # a library in the helper that prints to stdout: loaded through sitecustomize, as any import would be
+    (tmp_path / "sitecustomize.py").write_text("import atexit\nprint('chatty library loaded')\n"
+                                               "atexit.register(print, 'chatty library says bye')\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    files: dict[str, bytes] = {}
+    fetched = UpperRangeFetch(UpperRange(kafka_config, root, unique_name, 0, 500, 2000, 2**30, 30.0, -1, os.getpid()),
+                              on_file=files.__setitem__, progress=print).result()
+    assert fetched.records == 1500 and sorted(files) == sorted(fetched.files)
