@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from airflow.providers.apache.hive.hooks.hive import HiveServer2Hook
 from airflow.providers.common.sql.operators.sql import SQLCheckOperator, SQLColumnCheckOperator, SQLTableCheckOperator
 from airflow.sdk import DAG, AssetAny, AssetOrTimeSchedule, CronDataIntervalTimetable, Param, TaskGroup
 
@@ -35,7 +36,7 @@ from operators.hql import HqlOperator
 from sensors.complete_hours import CompleteHoursSensor
 
 CONFIG = load_pipeline_config()
-HIVE = "hiveserver2_default"
+HIVE = HiveServer2Hook.default_conn_name
 REPORTED_HOURS = "{{ ti.xcom_pull(task_ids=params.plan_task, key='partition_clause') }}"
 
 with DAG(

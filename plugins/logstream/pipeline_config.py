@@ -13,6 +13,8 @@ from pathlib import Path
 
 import yaml
 
+from logstream.hdfs_layout import DEFAULT_ROOT
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_PATH = REPO_ROOT / "include" / "pipeline.yaml"
 
@@ -52,7 +54,7 @@ class ConsumerSettings:
 @dataclass(frozen=True)
 class PipelineConfig:
     topics: tuple[TopicConfig, ...]
-    hdfs_root: str = "/logs"
+    hdfs_root: str = DEFAULT_ROOT
     lateness: timedelta = timedelta(minutes=30)
     reports_dir: Path = REPO_ROOT / ".stack" / "reports"
     hive_database: str = "logstream"
@@ -68,10 +70,10 @@ def load_pipeline_config(path: Path | str | None = None) -> PipelineConfig:
     reports_dir = Path(raw.get("reports_dir", ".stack/reports"))
     config = PipelineConfig(
         topics=topics,
-        hdfs_root=str(raw.get("hdfs_root", "/logs")).rstrip("/") or "/",
-        lateness=timedelta(minutes=float(raw.get("lateness_minutes", 30))),
+        hdfs_root=str(raw.get("hdfs_root", PipelineConfig.hdfs_root)).rstrip("/") or "/",
+        lateness=timedelta(minutes=float(raw.get("lateness_minutes", PipelineConfig.lateness / timedelta(minutes=1)))),
         reports_dir=reports_dir if reports_dir.is_absolute() else REPO_ROOT / reports_dir,
-        hive_database=str(raw.get("hive_database", "logstream")),
+        hive_database=str(raw.get("hive_database", PipelineConfig.hive_database)),
         reports=ReportSettings(**(raw.get("reports") or {})),
         consumer=ConsumerSettings(**(raw.get("consumer") or {})),
     )

@@ -71,8 +71,9 @@ class HadoopConsumerOperator(_HadoopConsumerTask):
         range in a second process, at the same time (see logstream/hadoop_consumer/split_fetch.py).
     """
 
-    def __init__(self, *, partition: int, max_records: int = 500_000, max_megabytes: int = 256,
-                 split_from_records: int = BatchLimits.split_from, **kwargs: Any) -> None:
+    def __init__(self, *, partition: int, max_records: int = BatchLimits.max_records,
+                 max_megabytes: int = BatchLimits.max_bytes // 2**20, split_from_records: int = BatchLimits.split_from,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.partition = partition
         self.max_records = max_records
@@ -80,7 +81,7 @@ class HadoopConsumerOperator(_HadoopConsumerTask):
         self.split_from_records = split_from_records
 
     def execute(self, context: Any) -> dict[str, Any]:
-        limits = BatchLimits(max_records=self.max_records, max_bytes=self.max_megabytes * 1024 * 1024,
+        limits = BatchLimits(max_records=self.max_records, max_bytes=self.max_megabytes * 2**20,
                              split_from=self.split_from_records)
         result = self.consumer.run_batch(self.topic, int(self.partition), limits)
         if result.quarantined:

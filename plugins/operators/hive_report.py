@@ -11,8 +11,7 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowSkipException
 
 from logstream.hive.hours import hours_clause
-from logstream.hive.report_plan import plan_hours
-from logstream.hive.reporting import load_history
+from logstream.hive.reporting import plan_report_hours
 
 
 class PlanReportHoursOperator(BaseOperator):
@@ -40,8 +39,8 @@ class PlanReportHoursOperator(BaseOperator):
         hdfs_root: str,
         database: str,
         lookback_hours: int,
-        hiveserver2_conn_id: str = "hiveserver2_default",
-        webhdfs_conn_id: str = "webhdfs_default",
+        hiveserver2_conn_id: str = HiveServer2Hook.default_conn_name,
+        webhdfs_conn_id: str = WebHDFSHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -59,8 +58,8 @@ class PlanReportHoursOperator(BaseOperator):
         keys = sorted(set(self.hours or []))
         if not keys:
             raise AirflowSkipException(f"no hours of {self.topic} to report")
-        history = load_history(hive.get_records, self.database, self.topic, keys[0])
-        plans = plan_hours(client, self.hdfs_root, self.topic, keys, history, lookback_hours=self.lookback_hours)
+        plans = plan_report_hours(hive.get_records, client, topic=self.topic, keys=keys, database=self.database,
+                                  hdfs_root=self.hdfs_root, lookback_hours=self.lookback_hours)
         for plan in plans:
             self.log.info(
                 "%s %s: version %d over %d files (%d bytes), fingerprint %s",
@@ -87,7 +86,7 @@ class WriteReportFilesOperator(BaseOperator):
         hours: Any,
         database: str,
         reports_dir: str,
-        hiveserver2_conn_id: str = "hiveserver2_default",
+        hiveserver2_conn_id: str = HiveServer2Hook.default_conn_name,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from airflow.providers.apache.hive.hooks.hive import HiveServer2Hook
 from airflow.providers.common.sql.operators.sql import SQLExecuteQueryOperator
 
 
@@ -24,7 +25,7 @@ class HqlOperator(SQLExecuteQueryOperator):
     template_fields_renderers = {"sql": "hql"}
     ui_color = "#f0e4ec"
 
-    def __init__(self, *, sql: str, conn_id: str = "hiveserver2_default", **kwargs: Any) -> None:
+    def __init__(self, *, sql: str, conn_id: str = HiveServer2Hook.default_conn_name, **kwargs: Any) -> None:
         kwargs.setdefault("split_statements", True)
         kwargs.setdefault("do_xcom_push", False)
         super().__init__(sql=sql, conn_id=conn_id, **kwargs)

@@ -46,7 +46,7 @@ class CompleteHoursSensor(BaseSensorOperator):
         hdfs_root: str,
         partitions: int,
         lateness: timedelta,
-        webhdfs_conn_id: str = "webhdfs_default",
+        webhdfs_conn_id: str = WebHDFSHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)

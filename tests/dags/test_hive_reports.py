@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from datetime import datetime, timedelta
 
@@ -22,6 +21,7 @@ from landed_logs import LandedLogs, expected_reports, hours_across_midnight, rep
 
 from logstream.hive.hours import parse_hour_key
 from logstream.hive.reports import REPORTS
+from logstream.stack.airflow_api import AirflowApi
 from logstream_assets import logs_asset
 
 DAG_FILE = DAGS / "hive_reports.py"
@@ -43,15 +43,8 @@ def test_the_dag_is_hourly_on_data_intervals_and_on_the_consumers_asset():
     assert dag.get_task("security_logs.wait_for_complete_hours").mode == "reschedule"
 
 
-def api(path: str, method: str = "GET", body: dict | None = None) -> dict:
-    request = urllib.request.Request(
-        f"{os.environ['AIRFLOW__API__BASE_URL']}/api/v2{path}",
-        method=method,
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.load(response)
+def api() -> AirflowApi:
+    return AirflowApi(os.environ["AIRFLOW__API__BASE_URL"])
 
 
 def airflow_cli(*args: str) -> str:
@@ -62,18 +55,17 @@ def airflow_cli(*args: str) -> str:
 
 def wait_for_backfill_runs(first: datetime, last: datetime, count: int) -> list[dict]:
     deadline = time.monotonic() + BACKFILL_TIMEOUT
-    query = f"/dags/{DAG_ID}/dagRuns?run_type=backfill&logical_date_gte={first.isoformat()}&logical_date_lte={last.isoformat()}"
-    query = query.replace("+", "%2B")
+    query = {"run_type": "backfill", "logical_date_gte": first.isoformat(), "logical_date_lte": last.isoformat()}
     while time.monotonic() < deadline:
-        runs = api(query)["dag_runs"]
+        runs = api().runs(DAG_ID, **query)
         if len(runs) == count and all(run["state"] in ("success", "failed") for run in runs):
             return runs
         time.sleep(3)
-    raise AssertionError(f"the backfill did not finish in {BACKFILL_TIMEOUT}s: {api(query)['dag_runs']}")
+    raise AssertionError(f"the backfill did not finish in {BACKFILL_TIMEOUT}s: {api().runs(DAG_ID, **query)}")
 
 
 def failed_tasks(run_id: str) -> list[str]:
-    instances = api(f"/dags/{DAG_ID}/dagRuns/{run_id.replace('+', '%2B')}/taskInstances")["task_instances"]
+    instances = api().task_instances(DAG_ID, run_id)
     return [f"{ti['task_id']}={ti['state']}" for ti in instances if ti["state"] != "success"]
 
 
@@ -106,7 +98,7 @@ def test_backfill_gives_the_rows_of_scheduled_runs_and_a_rerun_changes_nothing(s
 
     # the backfill, through the stack's scheduler (which only runs unpaused DAGs; the demo unpauses it too)
     sync_bag_to_db(DagBag(str(DAG_FILE)), "dags-folder", None)
-    api(f"/dags/{DAG_ID}", "PATCH", {"is_paused": False})
+    api().unpause(DAG_ID)
     airflow_cli(
         "backfill", "create", "--dag-id", DAG_ID,
         "--from-date", starts[0].isoformat(), "--to-date", starts[-1].isoformat(),

@@ -65,8 +65,6 @@ class BatchResult:
     start_offset: int
     next_offset: int
     records: int = 0
-    valid: int = 0
-    quarantined: int = 0
     bytes: int = 0
     seconds: float = 0.0
     high_watermark: int = 0
@@ -85,10 +83,16 @@ class BatchResult:
         self.bytes += size
         for reason, count in quarantine_reasons.items():
             self.quarantine_reasons[reason] = self.quarantine_reasons.get(reason, 0) + count
-        self.quarantined = sum(self.quarantine_reasons.values())
-        self.valid = self.records - self.quarantined
         self.watermark = max(self.watermark, watermark)
         self.next_offset = next_offset
+
+    @property
+    def quarantined(self) -> int:
+        return sum(self.quarantine_reasons.values())
+
+    @property
+    def valid(self) -> int:
+        return self.records - self.quarantined
 
     @property
     def lag(self) -> int:
@@ -129,6 +133,15 @@ class _OneHourChunk:
     newest_start_time: int
 
 
+def _separated(values: list[bytes]) -> bytes:
+    """``values`` each ended by RECORD_SEPARATOR, as plain_entry_start_times reads them."""
+    values.append(b"")  # one join, no copy of the result: the empty last value ends the last record
+    try:
+        return RECORD_SEPARATOR.join(values)
+    finally:
+        values.pop()
+
+
 def _split_chunk(messages: list, end: int) -> tuple[list[_OneHourChunk], list]:
     """Check a fetched chunk at C speed. When its plain entries are in time order (the common case),
     they come back joined, one chunk per hour, and the other messages (anything that is not a plain
@@ -140,21 +153,17 @@ def _split_chunk(messages: list, end: int) -> tuple[list[_OneHourChunk], list]:
     if messages[-1].offset() >= end or any(map(Message.error, messages)):
         return [], messages
     values = list(map(Message.value, messages))
-    values.append(b"")  # so that the join ends the last record with a separator too
     try:
-        records = RECORD_SEPARATOR.join(values)
+        records = _separated(values)
     except TypeError:  # a record without a value
         return [], messages
-    values.pop()
     kept, others = messages, []
     if records.count(RECORD_SEPARATOR) != len(values):  # records holding the separator: one by one
         plain = list(map(operator.not_, map(bytes.count, values, repeat(RECORD_SEPARATOR))))
         others = list(compress(messages, map(operator.not_, plain)))
         kept = list(compress(messages, plain))
         values = list(compress(values, plain))
-        values.append(b"")
-        records = RECORD_SEPARATOR.join(values)
-        values.pop()
+        records = _separated(values)
     start_times = plain_entry_start_times(records)
     if not values or len(start_times) != len(values):
         return [], messages
@@ -330,7 +339,7 @@ class HadoopConsumer:
         manifest = Manifest(topic, partition, first, last, result.next_offset, result.watermark, leader)
         # each process's files are named by the offsets it fetched
         own_files = {staged_name(topic, self.root, *key): key for key in fetched.groups}
-        upper_files = {f"{UPPER}{name}": tuple(key) for name, key in (upper.files.items() if upper else ())}
+        upper_files = {f"{UPPER}{name}": key for name, key in (upper.files.items() if upper else ())}
         for files, fetched_by in ((own_files, fetched), (upper_files, upper)):
             for name, (base, dt, hour) in files.items():
                 final_name = batch_file_name(topic, partition, fetched_by.first, fetched_by.last,

@@ -68,11 +68,14 @@ class UpperRangeResult:
     next_offset: int = 0
     records: int = 0
     bytes: int = 0
-    quarantined: int = 0
     watermark: int = -1
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
-    # staged name (as the helper named it) -> [folder, dt, hour]
-    files: dict[str, list[str]] = field(default_factory=dict)
+    # staged name (as the helper named it) -> (folder, dt, hour)
+    files: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+
+    @property
+    def quarantined(self) -> int:
+        return sum(self.quarantine_reasons.values())
 
 
 class SplitFetchFailed(RuntimeError):
@@ -226,8 +229,9 @@ def fetch_upper_range(upper: UpperRange, sink: _FrameSink) -> UpperRangeResult:
     try:
         with Stager(sink, threads=1) as stager:
             def name(key: tuple[str, str, str]) -> str:
-                outcome.files[staged_name(upper.topic, upper.root, *key)] = list(key)
-                return staged_name(upper.topic, upper.root, *key)
+                staged = staged_name(upper.topic, upper.root, *key)
+                outcome.files[staged] = key
+                return staged
 
             fetched = fetcher._fetch(consumer, result, upper.start, upper.end, limits,
                                      hour_done=lambda key, rows: stager.write(name(key), rows))
@@ -235,7 +239,7 @@ def fetch_upper_range(upper: UpperRange, sink: _FrameSink) -> UpperRangeResult:
     finally:
         consumer.close()
     outcome.first, outcome.last, outcome.next_offset = fetched.first, fetched.last, result.next_offset
-    outcome.records, outcome.bytes, outcome.quarantined = result.records, result.bytes, result.quarantined
+    outcome.records, outcome.bytes = result.records, result.bytes
     outcome.watermark, outcome.quarantine_reasons = result.watermark, result.quarantine_reasons
     return outcome
 

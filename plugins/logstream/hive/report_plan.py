@@ -13,6 +13,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 
+from hdfs.util import HdfsError
+
 from logstream.hadoop_consumer.hdfs_files import exists
 from logstream.hdfs_layout import hour_dir, quarantine_dir, topic_dir
 from logstream.hive.hours import dt_and_hour, parse_hour_key, shift
@@ -50,11 +52,15 @@ class HourPlan:
 
 def landed_files(client, folder: str) -> list[tuple[str, int]]:
     """(name, size) of the files Hive reads in ``folder``; Hadoop input formats skip ``_`` and ``.`` names."""
-    if not exists(client, folder):
+    try:
+        listing = client.list(folder, status=True)  # one call; asking whether it exists first would be two
+    except HdfsError:
+        if exists(client, folder):
+            raise
         return []
     return sorted(
         (name, status["length"])
-        for name, status in client.list(folder, status=True)
+        for name, status in listing
         if status["type"] == "FILE" and not name.startswith(("_", "."))
     )
 
@@ -118,7 +124,8 @@ def plan_hours(
     for key in keys:
         dt, hour = dt_and_hour(key)
         lookback_start = shift(key, -lookback_hours)
-        log_files = landed_files(client, hour_dir(logs_base, dt, hour))
+        # the listing above already says which log folders exist
+        log_files = landed_files(client, log_folders[key].location) if key in log_folders else []
         quarantine_files = landed_files(client, hour_dir(quarantine_base, dt, hour))
         current = fingerprint(log_files, quarantine_files)
         start = int(parse_hour_key(key).timestamp())

@@ -13,7 +13,6 @@ from dataclasses import asdict, dataclass
 
 from logstream.hive.hql import render
 from logstream.hive.report_plan import HourPlan, history_by_hour, plan_hours
-from logstream.pipeline_config import PipelineConfig
 
 Execute = Callable[[str], object]
 Query = Callable[[str], Sequence[Sequence]]
@@ -29,20 +28,19 @@ class ReportParams:
     interval_tolerance: float = 2
     new_host_lookback_hours: int = 24
 
-    @classmethod
-    def from_config(cls, config: PipelineConfig, **overrides) -> ReportParams:
-        values = dict(
-            database=config.hive_database,
-            hdfs_root=config.hdfs_root,
-            top_hosts=config.reports.top_hosts,
-            interval_tolerance=config.reports.interval_tolerance,
-            new_host_lookback_hours=config.reports.new_host_lookback_hours,
-        )
-        return cls(**{**values, **overrides})
-
 
 def load_history(query: Query, database: str, topic: str, since: str) -> dict[str, list[tuple[int, str]]]:
     return history_by_hour(query(render("report_history.hql", database=database, topic=topic, since=since)))
+
+
+def plan_report_hours(query: Query, client, *, topic: str, keys: Iterable[str], database: str, hdfs_root: str,
+                      lookback_hours: int) -> list[HourPlan]:
+    """Each hour's plan (keys ``YYYY-MM-DDTHH``): its files in HDFS and its version in the report history."""
+    keys = sorted(set(keys))
+    if not keys:
+        return []
+    history = load_history(query, database, topic, keys[0])
+    return plan_hours(client, hdfs_root, topic, keys, history, lookback_hours=lookback_hours)
 
 
 def report_hours(
@@ -56,11 +54,10 @@ def report_hours(
     run_id: str,
 ) -> list[HourPlan]:
     """Create the tables if needed, then report each hour (keys ``YYYY-MM-DDTHH``) of ``topic``."""
-    keys = sorted(set(keys))
     template_params = asdict(params)
     execute(render("create_tables.hql", params=template_params))
-    history = load_history(query, params.database, topic, keys[0])
-    plans = plan_hours(client, params.hdfs_root, topic, keys, history, lookback_hours=params.new_host_lookback_hours)
+    plans = plan_report_hours(query, client, topic=topic, keys=keys, database=params.database,
+                              hdfs_root=params.hdfs_root, lookback_hours=params.new_host_lookback_hours)
     for plan in plans:
         execute(render("report_hour.hql", h=plan.as_dict(), params=template_params, run_id=run_id))
     return plans

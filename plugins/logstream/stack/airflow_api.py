@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Any
 
@@ -52,14 +53,17 @@ class AirflowApi:
     def trigger(self, dag_id: str, conf: dict | None = None) -> str:
         return self._call("POST", f"/api/v2/dags/{dag_id}/dagRuns", {"logical_date": None, "conf": conf or {}})["dag_run_id"]
 
-    def runs(self, dag_id: str) -> list[dict]:
-        return self._call("GET", f"/api/v2/dags/{dag_id}/dagRuns?order_by=-run_after&limit=20")["dag_runs"]
+    def runs(self, dag_id: str, **filters: str) -> list[dict]:
+        """The newest 20 runs, or those the API's ``filters`` (run_type=..., logical_date_gte=...) select."""
+        query = urllib.parse.urlencode(filters or {"order_by": "-run_after", "limit": "20"})
+        return self._call("GET", f"/api/v2/dags/{dag_id}/dagRuns?{query}")["dag_runs"]
 
     def run_state(self, dag_id: str, run_id: str) -> str:
         return self._call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}")["state"]
 
     def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
-        return self._call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances?limit=100")["task_instances"]
+        run = urllib.parse.quote(run_id, safe="")
+        return self._call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run}/taskInstances?limit=100")["task_instances"]
 
     def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 600) -> str:
         deadline = time.monotonic() + timeout
