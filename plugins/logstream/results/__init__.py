@@ -1,0 +1,1 @@
+"""The online statistics' result store: the Storm topology writes it, the dashboard reads it."""
