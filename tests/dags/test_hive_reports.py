@@ -19,7 +19,7 @@ from airflow.sdk import AssetOrTimeSchedule, CronDataIntervalTimetable
 from dag_runs import DAGS, run_dag
 from landed_logs import LandedLogs, expected_reports, hours_across_midnight, report_rows
 
-from logstream.hive.hours import parse_hour_key
+from logstream.log_hours.hours import parse_hour_key
 from logstream.hive.reports import REPORTS
 from logstream.stack.airflow_api import AirflowApi
 from logstream_assets import logs_asset
