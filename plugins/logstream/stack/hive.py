@@ -29,12 +29,12 @@ class Hive(Service):
     def warehouse(self) -> str:
         return f"{self.config.hdfs_uri}/user/hive/warehouse"
 
-    def launch(self) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+    def command(self) -> list[str]:
+        """The spark-submit command line of the Thrift server (docker-compose.yaml's spark-thrift runs the same)."""
         metastore = self.data_dir / "metastore_db"
         home = spark_home()
         driver_options = f"-Dderby.system.home={self.data_dir} -Dlog4j2.configurationFile={self.config.include_dir / 'stack' / 'log4j2-console.properties'}"
-        argv = [
+        return [
             str(home / "bin" / "spark-submit"),
             "--master", "local[2]",
             "--name", "logstream-hive",
@@ -52,8 +52,11 @@ class Hive(Service):
             "--hiveconf", f"hive.server2.thrift.bind.host={self.config.host}",
             "spark-internal",
         ]
-        env = dict(os.environ, SPARK_HOME=str(home), HADOOP_USER_NAME="root", SPARK_LOCAL_IP=self.config.host)
-        self.process.start(argv, env=env, cwd=self.data_dir)
+
+    def launch(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ, SPARK_HOME=str(spark_home()), HADOOP_USER_NAME="root", SPARK_LOCAL_IP=self.config.host)
+        self.process.start(self.command(), env=env, cwd=self.data_dir)
 
     def health(self) -> Health:
         from pyhive import hive
