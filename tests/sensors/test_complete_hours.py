@@ -41,7 +41,8 @@ def test_pokes_until_every_partition_passed_the_hour(stack, unique_name):
     client = BoundedWebHDFSHook().get_conn()
     root = f"/tests/{unique_name}/logs"
     store = OffsetStore(client, root)
-    now = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    # the next hour: it cannot end while the test runs (an ended hour would also ask Kafka)
+    now = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     current_end = int((now + timedelta(hours=1)).timestamp())
     sensor = CompleteHoursSensor(task_id="wait", topic="t", hdfs_root=root, partitions=2, lateness=timedelta(minutes=30))
     context = {"data_interval_start": now, "data_interval_end": now + timedelta(hours=1)}
