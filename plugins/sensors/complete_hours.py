@@ -10,6 +10,7 @@ from typing import Any
 from airflow.providers.apache.kafka.hooks.base import KafkaBaseHook
 from airflow.providers.apache.kafka.hooks.client import KafkaAdminClientHook
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
+from confluent_kafka import KafkaException
 
 from hooks.webhdfs import BoundedWebHDFSHook
 from logstream.hadoop_consumer.offset_store import OffsetStore
@@ -89,9 +90,14 @@ class CompleteHoursSensor(BaseSensorOperator):
         complete = partial(how_complete, key, offsets, partitions=self.partitions, now=now, lateness=self.lateness)
         reason = complete()
         hour_end = parse_hour_key(key) + HOUR
-        if reason in (None, LATENESS_ELAPSED) and now >= hour_end:
-            # a quiet partition's watermark stays behind; Kafka's offsets tell quiet from late
-            admin = KafkaAdminClientHook(kafka_config_id=self.kafka_config_id).get_conn
+        if reason not in (None, LATENESS_ELAPSED) or now < hour_end:
+            return reason
+        # a quiet partition's watermark stays behind; Kafka's offsets tell quiet from late
+        admin = KafkaAdminClientHook(kafka_config_id=self.kafka_config_id).get_conn
+        try:
             end_offsets = offsets_at_time(admin, self.topic, self.partitions, int(hour_end.timestamp() * 1000))
-            reason = complete(end_offsets=end_offsets)
-        return reason
+        except KafkaException as err:
+            # without Kafka's answer the watermarks and the lateness bound still decide
+            self.log.warning("%s: no offsets from Kafka for the end of %s: %s", self.topic, key, err)
+            return reason
+        return complete(end_offsets=end_offsets)
