@@ -31,7 +31,7 @@ from airflow.providers.common.sql.hooks.sql import DbApiHook  # noqa: E402
 
 from logstream.hadoop_consumer.offset_store import OffsetStore, PartitionOffset  # noqa: E402
 from logstream.hdfs_layout import batch_file_name, hour_dir, topic_dir  # noqa: E402
-from logstream.hive.hours import parse_hour_key  # noqa: E402
+from logstream.log_hours.hours import parse_hour_key  # noqa: E402
 from logstream.hive.reporting import ReportParams, report_hours  # noqa: E402
 from logstream.log_generator import LogGenerator  # noqa: E402
 

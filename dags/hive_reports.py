@@ -7,10 +7,12 @@ topic of `include/pipeline.yaml`:
 
 1. `create_tables` (idempotent DDL, `include/hql/create_tables.hql`);
 2. `wait_for_complete_hours`: until every partition's offset.dat watermark passed the hour's end,
-   or the configured lateness elapsed (reschedule mode, no worker slot held);
+   or its committed offset reached Kafka's offset for the hour's end, or the configured lateness
+   elapsed (reported as `completeness = 'lateness_elapsed'`, with an alert e-mail; reschedule mode);
 3. `plan`: input fingerprint and version of each hour, the HDFS folders to register;
-4. `report`: `ALTER TABLE ... ADD IF NOT EXISTS PARTITION`, then `INSERT OVERWRITE` of the hour's
-   partition of every report table (`include/hql/report_hour.hql`, `include/hql/reports/`);
+4. `report` (one at a time per topic): takes each hour's version from `report_runs`, then
+   `ALTER TABLE ... ADD IF NOT EXISTS PARTITION`, `INSERT OVERWRITE` of the hour's partition of
+   every report table (`include/hql/report_hour.hql`, `include/hql/reports/`) and the `report_runs` row;
 5. data-quality checks with common-sql's check operators;
 6. `write_report_files`: CSV files and a PNG chart per hour under `reports_dir`.
 
@@ -31,7 +33,7 @@ from logstream.hive.hql import HQL_DIR
 from logstream.hive.reports import KEY_CHECKS, RUN_CHECKS, REPORTS_BY_NAME
 from logstream.pipeline_config import IDENTIFIER, load_pipeline_config
 from logstream_assets import logs_asset
-from operators.hive_report import PlanReportHoursOperator, WriteReportFilesOperator
+from operators.hive_report import PlanReportHoursOperator, ReportHoursOperator, WriteReportFilesOperator
 from operators.hql import HqlOperator
 from sensors.complete_hours import CompleteHoursSensor
 
@@ -87,7 +89,16 @@ with DAG(
                 lookback_hours=CONFIG.reports.new_host_lookback_hours,
             )
             planned = {"plan_task": plan.task_id}
-            report = HqlOperator(task_id="report", sql="report.hql", params=planned, max_active_tis_per_dag=1)
+            # one at a time per topic: the task takes each hour's version and records it (DESIGN.md)
+            report = ReportHoursOperator(
+                task_id="report",
+                plans=plan.output,
+                database="{{ params.database }}",
+                hdfs_root="{{ params.hdfs_root }}",
+                top_hosts="{{ params.top_hosts }}",
+                interval_tolerance="{{ params.interval_tolerance }}",
+                max_active_tis_per_dag=1,
+            )
             checks = [
                 SQLCheckOperator(task_id="check_totals", conn_id=HIVE, sql="checks/report_totals.hql", params=planned),
                 *(
@@ -112,7 +123,7 @@ with DAG(
             ]
             files = WriteReportFilesOperator(
                 task_id="write_report_files",
-                hours=plan.output,
+                hours=report.output,
                 database="{{ params.database }}",
                 reports_dir="{{ params.reports_dir }}",
             )

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from logstream.hadoop_consumer.offset_store import OffsetStore, PartitionOffset
 from logstream.hdfs_layout import batch_file_name, hour_dir, hour_partition, quarantine_dir, topic_dir
-from logstream.hive.hours import hour_key, parse_hour_key, shift
+from logstream.log_hours.hours import hour_key, parse_hour_key, shift
 from logstream.hive.hql import render
 from logstream.hive.reports import REPORTS
 from logstream.log_entry import InvalidEntry, LogEntry, parse_entry

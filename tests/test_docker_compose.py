@@ -53,8 +53,7 @@ EXPECTED_IMAGES = {
     "kafka": "apache/kafka:4.1.1",
     "hdfs-namenode": "apache/hadoop:3.4.1",
     "hdfs-datanode": "apache/hadoop:3.4.1",
-    "hive-metastore": "apache/hive:4.0.1",
-    "hive-server": "apache/hive:4.0.1",
+    "spark-thrift": "apache/spark:4.3.0",
     "zookeeper": "zookeeper:3.9",
     "storm-nimbus": "storm:2.8",
     "storm-supervisor": "storm:2.8",
@@ -217,7 +216,7 @@ def test_airflow_connections_take_credentials_from_the_operator(rendered: dict[s
         "hdfs-namenode",
         9870,
     )
-    assert connections["AIRFLOW_CONN_HIVESERVER2_DEFAULT"]["host"] == "hive-server"
+    assert connections["AIRFLOW_CONN_HIVESERVER2_DEFAULT"]["host"] == "spark-thrift"
     assert environment["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] == (
         f"postgresql+psycopg2://airflow:{REQUIRED_VARIABLES['AIRFLOW_DB_PASSWORD']}@postgres:5432/airflow"
     )
@@ -242,14 +241,46 @@ def test_hdfs_runs_namenode_and_datanode_with_webhdfs(rendered: dict[str, Any]) 
     assert {"published": 9870, "target": 9870} in namenode["ports"]
 
 
-def test_hive_metastore_keeps_its_schema_in_postgres(rendered: dict[str, Any]) -> None:
-    metastore = rendered["services"]["hive-metastore"]["environment"]
-    server = rendered["services"]["hive-server"]["environment"]
+def _spark_settings(argv: list[str]) -> dict[str, str]:
+    """The ``--conf`` and ``--hiveconf`` settings of a spark-submit command line."""
+    return dict(argv[i + 1].split("=", 1) for i, arg in enumerate(argv) if arg in ("--conf", "--hiveconf"))
 
-    assert (metastore["SERVICE_NAME"], server["SERVICE_NAME"]) == ("metastore", "hiveserver2")
-    assert metastore["DB_DRIVER"] == "postgres"
-    assert "-Djavax.jdo.option.ConnectionURL=jdbc:postgresql://postgres:5432/metastore" in metastore["SERVICE_OPTS"].split()
-    assert "-Dhive.metastore.uris=thrift://hive-metastore:9083" in server["SERVICE_OPTS"].split()
+
+def test_reports_run_on_the_engine_the_tests_run(rendered: dict[str, Any], tmp_path: Path) -> None:
+    """The HQL is Spark SQL: the deployment runs it on Spark's Thrift server, like the local stack."""
+    import pyspark
+
+    from logstream.stack.config import StackConfig
+    from logstream.stack.hive import Hive
+
+    services = rendered["services"]
+    local_argv = Hive(StackConfig(home=tmp_path)).command()
+    deployed_argv = services["spark-thrift"]["command"]
+    local_settings, deployed_settings = _spark_settings(local_argv), _spark_settings(deployed_argv)
+
+    assert not [name for name, service in services.items() if service["image"].startswith("apache/hive:")]
+    assert services["spark-thrift"]["image"] == f"apache/spark:{pyspark.__version__}"
+    assert deployed_argv[0].endswith("/bin/spark-submit") and local_argv[0].endswith("/bin/spark-submit")
+    assert deployed_argv[deployed_argv.index("--class") + 1] == local_argv[local_argv.index("--class") + 1] == (
+        "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2"
+    )
+    assert deployed_argv[-1] == local_argv[-1] == "spark-internal"
+    for semantic in ("spark.hadoop.hive.exec.dynamic.partition.mode", "spark.sql.sources.partitionOverwriteMode"):
+        assert deployed_settings[semantic] == local_settings[semantic], semantic
+    assert deployed_settings["hive.server2.thrift.port"] == "10000"
+    assert deployed_settings["spark.hadoop.javax.jdo.option.ConnectionURL"] == "jdbc:postgresql://postgres:5432/metastore"
+    assert deployed_settings["spark.hadoop.javax.jdo.option.ConnectionPassword"] == REQUIRED_VARIABLES["HIVE_METASTORE_DB_PASSWORD"]
+    assert deployed_settings["spark.hadoop.fs.defaultFS"] == "hdfs://hdfs-namenode:8020"
+    environment = services["airflow-worker"]["environment"]
+    hive_connection = json.loads(environment["AIRFLOW_CONN_HIVESERVER2_DEFAULT"])
+    assert (hive_connection["host"], hive_connection["port"]) == ("spark-thrift", 10000)
+
+
+def test_timeouts_bound_every_hdfs_and_kafka_request(rendered: dict[str, Any]) -> None:
+    environment = rendered["services"]["airflow-worker"]["environment"]
+
+    assert json.loads(environment["AIRFLOW_CONN_WEBHDFS_DEFAULT"])["extra"]["timeout"] == 60
+    assert json.loads(environment["AIRFLOW_CONN_KAFKA_DEFAULT"])["extra"]["socket.timeout.ms"] == 30000
 
 
 def test_storm_daemons_share_zookeeper_and_nimbus(rendered: dict[str, Any]) -> None:

@@ -103,6 +103,8 @@ CREATE TABLE IF NOT EXISTS {{ params.database }}.report_runs (
     records BIGINT,
     quarantined BIGINT,
     run_id STRING,
-    reported_at STRING
+    reported_at STRING,
+    -- watermarks | offsets: complete; lateness_elapsed: reported incomplete (alerted); unchecked
+    completeness STRING
 )
 STORED AS PARQUET;

@@ -32,7 +32,7 @@ INSERT INTO {{ db }}.report_runs
 SELECT '{{ h.topic }}', '{{ h.dt }}', '{{ h.hour }}', {{ h.version }}, '{{ h.fingerprint }}', {{ h.files }}, {{ h.bytes }},
        (SELECT coalesce(sum(records), 0) FROM {{ db }}.report_records_per_config WHERE {{ this_hour }}),
        (SELECT coalesce(sum(records), 0) FROM {{ db }}.report_quarantine_reasons WHERE {{ this_hour }}),
-       '{{ run_id }}', CAST(current_timestamp() AS STRING)
+       '{{ run_id }}', CAST(current_timestamp() AS STRING), '{{ h.completeness }}'
 WHERE NOT EXISTS (
     SELECT 1 FROM {{ db }}.report_runs
     WHERE {{ this_hour }} AND fingerprint = '{{ h.fingerprint }}'

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.providers.apache.hdfs.hooks.webhdfs import WebHDFSHook
 from airflow.providers.apache.kafka.hooks.base import KafkaBaseHook
 
+from hooks.webhdfs import BoundedWebHDFSHook
 from logstream.hadoop_consumer.consumer import HadoopConsumer
 
 
@@ -19,13 +19,13 @@ class HadoopConsumerHook(KafkaBaseHook):
     """
 
     def __init__(self, *, hdfs_root: str, kafka_config_id: str = KafkaBaseHook.default_conn_name,
-                 webhdfs_conn_id: str = WebHDFSHook.default_conn_name) -> None:
+                 webhdfs_conn_id: str = BoundedWebHDFSHook.default_conn_name) -> None:
         super().__init__(kafka_config_id=kafka_config_id)
         self.hdfs_root = hdfs_root
         self.webhdfs_conn_id = webhdfs_conn_id
 
     def hdfs_client(self) -> Any:
-        return WebHDFSHook(webhdfs_conn_id=self.webhdfs_conn_id).get_conn()
+        return BoundedWebHDFSHook(webhdfs_conn_id=self.webhdfs_conn_id).get_conn()
 
     def _get_client(self, config: dict[str, Any]) -> HadoopConsumer:
         return HadoopConsumer(config, self.hdfs_client(), self.hdfs_root, progress=self.log.info)

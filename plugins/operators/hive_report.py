@@ -1,27 +1,29 @@
-"""The hive_reports tasks that need more than a SQL statement: planning the hours, writing report files."""
+"""The hive_reports tasks that need more than a SQL statement: planning, reporting and writing report files."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
-from airflow.providers.apache.hdfs.hooks.webhdfs import WebHDFSHook
 from airflow.providers.apache.hive.hooks.hive import HiveServer2Hook
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowSkipException
 
-from logstream.hive.hours import hours_clause
-from logstream.hive.reporting import plan_report_hours
+from hooks.webhdfs import BoundedWebHDFSHook
+from logstream.hive.report_plan import HourPlan
+from logstream.hive.reporting import ReportParams, plan_report_hours, report_planned_hours
+from logstream.log_hours.hours import hours_clause
 
 
 class PlanReportHoursOperator(BaseOperator):
     """Plan the reports of ``hours`` of ``topic``: folders to register, input fingerprints, versions.
 
-    Returns one ``HourPlan`` dict per hour (``include/hql/report.hql`` renders from them) and pushes
+    Returns one ``HourPlan`` dict per hour (the report task reports from them) and pushes
     the hours' WHERE clause as XCom ``partition_clause`` for the data-quality checks.
 
     :param topic: the Kafka topic
-    :param hours: hour keys ``YYYY-MM-DDTHH`` (templated; usually the sensor's XCom)
+    :param hours: hour keys ``YYYY-MM-DDTHH``, or ``{key: how complete}`` (templated; usually the sensor's XCom)
     :param hdfs_root: the HadoopConsumer's HDFS root (templated)
     :param database: the reports' Hive database (templated)
     :param lookback_hours: how far back a host must be absent to be new
@@ -40,7 +42,7 @@ class PlanReportHoursOperator(BaseOperator):
         database: str,
         lookback_hours: int,
         hiveserver2_conn_id: str = HiveServer2Hook.default_conn_name,
-        webhdfs_conn_id: str = WebHDFSHook.default_conn_name,
+        webhdfs_conn_id: str = BoundedWebHDFSHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -54,25 +56,75 @@ class PlanReportHoursOperator(BaseOperator):
 
     def execute(self, context) -> list[dict]:
         hive = HiveServer2Hook(hiveserver2_conn_id=self.hiveserver2_conn_id)
-        client = WebHDFSHook(webhdfs_conn_id=self.webhdfs_conn_id).get_conn()
+        client = BoundedWebHDFSHook(webhdfs_conn_id=self.webhdfs_conn_id).get_conn()
         keys = sorted(set(self.hours or []))
         if not keys:
             raise AirflowSkipException(f"no hours of {self.topic} to report")
+        completeness = self.hours if isinstance(self.hours, dict) else None
         plans = plan_report_hours(hive.get_records, client, topic=self.topic, keys=keys, database=self.database,
-                                  hdfs_root=self.hdfs_root, lookback_hours=self.lookback_hours)
+                                  hdfs_root=self.hdfs_root, lookback_hours=self.lookback_hours, completeness=completeness)
         for plan in plans:
             self.log.info(
-                "%s %s: version %d over %d files (%d bytes), fingerprint %s",
-                self.topic, plan.key, plan.version, plan.files, plan.bytes, plan.fingerprint,
+                "%s %s (%s): %d files (%d bytes), fingerprint %s, version %d unless another run reports first",
+                self.topic, plan.key, plan.completeness, plan.files, plan.bytes, plan.fingerprint, plan.version,
             )
         context["ti"].xcom_push(key="partition_clause", value=hours_clause(self.topic, keys))
         return [plan.as_dict() for plan in plans]
 
 
+class ReportHoursOperator(BaseOperator):
+    """Report the planned hours (``include/hql/report_hour.hql``), each with the version it takes now.
+
+    Run it one at a time per topic (``max_active_tis_per_dag=1``): the version is read from
+    ``report_runs`` and recorded there by the same task, so overlapping runs cannot take the same
+    one. Returns the plans with their versions.
+
+    :param plans: the plan task's XCom (templated)
+    :param database: the reports' Hive database (templated)
+    :param hdfs_root: the HadoopConsumer's HDFS root (templated)
+    :param top_hosts: how many hosts the top-hosts report keeps (templated)
+    :param interval_tolerance: the factor beyond which an Interval is unusual (templated)
+    :param hiveserver2_conn_id: the HiveServer2 connection
+    """
+
+    template_fields: Sequence[str] = ("plans", "database", "hdfs_root", "top_hosts", "interval_tolerance")
+    ui_color = "#f0e4ec"
+
+    def __init__(
+        self,
+        *,
+        plans: Any,
+        database: str,
+        hdfs_root: str,
+        top_hosts: Any,
+        interval_tolerance: Any,
+        hiveserver2_conn_id: str = HiveServer2Hook.default_conn_name,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.plans = plans
+        self.database = database
+        self.hdfs_root = hdfs_root
+        self.top_hosts = top_hosts
+        self.interval_tolerance = interval_tolerance
+        self.hiveserver2_conn_id = hiveserver2_conn_id
+
+    def execute(self, context) -> list[dict]:
+        hive = HiveServer2Hook(hiveserver2_conn_id=self.hiveserver2_conn_id)
+        params = ReportParams(database=self.database, hdfs_root=self.hdfs_root, top_hosts=int(self.top_hosts),
+                              interval_tolerance=float(self.interval_tolerance))
+        plans = [HourPlan.from_dict(plan) for plan in self.plans]
+        reported = report_planned_hours(partial(hive.run, split_statements=True), hive.get_records, plans,
+                                        params=params, run_id=context["run_id"])
+        for plan in reported:
+            self.log.info("%s %s: reported as version %d (%s)", plan.topic, plan.key, plan.version, plan.completeness)
+        return [plan.as_dict() for plan in reported]
+
+
 class WriteReportFilesOperator(BaseOperator):
     """Write each planned hour's reports as CSV files and a PNG chart, and log where they are.
 
-    :param hours: the plan task's XCom (templated)
+    :param hours: the report task's XCom (templated)
     :param database: the reports' Hive database (templated)
     :param reports_dir: the folder of report files (templated)
     :param hiveserver2_conn_id: the HiveServer2 connection

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from typing import Any
 
-from airflow.providers.apache.hdfs.hooks.webhdfs import WebHDFSHook
+from airflow.providers.apache.kafka.hooks.base import KafkaBaseHook
+from airflow.providers.apache.kafka.hooks.client import KafkaAdminClientHook
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
+from confluent_kafka import KafkaException
 
-from logstream.hive.completeness import hour_is_complete, read_offsets
-from logstream.hive.hours import hours_from_events, hours_in_interval
+from hooks.webhdfs import BoundedWebHDFSHook
+from logstream.hadoop_consumer.offset_store import OffsetStore
+from logstream.kafka_topics import offsets_at_time
+from logstream.log_hours.completeness import LATENESS_ELAPSED, how_complete, read_offsets
+from logstream.log_hours.hours import HOUR, hours_from_events, hours_in_interval, parse_hour_key
 from logstream_assets import logs_asset
+from notifiers.incomplete_hours import incomplete_hours_alert
 
 
 def run_hours(context, topic: str) -> list[str]:
@@ -25,16 +32,19 @@ def run_hours(context, topic: str) -> list[str]:
 
 
 class CompleteHoursSensor(BaseSensorOperator):
-    """Wait until every hour of the run is complete for ``topic``; return their keys (``YYYY-MM-DDTHH``).
+    """Wait until every hour of the run may be reported for ``topic``; return ``{key: how}``.
 
-    An hour is complete when each partition's offset.dat watermark has passed the hour's end, or
-    ``lateness`` after its end (see ``logstream.hive.completeness``).
+    ``how`` (see ``logstream.log_hours.completeness``): ``watermarks`` when each partition's
+    offset.dat watermark has passed the hour's end, ``offsets`` when each partition's committed
+    offset has reached Kafka's offset for the hour's end, ``lateness_elapsed`` when neither but
+    ``lateness`` has passed since its end; such hours are reported anyway and an alert e-mail names them.
 
     :param topic: the Kafka topic
     :param hdfs_root: the HadoopConsumer's HDFS root (templated)
     :param partitions: the topic's partition count
     :param lateness: how long after an hour's end it is reported whatever the watermarks say
     :param webhdfs_conn_id: the WebHDFS connection
+    :param kafka_config_id: the Kafka connection (offsets for the hours' ends)
     """
 
     template_fields: Sequence[str] = ("hdfs_root",)
@@ -46,7 +56,8 @@ class CompleteHoursSensor(BaseSensorOperator):
         hdfs_root: str,
         partitions: int,
         lateness: timedelta,
-        webhdfs_conn_id: str = WebHDFSHook.default_conn_name,
+        webhdfs_conn_id: str = BoundedWebHDFSHook.default_conn_name,
+        kafka_config_id: str = KafkaBaseHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -55,19 +66,38 @@ class CompleteHoursSensor(BaseSensorOperator):
         self.partitions = partitions
         self.lateness = lateness
         self.webhdfs_conn_id = webhdfs_conn_id
+        self.kafka_config_id = kafka_config_id
 
     def poke(self, context) -> PokeReturnValue:
         keys = run_hours(context, self.topic)
-        client = WebHDFSHook(webhdfs_conn_id=self.webhdfs_conn_id).get_conn()
-        offsets = read_offsets(client, self.hdfs_root, self.topic, self.partitions)
+        client = BoundedWebHDFSHook(webhdfs_conn_id=self.webhdfs_conn_id).get_conn()
+        offsets = read_offsets(OffsetStore(client, self.hdfs_root), self.topic, self.partitions)
         now = datetime.now(timezone.utc)
-        waiting = [
-            key for key in keys
-            if not hour_is_complete(key, offsets, partitions=self.partitions, now=now, lateness=self.lateness)
-        ]
+        how = {key: self._how_complete(key, offsets, now) for key in keys}
+        waiting = [key for key, reason in how.items() if reason is None]
         if waiting:
             watermarks = {offset.partition: offset.watermark for offset in offsets}
             self.log.info("%s: hours %s not complete yet; watermarks by partition %s", self.topic, waiting, watermarks)
             return PokeReturnValue(is_done=False)
-        self.log.info("%s: hours %s are complete", self.topic, keys)
-        return PokeReturnValue(is_done=True, xcom_value=keys)
+        self.log.info("%s: hours ready to report: %s", self.topic, how)
+        overdue = sorted(key for key, reason in how.items() if reason == LATENESS_ELAPSED)
+        if overdue:
+            self.log.warning("%s: hours %s are reported incomplete: lateness elapsed", self.topic, overdue)
+            incomplete_hours_alert(topic=self.topic, hours=overdue, offsets=offsets)(context)
+        return PokeReturnValue(is_done=True, xcom_value=how)
+
+    def _how_complete(self, key: str, offsets, now: datetime) -> str | None:
+        complete = partial(how_complete, key, offsets, partitions=self.partitions, now=now, lateness=self.lateness)
+        reason = complete()
+        hour_end = parse_hour_key(key) + HOUR
+        if reason not in (None, LATENESS_ELAPSED) or now < hour_end:
+            return reason
+        # a quiet partition's watermark stays behind; Kafka's offsets tell quiet from late
+        admin = KafkaAdminClientHook(kafka_config_id=self.kafka_config_id).get_conn
+        try:
+            end_offsets = offsets_at_time(admin, self.topic, self.partitions, int(hour_end.timestamp() * 1000))
+        except KafkaException as err:
+            # without Kafka's answer the watermarks and the lateness bound still decide
+            self.log.warning("%s: no offsets from Kafka for the end of %s: %s", self.topic, key, err)
+            return reason
+        return complete(end_offsets=end_offsets)

@@ -1,4 +1,4 @@
-"""Every DAG in dags/ loads without import errors, and every task alerts on failure."""
+"""Every DAG in dags/ loads without import errors, and every task is bounded in time and alerts on failure."""
 
 from __future__ import annotations
 
@@ -20,3 +20,10 @@ def test_dags_load_without_errors_and_alert_on_failure():
             callbacks = task.on_failure_callback or []
             subjects = [getattr(callback, "subject", None) for callback in callbacks]
             assert SUBJECT in subjects, f"{dag.dag_id}.{task.task_id} sends no failure alert"
+
+
+def test_every_task_has_an_execution_timeout():
+    bag = DagBag(str(DAGS))
+    unbounded = [f"{dag.dag_id}.{task.task_id}" for dag in bag.dags.values() for task in dag.tasks
+                 if task.execution_timeout is None]
+    assert unbounded == []

@@ -1,4 +1,4 @@
-"""hive_reports' HQL tasks render from the plan alone: no logical date needed (asset-triggered runs have none)."""
+"""hive_reports' tasks render from the plan alone: no logical date needed (asset-triggered runs have none)."""
 
 from __future__ import annotations
 
@@ -16,30 +16,26 @@ PLAN = HourPlan(
 
 
 class PlannedTaskInstance:
-    def xcom_pull(self, task_ids, key="return_value"):
+    def xcom_pull(self, task_ids, key="return_value", **_):
         assert task_ids == "security_logs.plan"
         return {"return_value": [PLAN.as_dict()], "partition_clause": "topic = 'security_logs' AND (dt = '2026-01-01' AND hour = '00')"}[key]
 
 
-def render(task_id: str) -> str:
+def render(task_id: str):
     dag = DagBag(str(DAGS / "hive_reports.py")).get_dag("hive_reports")
     task = dag.get_task(task_id)
     params = {**{name: param.value for name, param in task.params.items()}, "database": "db"}
     context = {"params": params, "ti": PlannedTaskInstance(), "run_id": "asset_triggered__2026-01-01T01:05:00", "dag": dag, "task": task}
     task.render_template_fields(context, jinja_env=dag.get_template_env())
-    return task.sql
+    return task
 
 
-def test_the_report_task_renders_every_report_of_every_planned_hour_without_a_logical_date():
-    sql = render("security_logs.report")
-    assert "ALTER TABLE db.logs ADD IF NOT EXISTS" in sql
-    assert "LOCATION '/logs/security_logs/dt=2026-01-01/hour=00'" in sql
-    assert "ALTER TABLE db.quarantine" not in sql
-    for table in ("records_per_config", "records_per_host", "top_hosts", "new_hosts", "interval_outliers", "quarantine_reasons"):
-        assert f"INSERT OVERWRITE TABLE db.report_{table} PARTITION (topic = 'security_logs', dt = '2026-01-01', hour = '00')" in sql
-    assert "3 AS version" in sql and "'asset_triggered__2026-01-01T01:05:00'" in sql
+def test_the_report_task_renders_the_planned_hours_without_a_logical_date():
+    task = render("security_logs.report")
+    assert task.plans == [PLAN.as_dict()]
+    assert (task.database, task.hdfs_root, task.top_hosts, task.interval_tolerance) == ("db", "/logs", "10", "2")
 
 
 def test_the_checks_render_for_the_planned_hours():
-    assert "WHERE topic = 'security_logs' AND (dt = '2026-01-01' AND hour = '00')" in render("security_logs.check_totals")
-    assert "FROM db.report_records_per_host WHERE topic = 'security_logs'" in render("security_logs.check_records_per_host_keys")
+    assert "WHERE topic = 'security_logs' AND (dt = '2026-01-01' AND hour = '00')" in render("security_logs.check_totals").sql
+    assert "FROM db.report_records_per_host WHERE topic = 'security_logs'" in render("security_logs.check_records_per_host_keys").sql

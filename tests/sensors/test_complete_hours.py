@@ -1,12 +1,18 @@
 from __future__ import annotations
 
+import mailbox
 from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
-from airflow.providers.apache.hdfs.hooks.webhdfs import WebHDFSHook
+import pytest
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient
+from mail_messages import body_of, new_messages
 
+from hooks.webhdfs import BoundedWebHDFSHook
 from logstream.hadoop_consumer.offset_store import OffsetStore, PartitionOffset
-from logstream.hive.hours import hour_key
+from logstream.kafka_topics import ensure_topic
+from logstream.log_hours.hours import hour_key
 from logstream_assets import logs_asset
 from sensors.complete_hours import CompleteHoursSensor, run_hours
 
@@ -32,10 +38,11 @@ def test_an_asset_triggered_run_reports_the_hours_its_events_name():
 
 
 def test_pokes_until_every_partition_passed_the_hour(stack, unique_name):
-    client = WebHDFSHook().get_conn()
+    client = BoundedWebHDFSHook().get_conn()
     root = f"/tests/{unique_name}/logs"
     store = OffsetStore(client, root)
-    now = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    # the next hour: it cannot end while the test runs (an ended hour would also ask Kafka)
+    now = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     current_end = int((now + timedelta(hours=1)).timestamp())
     sensor = CompleteHoursSensor(task_id="wait", topic="t", hdfs_root=root, partitions=2, lateness=timedelta(minutes=30))
     context = {"data_interval_start": now, "data_interval_end": now + timedelta(hours=1)}
@@ -46,6 +53,74 @@ def test_pokes_until_every_partition_passed_the_hour(stack, unique_name):
 
         store.write(PartitionOffset("t", 1, "b:9092", 12, current_end))
         done = sensor.poke(context)
-        assert done.is_done and done.xcom_value == [hour_key(now)]
+        assert done.is_done and done.xcom_value == {hour_key(now): "watermarks"}
     finally:
         client.delete(f"/tests/{unique_name}", recursive=True)
+
+
+@pytest.fixture
+def two_partitions(stack, unique_name):
+    """A topic of two partitions in Kafka and its offset store in HDFS, both removed afterwards."""
+    client = BoundedWebHDFSHook().get_conn()
+    admin = AdminClient({"bootstrap.servers": stack.config.kafka_bootstrap})
+    ensure_topic(admin, unique_name, 2)
+    yield OffsetStore(client, f"/tests/{unique_name}/logs")
+    client.delete(f"/tests/{unique_name}", recursive=True)
+    admin.delete_topics([unique_name])
+
+
+def produce_at(bootstrap: str, topic: str, partition: int, timestamps_ms: list[int]) -> None:
+    producer = Producer({"bootstrap.servers": bootstrap})
+    for number, timestamp_ms in enumerate(timestamps_ms):
+        producer.produce(topic, value=f"10.0.0.{number},1,{timestamp_ms // 1000},300".encode(), partition=partition,
+                         timestamp=timestamp_ms)
+    assert producer.flush(30) == 0
+
+
+def hours_ago(hours: int) -> tuple[datetime, int]:
+    """The hour that started ``hours`` hours before the current one, and its end in epoch milliseconds."""
+    hour = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) - timedelta(hours=hours)
+    return hour, int((hour + timedelta(hours=1)).timestamp() * 1000)
+
+
+def test_a_quiet_partition_completes_the_hour_by_its_offsets(stack, unique_name, two_partitions):
+    # Partition 0 landed an entry of a later hour; partition 1 is quiet: its watermark stays in the
+    # hour, but it has landed every record Kafka received before the hour ended.
+    store = two_partitions
+    hour, end_ms = hours_ago(1)
+    produce_at(stack.config.kafka_bootstrap, unique_name, 1, [end_ms - 600_000, end_ms - 300_000, end_ms - 1, end_ms + 1])
+    sensor = CompleteHoursSensor(task_id="wait", topic=unique_name, hdfs_root=store.root, partitions=2,
+                                 lateness=timedelta(hours=5))
+    context = {"data_interval_start": hour, "data_interval_end": hour + timedelta(hours=1)}
+    store.write(PartitionOffset(unique_name, 0, "b:9092", 0, end_ms // 1000 + 5))
+    store.write(PartitionOffset(unique_name, 1, "b:9092", 2, end_ms // 1000 - 300))
+    assert not sensor.poke(context).is_done  # the record stamped a millisecond before the end is not landed
+
+    store.write(PartitionOffset(unique_name, 1, "b:9092", 3, end_ms // 1000 - 1))
+    done = sensor.poke(context)
+    assert done.is_done and done.xcom_value == {hour_key(hour): "offsets"}
+
+
+def test_an_hour_reported_because_lateness_elapsed_says_so_and_alerts(stack, unique_name, two_partitions, monkeypatch):
+    monkeypatch.setenv("AIRFLOW__LOGSTREAM__ALERT_EMAILS", "oncall@example.org")
+    maildir = mailbox.Maildir(stack.service("mail").maildir, create=True)
+    before = set(maildir.keys())
+    store = two_partitions
+    hour, end_ms = hours_ago(3)
+    produce_at(stack.config.kafka_bootstrap, unique_name, 1, [end_ms - 60_000, end_ms + 60_000])
+    sensor = CompleteHoursSensor(task_id="wait", topic=unique_name, hdfs_root=store.root, partitions=2,
+                                 lateness=timedelta(hours=1))
+    context = {"data_interval_start": hour, "data_interval_end": hour + timedelta(hours=1),
+               "ti": SimpleNamespace(dag_id="hive_reports", run_id="scheduled__probe")}
+    # the consumer went down before landing partition 1's record of the hour
+    store.write(PartitionOffset(unique_name, 0, "b:9092", 0, end_ms // 1000 + 5))
+    store.write(PartitionOffset(unique_name, 1, "b:9092", 0, end_ms // 1000 - 3000))
+    done = sensor.poke(context)
+    assert done.is_done and done.xcom_value == {hour_key(hour): "lateness_elapsed"}
+
+    messages = new_messages(maildir, before)
+    assert len(messages) == 1
+    assert messages[0]["Subject"] == (
+        f"[logstream] {unique_name}: hours {hour_key(hour)}..{hour_key(hour)} reported incomplete (hive_reports, scheduled__probe)"
+    )
+    assert "1: offset 0, watermark" in body_of(messages[0])

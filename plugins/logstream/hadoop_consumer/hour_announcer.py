@@ -1,6 +1,6 @@
 """Which hours of a topic to announce to the Hive reports after a round of batches.
 
-An hour is announced once, when it becomes complete (``logstream.hive.completeness``); an hour that
+An hour is announced once, when it becomes complete (``logstream.log_hours.completeness``); an hour that
 was announced and then receives late records is announced again, as a restatement. The state, the
 hours with data not yet announced and the hours announced, lives beside the offsets in HDFS::
 
@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from logstream.hadoop_consumer.hdfs_files import exists, move_into_place, read_bytes, write_bytes
+from logstream.hadoop_consumer.offset_store import OffsetStore
 from logstream.hdfs_layout import parse_batch_file_name
-from logstream.hive.completeness import hour_is_complete, read_offsets
-from logstream.hive.hours import hour_key
+from logstream.log_hours.completeness import hour_is_complete, read_offsets
+from logstream.log_hours.hours import hour_key
 
 # announced hours older than this are forgotten (a record that late is a replay's business)
 ANNOUNCED_RETENTION = timedelta(days=60)
@@ -66,7 +67,7 @@ class HourAnnouncer:
         touched = hours_of_files(landed_files, f"{self.root}/{self.topic}")
         restated = touched & announced
         pending |= touched - announced
-        offsets = read_offsets(self.client, self.root, self.topic, self.partitions)
+        offsets = read_offsets(OffsetStore(self.client, self.root), self.topic, self.partitions)
         complete = {key for key in pending if hour_is_complete(key, offsets, partitions=self.partitions, now=now,
                                                                lateness=lateness)}
         pending -= complete

@@ -20,7 +20,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 
-from logstream.hive.hours import dt_and_hour, shift  # noqa: E402
+from logstream.log_hours.hours import dt_and_hour, shift  # noqa: E402
 from logstream.hive.hql import render  # noqa: E402
 from logstream.hive.reports import REPORTS  # noqa: E402
 

@@ -15,9 +15,12 @@ from dataclasses import asdict, dataclass
 
 from hdfs.util import HdfsError
 
-from logstream.hadoop_consumer.hdfs_files import exists
 from logstream.hdfs_layout import hour_dir, quarantine_dir, topic_dir
-from logstream.hive.hours import dt_and_hour, parse_hour_key, shift
+from logstream.log_hours.hours import dt_and_hour, parse_hour_key, shift
+
+
+# an hour reported without asking whether it is complete (the benchmark, tests of the HQL)
+UNCHECKED = "unchecked"
 
 
 @dataclass(frozen=True)
@@ -45,9 +48,17 @@ class HourPlan:
     # folders to register as partitions before reporting: the hour and its lookback window
     log_partitions: tuple[HourFolder, ...]
     quarantine_partitions: tuple[HourFolder, ...]
+    # how the hour became reportable (logstream.log_hours.completeness), recorded in report_runs
+    completeness: str = UNCHECKED
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, plan: Mapping) -> HourPlan:
+        """The inverse of :meth:`as_dict` (a plan that travelled through XCom)."""
+        folders = {name: tuple(HourFolder(**folder) for folder in plan[name]) for name in ("log_partitions", "quarantine_partitions")}
+        return cls(**{**plan, **folders})
 
 
 def landed_files(client, folder: str) -> list[tuple[str, int]]:
@@ -55,7 +66,7 @@ def landed_files(client, folder: str) -> list[tuple[str, int]]:
     try:
         listing = client.list(folder, status=True)  # one call; asking whether it exists first would be two
     except HdfsError:
-        if exists(client, folder):
+        if client.status(folder, strict=False) is not None:
             raise
         return []
     return sorted(
@@ -92,7 +103,7 @@ def history_by_hour(rows: Iterable[tuple[str, str, int, str]]) -> dict[str, list
 
 def hour_folders(client, base: str, first: str, last: str) -> dict[str, HourFolder]:
     """The ``dt=/hour=`` folders under ``base`` for hours ``first`` to ``last`` (keys, inclusive)."""
-    if not exists(client, base):
+    if client.status(base, strict=False) is None:
         return {}
     first_dt, last_dt = dt_and_hour(first)[0], dt_and_hour(last)[0]
     folders = {}
@@ -114,7 +125,10 @@ def plan_hours(
     history: Mapping[str, list[tuple[int, str]]],
     *,
     lookback_hours: int,
+    completeness: Mapping[str, str] | None = None,
 ) -> list[HourPlan]:
+    """Each hour's plan; ``completeness`` says how each hour became reportable (default: unchecked)."""
+    completeness = completeness or {}
     keys = sorted(set(keys))
     if not keys:
         return []
@@ -147,6 +161,7 @@ def plan_hours(
                     folder for folder_key, folder in sorted(log_folders.items()) if lookback_start <= folder_key <= key
                 ),
                 quarantine_partitions=(HourFolder(dt, hour, hour_dir(quarantine_base, dt, hour)),) if quarantine_files else (),
+                completeness=completeness.get(key, UNCHECKED),
             )
         )
     return plans

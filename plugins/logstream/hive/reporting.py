@@ -8,11 +8,11 @@ templates through Airflow. ``execute`` runs an HQL script (statements separated 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
 
 from logstream.hive.hql import render
-from logstream.hive.report_plan import HourPlan, history_by_hour, plan_hours
+from logstream.hive.report_plan import HourPlan, assign_version, history_by_hour, plan_hours
 
 Execute = Callable[[str], object]
 Query = Callable[[str], Sequence[Sequence]]
@@ -34,13 +34,35 @@ def load_history(query: Query, database: str, topic: str, since: str) -> dict[st
 
 
 def plan_report_hours(query: Query, client, *, topic: str, keys: Iterable[str], database: str, hdfs_root: str,
-                      lookback_hours: int) -> list[HourPlan]:
-    """Each hour's plan (keys ``YYYY-MM-DDTHH``): its files in HDFS and its version in the report history."""
+                      lookback_hours: int, completeness: Mapping[str, str] | None = None) -> list[HourPlan]:
+    """Each hour's plan (keys ``YYYY-MM-DDTHH``): its files in HDFS and its version in the report history.
+
+    The version is provisional: :func:`report_planned_hours` takes it again when it reports.
+    """
     keys = sorted(set(keys))
     if not keys:
         return []
     history = load_history(query, database, topic, keys[0])
-    return plan_hours(client, hdfs_root, topic, keys, history, lookback_hours=lookback_hours)
+    return plan_hours(client, hdfs_root, topic, keys, history, lookback_hours=lookback_hours, completeness=completeness)
+
+
+def report_planned_hours(execute: Execute, query: Query, plans: Sequence[HourPlan], *, params: ReportParams,
+                         run_id: str) -> list[HourPlan]:
+    """Report each planned hour of one topic, with the version the report history gives it now.
+
+    Plans of overlapping runs may be made at the same time and see the same history; the version is
+    therefore read again here, and the callers run this one at a time per topic (the DAG's report
+    task), so that no two inputs of an hour ever take the same version.
+    """
+    if not plans:
+        return []
+    history = load_history(query, params.database, plans[0].topic, min(plan.key for plan in plans))
+    reported = []
+    for plan in plans:
+        plan = replace(plan, version=assign_version(plan.fingerprint, history.get(plan.key, [])))
+        execute(render("report_hour.hql", h=plan.as_dict(), params=asdict(params), run_id=run_id))
+        reported.append(plan)
+    return reported
 
 
 def report_hours(
@@ -54,10 +76,7 @@ def report_hours(
     run_id: str,
 ) -> list[HourPlan]:
     """Create the tables if needed, then report each hour (keys ``YYYY-MM-DDTHH``) of ``topic``."""
-    template_params = asdict(params)
-    execute(render("create_tables.hql", params=template_params))
+    execute(render("create_tables.hql", params=asdict(params)))
     plans = plan_report_hours(query, client, topic=topic, keys=keys, database=params.database,
                               hdfs_root=params.hdfs_root, lookback_hours=params.new_host_lookback_hours)
-    for plan in plans:
-        execute(render("report_hour.hql", h=plan.as_dict(), params=template_params, run_id=run_id))
-    return plans
+    return report_planned_hours(execute, query, plans, params=params, run_id=run_id)

@@ -23,9 +23,12 @@ def connections(config: StackConfig) -> dict[str, dict]:
     return {
         "kafka_default": {
             "conn_type": "kafka",
-            "extra": {"bootstrap.servers": config.kafka_bootstrap, "group.id": "logstream", "auto.offset.reset": "earliest"},
+            # socket.timeout.ms bounds every request to a broker (librdkafka's default is 60 s)
+            "extra": {"bootstrap.servers": config.kafka_bootstrap, "group.id": "logstream", "auto.offset.reset": "earliest",
+                      "socket.timeout.ms": 30000},
         },
-        "webhdfs_default": {"conn_type": "webhdfs", "host": host, "port": ports["hdfs_http"], "login": "root"},
+        "webhdfs_default": {"conn_type": "webhdfs", "host": host, "port": ports["hdfs_http"], "login": "root",
+                            "extra": {"timeout": 60}},
         "hiveserver2_default": {
             "conn_type": "hiveserver2",
             "host": host,

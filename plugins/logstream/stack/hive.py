@@ -39,35 +39,38 @@ class Hive(Service):
     def password(self) -> str:
         return local_secret(self.config, HIVE_USER)
 
-    def _authenticator_classes(self, home: Path) -> Path:
+    @property
+    def authenticator_classes(self) -> Path:
+        return self.config.run_dir / "hive" / "auth-classes"
+
+    def _compile_authenticator(self) -> None:
         source = self.config.include_dir / "stack" / "hive" / "LocalPasswordAuthenticator.java"
-        classes = self.config.run_dir / "hive" / "auth-classes"
-        compiled = classes / "io" / "logstream" / "stack" / "LocalPasswordAuthenticator.class"
+        compiled = self.authenticator_classes / "io" / "logstream" / "stack" / "LocalPasswordAuthenticator.class"
         if not compiled.exists() or compiled.stat().st_mtime < source.stat().st_mtime:
             javac = Path(self.config.java()).with_name("javac")
-            build = subprocess.run([str(javac), "-cp", f"{home / 'jars'}/*", "-d", str(classes), str(source)],
-                                   capture_output=True, text=True)
+            build = subprocess.run(
+                [str(javac), "-cp", f"{spark_home() / 'jars'}/*", "-d", str(self.authenticator_classes), str(source)],
+                capture_output=True, text=True,
+            )
             if build.returncode != 0:
                 raise ServiceError(f"cannot compile {source.name} (a JDK's javac is needed):\n{build.stderr[-2000:]}")
-        return classes
 
-    def launch(self) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+    def command(self) -> list[str]:
+        """The spark-submit command line of the Thrift server (docker-compose.yaml's spark-thrift runs the same)."""
         metastore = self.data_dir / "metastore_db"
         home = spark_home()
-        self.password()
         password_file = self.config.home / "credentials" / HIVE_USER
         driver_options = (
             f"-Dderby.system.home={self.data_dir} "
             f"-Dlog4j2.configurationFile={self.config.include_dir / 'stack' / 'log4j2-console.properties'} "
             f"-Dlogstream.hive.user={USER} -Dlogstream.hive.password.file={password_file}"
         )
-        argv = [
+        return [
             str(home / "bin" / "spark-submit"),
             "--master", "local[2]",
             "--name", "logstream-hive",
             "--driver-memory", "1g",
-            "--driver-class-path", str(self._authenticator_classes(home)),
+            "--driver-class-path", str(self.authenticator_classes),
             "--class", "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2",
             "--conf", f"spark.driver.extraJavaOptions={driver_options}",
             "--conf", f"spark.sql.warehouse.dir={self.warehouse}",
@@ -83,8 +86,13 @@ class Hive(Service):
             "--hiveconf", f"hive.server2.custom.authentication.class={AUTHENTICATOR}",
             "spark-internal",
         ]
-        env = dict(os.environ, SPARK_HOME=str(home), HADOOP_USER_NAME="root", SPARK_LOCAL_IP=self.config.host)
-        self.process.start(argv, env=env, cwd=self.data_dir)
+
+    def launch(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.password()
+        self._compile_authenticator()
+        env = dict(os.environ, SPARK_HOME=str(spark_home()), HADOOP_USER_NAME="root", SPARK_LOCAL_IP=self.config.host)
+        self.process.start(self.command(), env=env, cwd=self.data_dir)
 
     def health(self) -> Health:
         from pyhive import hive

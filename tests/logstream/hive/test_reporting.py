@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from functools import partial
 
 from landed_logs import expected_reports, hours_across_midnight, report_rows
-from logstream.hive.hours import parse_hour_key
+from logstream.log_hours.hours import parse_hour_key
 from logstream.hive.hql import render
-from logstream.hive.reporting import ReportParams, report_hours
+from logstream.hive.reporting import ReportParams, plan_report_hours, report_hours, report_planned_hours
 from logstream.hive.reports import REPORTS
 
 
@@ -54,3 +55,32 @@ def test_report_tables_have_the_columns_the_exports_read(hive, landed, database)
     for report in REPORTS:
         columns = [row[0].strip() for row in hive.get_records(f"SHOW COLUMNS IN {database}.{report.table}")]
         assert columns == [*(column.strip("`") for column in report.columns), "topic", "dt", "hour"]
+
+
+def test_overlapping_runs_never_take_the_same_version(hive, landed, database):
+    # Run A plans the hour; a late batch lands; run B plans it before A has reported: both plans see
+    # the same history. Their reports run one at a time (the DAG's report task), and take 1 and 2.
+    [key] = hours_across_midnight(datetime(2026, 3, 1), count=1)
+    landed.land_hour(key, count=200, seed=3, hosts=20)
+    params = ReportParams(database=database, hdfs_root=landed.root)
+    execute = partial(hive.run, split_statements=True)
+    execute(render("create_tables.hql", params=asdict(params)))
+
+    def plan(how):
+        return plan_report_hours(hive.get_records, landed.client, topic=landed.topic, keys=[key], database=database,
+                                 hdfs_root=landed.root, lookback_hours=24, completeness={key: how})
+
+    [planned_a] = plan("lateness_elapsed")
+    start = int(parse_hour_key(key).timestamp())
+    landed.land([f"10.98.0.{i},1019491,{start + 30 * i},300".encode() for i in range(1, 5)], timestamp_ms=(start + 3700) * 1000)
+    [planned_b] = plan("watermarks")
+    assert planned_a.fingerprint != planned_b.fingerprint
+
+    [reported_a] = report_planned_hours(execute, hive.get_records, [planned_a], params=params, run_id="a")
+    [reported_b] = report_planned_hours(execute, hive.get_records, [planned_b], params=params, run_id="b")
+    assert (reported_a.version, reported_b.version) == (1, 2)
+    assert sorted(hive.get_records(f"SELECT version, run_id, fingerprint, completeness FROM {database}.report_runs")) == [
+        (1, "a", planned_a.fingerprint, "lateness_elapsed"),
+        (2, "b", planned_b.fingerprint, "watermarks"),
+    ]
+    assert report_rows(hive.get_records, database, key) == expected_reports(landed, key, version=2)

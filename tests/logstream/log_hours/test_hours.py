@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from logstream.hive.hours import dt_and_hour, hours_clause, hours_from_events, hours_in_interval, parse_hour_key, shift
+from logstream.log_hours.hours import dt_and_hour, hours_clause, hours_from_events, hours_in_interval, parse_hour_key, shift
 
 
 def test_keys_name_utc_hours_and_their_partitions():

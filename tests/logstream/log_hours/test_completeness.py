@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from logstream.hadoop_consumer.offset_store import OffsetStore, PartitionOffset
-from logstream.hive.completeness import hour_is_complete, read_offsets
+from logstream.log_hours.completeness import hour_is_complete, read_offsets
 
 HOUR = "2026-01-01T05"
 END = int(datetime(2026, 1, 1, 6, tzinfo=timezone.utc).timestamp())
@@ -45,7 +45,7 @@ def test_read_offsets_from_hdfs(stack, unique_name):
     store.write(PartitionOffset("t", 0, "b:9092", 120, END + 3))
     store.write(PartitionOffset("t", 2, "b:9092", 80, END - 3))
     try:
-        found = read_offsets(client, root, "t", partitions=3)
+        found = read_offsets(store, "t", partitions=3)
         assert [(o.partition, o.offset, o.watermark) for o in found] == [(0, 120, END + 3), (2, 80, END - 3)]
         assert not complete(found, now=datetime(2026, 1, 1, 6, 5, tzinfo=timezone.utc))
     finally:
