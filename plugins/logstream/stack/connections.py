@@ -20,6 +20,8 @@ def connections(config: StackConfig) -> dict[str, dict]:
             "extra": {"bootstrap.servers": config.kafka_bootstrap, "group.id": "logstream", "auto.offset.reset": "earliest"},
         },
         "webhdfs_default": {"conn_type": "webhdfs", "host": host, "port": ports["hdfs_http"], "login": "root"},
+        # the HadoopConsumer's partition leases
+        "zookeeper_default": {"conn_type": "generic", "host": host, "port": ports["zookeeper"]},
         "hiveserver2_default": {
             "conn_type": "hiveserver2",
             "host": host,
