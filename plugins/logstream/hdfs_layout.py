@@ -3,12 +3,12 @@
     <root>/<topic>/dt=YYYY-MM-DD/hour=HH/<topic>+<partition>+<first>+<last>.log
         valid entries, the raw record bytes one per line, filed by the entry's StartTime (UTC);
     <root>/_quarantine/<topic>/dt=YYYY-MM-DD/hour=HH/<topic>+<partition>+<first>+<last>.tsv
-        records that are not entries, filed by their Kafka timestamp (UTC), one per line:
-        partition TAB offset TAB kafka_timestamp_ms TAB reason TAB base64(raw value);
+        records that are not entries, filed by their Kafka timestamp (UTC), one per line
+        (:func:`quarantine_row`): partition TAB offset TAB kafka_timestamp_ms TAB reason TAB base64(raw value);
     <root>/_offsets/<topic>/<partition>/offset.dat
         the partition's committed offset (see offset_store.py);
-    <root>/_inflight/<topic>/<partition>/
-        the batch being committed (see hadoop_consumer/DESIGN.md).
+    <root>/_inflight/<topic>/<partition>/<token>/
+        the batch being committed by the lease holder with that token (see hadoop_consumer/DESIGN.md).
 
 ``first`` and ``last`` are the batch's Kafka offsets (inclusive), zero-padded to 20 digits so that
 names sort by offset and a replayed batch lands on the same names.

@@ -8,7 +8,7 @@ from hooks.hadoop_consumer import HadoopConsumerHook
 
 
 def test_the_hook_builds_a_consumer_that_moves_a_partition(stack, hdfs_client, unique_name):
-    admin = AdminClient({"bootstrap.servers": stack.config.kafka_bootstrap})
+    admin = AdminClient({"bootstrap.servers": stack.config.kafka_bootstrap})  # kept: its futures need it
     admin.create_topics([NewTopic(unique_name, 2, 1)])[unique_name].result()
     hook = HadoopConsumerHook(hdfs_root=f"/tests/{unique_name}/logs")
 

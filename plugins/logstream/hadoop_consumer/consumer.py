@@ -15,7 +15,7 @@ from logstream.hadoop_consumer.batch_result import BatchLimits, BatchResult, Off
 from logstream.hadoop_consumer.inflight_batch import InflightBatch, Manifest, Stager
 from logstream.hadoop_consumer.offset_store import FROM_BEGINNING, OffsetStore, PartitionOffset
 from logstream.hadoop_consumer.partition_lease import LeaseLost, PartitionLease
-from logstream.hadoop_consumer.range_fetch import Fetched, fetch_range, file_suffix, staged_name
+from logstream.hadoop_consumer.range_fetch import Fetched, consumer_settings, fetch_range, file_suffix, staged_name
 from logstream.hadoop_consumer.split_fetch import UpperRange, UpperRangeFetch, UpperRangeResult
 from logstream.hdfs_layout import batch_file_name, hour_dir
 from logstream.kafka_partitions import KafkaUnavailable, partition_leaders
@@ -52,25 +52,7 @@ class HadoopConsumer:
 
     def __init__(self, kafka_config: dict, hdfs_client, root: str, *, zookeeper_hosts: str,
                  lease_wait: float = 30.0, progress: Callable[[str], None] = log.info) -> None:
-        self.kafka_config = {
-            **kafka_config,
-            "group.id": kafka_config.get("group.id", "logstream-hadoop-consumer"),
-            "enable.auto.commit": False,
-            "enable.auto.offset.store": False,
-            "enable.partition.eof": False,
-            # Small fetches, a deep local queue: librdkafka hands over a fetch's first record only
-            # once the whole response is parsed, so 1 MB fetches keep the first wait short, and
-            # fetching runs ahead of the batch (the default 100,000-record queue would pause it
-            # for fetch.queue.backoff.ms, a second, each time it filled).
-            "max.partition.fetch.bytes": 1024 * 1024,
-            "queued.min.messages": 1_000_000,
-            "queued.max.messages.kbytes": 256 * 1024,
-            "fetch.queue.backoff.ms": 20,
-        }
-        # offsets come from offset.dat only: an offset Kafka no longer has (retention deleting it
-        # between the range check and the fetch) must fail the batch, not jump ("error", not the
-        # default "largest", which would skip records silently)
-        self.kafka_config["auto.offset.reset"] = "error"
+        self.kafka_config = consumer_settings(kafka_config)
         self.client = hdfs_client
         self.root = root
         self.store = OffsetStore(hdfs_client, root)

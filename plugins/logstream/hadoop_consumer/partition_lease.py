@@ -9,7 +9,8 @@ Before each step that changes what others see (Seal, Publish, Commit, Clean) the
 its ZooKeeper session still holds the node and that the fence still carries its token; a holder
 whose session expired (killed, paused, cut off) fails that check and stops, because its successor
 has written a larger token. The node vanishes with its holder's session, so a killed holder's lease
-expires after the session timeout, and recovery (which runs only under the lease) knows that every
+expires after the session timeout (at once when the holder was a process of this machine that is
+gone: its node is deleted by the next consumer), and recovery (which runs only under the lease) knows that every
 older attempt's folder belongs to a holder that is gone.
 """
 
@@ -20,7 +21,7 @@ import socket
 import threading
 
 from kazoo.client import KazooClient, KazooState
-from kazoo.exceptions import KazooException, LockTimeout
+from kazoo.exceptions import KazooException, LockTimeout, NoNodeError
 from kazoo.recipe.lock import Lock
 
 from logstream.hadoop_consumer.hdfs_files import read_replaced, replace_file
@@ -28,6 +29,15 @@ from logstream.hdfs_layout import offsets_dir
 
 LEASE_ROOT = "/logstream/hadoop_consumer"
 NODE_PREFIX = "holder-"
+
+
+def _process_alive(pid: int) -> bool:
+    """Whether process ``pid`` of this machine still runs (a zombie, killed but not yet reaped, does not)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
 
 
 class LeaseLost(RuntimeError):
@@ -84,6 +94,7 @@ class PartitionLease:
         self.lock = self.zookeeper.Lock(self.folder, identifier=holder)
         self.zookeeper.add_listener(self._on_state)
         try:
+            self._break_leases_of_dead_local_holders()
             self.lock.acquire(timeout=self.wait)
         except LockTimeout:
             owners = [owner for owner in self.lock.contenders() if owner != holder]
@@ -102,6 +113,19 @@ class PartitionLease:
                             f"this lease's {self.token}")
         replace_file(self.client, self.fence, str(self.token).encode())
         return self.token
+
+    def _break_leases_of_dead_local_holders(self) -> None:
+        """Delete the lease nodes of holders on this machine whose process is gone: a killed process
+        writes nothing more, so its successor need not wait for the session to expire."""
+        if self.zookeeper.exists(self.folder) is None:
+            return
+        for child in self.zookeeper.get_children(self.folder):
+            try:
+                host, _, pid = self.zookeeper.get(f"{self.folder}/{child}")[0].decode(errors="replace").rpartition(":")
+                if host == socket.gethostname() and pid.isdigit() and not _process_alive(int(pid)):
+                    self.zookeeper.delete(f"{self.folder}/{child}")
+            except NoNodeError:  # gone meanwhile
+                continue
 
     def check(self, step: str) -> None:
         """Raise :class:`LeaseLost` unless this consumer still holds the lease (call before ``step``)."""

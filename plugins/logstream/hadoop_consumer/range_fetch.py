@@ -43,6 +43,30 @@ class Fetched:
     last: int | None = None
 
 
+def consumer_settings(kafka_config: dict) -> dict:
+    """The librdkafka settings of every fetch (the batch's and its helper's), from the connection's."""
+    settings = {
+        **kafka_config,
+        "group.id": kafka_config.get("group.id", "logstream-hadoop-consumer"),
+        "enable.auto.commit": False,
+        "enable.auto.offset.store": False,
+        "enable.partition.eof": False,
+        # Small fetches, a deep local queue: librdkafka hands over a fetch's first record only
+        # once the whole response is parsed, so 1 MB fetches keep the first wait short, and
+        # fetching runs ahead of the batch (the default 100,000-record queue would pause it
+        # for fetch.queue.backoff.ms, a second, each time it filled).
+        "max.partition.fetch.bytes": 1024 * 1024,
+        "queued.min.messages": 1_000_000,
+        "queued.max.messages.kbytes": 256 * 1024,
+        "fetch.queue.backoff.ms": 20,
+    }
+    # offsets come from offset.dat only: an offset Kafka no longer has (retention deleting it
+    # between the range check and the fetch) must fail the batch, not jump ("error", not the
+    # default "largest", which would skip records silently)
+    settings["auto.offset.reset"] = "error"
+    return settings
+
+
 def file_suffix(folder: str, topic: str, root: str) -> str:
     return "tsv" if folder == quarantine_dir(root, topic) else "log"
 

@@ -31,7 +31,7 @@ from confluent_kafka import Consumer
 
 from logstream.hadoop_consumer.batch_result import BatchLimits, BatchResult
 from logstream.hadoop_consumer.inflight_batch import Stager
-from logstream.hadoop_consumer.range_fetch import fetch_range, staged_name
+from logstream.hadoop_consumer.range_fetch import consumer_settings, fetch_range, staged_name
 
 # the folder that holds the logstream package, for the helper's import path
 _PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])
@@ -227,7 +227,7 @@ def fetch_upper_range(upper: UpperRange, sink: _FrameSink) -> UpperRangeResult:
                          stall_timeout=upper.stall_timeout, start_time_max_age=upper.start_time_max_age,
                          start_time_max_lead=upper.start_time_max_lead)
     outcome = UpperRangeResult()
-    consumer = Consumer(upper.kafka_config)  # the batch's own settings, as it sent them
+    consumer = Consumer(consumer_settings(upper.kafka_config))
     try:
         with Stager(sink, threads=1) as stager:
             def name(key: tuple[str, str, str]) -> str:

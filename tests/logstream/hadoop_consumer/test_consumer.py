@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
 from datetime import datetime, timezone
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 from confluent_kafka import Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewPartitions
 
-from logstream.hadoop_consumer.consumer import BatchLimits, HadoopConsumer, OffsetOutOfRange, split_point
+from logstream.hadoop_consumer.consumer import BatchLimits, HadoopConsumer, LeaseLost, OffsetOutOfRange, split_point
 from logstream.hdfs_layout import parse_batch_file_name
 from logstream.hive.hql import render
 from logstream.log_entry import InvalidEntry, entry_start_time
@@ -288,3 +289,32 @@ def test_hive_reads_every_landed_entry_as_the_consumer_does(consumer, kafka_conf
         assert sorted(tuple(row) for row in rows) == expected_rows
     finally:
         hive.run(f"DROP DATABASE IF EXISTS {database} CASCADE")
+
+
+def test_a_cancelled_batch_stands_down_and_the_next_lands_everything_once(consumer, kafka_config, hdfs_client, root,
+                                                                         unique_name):
+    create_topic(kafka_config, unique_name, 1)
+    sent = produce(kafka_config, unique_name, 150_000, partitions=1, bad_ratio=0.01)
+    consumer.initialize(unique_name)
+    outcome: list[BaseException] = []
+
+    def batch() -> None:
+        try:
+            consumer.run_batch(unique_name, 0, BatchLimits(split_from=10**9))
+        except LeaseLost as lost:
+            outcome.append(lost)
+
+    running = threading.Thread(target=batch)
+    running.start()
+    # what Airflow's on_kill does, once the batch has begun staging
+    deadline = time.monotonic() + 120
+    while hdfs_client.status(f"{root}/_inflight/{unique_name}/0", strict=False) is None:
+        assert time.monotonic() < deadline and running.is_alive()
+        time.sleep(0.05)
+    consumer.cancel()
+    running.join(120)
+    assert len(outcome) == 1 and "standing down before" in str(outcome[0])
+    assert consumer.store.read(unique_name, 0).offset == -1
+
+    drain(consumer, unique_name, 1)
+    assert landed(hdfs_client, root, unique_name) == sent

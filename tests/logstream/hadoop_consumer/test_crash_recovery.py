@@ -167,19 +167,19 @@ def test_overlapping_consumers_killed_at_random_land_each_record_once(stack, con
     chance = random.Random(13)
     # three consumers of the same two partitions at all times (a backfill beside the scheduled run,
     # a retry beside its first try); one of them killed every moment, and replaced
-    running = [child(stack, root, unique_name, 2, 700, lease_wait=1, split_from=500 if i == 1 else None)
+    running = [child(stack, root, unique_name, 2, 3000, lease_wait=0.2, split_from=1500 if i == 1 else None)
                for i in range(3)]
     outputs: list[str] = []
     kills = 0
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline and kills < 25:
-        time.sleep(chance.uniform(0.5, 3.0))
+        time.sleep(chance.uniform(1.0, 4.0))
         victim = running.pop(chance.randrange(len(running)))
         victim.send_signal(signal.SIGKILL)
         outputs.append(victim.communicate(timeout=30)[0])
         kills += victim.returncode == -signal.SIGKILL
-        running.append(child(stack, root, unique_name, 2, 700, lease_wait=1,
-                             split_from=500 if chance.random() < 0.3 else None))
+        running.append(child(stack, root, unique_name, 2, 3000, lease_wait=0.2,
+                             split_from=1500 if chance.random() < 0.3 else None))
     for survivor in running:
         survivor.send_signal(signal.SIGKILL)
         outputs.append(survivor.communicate(timeout=30)[0])
