@@ -61,10 +61,11 @@ def kafka_perf_test(config: StackConfig, topic: str, count: int) -> dict[str, fl
     return {name: float(value) for name, value in zip(header, values) if name not in ("start.time", "end.time")}
 
 
-def land_everything(kafka: dict, client, root: str, topic: str, records: int,
+def land_everything(kafka: dict, client, zookeeper_hosts: str, root: str, topic: str, records: int,
                     split_from: int = BatchLimits.split_from) -> tuple[int, float, float]:
     """Run the HadoopConsumer on partition 0 from the beginning until it has landed ``records``."""
-    consumer = HadoopConsumer(kafka, client, root, progress=lambda line: print("  " + line))
+    consumer = HadoopConsumer(kafka, client, root, zookeeper_hosts=zookeeper_hosts,
+                              progress=lambda line: print("  " + line))
     consumer.initialize(topic)
     began = time.monotonic()
     landed = landed_bytes = 0
@@ -87,7 +88,7 @@ def main() -> int:
     args = parser.parse_args()
 
     config = StackConfig()
-    LocalStack(config, only=["kafka", "hdfs"]).up()
+    LocalStack(config, only=["zookeeper", "kafka", "hdfs"]).up()
     topic = f"bench_{uuid.uuid4().hex[:8]}"
     kafka = {"bootstrap.servers": config.kafka_bootstrap}
     admin = AdminClient(kafka)
@@ -105,7 +106,8 @@ def main() -> int:
               f"{baseline['nMsg.sec']:,.0f} rec/s, {baseline['MB.sec']:.1f} MB/s "
               f"(fetch only: {baseline['fetch.nMsg.sec']:,.0f} rec/s)")
         root = f"/bench/{topic}/round-{round_number}"
-        landed, seconds, megabytes = land_everything(kafka, client, root, topic, args.records, args.split_from)
+        landed, seconds, megabytes = land_everything(kafka, client, f"{config.host}:{config.ports['zookeeper']}", root,
+                                                     topic, args.records, args.split_from)
         rate = landed / seconds
         print(f"round {round_number}: HadoopConsumer {landed:,} records landed in HDFS in {seconds:.1f}s, "
               f"{rate:,.0f} rec/s, {megabytes / seconds:.1f} MB/s")

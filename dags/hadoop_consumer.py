@@ -1,6 +1,6 @@
 """Kafka -> HDFS, exactly once, every few minutes. Per topic: create or check the Kafka topic,
 initialise offsets (new partitions included), one mapped micro-batch per partition, then announce
-the hours that became complete."""
+the hours that became complete or were restated (also after a replay)."""
 
 from __future__ import annotations
 
@@ -43,12 +43,15 @@ with DAG(
             max_records=pipeline.consumer.max_records,
             max_megabytes=pipeline.consumer.max_megabytes,
             split_from_records=pipeline.consumer.split_from_records,
+            start_time_max_age_hours=pipeline.consumer.start_time_max_age_hours,
+            start_time_max_lead_hours=pipeline.consumer.start_time_max_lead_hours,
         ).expand(partition=partitions.output)
-        AnnounceCompleteHoursOperator(
+        # announces what HDFS holds, so it runs even when a partition's batch failed
+        batches >> AnnounceCompleteHoursOperator(
             task_id=f"announce_hours_{topic.name}",
             topic=topic.name,
+            partitions=topic.partitions,
             hdfs_root=pipeline.hdfs_root,
-            batches=batches.output,
             lateness_minutes=pipeline.lateness.total_seconds() / 60,
         )
 
@@ -66,5 +69,9 @@ with DAG(
     },
     tags=["logstream", "offline"],
 ):
-    HadoopConsumerReplayOperator(task_id="replay", topic="{{ params.topic }}", hdfs_root=pipeline.hdfs_root,
-                                 start="{{ params.start }}", end="{{ params.end }}")
+    replay = HadoopConsumerReplayOperator(task_id="replay", topic="{{ params.topic }}", hdfs_root=pipeline.hdfs_root,
+                                          start="{{ params.start }}", end="{{ params.end }}")
+    for topic in pipeline.topics:  # the replayed topic's restored hours are restatements; the others skip
+        replay >> AnnounceCompleteHoursOperator(task_id=f"announce_hours_{topic.name}", topic=topic.name,
+                                                partitions=topic.partitions, hdfs_root=pipeline.hdfs_root,
+                                                lateness_minutes=pipeline.lateness.total_seconds() / 60)

@@ -1,4 +1,5 @@
-"""The HadoopConsumer's connections: Kafka through the Kafka provider's connection, HDFS through WebHDFS."""
+"""The HadoopConsumer's connections: Kafka through the Kafka provider's connection, HDFS through
+WebHDFS, and the ZooKeeper that holds the partitions' leases."""
 
 from __future__ import annotations
 
@@ -9,23 +10,33 @@ from airflow.providers.apache.kafka.hooks.base import KafkaBaseHook
 from hooks.webhdfs import BoundedWebHDFSHook
 from logstream.hadoop_consumer.consumer import HadoopConsumer
 
+ZOOKEEPER_DEFAULT_CONN_ID = "zookeeper_default"
+
 
 class HadoopConsumerHook(KafkaBaseHook):
-    """Builds a :class:`HadoopConsumer` from a Kafka connection and a WebHDFS connection.
+    """Builds a :class:`HadoopConsumer` from a Kafka, a WebHDFS and a ZooKeeper connection.
 
     :param hdfs_root: the HDFS folder logs, quarantine and offsets live under.
     :param kafka_config_id: the Kafka connection (its extra holds the librdkafka settings).
     :param webhdfs_conn_id: the WebHDFS connection of the HDFS that holds data and offset.dat.
+    :param zookeeper_conn_id: the ZooKeeper connection (host and port; several hosts in ``extra.hosts``).
     """
 
     def __init__(self, *, hdfs_root: str, kafka_config_id: str = KafkaBaseHook.default_conn_name,
-                 webhdfs_conn_id: str = BoundedWebHDFSHook.default_conn_name) -> None:
+                 webhdfs_conn_id: str = BoundedWebHDFSHook.default_conn_name,
+                 zookeeper_conn_id: str = ZOOKEEPER_DEFAULT_CONN_ID) -> None:
         super().__init__(kafka_config_id=kafka_config_id)
         self.hdfs_root = hdfs_root
         self.webhdfs_conn_id = webhdfs_conn_id
+        self.zookeeper_conn_id = zookeeper_conn_id
 
     def hdfs_client(self) -> Any:
         return BoundedWebHDFSHook(webhdfs_conn_id=self.webhdfs_conn_id).get_conn()
 
+    def zookeeper_hosts(self) -> str:
+        connection = self.get_connection(self.zookeeper_conn_id)
+        return connection.extra_dejson.get("hosts") or f"{connection.host}:{connection.port}"
+
     def _get_client(self, config: dict[str, Any]) -> HadoopConsumer:
-        return HadoopConsumer(config, self.hdfs_client(), self.hdfs_root, progress=self.log.info)
+        return HadoopConsumer(config, self.hdfs_client(), self.hdfs_root, zookeeper_hosts=self.zookeeper_hosts(),
+                              progress=self.log.info)

@@ -3,12 +3,12 @@
     <root>/<topic>/dt=YYYY-MM-DD/hour=HH/<topic>+<partition>+<first>+<last>.log
         valid entries, the raw record bytes one per line, filed by the entry's StartTime (UTC);
     <root>/_quarantine/<topic>/dt=YYYY-MM-DD/hour=HH/<topic>+<partition>+<first>+<last>.tsv
-        records that are not entries, filed by their Kafka timestamp (UTC), one per line:
-        partition TAB offset TAB kafka_timestamp_ms TAB reason TAB base64(raw value);
+        records that are not entries, filed by their Kafka timestamp (UTC), one per line
+        (:func:`quarantine_row`): partition TAB offset TAB kafka_timestamp_ms TAB reason TAB base64(raw value);
     <root>/_offsets/<topic>/<partition>/offset.dat
         the partition's committed offset (see offset_store.py);
-    <root>/_inflight/<topic>/<partition>/
-        the batch being committed (see hadoop_consumer/DESIGN.md).
+    <root>/_inflight/<topic>/<partition>/<token>/
+        the batch being committed by the lease holder with that token (see hadoop_consumer/DESIGN.md).
 
 ``first`` and ``last`` are the batch's Kafka offsets (inclusive), zero-padded to 20 digits so that
 names sort by offset and a replayed batch lands on the same names.
@@ -16,11 +16,14 @@ names sort by offset and a replayed batch lands on the same names.
 
 from __future__ import annotations
 
+import base64
 import functools
 from datetime import datetime, timezone
 
 DEFAULT_ROOT = "/logs"
 QUARANTINE = "_quarantine"
+# the last moment with a (dt, hour) folder: 9999-12-31T23:59:59Z
+LAST_FILEABLE_SECOND = 253402300799
 
 
 @functools.lru_cache(maxsize=4096)
@@ -32,6 +35,11 @@ def _hour_partition_of_hour(hours_since_epoch: int) -> tuple[str, str]:
 def hour_partition(epoch_seconds: float) -> tuple[str, str]:
     """The (dt, hour) folder values of a moment, in UTC."""
     return _hour_partition_of_hour(int(epoch_seconds // 3600))
+
+
+def quarantine_row(partition: int, offset: int, timestamp_ms: int, reason: str, raw: bytes) -> bytes:
+    """One line of a quarantine file (Hive's ``quarantine`` table reads it), without its newline."""
+    return b"%d\t%d\t%d\t%s\t%s" % (partition, offset, timestamp_ms, reason.encode(), base64.b64encode(raw))
 
 
 def batch_file_name(topic: str, partition: int, first: int, last: int, suffix: str) -> str:
@@ -59,6 +67,10 @@ def hour_dir(base: str, dt: str, hour: str) -> str:
 
 def offsets_dir(root: str, topic: str, partition: int) -> str:
     return f"{root}/_offsets/{topic}/{partition}"
+
+
+def offset_file(root: str, topic: str, partition: int) -> str:
+    return f"{offsets_dir(root, topic, partition)}/offset.dat"
 
 
 def inflight_dir(root: str, topic: str, partition: int) -> str:

@@ -2,15 +2,21 @@
 
 Example from the paper: ``192.168.11.34,1019491,157892,300``.
 
-Interpretation (one, documented, used everywhere in logstream):
-- host: an IPv4 or IPv6 address, as written;
-- config_id: a non-negative integer;
+Interpretation (one, documented, used everywhere in logstream: the HadoopConsumer, Hive's ``logs``
+table that reads the landed lines as they are, and the Storm topology):
+- host: an IPv4 or IPv6 address **in its canonical form** (Python's ``ipaddress``: IPv4 without
+  leading zeros, IPv6 compressed and lower-case), so one host is one string everywhere;
+- config_id: a non-negative integer up to 2^63-1 (Hive's BIGINT);
 - start_time: when the measured period started, in **Unix epoch seconds, UTC** (the paper's sample
-  157892 is 1970-01-02T19:51:32Z under this reading: valid, merely old);
-- interval: the period's length in seconds, a positive integer.
+  157892 is 1970-01-02T19:51:32Z under this reading: a valid entry, merely old; the consumer
+  quarantines StartTimes implausibly far from the record's Kafka timestamp);
+- interval: the period's length in seconds, a positive integer up to 2^31-1 (Hive's INT);
+- no spaces around fields: Hive does not trim, so a padded field would read differently there.
 
-A line that does not match this is not "fixed": it is refused with a reason, and the caller
-quarantines it with the raw bytes.
+A line that does not match this is not "fixed" (no trimming, no rewriting of the host): it is
+refused with a reason (``padded_field``, ``non_canonical_host``, ``bad_interval``, ...), and the
+caller quarantines it with the raw bytes. Whatever lands is therefore read by Hive exactly as
+:func:`parse_entry` reads it, row by row.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ MAX_ENTRY_BYTES = 4096
 RECORD_SEPARATOR = b"\x1e"
 _CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f]")
 MAX_INT64 = 2**63 - 1
+MAX_INT32 = 2**31 - 1
 
 
 class InvalidEntry(ValueError):
@@ -51,11 +58,11 @@ class LogEntry:
         return f"{self.host},{self.config_id},{self.start_time},{self.interval}"
 
 
-def _integer(field: str, text: str, *, minimum: int) -> int:
+def _integer(field: str, text: str, *, minimum: int, maximum: int = MAX_INT64) -> int:
     if not text.isascii() or not text.isdigit():
         raise InvalidEntry(f"bad_{field}", f"{field} {text[:40]!r} is not a non-negative integer")
     value = int(text)
-    if value < minimum or value > MAX_INT64:
+    if value < minimum or value > maximum:
         raise InvalidEntry(f"bad_{field}", f"{field} {value} is out of range")
     return value
 
@@ -75,25 +82,29 @@ def parse_entry(raw: bytes) -> LogEntry:
     fields = text.split(",")
     if len(fields) != 4:
         raise InvalidEntry("field_count", f"{len(fields)} fields, an entry has 4")
-    host, config_id, start_time, interval = (field.strip() for field in fields)
+    if any(field != field.strip() for field in fields):
+        raise InvalidEntry("padded_field", "a field has spaces around it, which Hive would keep")
+    host, config_id, start_time, interval = fields
     try:
-        ipaddress.ip_address(host)
+        canonical = str(ipaddress.ip_address(host))
     except ValueError:
         raise InvalidEntry("bad_host", f"{host[:60]!r} is not an IP address") from None
+    if canonical != host:
+        raise InvalidEntry("non_canonical_host", f"{host[:60]!r} is written {canonical!r} everywhere else")
     return LogEntry(
         host=host,
         config_id=_integer("config_id", config_id, minimum=0),
         start_time=_integer("start_time", start_time, minimum=0),
-        interval=_integer("interval", interval, minimum=1),
+        interval=_integer("interval", interval, minimum=1, maximum=MAX_INT32),
     )
 
 
 # The common case, an IPv4 entry with no spaces and plain numbers, accepted by one regular expression
-# (octets 0-255 without leading zeros, as ipaddress wants them; an Interval of at least 1; at most
-# 4,072 bytes, within MAX_ENTRY_BYTES). Anything else goes through parse_entry, so both always agree
-# on what is valid.
+# (octets 0-255 without leading zeros, as ipaddress wants them; an Interval from 1 to 999,999,999,
+# within Hive's INT; at most 4,063 bytes, within MAX_ENTRY_BYTES). Anything else goes through
+# parse_entry, so both always agree on what is valid.
 _OCTET = rb"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
-_PLAIN_IPV4_ENTRY_PATTERN = rb"%s\.%s\.%s\.%s,\d{1,18},(\d{1,18}),0{0,4000}[1-9]\d{0,17}" % (
+_PLAIN_IPV4_ENTRY_PATTERN = rb"%s\.%s\.%s\.%s,\d{1,18},(\d{1,18}),0{0,4000}[1-9]\d{0,8}" % (
     _OCTET, _OCTET, _OCTET, _OCTET)
 _PLAIN_IPV4_ENTRY = re.compile(_PLAIN_IPV4_ENTRY_PATTERN)
 # one match per record, each ended by RECORD_SEPARATOR: its StartTime for a plain entry, b"" for anything else

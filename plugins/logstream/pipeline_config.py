@@ -49,6 +49,9 @@ class ConsumerSettings:
     max_megabytes: int = 256
     # a run of at least this many records fetches half of them in a second process
     split_from_records: int = 200_000
+    # StartTimes further than this before / after their record's Kafka timestamp are quarantined
+    start_time_max_age_hours: float = 720
+    start_time_max_lead_hours: float = 48
 
 
 @dataclass(frozen=True)

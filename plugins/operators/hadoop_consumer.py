@@ -13,8 +13,9 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowSkipException
 
 from hooks.hadoop_consumer import HadoopConsumerHook
-from logstream.hadoop_consumer.consumer import BatchLimits, HadoopConsumer
+from logstream.hadoop_consumer.consumer import BatchLimits, HadoopConsumer, LeaseLost
 from logstream.hadoop_consumer.hour_announcer import HourAnnouncer
+from logstream.hadoop_consumer.replay import replay
 from logstream_assets import logs_asset
 
 
@@ -39,6 +40,13 @@ class _HadoopConsumerTask(BaseOperator):
     @property
     def consumer(self) -> HadoopConsumer:
         return self.hook.get_conn
+
+
+    def on_kill(self) -> None:
+        """End the batch's ZooKeeper session: the partition's lease is free at once, and the batch's
+        next step fails its lease check instead of writing on."""
+        if "hook" in self.__dict__:
+            self.consumer.cancel()
 
 
 class HadoopConsumerInitOperator(_HadoopConsumerTask):
@@ -69,21 +77,33 @@ class HadoopConsumerOperator(_HadoopConsumerTask):
     :param max_megabytes: the most record bytes one run moves.
     :param split_from_records: a run of at least this many records fetches the upper part of its
         range in a second process, at the same time (see logstream/hadoop_consumer/split_fetch.py).
+    :param start_time_max_age_hours: an entry whose StartTime is more than this before its record's
+        Kafka timestamp is quarantined (``implausible_start_time``).
+    :param start_time_max_lead_hours: the same, after the Kafka timestamp.
     """
 
     def __init__(self, *, partition: int, max_records: int = BatchLimits.max_records,
                  max_megabytes: int = BatchLimits.max_bytes // 2**20, split_from_records: int = BatchLimits.split_from,
+                 start_time_max_age_hours: float = BatchLimits.start_time_max_age / 3600,
+                 start_time_max_lead_hours: float = BatchLimits.start_time_max_lead / 3600,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.partition = partition
         self.max_records = max_records
         self.max_megabytes = max_megabytes
         self.split_from_records = split_from_records
+        self.start_time_max_age_hours = start_time_max_age_hours
+        self.start_time_max_lead_hours = start_time_max_lead_hours
 
     def execute(self, context: Any) -> dict[str, Any]:
         limits = BatchLimits(max_records=self.max_records, max_bytes=self.max_megabytes * 2**20,
-                             split_from=self.split_from_records)
-        result = self.consumer.run_batch(self.topic, int(self.partition), limits)
+                             split_from=self.split_from_records,
+                             start_time_max_age=int(self.start_time_max_age_hours * 3600),
+                             start_time_max_lead=int(self.start_time_max_lead_hours * 3600))
+        try:
+            result = self.consumer.run_batch(self.topic, int(self.partition), limits)
+        except LeaseLost as lost:  # another run is moving this partition: its work, not a failure
+            raise AirflowSkipException(str(lost)) from lost
         if result.quarantined:
             self.log.warning("%d record(s) quarantined with reasons %s", result.quarantined, result.quarantine_reasons)
         return {
@@ -98,29 +118,29 @@ class HadoopConsumerOperator(_HadoopConsumerTask):
 
 
 class AnnounceCompleteHoursOperator(_HadoopConsumerTask):
-    """Emits an asset event for the topic's hours that became complete (or were restated) in this round.
+    """Emits an asset event for the topic's hours that became complete (or were restated) since last time.
 
-    The event's extra is ``{"topic": ..., "hours": ["YYYY-MM-DDTHH", ...]}``; with nothing to
-    announce the task is skipped, and a skipped task emits no event.
+    What changed is read from HDFS (hour folders newer than last time, quarantine included), so
+    hours landed by any task, a replay, or a batch whose sibling partitions failed are announced:
+    the task runs whatever its upstream tasks did (``trigger_rule="all_done"``). The event's extra is
+    ``{"topic": ..., "hours": ["YYYY-MM-DDTHH", ...]}``; with nothing to announce the task is
+    skipped, and a skipped task emits no event.
 
     :param topic: the Kafka topic.
     :param hdfs_root: the HDFS folder of logs, quarantine and offsets.
-    :param batches: the consuming tasks' results of this round (their ``files``).
+    :param partitions: the topic's partition count.
     :param lateness_minutes: how long after its end an hour is complete even if a partition is quiet.
     """
 
-    template_fields: Sequence[str] = (*_HadoopConsumerTask.template_fields, "batches")
-
-    def __init__(self, *, batches: Any, lateness_minutes: float = 30, **kwargs: Any) -> None:
-        super().__init__(outlets=[logs_asset(kwargs["topic"])], **kwargs)
-        self.batches = batches
+    def __init__(self, *, partitions: int, lateness_minutes: float = 30, **kwargs: Any) -> None:
+        super().__init__(outlets=[logs_asset(kwargs["topic"])], trigger_rule=kwargs.pop("trigger_rule", "all_done"),
+                         **kwargs)
+        self.partitions = partitions
         self.lateness_minutes = lateness_minutes
 
     def execute(self, context: Any) -> list[str]:
-        batches = [batch for batch in (self.batches or []) if batch]
-        files = [path for batch in batches for path in batch["files"]]
-        announcer = HourAnnouncer(self.hook.hdfs_client(), self.hdfs_root, self.topic, len(batches))
-        announcement = announcer.announce(files, now=datetime.now(timezone.utc),
+        announcer = HourAnnouncer(self.hook.hdfs_client(), self.hdfs_root, self.topic, self.partitions)
+        announcement = announcer.announce(now=datetime.now(timezone.utc),
                                           lateness=timedelta(minutes=self.lateness_minutes))
         self.log.info("complete: %s; restated: %s; still pending: %s", announcement.complete or "none",
                       announcement.restated or "none", announcement.pending or "none")
@@ -153,7 +173,7 @@ class HadoopConsumerReplayOperator(_HadoopConsumerTask):
         consumer = self.consumer
         restored = {}
         for partition in consumer.partitions(self.topic):
-            restored[partition] = consumer.replay(self.topic, partition, start_ms, end_ms).restored
+            restored[partition] = replay(consumer, self.topic, partition, start_ms, end_ms).restored
         self.log.info("restored records per partition: %s", restored)
         return restored
 

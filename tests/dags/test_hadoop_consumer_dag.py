@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import sys
 from collections import Counter
-from pathlib import Path
 
 import hdfs
 import pytest
 import yaml
+from confluent_kafka import Producer, TopicPartition
+from confluent_kafka.admin import AdminClient
 from dag_runs import DAGS, run_dag
+from produced_and_landed import DAY_BOUNDARY, HOUR, create_topic, landed, produce
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "logstream" / "hadoop_consumer"))
-from produced_and_landed import DAY_BOUNDARY, HOUR, create_topic, landed, produce  # noqa: E402
-
-from logstream.hadoop_consumer.consumer import split_point  # noqa: E402
-from logstream.hdfs_layout import parse_batch_file_name  # noqa: E402
+from logstream.hadoop_consumer.consumer import split_point
+from logstream.hdfs_layout import parse_batch_file_name
 
 @pytest.fixture
 def pipeline(tmp_path, monkeypatch, unique_name):
@@ -32,12 +30,12 @@ def pipeline(tmp_path, monkeypatch, unique_name):
     return config
 
 
-def asset_event_extras(run_id: str) -> list[dict]:
+def asset_event_extras(run_id: str, dag_id: str = "hadoop_consumer") -> list[dict]:
     from airflow.models.asset import AssetEvent
     from airflow.utils.session import create_session
 
     with create_session() as session:
-        events = session.query(AssetEvent).filter_by(source_dag_id="hadoop_consumer", source_run_id=run_id).all()
+        events = session.query(AssetEvent).filter_by(source_dag_id=dag_id, source_run_id=run_id).all()
         return [event.extra for event in events]
 
 
@@ -67,7 +65,8 @@ def test_consumer_dag_lands_everything_and_announces_complete_hours(stack, pipel
         ranges = {parse_batch_file_name(path.rsplit("/", 1)[1])[2:] for path in batch["files"]}
         assert ranges == {(0, split_point(0, 1500) - 1), (split_point(0, 1500), 1499)}
     hours = first.get_task_instance(f"announce_hours_{unique_name}").xcom_pull(task_ids=f"announce_hours_{unique_name}")
-    assert hours == ["2026-11-28T22", "2026-11-28T23"]
+    # quarantined records count in the hour of their Kafka timestamp: those hours are announced too
+    assert hours == sorted({"2026-11-28T22", "2026-11-28T23"} | quarantine_hours(client, root, unique_name))
     assert asset_event_extras(first.run_id) == [{"topic": unique_name, "hours": hours}]
 
     # nothing new: batches land nothing, no hour to announce, so no asset event
@@ -76,3 +75,60 @@ def test_consumer_dag_lands_everything_and_announces_complete_hours(stack, pipel
     assert task_states(second)[(f"announce_hours_{unique_name}", "skipped")] == 1
     assert asset_event_extras(second.run_id) == []
     assert landed(client, root, unique_name) == sent
+
+
+def quarantine_hours(client, root: str, topic: str) -> set[str]:
+    """The hours that hold quarantined records of ``topic``, as HDFS lists them."""
+    base = f"{root}/_quarantine/{topic}"
+    if client.status(base, strict=False) is None:
+        return set()
+    return {f"{day[3:]}T{hour[5:]}" for day in client.list(base) for hour in client.list(f"{base}/{day}")}
+
+
+def test_restatements_are_announced_when_a_sibling_fails_and_after_a_replay(stack, pipeline, unique_name):
+    kafka = {"bootstrap.servers": stack.config.kafka_bootstrap}
+    client = hdfs.InsecureClient(f"http://{stack.config.host}:{stack.config.ports['hdfs_http']}", user="root")
+    root = pipeline["hdfs_root"]
+    announce = f"announce_hours_{unique_name}"
+    create_topic(kafka, unique_name, 2)
+    sent = produce(kafka, unique_name, 2000, partitions=2, bad_ratio=0.0, start=DAY_BOUNDARY - 2 * HOUR,
+                   end=DAY_BOUNDARY + HOUR // 2)
+    first = run_dag(DAGS / "hadoop_consumer.py", "hadoop_consumer")
+    assert first.state == "success"
+    assert first.get_task_instance(announce).xcom_pull(task_ids=announce) == ["2026-11-28T22", "2026-11-28T23"]
+
+    # partition 1 now fails (retention deleted records it has not landed); partition 0 gets late
+    # records of hour 22, already announced: a restatement
+    producer = Producer({**kafka, "linger.ms": 5})
+    late = [f"10.7.0.{i},3,{DAY_BOUNDARY - 2 * HOUR + 60 + i},60".encode() for i in range(50)]
+    for value in late:
+        producer.produce(unique_name, value, partition=0)
+    for i in range(100):
+        producer.produce(unique_name, f"10.7.1.{i},3,{DAY_BOUNDARY},60".encode(), partition=1)
+    assert producer.flush(30) == 0
+    admin = AdminClient(kafka)
+    for future in admin.delete_records([TopicPartition(unique_name, 1, 1050)]).values():
+        future.result()
+
+    second = run_dag(DAGS / "hadoop_consumer.py", "hadoop_consumer")
+    assert second.state == "failed"
+    states = task_states(second)
+    assert (states[(f"consume_{unique_name}", "success")], states[(f"consume_{unique_name}", "failed")]) == (1, 1)
+    assert states[(announce, "success")] == 1
+    assert second.get_task_instance(announce).xcom_pull(task_ids=announce) == ["2026-11-28T22"]
+    assert asset_event_extras(second.run_id) == [{"topic": unique_name, "hours": ["2026-11-28T22"]}]
+    assert landed(client, root, unique_name) == sent + Counter(late)
+
+    # partition 0's files of hour 23 lost, then replayed: the restored hour is announced by the replay DAG
+    lost_folder = f"{root}/{unique_name}/dt=2026-11-28/hour=23"
+    for name in client.list(lost_folder):
+        if parse_batch_file_name(name)[1] == 0:
+            client.delete(f"{lost_folder}/{name}")
+    assert landed(client, root, unique_name) != sent + Counter(late)
+    replayed = run_dag(DAGS / "hadoop_consumer.py", "hadoop_consumer_replay",
+                       run_conf={"topic": unique_name, "start": "2026-01-01T00:00:00", "end": "2100-01-01T00:00:00"})
+    assert replayed.state == "success"
+    assert replayed.get_task_instance(announce).xcom_pull(task_ids=announce) == ["2026-11-28T23"]
+    assert asset_event_extras(replayed.run_id, "hadoop_consumer_replay") == [
+        {"topic": unique_name, "hours": ["2026-11-28T23"]}]
+    assert landed(client, root, unique_name) == sent + Counter(late)

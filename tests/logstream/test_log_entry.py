@@ -30,16 +30,25 @@ def test_the_papers_example():
     (b"10.0.0.1,-1,2,3", "bad_config_id"),
     (b"10.0.0.1,1,1e9,3", "bad_start_time"),
     (b"10.0.0.1,1,2,0", "bad_interval"),
+    # what Hive would read differently from the parser
+    (b" 10.0.0.1 , 5 , 1795839600 , 60", "padded_field"),
+    (b"10.0.0.1,5,1795839600, 60", "padded_field"),
+    (b"2001:0db8:0000::0001,5,1795839600,60", "non_canonical_host"),
+    (b"2001:DB8::1,5,1795839600,60", "non_canonical_host"),
+    (b"10.0.0.1,5,1795839600,2147483648", "bad_interval"),
+    (b"10.0.0.1,5,1795839600,999999999999", "bad_interval"),
 ])
 def test_malformed_entries_are_refused_with_a_reason(raw, reason):
-    with pytest.raises(InvalidEntry) as refused:
-        parse_entry(raw)
-    assert refused.value.reason == reason
+    for parse in (parse_entry, entry_start_time):
+        with pytest.raises(InvalidEntry) as refused:
+            parse(raw)
+        assert refused.value.reason == reason
 
 
-def test_ipv6_and_spaces_are_entries_too():
+def test_ipv6_is_an_entry_too_in_its_canonical_form():
     assert parse_entry(b"2001:db8::1,5,1795839600,60").host == "2001:db8::1"
-    assert entry_start_time(b" 10.0.0.1 , 5 , 1795839600 , 60") == 1795839600
+    assert parse_entry(b"fe80::1,5,1795839600,2147483647").interval == 2**31 - 1
+
 
 
 def _start_time_or_reason(raw: bytes):

@@ -35,6 +35,27 @@ def move_into_place(client, source: str, target: str) -> None:
     client.rename(source, target)
 
 
+def replace_file(client, path: str, data: bytes) -> None:
+    """Replace the small state file ``path`` by write-new, delete-old, rename (see :func:`read_replaced`).
+
+    A crash between the delete and the rename leaves ``path.new`` as the only copy: that rename is
+    finished first, so a crash while writing this time's ``.new`` never touches the only copy.
+    """
+    new = f"{path}.new"
+    if not exists(client, path) and exists(client, new):
+        client.rename(new, path)
+    write_bytes(client, new, data)
+    move_into_place(client, new, path)
+
+
+def read_replaced(client, path: str) -> tuple[str, bytes] | None:
+    """The state file written by :func:`replace_file` (which of ``path``, ``path.new`` and its bytes), or None."""
+    for candidate in (path, f"{path}.new"):
+        if exists(client, candidate):
+            return candidate, read_bytes(client, candidate)
+    return None
+
+
 def publish_file(client, source: str, target: str) -> None:
     """Rename the staged ``source`` to ``target``, whose folder exists; safe to repeat after a crash.
 

@@ -1,26 +1,26 @@
-"""Which hours of a topic to announce to the Hive reports after a round of batches.
+"""Which hours of a topic to announce to the Hive reports after a round of batches or a replay.
 
 An hour is announced once, when it becomes complete (``logstream.log_hours.completeness``); an hour that
-was announced and then receives late records is announced again, as a restatement. The state, the
-hours with data not yet announced and the hours announced, lives beside the offsets in HDFS::
+was announced and then receives late records (or quarantined ones, or a replay's) is announced
+again, as a restatement. What changed is read from HDFS itself: each hour folder's modification
+time against the one seen last time. The state lives beside the offsets in HDFS::
 
-    <root>/_offsets/<topic>/hours.json   {"pending": [...], "announced": [...]}
+    <root>/_offsets/<topic>/hours.json   {"pending": [...], "announced": [...], "seen": {hour: mtime}}
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from logstream.hadoop_consumer.hdfs_files import exists, move_into_place, read_bytes, write_bytes
+from logstream.hadoop_consumer.hdfs_files import exists, read_replaced, replace_file
 from logstream.hadoop_consumer.offset_store import OffsetStore
-from logstream.hdfs_layout import parse_batch_file_name
+from logstream.hdfs_layout import quarantine_dir, topic_dir
 from logstream.log_hours.completeness import hour_is_complete, read_offsets
 from logstream.log_hours.hours import hour_key
 
-# announced hours older than this are forgotten (a record that late is a replay's business)
+# hours older than this are neither looked at nor remembered
 ANNOUNCED_RETENTION = timedelta(days=60)
 
 
@@ -35,19 +35,33 @@ class Announcement:
         return sorted(set(self.complete) | set(self.restated))
 
 
-def hours_of_files(paths: Iterable[str], topic_folder: str) -> set[str]:
-    """The hour keys of landed entry files (``.../dt=YYYY-MM-DD/hour=HH/<name>.log``) under ``topic_folder``."""
-    keys = set()
-    for path in paths:
-        if not path.startswith(f"{topic_folder}/") or not path.endswith(".log"):
+def hour_folders(client, base: str, *, since: str) -> dict[str, int]:
+    """Hour key -> modification time (ms) of each hour folder under ``base`` whose day is ``since`` or later.
+
+    HDFS moves a folder's modification time whenever a file is renamed into it, so a folder newer
+    than last time has new records: one listing per day folder, whatever the number of files.
+    """
+    if not exists(client, base):
+        return {}
+    found = {}
+    for day, _ in client.list(base, status=True):
+        if not day.startswith("dt=") or day[3:] < since:
             continue
-        dt_part, hour_part, name = path[len(topic_folder) + 1:].split("/")
-        parse_batch_file_name(name)
-        keys.add(f"{dt_part.removeprefix('dt=')}T{hour_part.removeprefix('hour=')}")
-    return keys
+        for hour, status in client.list(f"{base}/{day}", status=True):
+            if hour.startswith("hour="):
+                found[f"{day[3:]}T{hour[5:]}"] = status["modificationTime"]
+    return found
 
 
 class HourAnnouncer:
+    """The announcements of one topic.
+
+    :param client: an ``hdfs`` library client.
+    :param root: the HDFS root of the layout.
+    :param topic: the Kafka topic.
+    :param partitions: the topic's partition count (a partition without offset.dat holds hours back).
+    """
+
     def __init__(self, client, root: str, topic: str, partitions: int) -> None:
         self.client = client
         self.root = root
@@ -55,27 +69,37 @@ class HourAnnouncer:
         self.partitions = partitions
         self.state_path = f"{root}/_offsets/{topic}/hours.json"
 
-    def _state(self) -> tuple[set[str], set[str]]:
-        if not exists(self.client, self.state_path):
-            return set(), set()
-        state = json.loads(read_bytes(self.client, self.state_path))
-        return set(state["pending"]), set(state["announced"])
+    def _state(self) -> tuple[set[str], set[str], dict[str, int]]:
+        stored = read_replaced(self.client, self.state_path)
+        if stored is None:
+            return set(), set(), {}
+        state = json.loads(stored[1])
+        return set(state["pending"]), set(state["announced"]), state.get("seen", {})
 
-    def announce(self, landed_files: Iterable[str], *, now: datetime, lateness: timedelta) -> Announcement:
-        """Record what the latest batches landed and return the hours to announce now."""
-        pending, announced = self._state()
-        touched = hours_of_files(landed_files, f"{self.root}/{self.topic}")
-        restated = touched & announced
-        pending |= touched - announced
+    def touched_hours(self, seen: dict[str, int], *, since: str) -> dict[str, int]:
+        """The hours whose entry or quarantine folder changed since ``seen``, with their newest change."""
+        touched: dict[str, int] = {}
+        for base in (topic_dir(self.root, self.topic), quarantine_dir(self.root, self.topic)):
+            for key, modified in hour_folders(self.client, base, since=since).items():
+                if modified > seen.get(key, -1):
+                    touched[key] = max(modified, touched.get(key, -1))
+        return touched
+
+    def announce(self, *, now: datetime, lateness: timedelta) -> Announcement:
+        """Find what was landed since last time, in HDFS itself (whichever task, batch or replay
+        landed it, and whether its siblings failed), and return the hours to announce now."""
+        pending, announced, seen = self._state()
+        horizon = hour_key(now - ANNOUNCED_RETENTION)
+        touched = self.touched_hours(seen, since=horizon[:10])
+        restated = touched.keys() & announced
+        pending |= touched.keys() - announced
         offsets = read_offsets(OffsetStore(self.client, self.root), self.topic, self.partitions)
         complete = {key for key in pending if hour_is_complete(key, offsets, partitions=self.partitions, now=now,
                                                                lateness=lateness)}
         pending -= complete
-        announced |= complete
-        horizon = hour_key(now - ANNOUNCED_RETENTION)
-        announced = {key for key in announced if key >= horizon}
-        body = json.dumps({"pending": sorted(pending), "announced": sorted(announced)}).encode()
-        write_bytes(self.client, f"{self.state_path}.new", body)
-        move_into_place(self.client, f"{self.state_path}.new", self.state_path)
+        announced = {key for key in announced | complete if key >= horizon}
+        seen = {key: modified for key, modified in {**seen, **touched}.items() if key >= horizon}
+        body = json.dumps({"pending": sorted(pending), "announced": sorted(announced), "seen": seen}).encode()
+        replace_file(self.client, self.state_path, body)
         return Announcement(sorted(complete), sorted(restated), sorted(pending))
 

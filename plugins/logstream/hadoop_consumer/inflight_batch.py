@@ -1,9 +1,13 @@
 """The one batch of a topic-partition that is on its way into HDFS, and its recovery.
 
-A batch's files are first written under ``_inflight/<topic>/<partition>/`` (invisible to Hive), then
-a MANIFEST naming every file and the offset to commit is written (the batch now *exists*), then the
-files are renamed into their final folders, then offset.dat is moved, then the inflight folder goes.
-``recover`` finishes or discards whatever an earlier, killed run left there. See DESIGN.md.
+Each attempt (each lease, by its fencing token) stages its batch in a folder of its own,
+``_inflight/<topic>/<partition>/<token>/``, invisible to Hive. The steps, named as in DESIGN.md:
+:meth:`InflightBatch.stage` the files, :meth:`~InflightBatch.seal` (write the MANIFEST naming every
+file and the offset to commit: the batch now *exists*), :meth:`~InflightBatch.publish` (rename the
+files into their final folders), :meth:`~InflightBatch.commit` (move offset.dat),
+:meth:`~InflightBatch.clean` (delete the inflight folder). Every step but Stage first checks that
+this attempt still holds the partition's lease. :meth:`~InflightBatch.recover` finishes or discards
+whatever earlier attempts, whose holders are gone, left behind.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 
 from logstream.hadoop_consumer.hdfs_files import delete_tree, exists, publish_file, read_bytes, write_bytes
 from logstream.hadoop_consumer.offset_store import OffsetStore, PartitionOffset
+from logstream.hadoop_consumer.partition_lease import PartitionLease
 from logstream.hdfs_layout import inflight_dir
 
 HDFS_THREADS = 8
@@ -29,7 +34,7 @@ class Manifest:
     next_offset: int
     watermark: int
     leader: str
-    # staged file name in the inflight folder -> final path
+    # staged file name in the attempt's inflight folder -> final path
     files: dict[str, str] = field(default_factory=dict)
 
     def commit_record(self) -> PartitionOffset:
@@ -37,51 +42,83 @@ class Manifest:
 
 
 class InflightBatch:
-    def __init__(self, client, store: OffsetStore, topic: str, partition: int) -> None:
+    """The batch of the attempt that holds ``lease``.
+
+    :param client: an ``hdfs`` library client.
+    :param store: the partition's offset store.
+    :param lease: the partition's lease, held (its token names the attempt's folder).
+    """
+
+    def __init__(self, client, store: OffsetStore, lease: PartitionLease) -> None:
         self.client = client
         self.store = store
-        self.folder = inflight_dir(store.root, topic, partition)
-        self.manifest_path = f"{self.folder}/MANIFEST"
+        self.lease = lease
+        self.partition_folder = inflight_dir(store.root, lease.topic, lease.partition)
+        self.folder = f"{self.partition_folder}/{lease.token:020d}"
 
     def recover(self, committed: PartitionOffset | None) -> str:
-        """Finish a batch whose MANIFEST exists but whose offset was not moved; drop a partial one."""
-        if not exists(self.client, self.folder):
-            return "clean"
-        if not exists(self.client, self.manifest_path):
-            delete_tree(self.client, self.folder)
-            return "discarded a partly written batch"
-        manifest = Manifest(**json.loads(read_bytes(self.client, self.manifest_path)))
-        if committed is None or manifest.next_offset > committed.offset:
-            self.publish(manifest)
-            self.store.write(manifest.commit_record())
-            outcome = f"finished batch {manifest.first}-{manifest.last}"
-        else:
-            outcome = f"batch {manifest.first}-{manifest.last} was already committed"
-        delete_tree(self.client, self.folder)
-        return outcome
+        """Finish each earlier attempt whose MANIFEST exists but whose offset was not moved; drop the rest.
 
-    def write(self, name: str, data: bytes) -> None:
+        Runs under the lease, so every earlier attempt's holder is gone (killed, or expired and fenced off)."""
+        if not exists(self.client, self.partition_folder):
+            return "clean"
+        self.lease.check("recovery")
+        outcomes = []
+        for attempt in sorted(self.client.list(self.partition_folder)):
+            folder = f"{self.partition_folder}/{attempt}"
+            manifest_path = f"{folder}/MANIFEST"
+            if not exists(self.client, manifest_path):
+                outcomes.append(f"discarded the partly written batch of attempt {attempt.lstrip('0') or 0}")
+            else:
+                manifest = Manifest(**json.loads(read_bytes(self.client, manifest_path)))
+                if committed is None or manifest.next_offset > committed.offset:
+                    self._publish(manifest, folder)
+                    self.commit(manifest)
+                    committed = manifest.commit_record()
+                    outcomes.append(f"finished batch {manifest.first}-{manifest.last}")
+                else:
+                    outcomes.append(f"batch {manifest.first}-{manifest.last} was already committed")
+        self.clean()
+        return "; ".join(outcomes) or "removed an empty inflight folder"
+
+    def stage(self, name: str, data: bytes) -> None:
         """Write (or overwrite) one staged file of the batch."""
         write_bytes(self.client, f"{self.folder}/{name}", data)
 
     def seal(self, manifest: Manifest) -> None:
         """Write the MANIFEST: from here on the batch will be completed, whatever happens."""
-        write_bytes(self.client, f"{self.manifest_path}.new", json.dumps(asdict(manifest)).encode())
-        self.client.rename(f"{self.manifest_path}.new", self.manifest_path)
+        self.lease.check("seal")
+        write_bytes(self.client, f"{self.folder}/MANIFEST.new", json.dumps(asdict(manifest)).encode())
+        self.client.rename(f"{self.folder}/MANIFEST.new", f"{self.folder}/MANIFEST")
 
     def publish(self, manifest: Manifest) -> None:
+        self._publish(manifest, self.folder)
+
+    def _publish(self, manifest: Manifest, folder: str) -> None:
         """Rename every staged file to its final path, a few at a time (WebHDFS calls wait on round
         trips more than on bandwidth). Safe to repeat: a file already moved is left alone."""
+        self.lease.check("publish")
         folders = {posixpath.dirname(target) for target in manifest.files.values()}
         with ThreadPoolExecutor(max_workers=HDFS_THREADS) as pool:
             list(pool.map(self.client.makedirs, sorted(folders)))
-            list(pool.map(lambda item: publish_file(self.client, posixpath.join(self.folder, item[0]), item[1]),
+            list(pool.map(lambda item: publish_file(self.client, posixpath.join(folder, item[0]), item[1]),
                           manifest.files.items()))
 
-    def complete(self, manifest: Manifest) -> None:
-        self.publish(manifest)
+    def commit(self, manifest: Manifest) -> None:
+        """Move offset.dat past the batch."""
+        self.lease.check("commit")
         self.store.write(manifest.commit_record())
-        delete_tree(self.client, self.folder)
+
+    def clean(self) -> None:
+        """Delete the partition's inflight folder (this attempt's and any earlier one's)."""
+        self.lease.check("clean")
+        delete_tree(self.client, self.partition_folder)
+
+    def complete(self, manifest: Manifest) -> None:
+        """Seal's successors: Publish, Commit, Clean."""
+        self.publish(manifest)
+        self.commit(manifest)
+        self.clean()
 
 
 class Stager:
@@ -108,7 +145,7 @@ class Stager:
         earlier = self.written.get(name)
         if earlier is not None:  # never two writes of one file at once: the older could land last
             earlier[1].result()
-        self.written[name] = (rows, self.pool.submit(self.inflight.write, name, data))
+        self.written[name] = (rows, self.pool.submit(self.inflight.stage, name, data))
 
     def finish(self, files: dict[str, list[tuple[int, bytes]]]) -> None:
         """Make the staged files hold exactly ``files`` (staged name -> rows) and wait for them.

@@ -11,8 +11,9 @@ from the partition, which tells the Hive reports when an hour is complete) and t
     watermark=1795839600
     updated=2026-11-28T04:30:00Z
 
-``offset`` is the next offset to read. The file is replaced by write-new, delete-old, rename; a
-reader that finds only ``offset.dat.new`` (a crash between the last two steps) uses that.
+``offset`` is the next offset to read. The file is replaced by write-new, delete-old, rename
+(``hdfs_files.replace_file``); a reader that finds only ``offset.dat.new`` (a crash between the
+last two steps) uses that, and the next write first finishes that rename.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
-from logstream.hadoop_consumer.hdfs_files import exists, move_into_place, read_bytes, write_bytes
-from logstream.hdfs_layout import offsets_dir
+from logstream.hadoop_consumer.hdfs_files import exists, read_replaced, replace_file
+from logstream.hdfs_layout import offset_file
 
 FROM_BEGINNING = -1
 NO_WATERMARK = -1
@@ -68,17 +69,17 @@ class OffsetStore:
         self.root = root
 
     def path(self, topic: str, partition: int) -> str:
-        return f"{offsets_dir(self.root, topic, partition)}/offset.dat"
+        return offset_file(self.root, topic, partition)
 
     def read(self, topic: str, partition: int) -> PartitionOffset | None:
-        path = self.path(topic, partition)
-        for candidate in (path, f"{path}.new"):
-            if exists(self.client, candidate):
-                found = PartitionOffset.from_text(read_bytes(self.client, candidate).decode(), source=candidate)
-                if (found.topic, found.partition) != (topic, partition):
-                    raise OffsetFileError(f"{candidate} belongs to {found.topic}/{found.partition}")
-                return found
-        return None
+        stored = read_replaced(self.client, self.path(topic, partition))
+        if stored is None:
+            return None
+        source, text = stored
+        found = PartitionOffset.from_text(text.decode(errors="replace"), source=source)
+        if (found.topic, found.partition) != (topic, partition):
+            raise OffsetFileError(f"{source} belongs to {found.topic}/{found.partition}")
+        return found
 
     def initialize(self, topic: str, partition: int, leader: str) -> PartitionOffset:
         """The paper's DataGenerator step: create offset.dat at -1 unless it exists (idempotent)."""
@@ -90,10 +91,8 @@ class OffsetStore:
         return fresh
 
     def write(self, record: PartitionOffset) -> None:
-        path = self.path(record.topic, record.partition)
         record = replace(record, updated=_now())
-        write_bytes(self.client, f"{path}.new", record.to_text().encode())
-        move_into_place(self.client, f"{path}.new", path)
+        replace_file(self.client, self.path(record.topic, record.partition), record.to_text().encode())
 
     def list_partitions(self, topic: str) -> list[int]:
         base = f"{self.root}/_offsets/{topic}"

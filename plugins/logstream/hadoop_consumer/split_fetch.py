@@ -27,6 +27,12 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from confluent_kafka import Consumer
+
+from logstream.hadoop_consumer.batch_result import BatchLimits, BatchResult
+from logstream.hadoop_consumer.inflight_batch import Stager
+from logstream.hadoop_consumer.range_fetch import consumer_settings, fetch_range, staged_name
+
 # the folder that holds the logstream package, for the helper's import path
 _PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])
 _PR_SET_PDEATHSIG = 1
@@ -46,6 +52,8 @@ class UpperRange:
     stall_timeout: float
     watermark: int
     parent_pid: int
+    start_time_max_age: int = BatchLimits.start_time_max_age
+    start_time_max_lead: int = BatchLimits.start_time_max_lead
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -188,7 +196,7 @@ class _FrameSink:
             pickle.dump(frame, self.stream, protocol=pickle.HIGHEST_PROTOCOL)
             self.stream.flush()
 
-    def write(self, name: str, data: bytes) -> None:
+    def stage(self, name: str, data: bytes) -> None:
         self.send("file", name, data)
 
 
@@ -214,18 +222,12 @@ def main() -> None:
 
 
 def fetch_upper_range(upper: UpperRange, sink: _FrameSink) -> UpperRangeResult:
-    # imported here: the module is imported by the batch too, which has these already
-    from confluent_kafka import Consumer
-
-    from logstream.hadoop_consumer.consumer import BatchLimits, BatchResult, HadoopConsumer, staged_name
-    from logstream.hadoop_consumer.inflight_batch import Stager
-
-    fetcher = HadoopConsumer(upper.kafka_config, None, upper.root, progress=lambda line: sink.send("progress", line))
     result = BatchResult(upper.topic, upper.partition, upper.start, upper.start, watermark=upper.watermark)
     limits = BatchLimits(max_records=upper.end - upper.start, max_bytes=upper.max_bytes,
-                         stall_timeout=upper.stall_timeout)
+                         stall_timeout=upper.stall_timeout, start_time_max_age=upper.start_time_max_age,
+                         start_time_max_lead=upper.start_time_max_lead)
     outcome = UpperRangeResult()
-    consumer = Consumer(fetcher.kafka_config)
+    consumer = Consumer(consumer_settings(upper.kafka_config))
     try:
         with Stager(sink, threads=1) as stager:
             def name(key: tuple[str, str, str]) -> str:
@@ -233,8 +235,9 @@ def fetch_upper_range(upper: UpperRange, sink: _FrameSink) -> UpperRangeResult:
                 outcome.files[staged] = key
                 return staged
 
-            fetched = fetcher._fetch(consumer, result, upper.start, upper.end, limits,
-                                     hour_done=lambda key, rows: stager.write(name(key), rows))
+            fetched = fetch_range(consumer, result, upper.start, upper.end, limits, root=upper.root,
+                                  hour_done=lambda key, rows: stager.write(name(key), rows),
+                                  progress=lambda line: sink.send("progress", line))
             stager.finish({name(key): rows for key, rows in fetched.groups.items()})
     finally:
         consumer.close()

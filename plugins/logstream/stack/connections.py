@@ -29,6 +29,8 @@ def connections(config: StackConfig) -> dict[str, dict]:
         },
         "webhdfs_default": {"conn_type": "webhdfs", "host": host, "port": ports["hdfs_http"], "login": "root",
                             "extra": {"timeout": 60}},
+        # the HadoopConsumer's partition leases
+        "zookeeper_default": {"conn_type": "generic", "host": host, "port": ports["zookeeper"]},
         "hiveserver2_default": {
             "conn_type": "hiveserver2",
             "host": host,

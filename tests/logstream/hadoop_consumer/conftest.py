@@ -18,5 +18,10 @@ def root(unique_name):
 
 
 @pytest.fixture
-def consumer(kafka_config, hdfs_client, root):
-    return HadoopConsumer(kafka_config, hdfs_client, root)
+def zookeeper_hosts(stack):
+    return f"{stack.config.host}:{stack.config.ports['zookeeper']}"
+
+
+@pytest.fixture
+def consumer(kafka_config, hdfs_client, root, zookeeper_hosts):
+    return HadoopConsumer(kafka_config, hdfs_client, root, zookeeper_hosts=zookeeper_hosts)

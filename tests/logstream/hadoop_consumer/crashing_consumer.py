@@ -1,10 +1,12 @@
 """Runs HadoopConsumer batches in a child process that a test kills with SIGKILL.
 
-    python crashing_consumer.py BOOTSTRAP WEBHDFS_URL ROOT TOPIC PARTITIONS MAX_RECORDS [CRASH_POINT]
+    python crashing_consumer.py BOOTSTRAP WEBHDFS_URL ZOOKEEPER ROOT TOPIC PARTITIONS MAX_RECORDS [CRASH_POINT]
 
-SPLIT_FROM in the environment sets the batches' ``split_from`` (to make them use a helper process).
+SPLIT_FROM in the environment sets the batches' ``split_from`` (to make them use a helper process),
+LEASE_WAIT how long a batch waits for another consumer's lease before it stands down.
 
-Without CRASH_POINT it loops over the partitions' batches until killed from outside. With one, it
+Without CRASH_POINT it loops over the partitions' batches until killed from outside, printing why
+it stood down whenever another consumer held a partition. With one, it
 SIGKILLs itself at that step of the first batch that lands records (see DESIGN.md's crash table).
 """
 
@@ -16,50 +18,66 @@ import sys
 
 import hdfs
 
-from logstream.hadoop_consumer import inflight_batch, offset_store
-from logstream.hadoop_consumer.consumer import BatchLimits, HadoopConsumer
+from logstream.hadoop_consumer import inflight_batch
+from logstream.hadoop_consumer.consumer import BatchLimits, HadoopConsumer, LeaseLost
 
 
 def die() -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-def arm(crash_point: str) -> None:
-    """Wrap the step named ``crash_point`` so that the process dies right there."""
-    if crash_point == "after_first_staged_file":
+def arm(crash_point: str, client) -> None:
+    """Wrap the step named ``crash_point`` so that the process dies right there.
+
+    The Commit step's points wrap the HDFS client itself, so they hold whatever function writes offset.dat.
+    """
+    if crash_point == "stage":
         write = inflight_batch.write_bytes
         inflight_batch.write_bytes = lambda client, path, data: (write(client, path, data), die())
-    elif crash_point == "after_manifest":
+    elif crash_point == "seal":
         seal = inflight_batch.InflightBatch.seal
         inflight_batch.InflightBatch.seal = lambda self, manifest: (seal(self, manifest), die())
-    elif crash_point == "after_first_publish_rename":
+    elif crash_point == "publish":
         move = inflight_batch.publish_file
         inflight_batch.publish_file = lambda client, source, target: (move(client, source, target), die())
-    elif crash_point == "after_new_offset_file":
-        offset_store.move_into_place = lambda client, source, target: die()
-    elif crash_point == "between_offset_delete_and_rename":
-        def delete_then_die(client, source, target):
-            client.delete(target)
+    elif crash_point == "commit.new_written":
+        delete = client.delete
+        client.delete = lambda path, **kwargs: die() if path.endswith("/offset.dat") else delete(path, **kwargs)
+    elif crash_point == "commit.old_deleted":
+        rename = client.rename
+        client.rename = lambda source, target: die() if target.endswith("/offset.dat") else rename(source, target)
+    elif crash_point == "commit.new_partial":
+        # HDFS's create truncates first: a kill during the write leaves a partial offset.dat.new
+        write = client.write
+        def write_half_then_die(path, data=None, **kwargs):
+            if not path.endswith("/offset.dat.new"):
+                return write(path, data=data, **kwargs)
+            write(path, data=data[:len(data) // 2], **kwargs)
             die()
-        offset_store.move_into_place = delete_then_die
-    elif crash_point == "before_inflight_cleanup":
+        client.write = write_half_then_die
+    elif crash_point == "clean":
         inflight_batch.delete_tree = lambda client, path: die()
     else:
         raise SystemExit(f"unknown crash point {crash_point!r}")
 
 
-def main(bootstrap: str, webhdfs: str, root: str, topic: str, partitions: str, max_records: str,
+def main(bootstrap: str, webhdfs: str, zookeeper: str, root: str, topic: str, partitions: str, max_records: str,
          crash_point: str | None = None) -> None:
-    consumer = HadoopConsumer({"bootstrap.servers": bootstrap}, hdfs.InsecureClient(webhdfs, user="root"), root,
+    client = hdfs.InsecureClient(webhdfs, user="root")
+    consumer = HadoopConsumer({"bootstrap.servers": bootstrap}, client, root, zookeeper_hosts=zookeeper,
+                              lease_wait=float(os.environ.get("LEASE_WAIT", 30)),
                               progress=lambda line: print(line, flush=True))
     consumer.initialize(topic)
     if crash_point:
-        arm(crash_point)
+        arm(crash_point, client)
     limits = BatchLimits(max_records=int(max_records),
                          split_from=int(os.environ.get("SPLIT_FROM", BatchLimits.split_from)))
     while True:
         for partition in range(int(partitions)):
-            consumer.run_batch(topic, partition, limits)
+            try:
+                consumer.run_batch(topic, partition, limits)
+            except LeaseLost as lost:
+                print(f"stood down: {lost}", flush=True)
         if crash_point:
             raise SystemExit(f"crash point {crash_point} was never reached")
 

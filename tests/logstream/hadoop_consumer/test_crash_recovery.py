@@ -16,24 +16,29 @@ import pytest
 from produced_and_landed import create_topic, drain, landed, produce
 
 from logstream.hadoop_consumer.consumer import BatchLimits, KafkaUnavailable
+from logstream.hadoop_consumer.offset_store import OffsetStore
+from logstream.log_hours.completeness import read_offsets
 
 CHILD = Path(__file__).with_name("crashing_consumer.py")
 CRASH_POINTS = (
-    "after_first_staged_file",
-    "after_manifest",
-    "after_first_publish_rename",
-    "after_new_offset_file",
-    "between_offset_delete_and_rename",
-    "before_inflight_cleanup",
+    "stage",
+    "seal",
+    "publish",
+    "commit.new_written",
+    "commit.old_deleted",
+    "clean",
 )
 
 
-def child(stack, root, topic, partitions, max_records, *crash_point, split_from=None):
+def child(stack, root, topic, partitions, max_records, *crash_point, split_from=None, lease_wait=None):
     webhdfs = f"http://{stack.config.host}:{stack.config.ports['hdfs_http']}"
     env = {**os.environ, "PYTHONPATH": str(stack.config.repo / "plugins")}
     if split_from is not None:
         env["SPLIT_FROM"] = str(split_from)
-    argv = [sys.executable, str(CHILD), stack.config.kafka_bootstrap, webhdfs, root, topic, str(partitions),
+    if lease_wait is not None:
+        env["LEASE_WAIT"] = str(lease_wait)
+    zookeeper = f"{stack.config.host}:{stack.config.ports['zookeeper']}"
+    argv = [sys.executable, str(CHILD), stack.config.kafka_bootstrap, webhdfs, zookeeper, root, topic, str(partitions),
             str(max_records), *crash_point]
     return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
@@ -129,3 +134,65 @@ def test_kafka_restart_during_batches(stack, consumer, kafka_config, hdfs_client
 
     drain(consumer, unique_name, 2)
     assert landed(hdfs_client, root, unique_name) == sent
+
+
+def test_two_kills_in_a_row_in_the_commit_then_recovery(stack, consumer, kafka_config, hdfs_client, root,
+                                                       unique_name):
+    create_topic(kafka_config, unique_name, 1)
+    sent = produce(kafka_config, unique_name, 1200, partitions=1, bad_ratio=0.05)
+    offset_file = consumer.store.path(unique_name, 0)
+
+    # first kill: between deleting offset.dat and renaming offset.dat.new, the only copy left
+    first = child(stack, root, unique_name, 1, 500, "commit.old_deleted")
+    output, _ = first.communicate(timeout=120)
+    assert first.returncode == -signal.SIGKILL, output
+    assert hdfs_client.status(offset_file, strict=False) is None
+    assert hdfs_client.status(f"{offset_file}.new", strict=False) is not None
+    # second kill: in the next batch's commit, while offset.dat.new is being written
+    second = child(stack, root, unique_name, 1, 500, "commit.new_partial")
+    output, _ = second.communicate(timeout=120)
+    assert second.returncode == -signal.SIGKILL, output
+
+    # what the announcer reads (read_offsets) is what the consumer recovers from
+    assert [o.offset for o in read_offsets(OffsetStore(hdfs_client, root), unique_name, 1)] == [500]
+    drain(consumer, unique_name, 1, BatchLimits(max_records=700))
+    assert landed(hdfs_client, root, unique_name) == sent
+    assert consumer.store.read(unique_name, 0).offset == 1200
+    assert read_offsets(OffsetStore(hdfs_client, root), unique_name, 1) == [consumer.store.read(unique_name, 0)]
+
+
+def test_overlapping_consumers_killed_at_random_land_each_record_once(stack, consumer, kafka_config, hdfs_client,
+                                                                      root, unique_name):
+    create_topic(kafka_config, unique_name, 2)
+    sent = produce(kafka_config, unique_name, 60_000, partitions=2, bad_ratio=0.05)
+    chance = random.Random(13)
+    # three consumers of the same two partitions at all times (a backfill beside the scheduled run,
+    # a retry beside its first try); one of them killed every moment, and replaced
+    running = [child(stack, root, unique_name, 2, 3000, lease_wait=0.2, split_from=1500 if i == 1 else None)
+               for i in range(3)]
+    outputs: list[str] = []
+    kills = 0
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and kills < 25:
+        time.sleep(chance.uniform(1.0, 4.0))
+        victim = running.pop(chance.randrange(len(running)))
+        victim.send_signal(signal.SIGKILL)
+        outputs.append(victim.communicate(timeout=30)[0])
+        kills += victim.returncode == -signal.SIGKILL
+        running.append(child(stack, root, unique_name, 2, 3000, lease_wait=0.2,
+                             split_from=1500 if chance.random() < 0.3 else None))
+    for survivor in running:
+        survivor.send_signal(signal.SIGKILL)
+        outputs.append(survivor.communicate(timeout=30)[0])
+    assert kills >= 10
+
+    landed_before_clean_run = sum(landed(hdfs_client, root, unique_name).values())
+    assert landed_before_clean_run > 0
+    drain(consumer, unique_name, 2, BatchLimits(max_records=5000))
+    assert landed(hdfs_client, root, unique_name) == sent
+    assert [consumer.store.read(unique_name, p).offset for p in (0, 1)] == [30_000, 30_000]
+    # the consumers that found a partition taken said so, and who held it
+    stood_down = [line for output in outputs for line in output.splitlines() if line.startswith("stood down: ")]
+    assert stood_down
+    assert all("standing down" in line and ("being moved by" in line or "fence" in line or "lease" in line)
+               for line in stood_down)

@@ -1,0 +1,80 @@
+"""What a batch may do (:class:`BatchLimits`) and what it did (:class:`BatchResult`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+DAY_SECONDS = 86400
+
+
+class OffsetOutOfRange(RuntimeError):
+    """The committed offset is no longer (or not yet) in Kafka: records would be skipped silently."""
+
+
+@dataclass(frozen=True)
+class BatchLimits:
+    max_records: int = 500_000
+    max_bytes: int = 256 * 1024 * 1024
+    # how long a batch may wait for Kafka without receiving anything before it gives up
+    stall_timeout: float = 60.0
+    # a batch of at least this many records is fetched by two processes, half each (split_fetch.py)
+    split_from: int = 200_000
+    # a StartTime further than this before or after the record's Kafka timestamp is implausible:
+    # the record is quarantined (reason "implausible_start_time") and does not move the watermark
+    start_time_max_age: int = 30 * DAY_SECONDS
+    start_time_max_lead: int = 2 * DAY_SECONDS
+
+
+@dataclass
+class BatchResult:
+    topic: str
+    partition: int
+    start_offset: int
+    next_offset: int
+    records: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    high_watermark: int = 0
+    leader: str = ""
+    watermark: int = -1
+    recovery: str = "clean"
+    # replay only: records that were missing from HDFS and were written again
+    restored: int = 0
+    files: list[str] = field(default_factory=list)
+    quarantine_reasons: dict[str, int] = field(default_factory=dict)
+
+    def add_counts(self, records: int, size: int, quarantine_reasons: dict[str, int], watermark: int,
+                   next_offset: int) -> None:
+        """Count in a fetched part of the batch: this one's, or the helper's right after it."""
+        self.records += records
+        self.bytes += size
+        for reason, count in quarantine_reasons.items():
+            self.quarantine_reasons[reason] = self.quarantine_reasons.get(reason, 0) + count
+        self.watermark = max(self.watermark, watermark)
+        self.next_offset = next_offset
+
+    @property
+    def quarantined(self) -> int:
+        return sum(self.quarantine_reasons.values())
+
+    @property
+    def valid(self) -> int:
+        return self.records - self.quarantined
+
+    @property
+    def lag(self) -> int:
+        return max(self.high_watermark - self.next_offset, 0)
+
+    @property
+    def records_per_second(self) -> float:
+        return self.records / self.seconds if self.seconds else 0.0
+
+    def summary(self) -> str:
+        megabytes = self.bytes / 1e6
+        return (
+            f"{self.topic}[{self.partition}] offsets {self.start_offset}->{self.next_offset}: "
+            f"{self.records:,} records ({self.valid:,} valid, {self.quarantined:,} quarantined "
+            f"{self.quarantine_reasons or ''}), {megabytes:.1f} MB in {self.seconds:.1f}s = "
+            f"{self.records_per_second:,.0f} rec/s, {megabytes / self.seconds if self.seconds else 0:.1f} MB/s, "
+            f"remaining lag {self.lag:,}, leader {self.leader}"
+        )

@@ -1,0 +1,193 @@
+"""Fetch one offset range of one partition and file each record by hour: the consumer's hot path.
+
+Used by the batch (``consumer.py``), by the split-fetch helper for the upper part of a large
+batch (``split_fetch.py``) and by replay (``replay.py``): all three file records the same way.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from confluent_kafka import Consumer, KafkaError, TopicPartition
+
+from logstream.hadoop_consumer.batch_result import BatchLimits, BatchResult, OffsetOutOfRange
+from logstream.hadoop_consumer.plain_chunks import split_chunk
+from logstream.hdfs_layout import (
+    LAST_FILEABLE_SECOND,
+    hour_partition,
+    offset_file,
+    quarantine_dir,
+    quarantine_row,
+    topic_dir,
+)
+from logstream.kafka_partitions import KafkaUnavailable
+from logstream.log_entry import InvalidEntry, entry_start_time
+
+PROGRESS_EVERY_SECONDS = 10.0
+CONSUME_CHUNK = 20_000
+IMPLAUSIBLE_START_TIME = "implausible_start_time"
+
+# (folder, dt, hour) -> rows of (offset, line or lines)
+HourKey = tuple[str, str, str]
+
+
+@dataclass
+class Fetched:
+    """Records read from one partition, grouped by the (folder, dt, hour) they land in."""
+
+    groups: dict[HourKey, list[tuple[int, bytes]]] = field(default_factory=lambda: defaultdict(list))
+    first: int | None = None
+    last: int | None = None
+
+
+def consumer_settings(kafka_config: dict) -> dict:
+    """The librdkafka settings of every fetch (the batch's and its helper's), from the connection's."""
+    settings = {
+        **kafka_config,
+        "group.id": kafka_config.get("group.id", "logstream-hadoop-consumer"),
+        "enable.auto.commit": False,
+        "enable.auto.offset.store": False,
+        "enable.partition.eof": False,
+        # Small fetches, a deep local queue: librdkafka hands over a fetch's first record only
+        # once the whole response is parsed, so 1 MB fetches keep the first wait short, and
+        # fetching runs ahead of the batch (the default 100,000-record queue would pause it
+        # for fetch.queue.backoff.ms, a second, each time it filled).
+        "max.partition.fetch.bytes": 1024 * 1024,
+        "queued.min.messages": 1_000_000,
+        "queued.max.messages.kbytes": 256 * 1024,
+        "fetch.queue.backoff.ms": 20,
+    }
+    # offsets come from offset.dat only: an offset Kafka no longer has (retention deleting it
+    # between the range check and the fetch) must fail the batch, not jump ("error", not the
+    # default "largest", which would skip records silently)
+    settings["auto.offset.reset"] = "error"
+    return settings
+
+
+def file_suffix(folder: str, topic: str, root: str) -> str:
+    return "tsv" if folder == quarantine_dir(root, topic) else "log"
+
+
+def staged_name(topic: str, root: str, base: str, dt: str, hour: str) -> str:
+    """The name in the inflight folder of the file that goes to ``base``'s (dt, hour) folder."""
+    return f"{dt}-{hour}.{file_suffix(base, topic, root)}"
+
+
+def _kafka_timestamp_ms(message) -> int:
+    """The record's Kafka timestamp; now if it has none, or one that no hour folder can hold."""
+    kind, timestamp = message.timestamp()
+    if kind and 0 < timestamp <= LAST_FILEABLE_SECOND * 1000:
+        return timestamp
+    return int(time.time() * 1000)
+
+
+def fetch_range(consumer: Consumer, result: BatchResult, start: int, end: int, limits: BatchLimits, *, root: str,
+                whole_chunks: bool = True, hour_done: Callable[[HourKey, list[tuple[int, bytes]]], None] | None = None,
+                progress: Callable[[str], None]) -> Fetched:
+    """Read [start, end) of the partition into per-hour groups; counts go into ``result``.
+
+    A fetched chunk whose records are all plain entries of one hour is checked and filed whole
+    (``whole_chunks``, ``plain_chunks.py``; a group's row then holds several lines and the offset
+    of the first); any other chunk goes record by record, with counters in locals and entries filed
+    by hour number, the folders' names being made once per hour. Once the fetch has moved past an
+    hour, ``hour_done`` gets its group (it may still grow if entries of that hour come late).
+    """
+    topic, partition = result.topic, result.partition
+    max_age, max_lead = limits.start_time_max_age, limits.start_time_max_lead
+    fetched = Fetched()
+    reasons: dict[str, int] = defaultdict(int)
+    entries_by_hour: dict[int, list[tuple[int, bytes]]] = {}
+    quarantined = fetched.groups
+    quarantine_root = quarantine_dir(root, topic)
+    valid_root = topic_dir(root, topic)
+    open_hours: set[int] = set()
+    # the first offset itself, even at the log's start: OFFSET_BEGINNING costs a look-up first
+    consumer.assign([TopicPartition(topic, partition, start)])
+    next_offset, records, size, watermark = start, 0, 0, result.watermark
+    first = last = None
+    began = last_progress = last_delivery = time.monotonic()
+    while next_offset < end and size < limits.max_bytes:
+        # never ask for more than is left: consume() waits its whole timeout for a chunk it can't fill
+        messages = consumer.consume(num_messages=max(min(CONSUME_CHUNK, end - next_offset), 1), timeout=1.0)
+        now = time.monotonic()
+        if not messages:
+            position = consumer.position([TopicPartition(topic, partition)])[0].offset
+            if position >= end:  # only control records (transaction markers) were left below end
+                next_offset = end
+                break
+            if now - last_delivery > limits.stall_timeout:
+                raise KafkaUnavailable(
+                    f"{topic}[{partition}]: no records for {limits.stall_timeout:.0f}s at offset {next_offset} "
+                    f"(expected up to {end}); is the broker reachable?"
+                )
+            continue
+        last_delivery = now
+        chunks, messages = (split_chunk(messages, end, max_age=max_age, max_lead=max_lead) if whole_chunks
+                            else ([], messages))
+        for message in messages:
+            error = message.error()
+            if error is not None:
+                if error.code() == KafkaError._PARTITION_EOF:
+                    continue
+                if error.code() == KafkaError._AUTO_OFFSET_RESET:
+                    raise OffsetOutOfRange(
+                        f"{topic}[{partition}]: offset {next_offset} is no longer in Kafka ({error}); retention "
+                        f"deleted it after the batch started. Nothing was skipped: decide, then set the "
+                        f"offset in {offset_file(root, topic, partition)} by hand."
+                    )
+                raise KafkaUnavailable(f"{topic}[{partition}]: {error}")
+            offset = message.offset()
+            if offset >= end:  # Kafka delivers in order: everything below end was seen (the rest
+                next_offset = end  # were control records or compacted away)
+                break
+            value = message.value() or b""
+            if first is None:
+                first = offset
+            last = offset
+            next_offset = offset + 1
+            records += 1
+            size += len(value)
+            timestamp_ms = _kafka_timestamp_ms(message)
+            kafka_seconds = timestamp_ms // 1000
+            try:
+                start_time = entry_start_time(value)
+                if not kafka_seconds - max_age <= start_time <= min(kafka_seconds + max_lead, LAST_FILEABLE_SECOND):
+                    raise InvalidEntry(IMPLAUSIBLE_START_TIME, f"StartTime {start_time} is too far from the "
+                                                               f"record's Kafka timestamp {kafka_seconds}")
+            except InvalidEntry as invalid:
+                reasons[invalid.reason] += 1
+                line = quarantine_row(partition, offset, timestamp_ms, invalid.reason, value)
+                quarantined[(quarantine_root, *hour_partition(kafka_seconds))].append((offset, line))
+                continue
+            if start_time > watermark:
+                watermark = start_time
+            hour_rows = entries_by_hour.get(start_time // 3600)
+            if hour_rows is None:
+                hour_rows = entries_by_hour[start_time // 3600] = []
+                open_hours.add(start_time // 3600)
+            hour_rows.append((offset, value))
+        for chunk in chunks:
+            entries_by_hour.setdefault(chunk.hour_number, []).append((chunk.first_offset, chunk.lines))
+            first = chunk.first_offset if first is None else min(first, chunk.first_offset)
+            last = chunk.last_offset
+            next_offset = last + 1
+            records += chunk.records
+            size += chunk.bytes
+            watermark = max(watermark, chunk.newest_start_time)
+            open_hours.add(chunk.hour_number)
+        if hour_done is not None and chunks:
+            for hour_number in sorted(hour for hour in open_hours if hour < chunks[0].hour_number):
+                open_hours.discard(hour_number)
+                hour_done((valid_root, *hour_partition(hour_number * 3600)), entries_by_hour[hour_number])
+        if now - last_progress > PROGRESS_EVERY_SECONDS:
+            last_progress = now
+            progress(f"{topic}[{partition}] at offset {next_offset:,} of {end:,}: {records:,} records, "
+                     f"{size / 1e6:.1f} MB, {records / (now - began):,.0f} rec/s")
+    fetched.first, fetched.last = first, last
+    for hour_number, rows in entries_by_hour.items():
+        fetched.groups[(valid_root, *hour_partition(hour_number * 3600))] = rows
+    result.add_counts(records, size, dict(reasons), watermark, next_offset)
+    return fetched

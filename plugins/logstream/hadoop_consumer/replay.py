@@ -1,0 +1,93 @@
+"""Replay: re-land a past period of one partition, writing only the records HDFS lacks."""
+
+from __future__ import annotations
+
+import time
+
+from confluent_kafka import Consumer, KafkaException, TopicPartition
+
+from logstream.hadoop_consumer.batch_result import BatchLimits, BatchResult, OffsetOutOfRange
+from logstream.hadoop_consumer.consumer import HadoopConsumer
+from logstream.hadoop_consumer.hdfs_files import delete_tree, exists, move_into_place, write_bytes
+from logstream.hadoop_consumer.offset_store import FROM_BEGINNING
+from logstream.hadoop_consumer.range_fetch import Fetched, fetch_range, file_suffix
+from logstream.hdfs_layout import batch_file_name, hour_dir, inflight_dir, parse_batch_file_name
+from logstream.kafka_partitions import KafkaUnavailable, offset_at
+
+WHOLE_PERIOD = BatchLimits(max_records=10**12, max_bytes=2**62)
+
+
+def replay(consumer: HadoopConsumer, topic: str, partition: int, start_ms: int, end_ms: int,
+           limits: BatchLimits = WHOLE_PERIOD) -> BatchResult:
+    """Re-read records with Kafka timestamps in [start_ms, end_ms) and land those missing from HDFS.
+
+    Only offsets below the committed one are replayed (later ones are the next batch's job). A
+    record counts as present when a landed file of its hour folder, for this partition, covers
+    its offset; so replaying what is there writes nothing, and replaying after a folder was lost
+    restores exactly what was lost. Staged files are renamed into place one by one, and a killed
+    replay is simply run again.
+    """
+    client, root = consumer.client, consumer.root
+    committed = consumer.store.read(topic, partition)
+    if committed is None or committed.offset == FROM_BEGINNING:
+        return BatchResult(topic, partition, 0, 0)
+    started = time.monotonic()
+    kafka = Consumer(consumer.kafka_config)
+    try:
+        low, high = kafka.get_watermark_offsets(TopicPartition(topic, partition), timeout=15)
+        # one look-up per timestamp: a request naming the same partition twice answers only once
+        first_offset, end_offset = (
+            offset_at(kafka, topic, partition, timestamp, default=high) for timestamp in (start_ms, end_ms)
+        )
+        end_offset = min(end_offset, committed.offset)
+        if first_offset < low:
+            raise OffsetOutOfRange(
+                f"{topic}[{partition}]: the period starts at offset {first_offset}, before Kafka's first kept "
+                f"offset {low}: retention deleted part of it and it cannot be replayed."
+            )
+        result = BatchResult(topic, partition, first_offset, first_offset, high_watermark=high,
+                             leader=committed.leader, watermark=committed.watermark)
+        fetched = (
+            fetch_range(kafka, result, first_offset, end_offset, limits, root=root, whole_chunks=False,
+                        progress=consumer.progress)
+            if first_offset < end_offset else Fetched()
+        )
+    except KafkaException as err:
+        raise KafkaUnavailable(f"{topic}[{partition}]: Kafka did not answer: {err}") from err
+    finally:
+        kafka.close()
+
+    staging = f"{inflight_dir(root, topic, partition)}-replay"
+    delete_tree(client, staging)
+    restored = 0
+    for (base, dt, hour), rows in sorted(fetched.groups.items()):
+        folder = hour_dir(base, dt, hour)
+        covered = _landed_ranges(client, folder, topic, partition)
+        missing = [(offset, line) for offset, line in rows if not any(a <= offset <= b for a, b in covered)]
+        if not missing:
+            continue
+        name = batch_file_name(topic, partition, missing[0][0], missing[-1][0], file_suffix(base, topic, root))
+        write_bytes(client, f"{staging}/{name}", b"\n".join(line for _, line in missing) + b"\n")
+        move_into_place(client, f"{staging}/{name}", f"{folder}/{name}")
+        result.files.append(f"{folder}/{name}")
+        restored += len(missing)
+    delete_tree(client, staging)
+    result.seconds = time.monotonic() - started
+    consumer.progress(f"replay of {topic}[{partition}] offsets {first_offset}->{end_offset}: read {result.records:,}, "
+                      f"restored {restored:,} missing records into {len(result.files)} file(s)")
+    result.next_offset = end_offset
+    result.restored = restored
+    return result
+
+
+def _landed_ranges(client, folder: str, topic: str, partition: int) -> list[tuple[int, int]]:
+    if not exists(client, folder):
+        return []
+    ranges = []
+    for name in client.list(folder):
+        if name.startswith(("_", ".")):
+            continue
+        file_topic, file_partition, first, last = parse_batch_file_name(name)
+        if (file_topic, file_partition) == (topic, partition):
+            ranges.append((first, last))
+    return ranges

@@ -1,0 +1,54 @@
+"""offset.dat in real HDFS: what is read back, and what survives kills while it is replaced."""
+
+from __future__ import annotations
+
+import pytest
+
+from logstream.hadoop_consumer.offset_store import FROM_BEGINNING, OffsetFileError, OffsetStore, PartitionOffset
+
+
+@pytest.fixture
+def store(hdfs_client, root):
+    return OffsetStore(hdfs_client, root)
+
+
+def test_initialize_once_then_write_and_read_back(store, unique_name):
+    fresh = store.initialize(unique_name, 0, "broker:1")
+    assert (fresh.offset, fresh.watermark, fresh.leader) == (FROM_BEGINNING, -1, "broker:1")
+    store.write(PartitionOffset(unique_name, 0, "broker:2", 42, 1795910400))
+    assert store.initialize(unique_name, 0, "broker:3").offset == 42
+    found = store.read(unique_name, 0)
+    assert (found.offset, found.watermark, found.leader) == (42, 1795910400, "broker:2")
+    assert store.read(unique_name, 1) is None
+    assert store.list_partitions(unique_name) == [0]
+
+
+def test_only_the_new_file_left_is_read_and_finished_before_the_next_write(store, hdfs_client, unique_name):
+    store.write(PartitionOffset(unique_name, 0, "b", 10))
+    path = store.path(unique_name, 0)
+    hdfs_client.rename(path, f"{path}.new")  # a kill between delete and rename
+    assert store.read(unique_name, 0).offset == 10
+
+    # the next write is killed while writing offset.dat.new: it must not have been the only copy
+    original_write = hdfs_client.write
+    def write_half(target, data=None, **kwargs):
+        original_write(target, data=data[: len(data) // 2], **kwargs)
+        raise KeyboardInterrupt("killed")
+    hdfs_client.write = write_half
+    with pytest.raises(KeyboardInterrupt):
+        store.write(PartitionOffset(unique_name, 0, "b", 20))
+    hdfs_client.write = original_write
+    assert store.read(unique_name, 0).offset == 10
+    store.write(PartitionOffset(unique_name, 0, "b", 20))
+    assert store.read(unique_name, 0).offset == 20
+    assert hdfs_client.status(f"{path}.new", strict=False) is None
+
+
+def test_a_foreign_or_broken_file_is_a_clear_error(store, hdfs_client, unique_name):
+    store.write(PartitionOffset(unique_name, 0, "b", 10))
+    hdfs_client.write(store.path(unique_name, 1), data=PartitionOffset("other", 1, "b").to_text().encode())
+    with pytest.raises(OffsetFileError, match="belongs to other/1"):
+        store.read(unique_name, 1)
+    hdfs_client.write(store.path(unique_name, 0), data=b"offset=ten\n", overwrite=True)
+    with pytest.raises(OffsetFileError, match="is not a valid offset file"):
+        store.read(unique_name, 0)
