@@ -56,6 +56,11 @@ class ResultStore:
     :param connect: makes a new DB-API connection (autocommit off) to the result database.
     """
 
+    # each dialect's SQL: create a partition's position if missing, read it, advance it if unmoved
+    INSERT_POSITION = ""
+    SELECT_POSITION = ""
+    ADVANCE_POSITION = ""
+
     def __init__(self, *, connect: Callable[[], Any]) -> None:
         self.connect = connect
         self._conn: Any = None
@@ -73,11 +78,9 @@ class ResultStore:
 
     def reset(self) -> None:
         """Forget the connection after an error (the next call reconnects)."""
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            finally:
-                self._conn = None
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
 
     def start_partition(self, *, topology: str, topic: str, partition: int, start_offset: int) -> PartitionPosition:
         """The partition's stored position, creating it at ``start_offset`` if it has none."""
@@ -114,10 +117,6 @@ class ResultStore:
 
     def _write_deltas(self, cur: Any, flush: Flush) -> None:
         raise NotImplementedError
-
-    INSERT_POSITION = ""
-    SELECT_POSITION = ""
-    ADVANCE_POSITION = ""
 
 
 class PostgresResultStore(ResultStore):
