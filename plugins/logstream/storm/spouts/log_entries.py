@@ -35,6 +35,9 @@ class LogEntrySpout(Spout):
             "enable.auto.commit": False,
             "enable.auto.offset.store": False,
             "fetch.max.bytes": 16 * 1024 * 1024,
+            # small per-partition fetches interleave the partitions in the consume queue, so a backlog
+            # in one partition does not hold the others back for a whole megabyte each
+            "max.partition.fetch.bytes": 128 * 1024,
         })
         topic = self.settings.topic
         metadata = self.consumer.list_topics(topic, timeout=30)
