@@ -61,3 +61,56 @@ CREATE TABLE IF NOT EXISTS online_flushes (
     committed_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (topology, topic, partition, first_offset)
 );
+
+-- Added by the Storm topology (additive only).
+-- The partition's event-time watermark (largest StartTime counted so far), stored with its offset so
+-- that a restarted topology classifies replayed records as late/expired exactly as the first run did.
+ALTER TABLE online_offsets ADD COLUMN IF NOT EXISTS watermark bigint;
+-- When each pane closed (the watermark passed its end) and when that close was committed: the
+-- record that closed it (offset, Kafka timestamp) and the commit's clock time. A pane is final once
+-- its allowed lateness has passed too.
+CREATE TABLE IF NOT EXISTS online_pane_closes (
+    topology          text        NOT NULL,
+    topic             text        NOT NULL,
+    partition         integer     NOT NULL,
+    pane_start        timestamptz NOT NULL,
+    closed_by_offset  bigint      NOT NULL,
+    closed_by_time    timestamptz NOT NULL,
+    committed_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
+    PRIMARY KEY (topology, topic, partition, pane_start)
+);
+-- The sliding view, "the last 5 minutes, every minute": one row per (topic, window end) for every
+-- minute that has a pane, summing the five panes that end at it.
+CREATE OR REPLACE VIEW online_window_totals AS
+SELECT p.topic,
+       p.pane_start + interval '1 minute' AS window_end,
+       sum(w.records)::bigint AS records,
+       sum(w.late_records)::bigint AS late_records,
+       sum(w.expired_records)::bigint AS expired_records
+FROM online_pane_totals p
+JOIN online_pane_totals w
+  ON w.topic = p.topic
+ AND w.pane_start > p.pane_start - interval '5 minutes'
+ AND w.pane_start <= p.pane_start
+GROUP BY p.topic, p.pane_start;
+CREATE OR REPLACE VIEW online_window_config_counts AS
+SELECT e.topic, e.window_end, c.config_id, sum(c.records)::bigint AS records
+FROM (SELECT DISTINCT topic, pane_start + interval '1 minute' AS window_end FROM online_pane_totals) e
+JOIN online_pane_config_counts c
+  ON c.topic = e.topic
+ AND c.pane_start >= e.window_end - interval '5 minutes'
+ AND c.pane_start < e.window_end
+GROUP BY e.topic, e.window_end, c.config_id;
+-- Hosts per 5-minute window, ranked (rank 1 = most records); "top N" is `WHERE rank <= N`.
+CREATE OR REPLACE VIEW online_window_top_hosts AS
+SELECT topic, window_end, host, records,
+       rank() OVER (PARTITION BY topic, window_end ORDER BY records DESC, host) AS rank
+FROM (
+    SELECT e.topic, e.window_end, h.host, sum(h.records)::bigint AS records
+    FROM (SELECT DISTINCT topic, pane_start + interval '1 minute' AS window_end FROM online_pane_totals) e
+    JOIN online_pane_host_counts h
+      ON h.topic = e.topic
+     AND h.pane_start >= e.window_end - interval '5 minutes'
+     AND h.pane_start < e.window_end
+    GROUP BY e.topic, e.window_end, h.host
+) hosts;

@@ -26,7 +26,15 @@ DEFAULT_PORTS = {
     "hive_ui": 4040,
     "airflow": 8080,
     "smtp": 8025,
+    "storm_nimbus": 6627,
+    "storm_supervisor": 6628,
+    # the first of STORM_SLOTS consecutive worker ports
+    "storm_slots": 6700,
+    # never bound here (no storm-webapp), but Storm's default 8080 would be Airflow's
+    "storm_ui": 8081,
+    "storm_logviewer": 8000,
 }
+STORM_SLOTS = 4
 
 
 def _port(name: str) -> int:

@@ -42,6 +42,7 @@ def connections(config: StackConfig) -> dict[str, dict]:
         },
         "postgres_default": postgres,
         "logstream_results": postgres,
+        "storm_default": {"conn_type": "storm", "host": host, "port": ports["storm_nimbus"]},
         "smtp_default": {
             "conn_type": "smtp",
             "host": host,

@@ -16,9 +16,10 @@ def _service_classes() -> list[list[type[Service]]]:
     from logstream.stack.kafka import Kafka
     from logstream.stack.mail import Mail
     from logstream.stack.postgres import Postgres
+    from logstream.stack.storm import Storm
     from logstream.stack.zookeeper import ZooKeeper
 
-    return [[Postgres, ZooKeeper, Kafka, Hdfs, Mail], [Hive, Airflow]]
+    return [[Postgres, ZooKeeper, Kafka, Hdfs, Mail], [Hive, Airflow, Storm]]
 
 
 class LocalStack:

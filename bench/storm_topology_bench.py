@@ -1,0 +1,167 @@
+"""The security_stats topology's throughput and pane latency, beside Kafka's own consumer, in one run.
+
+    PYTHONPATH=plugins .venv/bin/python bench/storm_topology_bench.py [--records 2000000]
+                                        [--live-seconds 40] [--live-rate 25000]
+
+1. Produces N generated entries (0.2% malformed) into a fresh topic with the pipeline's partitions.
+2. Baseline: ``kafka-consumer-perf-test`` (org.apache.kafka.tools.ConsumerPerformance) reads them.
+3. Submits the topology to the stack's Nimbus and measures the sustained records/s from its first
+   committed flush until every offset is committed (Kafka -> spout -> parse + panes -> PostgreSQL).
+4. Live phase: produces at a fixed rate with event time running 60x (a pane closes every second), and
+   reports the delay from each pane's close (the Kafka timestamp of the record that closed it) to the
+   commit of that close (``online_pane_closes``): median and p99.
+5. Checks that every produced record is counted exactly once, then kills the topology.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+
+import psycopg2
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from logstream.log_generator import LogGenerator
+from logstream.pipeline_config import load_pipeline_config
+from logstream.stack.config import StackConfig
+from logstream.stack.local_stack import LocalStack
+from logstream.storm.deployment import deploy
+
+SERVICES = ("postgres", "zookeeper", "kafka", "storm")
+
+
+def produce_backlog(bootstrap: str, topic: str, count: int, partitions: int) -> None:
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 50, "batch.size": 1_000_000,
+                         "queue.buffering.max.messages": 1_000_000})
+    now = int(time.time())
+    generator = LogGenerator(seed=11, bad_ratio=0.002)
+    for i, record in enumerate(generator.records(count, start=now - 3 * 3600, end=now)):
+        while True:
+            try:
+                producer.produce(topic, record.value, partition=i % partitions)
+                break
+            except BufferError:
+                producer.poll(0.05)
+    producer.flush(300)
+
+
+def produce_live(bootstrap: str, topic: str, seconds: float, rate: int, partitions: int) -> int:
+    """``rate`` records/s for ``seconds``; event time starts an hour ago and runs 60 s per second."""
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5, "queue.buffering.max.messages": 1_000_000})
+    generator = LogGenerator(seed=12)
+    began = time.monotonic()
+    event_start = int(time.time()) - 3600
+    sent = 0
+    while (elapsed := time.monotonic() - began) < seconds:
+        due = int(elapsed * rate)
+        event_time = event_start + int(elapsed * 60)
+        for _ in range(due - sent):
+            producer.produce(topic, generator.entry(event_time), partition=sent % partitions)
+            sent += 1
+        producer.poll(0)
+        time.sleep(0.01)
+    producer.flush(60)
+    return sent
+
+
+def kafka_perf_test(config: StackConfig, topic: str, count: int) -> float:
+    argv = [config.java(), "-Xmx512m", "-cp", config.classpath("kafka"), "org.apache.kafka.tools.ConsumerPerformance",
+            "--bootstrap-server", config.kafka_bootstrap, "--topic", topic, "--messages", str(count),
+            "--group", f"perf-{uuid.uuid4().hex[:6]}", "--timeout", "120000"]
+    done = subprocess.run(argv, capture_output=True, text=True, check=True)
+    lines = [line for line in done.stdout.splitlines() if line.strip()]
+    header = [name.strip() for name in lines[-2].split(",")]
+    values = [value.strip() for value in lines[-1].split(",")]
+    return float(dict(zip(header, values))["nMsg.sec"])
+
+
+def counted(dsn: str, name: str) -> int:
+    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
+        cur.execute("SELECT coalesce(sum(next_offset), 0) FROM online_offsets WHERE topology = %s", (name,))
+        value = int(cur.fetchone()[0])
+    conn.close()
+    return value
+
+
+def wait_counted(dsn: str, name: str, total: int, timeout: float) -> tuple[float, float, int]:
+    """Poll until ``total`` offsets are committed; (first progress time, end time, count at first progress)."""
+    deadline = time.monotonic() + timeout
+    first_at, first_count, last_report = None, 0, time.monotonic()
+    while time.monotonic() < deadline:
+        done = counted(dsn, name)
+        now = time.monotonic()
+        if first_at is None and done > 0:
+            first_at, first_count = now, done
+        if now - last_report >= 10:
+            print(f"  counted {done:,}/{total:,}", flush=True)
+            last_report = now
+        if done >= total:
+            return first_at, now, first_count
+        time.sleep(0.25)
+    raise RuntimeError(f"only {counted(dsn, name):,} of {total:,} records counted within {timeout:.0f}s")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--records", type=int, default=2_000_000)
+    parser.add_argument("--live-seconds", type=float, default=40)
+    parser.add_argument("--live-rate", type=int, default=25_000)
+    args = parser.parse_args()
+
+    config = StackConfig()
+    LocalStack(config, only=SERVICES).up()
+    partitions = load_pipeline_config().topics[0].partitions
+    name = f"bench_storm_{uuid.uuid4().hex[:8]}"
+    dsn = f"postgresql://postgres@{config.host}:{config.ports['postgres']}/logstream"
+    admin = AdminClient({"bootstrap.servers": config.kafka_bootstrap})
+    admin.create_topics([NewTopic(name, partitions, 1)])[name].result()
+
+    began = time.monotonic()
+    produce_backlog(config.kafka_bootstrap, name, args.records, partitions)
+    print(f"produced {args.records:,} entries into {name} ({partitions} partitions) in {time.monotonic() - began:.1f}s")
+    baseline = kafka_perf_test(config, name, args.records)
+    print(f"kafka-consumer-perf-test: {baseline:,.0f} records/s")
+
+    nimbus = LocalStack(config, only=SERVICES).service("storm").nimbus()
+    deployment = deploy(nimbus=nimbus, name=name, topic=name, kafka_bootstrap=config.kafka_bootstrap,
+                        results_dsn=dsn, jar_dir=config.data_dir / "storm" / "jars")
+    print(f"submitted {deployment.topology_id}")
+    try:
+        first_at, end_at, first_count = wait_counted(dsn, name, args.records, timeout=1800)
+        rate = (args.records - first_count) / (end_at - first_at)
+        print(f"topology: {args.records:,} records counted; sustained {rate:,.0f} records/s "
+              f"(from its first commit, {first_count:,} records in, to the last)")
+
+        live = produce_live(config.kafka_bootstrap, name, args.live_seconds, args.live_rate, partitions)
+        wait_counted(dsn, name, args.records + live, timeout=600)
+        with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
+            cur.execute("SELECT extract(epoch FROM committed_at - closed_by_time) FROM online_pane_closes "
+                        "WHERE topology = %s AND closed_by_time > now() - make_interval(secs => %s)",
+                        (name, args.live_seconds + 120))
+            delays = sorted(float(row[0]) for row in cur.fetchall())
+            cur.execute("SELECT (SELECT sum(records + expired_records) FROM online_pane_totals WHERE topic = %(t)s)"
+                        " + (SELECT coalesce(sum(records), 0) FROM online_bad_records WHERE topic = %(t)s)",
+                        {"t": name})
+            total_counted = int(cur.fetchone()[0])
+        conn.close()
+        p99 = delays[min(len(delays) - 1, int(len(delays) * 0.99))]
+        print(f"live: {live:,} records at {args.live_rate:,}/s; pane close -> row committed over {len(delays)} "
+              f"pane closes: median {statistics.median(delays):.3f}s, p99 {p99:.3f}s, max {delays[-1]:.3f}s")
+        health = nimbus.health(name)
+        print(f"Storm: emitted {health.emitted:,} acked {health.acked:,} failed {health.failed:,} tuples, "
+              f"complete latency {health.complete_latency_ms:.0f} ms")
+        exact = total_counted == args.records + live
+        print(f"counted {total_counted:,} of {args.records + live:,} produced records: {'exact' if exact else 'MISMATCH'}")
+        print(f"ratio topology / kafka-consumer-perf-test: {rate / baseline:.2f}")
+        return 0 if exact else 1
+    finally:
+        nimbus.kill(name)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

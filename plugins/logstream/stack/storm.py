@@ -1,0 +1,155 @@
+"""Storm: Nimbus and one Supervisor (which launches real worker JVMs), from the Maven jars.
+
+There is no Storm distribution on Maven Central, so the service lays out the ``storm.home`` the
+daemons expect under the stack's data folder: ``lib/`` (the daemons' jars), ``lib-worker/`` (what a
+worker's classpath needs: storm-client and its dependencies), ``extlib/`` (empty: topologies bring
+their own code), ``conf/storm.yaml`` and ``log4j2/{cluster,worker}.xml`` (rendered from
+``include/stack/storm/``). Health comes from Nimbus itself, over Thrift.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+from logstream.stack.config import STORM_SLOTS
+from logstream.stack.service import Health, Service
+
+# reload4j and its binding clash with log4j-over-slf4j (both define org.apache.log4j)
+_NOT_IN_LIB = re.compile(r"^(reload4j|slf4j-reload4j)-")
+# storm-client's compile dependencies: the classpath of every worker
+_WORKER_LIB = re.compile(
+    r"^(storm-client|storm-shaded-deps|slf4j-api|log4j-api|log4j-core|log4j-slf4j2-impl|log4j-over-slf4j|"
+    r"bc\w+-jdk18on|jakarta\.activation|jakarta\.xml\.bind-api|javax\.annotation-api|kryo|minlog|objenesis|"
+    r"reflectasm|asm|metrics-(core|graphite|jvm|jmx))-\d"
+)
+
+
+class Storm(Service):
+    name = "storm"
+    port_names = ("storm_nimbus", "storm_supervisor")
+    process_names = ("storm-nimbus", "storm-supervisor")
+    start_timeout = 120.0
+
+    @property
+    def home(self) -> Path:
+        return self.data_dir / "home"
+
+    @property
+    def nimbus_process(self):
+        return self.processes[0]
+
+    @property
+    def supervisor_process(self):
+        return self.processes[1]
+
+    @property
+    def slot_ports(self) -> list[int]:
+        first = self.port("storm_slots")
+        return list(range(first, first + STORM_SLOTS))
+
+    def check_ports_free(self) -> None:
+        super().check_ports_free()
+        from logstream.stack.process import ServiceError, port_is_free
+
+        taken = [port for port in self.slot_ports if not port_is_free(port, self.config.host)]
+        if taken:
+            raise ServiceError(f"cannot start storm: worker slot ports {taken} are taken "
+                               "(set LOGSTREAM_STORM_SLOTS_PORT to the first of four free ports)")
+
+    def lay_out_home(self) -> None:
+        """Create (again) storm.home: jar links, the cluster config and the log configs."""
+        jars = sorted(Path(self.config.classpath("storm").removesuffix("/*")).glob("*.jar"))
+        for folder, wanted in (("lib", lambda n: not _NOT_IN_LIB.match(n)), ("lib-worker", _WORKER_LIB.match)):
+            target = self.home / folder
+            shutil.rmtree(target, ignore_errors=True)
+            target.mkdir(parents=True)
+            for jar in jars:
+                if wanted(jar.name):
+                    (target / jar.name).symlink_to(jar)
+        (self.home / "extlib").mkdir(parents=True, exist_ok=True)
+        for log_config in ("cluster.xml", "worker.xml"):
+            target = self.home / "log4j2" / log_config
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(self.config.include_dir / "stack" / "storm" / log_config, target)
+        self.render(
+            "storm/storm.yaml",
+            self.home / "conf" / "storm.yaml",
+            host=self.config.host,
+            zookeeper_port=self.port("zookeeper"),
+            local_dir=self.data_dir / "local",
+            log_dir=self.log_dir,
+            nimbus_port=self.port("storm_nimbus"),
+            supervisor_port=self.port("storm_supervisor"),
+            slot_ports=", ".join(str(port) for port in self.slot_ports),
+            ui_port=self.port("storm_ui"),
+            logviewer_port=self.port("storm_logviewer"),
+        )
+
+    @property
+    def log_dir(self) -> Path:
+        return self.config.run_dir / "storm-logs"
+
+    def _daemon_argv(self, main_class: str, log_name: str) -> list[str]:
+        return [
+            self.config.java(),
+            "-Xmx256m",
+            "-XX:+UseSerialGC",
+            "-Djava.net.preferIPv4Stack=true",
+            f"-Dstorm.home={self.home}",
+            f"-Dstorm.log.dir={self.log_dir}",
+            f"-Dlogfile.name={log_name}",
+            f"-Dlog4j.configurationFile={self.home / 'log4j2' / 'cluster.xml'}",
+            "-cp",
+            f"{self.home / 'lib'}/*:{self.home / 'conf'}",
+            main_class,
+        ]
+
+    def _environment(self) -> dict[str, str]:
+        # workers inherit it: their Python components must import the topology jar's code, not a checkout's
+        env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+        env["STORM_CONF_DIR"] = str(self.home / "conf")
+        return env
+
+    def launch(self) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.lay_out_home()
+        self.launch_nimbus()
+        self.supervisor_process.start(
+            self._daemon_argv("org.apache.storm.daemon.supervisor.Supervisor", "supervisor.log"),
+            env=self._environment(), cwd=self.home,
+        )
+
+    def launch_nimbus(self) -> None:
+        self.nimbus_process.start(
+            self._daemon_argv("org.apache.storm.daemon.nimbus.Nimbus", "nimbus.log"),
+            env=self._environment(), cwd=self.home,
+        )
+
+    def restart_nimbus(self) -> None:
+        """Stop Nimbus alone and start it again (workers and the supervisor go on)."""
+        self.nimbus_process.stop()
+        self.launch_nimbus()
+        self.nimbus_process.wait_until(lambda: self.health().ok, timeout=self.start_timeout, what="a healthy Nimbus")
+
+    def nimbus(self):
+        from logstream.storm.nimbus import NimbusClient
+
+        return NimbusClient(host=self.config.host, port=self.port("storm_nimbus"), timeout_ms=10_000)
+
+    def health(self) -> Health:
+        from thriftpy2.transport import TTransportException
+
+        try:
+            summary = self.nimbus().cluster_summary()
+        except (OSError, TTransportException) as err:
+            return Health(False, f"Nimbus not answering on {self.config.host}:{self.port('storm_nimbus')}: {err}")
+        leaders = [n for n in summary.nimbuses if n.isLeader]
+        slots = sum(s.num_workers for s in summary.supervisors)
+        used = sum(s.num_used_workers for s in summary.supervisors)
+        detail = (f"Nimbus {leaders[0].version if leaders else '(no leader)'} on "
+                  f"{self.config.host}:{self.port('storm_nimbus')}, {len(summary.supervisors)} supervisor(s), "
+                  f"{used}/{slots} slots used, {len(summary.topologies)} topologies")
+        return Health(bool(leaders) and bool(summary.supervisors), detail)

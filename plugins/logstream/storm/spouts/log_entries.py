@@ -1,0 +1,108 @@
+"""Reads one topic's partitions from Kafka and emits them in batches of offsets, ~1,000 records a tuple.
+
+Partitions are divided among the spout's tasks (partition % tasks == task index) and read with
+``assign()``, from the offsets the result store holds (``PostgresResultStore.start_partition``): a
+restarted worker resumes where the last committed flush ended, with no consumer-group rebalance to
+wait for. A failed tuple rewinds its partition to the tuple's first offset; the bolt drops what it
+has already counted, so a rewind can only repeat records, never skip them.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from confluent_kafka import Consumer, TopicPartition
+from streamparse import Spout
+
+from logstream.results.store import PostgresResultStore
+from logstream.storm.topology_config import ComponentSettings
+
+OUTPUT_FIELDS = ["topic", "partition", "from_offset", "next_offset", "offsets", "values", "timestamps"]
+
+
+class LogEntrySpout(Spout):
+    outputs = OUTPUT_FIELDS
+
+    def initialize(self, storm_conf: dict[str, Any], context: dict[str, Any]) -> None:
+        self.settings = ComponentSettings.from_storm_conf(storm_conf)
+        tasks = sorted(int(task) for task, component in context["task->component"].items()
+                       if component == self.component_name)
+        index = tasks.index(int(self.task_id))
+        self.consumer = Consumer({
+            "bootstrap.servers": self.settings.kafka_bootstrap,
+            "group.id": f"storm-{self.settings.topology}",
+            "enable.auto.commit": False,
+            "enable.auto.offset.store": False,
+            "fetch.max.bytes": 16 * 1024 * 1024,
+            # small per-partition fetches interleave the partitions in the consume queue, so a backlog
+            # in one partition does not hold the others back for a whole megabyte each
+            "max.partition.fetch.bytes": 128 * 1024,
+        })
+        topic = self.settings.topic
+        metadata = self.consumer.list_topics(topic, timeout=30)
+        if metadata.topics[topic].error is not None:
+            raise RuntimeError(f"topic {topic}: {metadata.topics[topic].error}")
+        mine = [p for p in sorted(metadata.topics[topic].partitions) if p % len(tasks) == index]
+        store = PostgresResultStore.from_dsn(self.settings.results_dsn)
+        self.position: dict[int, int] = {}
+        try:
+            for partition in mine:
+                low, _high = self.consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=30)
+                stored = store.start_partition(topology=self.settings.topology, topic=topic, partition=partition,
+                                               start_offset=low)
+                self.position[partition] = stored.next_offset
+        finally:
+            store.close()
+        self.consumer.assign([TopicPartition(topic, p, self.position[p]) for p in mine])
+        self.logger.info("task %s reads %s partitions %s from offsets %s", self.task_id, topic, mine, self.position)
+
+    def next_tuple(self) -> None:
+        if not self.position:
+            return
+        messages = self.consumer.consume(num_messages=self.settings.records_per_tuple, timeout=0.2)
+        batches: dict[int, list] = defaultdict(list)
+        for message in messages:
+            if message.error() is not None:
+                self.logger.warning("Kafka: %s", message.error())
+                continue
+            batches[message.partition()].append(message)
+        for partition, batch in batches.items():
+            self._emit_batch(partition, batch)
+
+    def _emit_batch(self, partition: int, batch: list) -> None:
+        start = self.position[partition]
+        offsets, values, timestamps = [], [], []
+        expected = start
+        for message in batch:
+            offset = message.offset()
+            if offset < expected:
+                continue
+            if offset > expected:
+                # a message fetched before a rewind; read again from where this batch must go on
+                self._seek(partition, expected)
+                break
+            offsets.append(offset)
+            # latin-1 maps every byte to one character: the bolt gets the exact bytes back
+            values.append((message.value() or b"").decode("latin-1"))
+            timestamps.append(message.timestamp()[1])
+            expected = offset + 1
+        if not offsets:
+            return
+        self.position[partition] = expected
+        self.emit([self.settings.topic, partition, start, expected, offsets, values, timestamps],
+                  tup_id=f"{partition}:{start}:{expected}")
+
+    def _seek(self, partition: int, offset: int) -> None:
+        self.consumer.seek(TopicPartition(self.settings.topic, partition, offset))
+        self.position[partition] = offset
+
+    def ack(self, tup_id: str) -> None:
+        """Nothing to do: the position that counts is the result store's, written with the counts."""
+
+    def fail(self, tup_id: str) -> None:
+        partition, start, _next = (int(part) for part in tup_id.split(":"))
+        if start < self.position.get(partition, start):
+            self.logger.info("tuple %s failed: partition %s rewinds to %s", tup_id, partition, start)
+            self._seek(partition, start)
+

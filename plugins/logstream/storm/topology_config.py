@@ -1,0 +1,53 @@
+"""The topology's settings: ``include/storm/security_stats.yaml`` plus what is known only at submit
+time, merged into the one Storm topology config the components read back in the workers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SETTINGS_FILE = Path(__file__).resolve().parents[3] / "include" / "storm" / "security_stats.yaml"
+PREFIX = "logstream."
+
+
+def load_settings(path: Path | None = None) -> dict[str, Any]:
+    """The settings file as a dict with ``storm``, ``parallelism`` and ``logstream`` sections."""
+    return yaml.safe_load((path or SETTINGS_FILE).read_text())
+
+
+@dataclass(frozen=True)
+class ComponentSettings:
+    """What the spout and the bolt need, carried in the topology config as ``logstream.*`` keys."""
+
+    topology: str
+    topic: str
+    kafka_bootstrap: str
+    results_dsn: str
+    records_per_tuple: int
+    flush_records: int
+    pane_seconds: int
+    allowed_lateness_seconds: int
+
+    @classmethod
+    def from_storm_conf(cls, conf: dict[str, Any]) -> ComponentSettings:
+        return cls(**{name: conf[PREFIX + name] for name in cls.__dataclass_fields__})
+
+
+def topology_conf(*, name: str, topic: str, kafka_bootstrap: str, results_dsn: str,
+                  settings: dict[str, Any] | None = None, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The Storm config to submit: Storm's settings from the file, then every ``logstream.*`` key."""
+    settings = settings or load_settings()
+    own = {**settings["logstream"], **(overrides or {})}
+    conf = dict(settings["storm"])
+    conf.update({PREFIX + key: value for key, value in own.items() if key in ComponentSettings.__dataclass_fields__})
+    conf.update({
+        PREFIX + "topology": name,
+        PREFIX + "topic": topic,
+        PREFIX + "kafka_bootstrap": kafka_bootstrap,
+        PREFIX + "results_dsn": results_dsn,
+        "topology.name": name,
+    })
+    return conf

@@ -1,0 +1,190 @@
+"""Task logic for the online statistics on Storm: build and submit, kill, rebalance, health check."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from airflow.exceptions import AirflowException
+from airflow.providers.apache.kafka.hooks.base import KafkaBaseHook
+from airflow.providers.apache.kafka.hooks.consume import KafkaConsumerHook
+from airflow.providers.postgres.hooks.postgres import PostgresHook
+from airflow.sdk import BaseOperator
+
+from hooks.storm_nimbus import StormNimbusHook
+from logstream.results import schema
+from logstream.storm.deployment import deploy
+from logstream.storm.health import judge, partition_lag
+
+RESULTS_CONN_ID = "logstream_results"
+JAR_DIR = Path(tempfile.gettempdir()) / "logstream-storm-jars"
+
+
+def results_dsn(conn_id: str) -> str:
+    """The result database as a libpq DSN for the workers (the hook's URI names a SQLAlchemy driver)."""
+    from psycopg2.extensions import make_dsn
+
+    conn = PostgresHook.get_connection(conn_id)
+    return make_dsn(host=conn.host, port=conn.port, user=conn.login, password=conn.password or None,
+                    dbname=conn.schema)
+
+
+class SubmitStormTopologyOperator(BaseOperator):
+    """Builds the security_stats jar and submits it as ``name``; a no-op when the same jar runs.
+
+    Workers reach Kafka and the result database at the addresses of the connections given here.
+
+    :param name: the topology's name (templated).
+    :param topic: the Kafka topic it counts (templated).
+    :param overrides: ``logstream`` settings replacing ``include/storm/security_stats.yaml``'s.
+    :param storm_conn_id: the Nimbus connection.
+    :param kafka_config_id: the Kafka connection (``bootstrap.servers`` in its extra).
+    :param results_conn_id: the PostgreSQL connection of the result store.
+    :param flux_core_jar: flux-core's jar, whose classes go into the topology jar (optional).
+    """
+
+    template_fields: Sequence[str] = ("name", "topic")
+
+    def __init__(self, *, name: str, topic: str, overrides: dict[str, Any] | None = None,
+                 storm_conn_id: str = StormNimbusHook.default_conn_name,
+                 kafka_config_id: str = KafkaBaseHook.default_conn_name, results_conn_id: str = RESULTS_CONN_ID,
+                 flux_core_jar: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.name = name
+        self.topic = topic
+        self.overrides = overrides
+        self.storm_conn_id = storm_conn_id
+        self.kafka_config_id = kafka_config_id
+        self.results_conn_id = results_conn_id
+        self.flux_core_jar = flux_core_jar
+
+    def execute(self, context: Any) -> str:
+        kafka = KafkaBaseHook(kafka_config_id=self.kafka_config_id).get_connection(self.kafka_config_id)
+        deployment = deploy(
+            nimbus=StormNimbusHook(storm_conn_id=self.storm_conn_id).get_conn(),
+            name=self.name,
+            topic=self.topic,
+            kafka_bootstrap=kafka.extra_dejson["bootstrap.servers"],
+            results_dsn=results_dsn(self.results_conn_id),
+            jar_dir=JAR_DIR,
+            flux_core_jar=Path(self.flux_core_jar) if self.flux_core_jar else None,
+            overrides=self.overrides,
+        )
+        verb = "submitted" if deployment.submitted else "already running with the same jar"
+        self.log.info("topology %s (%s) %s: %s", self.name, deployment.topology_id, verb, deployment.jar.name)
+        return deployment.topology_id
+
+
+class KillStormTopologyOperator(BaseOperator):
+    """Kills topology ``name`` (its workers get ``wait_secs`` to finish); succeeds if it is already gone.
+
+    :param name: the topology's name (templated).
+    :param wait_secs: seconds Storm deactivates it before killing (templated).
+    :param storm_conn_id: the Nimbus connection.
+    """
+
+    template_fields: Sequence[str] = ("name", "wait_secs")
+
+    def __init__(self, *, name: str, wait_secs: int = 0, storm_conn_id: str = StormNimbusHook.default_conn_name,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.name = name
+        self.wait_secs = wait_secs
+        self.storm_conn_id = storm_conn_id
+
+    def execute(self, context: Any) -> None:
+        nimbus = StormNimbusHook(storm_conn_id=self.storm_conn_id).get_conn()
+        if nimbus.topology_id(self.name) is None:
+            self.log.info("topology %s is not running: nothing to kill", self.name)
+            return
+        nimbus.kill(self.name, wait_secs=int(self.wait_secs))
+        self.log.info("topology %s killed (after %ss)", self.name, self.wait_secs)
+
+
+class RebalanceStormTopologyOperator(BaseOperator):
+    """Rebalances topology ``name`` onto ``workers`` workers and/or new executor counts.
+
+    :param name: the topology's name (templated).
+    :param workers: the new number of workers (None: unchanged; templated).
+    :param executors: component id -> executors (None: unchanged).
+    :param wait_secs: seconds Storm deactivates it before moving executors.
+    :param storm_conn_id: the Nimbus connection.
+    """
+
+    template_fields: Sequence[str] = ("name", "workers")
+
+    def __init__(self, *, name: str, workers: int | None = None, executors: dict[str, int] | None = None,
+                 wait_secs: int = 0, storm_conn_id: str = StormNimbusHook.default_conn_name, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.name = name
+        self.workers = workers
+        self.executors = executors
+        self.wait_secs = wait_secs
+        self.storm_conn_id = storm_conn_id
+
+    def execute(self, context: Any) -> None:
+        StormNimbusHook(storm_conn_id=self.storm_conn_id).get_conn().rebalance(
+            self.name, wait_secs=self.wait_secs, workers=None if self.workers is None else int(self.workers),
+            executors=self.executors)
+        self.log.info("topology %s rebalanced: workers=%s executors=%s", self.name, self.workers, self.executors)
+
+
+class StormTopologyHealthOperator(BaseOperator):
+    """Fails, naming each problem, when topology ``name`` is down, inactive, short of workers, or more
+    than ``max_lag_records`` behind Kafka in a partition; logs emitted/acked/failed and latency.
+
+    :param name: the topology's name (templated).
+    :param topic: the topic it counts (templated).
+    :param workers: how many workers it must have up.
+    :param max_lag_records: the most records a partition may wait in Kafka uncounted (templated).
+    :param storm_conn_id: the Nimbus connection.
+    :param kafka_config_id: the Kafka connection.
+    :param results_conn_id: the PostgreSQL connection of the result store.
+    """
+
+    template_fields: Sequence[str] = ("name", "topic", "max_lag_records")
+
+    def __init__(self, *, name: str, topic: str, workers: int = 1, max_lag_records: int = 1_000_000,
+                 storm_conn_id: str = StormNimbusHook.default_conn_name,
+                 kafka_config_id: str = KafkaBaseHook.default_conn_name, results_conn_id: str = RESULTS_CONN_ID,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.name = name
+        self.topic = topic
+        self.workers = workers
+        self.max_lag_records = max_lag_records
+        self.storm_conn_id = storm_conn_id
+        self.kafka_config_id = kafka_config_id
+        self.results_conn_id = results_conn_id
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        health = StormNimbusHook(storm_conn_id=self.storm_conn_id).get_conn().health(self.name)
+        stored = dict(PostgresHook(postgres_conn_id=self.results_conn_id).get_records(
+            f"SELECT partition, next_offset FROM {schema.OFFSETS} WHERE topology = %s AND topic = %s",
+            parameters=(self.name, self.topic)))
+        starts, ends = self._kafka_offsets()
+        report = judge(name=self.name, health=health, expected_workers=self.workers,
+                       lag=partition_lag(ends, stored, starts), max_lag_records=int(self.max_lag_records))
+        if health is not None:
+            self.log.info("topology %s (%s): %s, %d workers, up %ds; emitted %d, acked %d, failed %d; "
+                          "complete latency %.1f ms", self.name, health.id, health.status, health.workers,
+                          health.uptime_secs, health.emitted, health.acked, health.failed, health.complete_latency_ms)
+        self.log.info("lag per partition: %s (total %d)", report.lag, report.total_lag)
+        if report.problems:
+            raise AirflowException("; ".join(report.problems))
+        return {"lag": report.total_lag, "acked": health.acked, "failed": health.failed,
+                "complete_latency_ms": health.complete_latency_ms}
+
+    def _kafka_offsets(self) -> tuple[dict[int, int], dict[int, int]]:
+        """Each partition's first and next offset in Kafka."""
+        from confluent_kafka import TopicPartition
+
+        consumer = KafkaConsumerHook([self.topic], kafka_config_id=self.kafka_config_id).get_consumer()
+        try:
+            partitions = consumer.list_topics(self.topic, timeout=10).topics[self.topic].partitions
+            marks = {p: consumer.get_watermark_offsets(TopicPartition(self.topic, p), timeout=10) for p in partitions}
+        finally:
+            consumer.close()
+        return {p: low for p, (low, _high) in marks.items()}, {p: high for p, (_low, high) in marks.items()}

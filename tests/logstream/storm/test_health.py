@@ -1,0 +1,32 @@
+"""The health check's judgement: down, inactive, missing workers, lag past the threshold."""
+
+from __future__ import annotations
+
+from logstream.storm.health import judge, partition_lag
+from logstream.storm.nimbus import TopologyHealth
+
+
+def _health(status: str = "ACTIVE", workers: int = 1) -> TopologyHealth:
+    return TopologyHealth(id="s-1-1", name="s", status=status, uptime_secs=60, workers=workers, emitted=10,
+                          acked=10, failed=0, complete_latency_ms=5.0, components={}, conf={})
+
+
+def test_lag_counts_from_the_stored_offset_or_the_log_start():
+    assert partition_lag({0: 100, 1: 50, 2: 7}, {0: 60, 1: 50}, {2: 5}) == {0: 40, 1: 0, 2: 2}
+
+
+def test_a_healthy_topology_has_no_problems():
+    report = judge(name="s", health=_health(), expected_workers=1, lag={0: 10, 1: 0}, max_lag_records=100)
+    assert (report.problems, report.total_lag) == ([], 10)
+
+
+def test_each_problem_is_named():
+    assert judge(name="s", health=None, expected_workers=1, lag={}, max_lag_records=1).problems == [
+        "topology s is not running on Nimbus"]
+    report = judge(name="s", health=_health("INACTIVE", 0), expected_workers=2, lag={0: 5, 1: 2_000_000},
+                   max_lag_records=1000)
+    assert report.problems == [
+        "topology s is INACTIVE, not ACTIVE",
+        "topology s has 0 of its 2 workers up",
+        "topology s lags more than 1,000 records behind Kafka (partition 1: 2,000,000)",
+    ]

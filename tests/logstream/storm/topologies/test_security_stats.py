@@ -1,0 +1,124 @@
+"""The security_stats topology on the stack's real Nimbus and Supervisor: the result store's counts
+equal the counts computed here from the produced lines (late, expired and malformed lines mixed in),
+also after its worker is SIGKILLed ten times under load and after Nimbus restarts.
+
+One topology for the module (a worker takes ~20 s to start); the tests run in order and each checks
+everything produced so far.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+
+import pytest
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from online_stats import Expected, ResultReader, produce, round_lines, sigkill, wait_for, worker_pids
+from logstream.storm.deployment import deploy
+
+PARTITIONS = 3
+BASE = 1_795_800_000  # a pane start (divisible by 60)
+
+
+class Run:
+    def __init__(self, stack, name: str) -> None:
+        self.stack = stack
+        self.name = name
+        self.expected = Expected()
+        self.rng = random.Random(name)
+        self.round = 0
+        dsn = f"postgresql://postgres@{stack.config.host}:{stack.config.ports['postgres']}/logstream"
+        self.dsn = dsn
+        self.results = ResultReader(dsn, name, name)
+
+    def produce_round(self, records: int) -> None:
+        base = BASE + 3600 * self.round
+        self.round += 1
+        lines = {p: round_lines(self.rng, base, records) for p in range(PARTITIONS)}
+        produce(self.stack.config.kafka_bootstrap, self.name, lines, self.expected)
+
+    def check_exact(self, timeout: float = 300) -> None:
+        self.results.wait_for_offsets(self.expected.end_offsets, timeout)
+        actual = self.results.actual()
+        assert actual.totals == self.expected.totals
+        assert actual.late == self.expected.late
+        assert actual.expired == self.expected.expired
+        assert actual.bad == self.expected.bad
+        assert actual.config == self.expected.config
+        assert actual.host == self.expected.host
+        assert self.results.flush_ranges_tile()
+
+
+@pytest.fixture(scope="module")
+def run(stack, request):
+    name = f"t_stats_{random.randrange(16**8):08x}"
+    admin = AdminClient({"bootstrap.servers": stack.config.kafka_bootstrap})
+    admin.create_topics(
+        [NewTopic(name, PARTITIONS, 1)])[name].result()
+    storm = stack.service("storm")
+    nimbus = storm.nimbus()
+    run = Run(stack, name)
+    deployment = deploy(nimbus=nimbus, name=name, topic=name, kafka_bootstrap=stack.config.kafka_bootstrap,
+                        results_dsn=run.dsn, jar_dir=stack.config.data_dir / "storm" / "jars",
+                        overrides={"flush_records": 20_000})
+    run.topology_id = deployment.topology_id
+    yield run
+    nimbus.kill(name, wait_secs=0)
+    wait_for(lambda: nimbus.topology_id(name) is None, 120, f"topology {name} gone")
+
+
+def test_counts_equal_the_produced_lines(run):
+    run.produce_round(20_000)
+    run.check_exact()
+    assert sum(run.expected.late.values()) > 0 and sum(run.expected.expired.values()) > 0
+    assert sum(run.expected.bad.values()) > 0
+
+
+def test_same_code_resubmitted_is_a_no_op(run):
+    storm = run.stack.service("storm")
+    again = deploy(nimbus=storm.nimbus(), name=run.name, topic=run.name, kafka_bootstrap=run.stack.config.kafka_bootstrap,
+                   results_dsn=run.dsn, jar_dir=run.stack.config.data_dir / "storm" / "jars",
+                   overrides={"flush_records": 20_000})
+    assert (again.topology_id, again.submitted) == (run.topology_id, False)
+
+
+def test_exact_after_ten_worker_kills_under_load(run):
+    done = threading.Event()
+    errors: list[BaseException] = []
+
+    def load() -> None:
+        try:
+            # ~4,000 records/s (a round of 3 x 5,450 lines every 4 s), until the kills are done
+            while not done.wait(4):
+                run.produce_round(5_000)
+        except BaseException as err:  # surfaced by the assertion below
+            errors.append(err)
+
+    producer = threading.Thread(target=load)
+    producer.start()
+    rng = random.Random(run.name)
+    killed = []
+    try:
+        for _ in range(10):
+            pid = wait_for(lambda: [p for p in worker_pids(run.topology_id) if p not in killed], 240,
+                           "a (new) worker process")[0]
+            # a random moment of its life: while it starts (0 flushes) or after 1-3 more committed flushes
+            target = run.results.flush_count() + rng.randrange(4)
+            wait_for(lambda: run.results.flush_count() >= target, 240, f"{target} committed flushes")
+            sigkill(pid)
+            killed.append(pid)
+    finally:
+        done.set()
+        producer.join()
+    assert not errors, errors
+    assert len(killed) == 10
+    run.check_exact(timeout=600)
+
+
+def test_exact_after_nimbus_restart(run):
+    storm = run.stack.service("storm")
+    storm.restart_nimbus()
+    run.produce_round(10_000)
+    run.check_exact()
+    assert storm.nimbus().topology_id(run.name) == run.topology_id

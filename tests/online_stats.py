@@ -1,0 +1,187 @@
+"""Labelled log lines for the online statistics, the counts expected from them (computed here, in
+plain Python, from the lines as produced: not with the code under test), and readers of what the
+topology wrote into the result store."""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg2
+from confluent_kafka import Producer
+
+PANE = 60
+ALLOWED_LATENESS = 300
+# by hand, what the entry parser answers for each kind of malformed record
+MALFORMED = {
+    b"": "empty",
+    b"not,a,log,entry,at,all": "field_count",
+    b"999.1.1.1,1019491,1795839600,300": "bad_host",
+    b"10.0.0.1,abc,1795839600,300": "bad_config_id",
+    b"10.0.0.1,1019491,1795839600,0": "bad_interval",
+    b"\xff\xfe\x00garbage\x81": "not_text",
+    b"10.0.0.1,1019491,1795839600,300\n10.0.0.2,1,2,3": "control_characters",
+}
+
+
+@dataclass
+class Expected:
+    """What the produced lines must give: per-pane records per config and host, totals, bad reasons."""
+
+    config: Counter = field(default_factory=Counter)  # (pane_start, config_id) -> records
+    host: Counter = field(default_factory=Counter)  # (pane_start, host) -> records
+    totals: Counter = field(default_factory=Counter)  # pane_start -> records
+    late: Counter = field(default_factory=Counter)  # pane_start -> late records
+    expired: Counter = field(default_factory=Counter)  # pane_start -> expired records
+    bad: Counter = field(default_factory=Counter)  # reason -> records
+    end_offsets: Counter = field(default_factory=Counter)  # partition -> next offset
+
+    def add_line(self, line: bytes, kind: str) -> None:
+        if kind == "bad":
+            self.bad[MALFORMED[line]] += 1
+            return
+        host, config, start, _interval = line.decode().split(",")
+        pane = int(start) // PANE * PANE
+        if kind == "expired":
+            self.expired[pane] += 1
+            return
+        self.config[(pane, int(config))] += 1
+        self.host[(pane, host)] += 1
+        self.totals[pane] += 1
+        if kind == "late":
+            self.late[pane] += 1
+
+
+def round_lines(rng: random.Random, base: int, records: int) -> list[tuple[bytes, str]]:
+    """One partition's lines for a round starting at ``base`` (a pane start, later than every earlier
+    round's lines by more than the allowed lateness): on-time lines over ten minutes in time order,
+    then lines for a pane that closed 60-120 s before the newest time (late), lines an hour older
+    than that (expired), and malformed lines, shuffled into the tail."""
+    on_time = sorted(base + rng.randrange(600) for _ in range(records))
+    lines = [(_entry(rng, start), "on_time") for start in on_time]
+    newest = on_time[-1]
+    tail = [(_entry(rng, newest - newest % PANE - 120 + rng.randrange(PANE)), "late") for _ in range(records // 20)]
+    tail += [(_entry(rng, base - 3600 + rng.randrange(600)), "expired") for _ in range(records // 50)]
+    tail += [(rng.choice(list(MALFORMED)), "bad") for _ in range(records // 50)]
+    rng.shuffle(tail)
+    return lines + tail
+
+
+def _entry(rng: random.Random, start: int) -> bytes:
+    return b"10.%d.%d.%d,%d,%d,300" % (rng.randrange(2), rng.randrange(3), rng.randrange(1, 40),
+                                       1019491 + 17 * rng.randrange(12), start)
+
+
+def produce(bootstrap: str, topic: str, partition_lines: dict[int, list[tuple[bytes, str]]], expected: Expected) -> None:
+    """Produce each partition's lines in order and add them to ``expected`` once Kafka has them."""
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20, "acks": "all"})
+    failures = []
+    for partition, lines in partition_lines.items():
+        for i, (line, _kind) in enumerate(lines):
+            producer.produce(topic, value=line, partition=partition,
+                             on_delivery=lambda err, msg: err and failures.append(err))
+            if i % 10_000 == 0:
+                producer.poll(0)
+    assert producer.flush(60) == 0 and not failures, failures
+    for partition, lines in partition_lines.items():
+        for line, kind in lines:
+            expected.add_line(line, kind)
+        expected.end_offsets[partition] += len(lines)
+
+
+class ResultReader:
+    def __init__(self, dsn: str, topology: str, topic: str) -> None:
+        self.dsn, self.topology, self.topic = dsn, topology, topic
+
+    def query(self, sql: str) -> list[tuple]:
+        with psycopg2.connect(self.dsn) as conn, conn.cursor() as cur:
+            cur.execute(sql, {"topic": self.topic, "topology": self.topology})
+            rows = cur.fetchall()
+        conn.close()
+        return rows
+
+    def offsets(self) -> dict[int, int]:
+        return dict(self.query("SELECT partition, next_offset FROM online_offsets "
+                               "WHERE topology = %(topology)s AND topic = %(topic)s"))
+
+    def wait_for_offsets(self, end_offsets: Counter, timeout: float, during: Callable[[], None] | None = None) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.offsets() == dict(end_offsets):
+                return
+            time.sleep(1)
+        raise AssertionError(f"offsets {self.offsets()} did not reach {dict(end_offsets)} within {timeout:.0f}s")
+
+    def actual(self) -> Expected:
+        got = Expected()
+        for pane, config, records in self.query(
+                "SELECT extract(epoch FROM pane_start)::bigint, config_id, records FROM online_pane_config_counts "
+                "WHERE topic = %(topic)s"):
+            got.config[(pane, config)] = records
+        for pane, host, records in self.query(
+                "SELECT extract(epoch FROM pane_start)::bigint, host, records FROM online_pane_host_counts "
+                "WHERE topic = %(topic)s"):
+            got.host[(pane, host)] = records
+        for pane, records, late, expired in self.query(
+                "SELECT extract(epoch FROM pane_start)::bigint, records, late_records, expired_records "
+                "FROM online_pane_totals WHERE topic = %(topic)s"):
+            got.totals[pane], got.late[pane], got.expired[pane] = records, late, expired
+        for reason, records in self.query(
+                "SELECT reason, sum(records)::bigint FROM online_bad_records WHERE topic = %(topic)s GROUP BY reason"):
+            got.bad[reason] = records
+        got.end_offsets.update(self.offsets())
+        # Counter equality ignores zero entries on neither side in 3.11, so drop them explicitly
+        for counter in (got.config, got.host, got.totals, got.late, got.expired, got.bad):
+            for key in [k for k, v in counter.items() if v == 0]:
+                del counter[key]
+        return got
+
+    def flush_count(self) -> int:
+        return self.query("SELECT count(*) FROM online_flushes WHERE topology = %(topology)s")[0][0]
+
+    def flush_ranges_tile(self) -> bool:
+        """Each partition's committed flushes cover its offsets once: each starts where the last ended."""
+        rows = self.query("SELECT partition, first_offset, last_offset FROM online_flushes "
+                          "WHERE topology = %(topology)s AND topic = %(topic)s ORDER BY partition, first_offset")
+        previous: dict[int, int] = {}
+        for partition, first, last in rows:
+            if previous.get(partition, 0) != first:
+                return False
+            previous[partition] = last + 1
+        return previous == self.offsets()
+
+
+def worker_pids(topology_id: str) -> list[int]:
+    """Worker JVMs (``org.apache.storm.daemon.worker.Worker``, not their LogWriter) of a topology, from /proc."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        # the worker's LogWriter (its parent) names the Worker class in its arguments too
+        if (b"org.apache.storm.daemon.worker.Worker" in argv and topology_id.encode() in argv
+                and b"org.apache.storm.LogWriter" not in argv):
+            pids.append(int(proc.name))
+    return pids
+
+
+def wait_for(check: Callable[[], object], timeout: float, what: str) -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"{what} did not happen within {timeout:.0f}s")
+
+
+def sigkill(pid: int) -> None:
+    os.kill(pid, 9)
