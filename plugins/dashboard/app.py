@@ -23,7 +23,7 @@ import asyncpg
 from fastapi import FastAPI, HTTPException, WebSocket, WebSocketDisconnect, status
 from fastapi.responses import FileResponse, JSONResponse
 
-from dashboard.auth import DashboardUserDep, accept_dashboard_socket
+from dashboard.auth import RESULTS_CONN_ID, DashboardUserDep, accept_dashboard_socket
 from logstream.results.live_view import read_snapshot
 from logstream.results.schema import NOTIFY_CHANNEL
 
@@ -31,7 +31,6 @@ log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
 STATIC_FILES = {"dashboard.js", "dashboard.css"}
-RESULTS_CONN_ID = "logstream_results"
 # without notifications the snapshot is still refreshed now and then: records/s decays with time
 IDLE_REFRESH_SECONDS = 10.0
 SEND_TIMEOUT_SECONDS = 10.0
@@ -131,8 +130,12 @@ def _results_dsn() -> str:
     return Connection.get_connection_from_secrets(RESULTS_CONN_ID).get_uri()
 
 
-def create_app(dsn: str | None = None) -> FastAPI:
-    """The dashboard app; ``dsn`` of the result store, else the ``logstream_results`` connection's."""
+def create_app(*, dsn: str | None = None) -> FastAPI:
+    """The dashboard app.
+
+    :param dsn: the result store's PostgreSQL URI; by default the ``logstream_results`` connection's,
+        looked up when the app starts (not when the plugin is imported)
+    """
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -8,7 +8,7 @@ import asyncio
 import json
 import socket
 import time
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import pytest
 from dashboard_session import DashboardSession, next_snapshot
