@@ -46,7 +46,7 @@ def run(records_per_topic: int = 300_000, report=print) -> int:
     config = stack.config
     airflow = AirflowApi.for_stack(config)
     report(f"stack up in {seconds:.0f}s; Airflow UI: {airflow.base_url} (log in as {airflow.username}, "
-           f"password in {users_file(config)})")
+           f"password in {users_file(config)}); live statistics: {airflow.base_url}/plugin/live")
 
     pipeline = load_pipeline_config()
     now = int(time.time())
