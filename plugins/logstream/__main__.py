@@ -42,11 +42,14 @@ def main(argv: list[str] | None = None) -> int:
         local.down()
         return 0
     if args.action == "env":
-        from logstream.stack.airflow import airflow_env
+        from logstream.stack.airflow import STACK_USERS, airflow_env, users_file
 
         # everything the airflow CLI needs to talk to the stack: `eval "$(python -m logstream stack env)"`
         for key, value in airflow_env(local.config).items():
             print(f"export {key}={shlex.quote(value)}")
+        users = ", ".join(f"{user} ({role})" for user, role in STACK_USERS.items())
+        print(f"# Airflow UI http://{local.config.host}:{local.config.ports['airflow']}: log in as {users};")
+        print(f"# the passwords are in {users_file(local.config)}")
         return 0
     healthy = True
     for name, health in local.status().items():

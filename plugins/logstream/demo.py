@@ -19,6 +19,7 @@ from logstream.hadoop_consumer.offset_store import OffsetStore
 from logstream.kafka_topics import ensure_topic
 from logstream.log_generator import LogGenerator
 from logstream.pipeline_config import load_pipeline_config
+from logstream.stack.airflow import users_file
 from logstream.stack.airflow_api import AirflowApi
 from logstream.stack.local_stack import LocalStack
 
@@ -43,8 +44,9 @@ def run(records_per_topic: int = 300_000, report=print) -> int:
     stack = LocalStack(report=report)
     seconds = stack.up()
     config = stack.config
-    airflow = AirflowApi(f"http://{config.host}:{config.ports['airflow']}")
-    report(f"stack up in {seconds:.0f}s; Airflow UI: http://{config.host}:{config.ports['airflow']}")
+    airflow = AirflowApi.for_stack(config)
+    report(f"stack up in {seconds:.0f}s; Airflow UI: {airflow.base_url} (log in as {airflow.username}, "
+           f"password in {users_file(config)}); live statistics: {airflow.base_url}/plugin/live")
 
     pipeline = load_pipeline_config()
     now = int(time.time())

@@ -22,6 +22,7 @@ from landed_logs import LandedLogs, expected_reports, hours_across_midnight, rep
 from logstream.log_hours.hours import parse_hour_key
 from logstream.hive.reports import REPORTS
 from logstream.stack.airflow_api import AirflowApi
+from logstream.stack.config import StackConfig
 from logstream_assets import logs_asset
 
 DAG_FILE = DAGS / "hive_reports.py"
@@ -45,7 +46,7 @@ def test_the_dag_is_hourly_on_data_intervals_and_on_the_consumers_asset():
 
 
 def api() -> AirflowApi:
-    return AirflowApi(os.environ["AIRFLOW__API__BASE_URL"])
+    return AirflowApi.for_stack(StackConfig())
 
 
 def airflow_cli(*args: str) -> str:

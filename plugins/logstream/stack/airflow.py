@@ -1,5 +1,10 @@
 """Airflow itself: api-server, scheduler, dag-processor and triggerer on the stack's PostgreSQL,
-loading the project's ``dags/`` and ``plugins/``, with one connection per service of the stack."""
+loading the project's ``dags/`` and ``plugins/``, with one connection per service of the stack.
+
+Users log in: the simple auth manager knows the users of ``STACK_USERS``, whose passwords are
+generated at set-up into the git-ignored ``<stack dir>/credentials/airflow-users.json`` (the file
+the auth manager itself reads).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import os
 import subprocess
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 from logstream.stack.config import StackConfig
 from logstream.stack.connections import connection_env
@@ -17,6 +23,28 @@ from logstream.stack.process import ServiceError
 from logstream.stack.service import Health, Service
 
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+# user -> simple auth manager role: the operator runs the pipeline and sees the live dashboard; the
+# viewer reads DAGs and runs but not the result store (so not the dashboard either)
+STACK_USERS = {"operator": "admin", "viewer": "viewer"}
+OPERATOR = "operator"
+
+
+def users_file(config: StackConfig) -> Path:
+    return config.home / "credentials" / "airflow-users.json"
+
+
+def stack_passwords(config: StackConfig) -> dict[str, str]:
+    """Every stack user's password, generating (once) those the file does not have yet."""
+    path = users_file(config)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.chmod(0o700)
+    passwords = json.loads(path.read_text()) if path.exists() else {}
+    missing = [user for user in STACK_USERS if user not in passwords]
+    if missing:
+        passwords.update({user: secrets.token_urlsafe(12) for user in missing})
+        path.write_text(json.dumps(passwords, indent=2) + "\n")
+    path.chmod(0o600)
+    return {user: passwords[user] for user in STACK_USERS}
 
 
 def airflow_env(config: StackConfig) -> dict[str, str]:
@@ -32,7 +60,9 @@ def airflow_env(config: StackConfig) -> dict[str, str]:
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__CORE__PARALLELISM": "8",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(f"{user}:{role}" for user, role in STACK_USERS.items()),
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(users_file(config)),
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api}/execution/",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": (
             f"postgresql+psycopg2://{role}:{password}@{config.host}:{config.ports['postgres']}/airflow"
@@ -48,6 +78,7 @@ def airflow_env(config: StackConfig) -> dict[str, str]:
         "PYTHONPATH": str(config.repo / "plugins"),
     }
     env.update(connection_env(config))
+    stack_passwords(config)
     return env
 
 
@@ -74,6 +105,13 @@ class Airflow(Service):
             raise ServiceError(f"airflow db migrate failed:\n{migrate.stdout[-3000:]}\n{migrate.stderr[-3000:]}")
         for component, process in zip(COMPONENTS, self.processes):
             process.start([self.airflow_bin(), component], env=env, cwd=self.config.home / "airflow")
+
+    def restart_api_server(self) -> None:
+        """Only the api-server (the UI, the REST API and the plugins' apps) stops and comes back."""
+        api_server = self.processes[COMPONENTS.index("api-server")]
+        api_server.stop()
+        api_server.start([self.airflow_bin(), "api-server"], env=self.env(), cwd=self.config.home / "airflow")
+        self.wait_healthy()
 
     def health(self) -> Health:
         try:

@@ -9,15 +9,28 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
+from logstream.stack.airflow import OPERATOR, stack_passwords
+from logstream.stack.config import StackConfig
+
 
 class AirflowApiError(RuntimeError):
     pass
 
 
 class AirflowApi:
-    def __init__(self, base_url: str) -> None:
+    """Logged in as ``username`` (a token from ``POST /auth/token``, fetched on first use)."""
+
+    def __init__(self, base_url: str, *, username: str, password: str) -> None:
         self.base_url = base_url.rstrip("/")
+        self.username = username
+        self.password = password
         self._token: str | None = None
+
+    @classmethod
+    def for_stack(cls, config: StackConfig, *, username: str = OPERATOR) -> AirflowApi:
+        """The local stack's Airflow, as one of its generated users."""
+        return cls(f"http://{config.host}:{config.ports['airflow']}", username=username,
+                   password=stack_passwords(config)[username])
 
     def _call(self, method: str, path: str, body: dict | None = None) -> Any:
         headers = {"Content-Type": "application/json"}
@@ -32,9 +45,8 @@ class AirflowApi:
             raise AirflowApiError(f"{method} {path}: HTTP {err.code} {err.read().decode(errors='replace')[:500]}") from None
 
     def token(self) -> str:
-        # the local stack's simple auth manager makes everyone an admin and hands out tokens freely
         if self._token is None:
-            self._token = self._call("GET", "/auth/token")["access_token"]
+            self._token = self._call("POST", "/auth/token", {"username": self.username, "password": self.password})["access_token"]
         return self._token
 
     def wait_for_dag(self, dag_id: str, timeout: float = 180) -> None:

@@ -1,0 +1,202 @@
+"""The live dashboard's FastAPI app, mounted in Airflow's api-server by ``dashboard_plugin.py``.
+
+``GET /`` the page, ``GET /static/<file>`` its script and style, ``GET /api/snapshot`` the numbers
+as JSON, ``/ws`` the push feed: a full snapshot on connect and after every committed flush.
+
+One :class:`ResultStoreFeed` per process (started in the app's lifespan) LISTENs on the result
+store's ``NOTIFY`` channel, reads one snapshot per burst of notifications and fans it out; each
+client has its own sender holding only the newest snapshot, so a slow or silent client never
+holds up the others and is dropped when a send stalls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from fastapi import FastAPI, HTTPException, WebSocket, WebSocketDisconnect, status
+from fastapi.responses import FileResponse, JSONResponse
+
+from dashboard.auth import RESULTS_CONN_ID, DashboardUserDep, accept_dashboard_socket
+from logstream.results.live_view import read_snapshot
+from logstream.results.schema import NOTIFY_CHANNEL
+
+log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).parent / "static"
+STATIC_FILES = {"dashboard.js", "dashboard.css"}
+# without notifications the snapshot is still refreshed now and then: records/s decays with time
+IDLE_REFRESH_SECONDS = 10.0
+SEND_TIMEOUT_SECONDS = 10.0
+RECONNECT_SECONDS = 2.0
+# WebSocket close codes: "unsupported data" for a message that is not ours, "try again later"
+CLOSE_BAD_MESSAGE = 1003
+CLOSE_TOO_SLOW = 1013
+
+
+class Subscriber:
+    """One WebSocket client: the newest snapshot not sent yet, and the task that sends it."""
+
+    def __init__(self, websocket: WebSocket) -> None:
+        self.websocket = websocket
+        self.pending: str | None = None
+        self.ready = asyncio.Event()
+
+    def offer(self, text: str) -> None:
+        self.pending = text
+        self.ready.set()
+
+    async def send_forever(self) -> None:
+        while True:
+            await self.ready.wait()
+            self.ready.clear()
+            text, self.pending = self.pending, None
+            if text is not None:
+                await asyncio.wait_for(self.websocket.send_text(text), SEND_TIMEOUT_SECONDS)
+
+
+class ResultStoreFeed:
+    """LISTEN on the result store, snapshot after each burst of NOTIFYs, offer it to every subscriber."""
+
+    def __init__(self, dsn: str) -> None:
+        self.dsn = dsn
+        self.subscribers: set[Subscriber] = set()
+        self.latest: str | None = None
+        self.changed = asyncio.Event()
+
+    def subscribe(self, subscriber: Subscriber) -> None:
+        self.subscribers.add(subscriber)
+        if self.latest is not None:
+            subscriber.offer(self.latest)
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        self.subscribers.discard(subscriber)
+
+    def _on_notify(self, *_: Any) -> None:
+        self.changed.set()
+
+    async def snapshot(self) -> dict[str, Any]:
+        conn = await asyncpg.connect(self.dsn)
+        try:
+            return await self._read(conn)
+        finally:
+            await conn.close()
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self._listen()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as err:
+                log.warning("live dashboard: result store connection lost (%s); reconnecting in %.0fs",
+                            err, RECONNECT_SECONDS)
+                await asyncio.sleep(RECONNECT_SECONDS)
+
+    async def _listen(self) -> None:
+        conn = await asyncpg.connect(self.dsn)
+        try:
+            await conn.add_listener(NOTIFY_CHANNEL, self._on_notify)
+            log.info("live dashboard: listening on %s", NOTIFY_CHANNEL)
+            while True:
+                self.changed.clear()
+                self._publish(await self._read(conn))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.changed.wait(), IDLE_REFRESH_SECONDS)
+        finally:
+            await conn.close()
+
+    @staticmethod
+    async def _read(conn: asyncpg.Connection) -> dict[str, Any]:
+        try:
+            return await read_snapshot(conn)
+        except asyncpg.UndefinedTableError:
+            # the topology creates the tables when it first deploys; its first flush NOTIFYs us
+            return {"generated_at": None, "topics": []}
+
+    def _publish(self, snapshot: dict[str, Any]) -> None:
+        self.latest = json.dumps(snapshot)
+        for subscriber in list(self.subscribers):
+            subscriber.offer(self.latest)
+
+
+def _results_dsn() -> str:
+    from airflow.models.connection import Connection
+
+    return Connection.get_connection_from_secrets(RESULTS_CONN_ID).get_uri()
+
+
+def create_app(*, dsn: str | None = None) -> FastAPI:
+    """The dashboard app.
+
+    :param dsn: the result store's PostgreSQL URI; by default the ``logstream_results`` connection's,
+        looked up when the app starts (not when the plugin is imported)
+    """
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.feed = ResultStoreFeed(dsn or _results_dsn())
+        listener = asyncio.create_task(app.state.feed.run(), name="live-dashboard-listener")
+        yield
+        listener.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await listener
+
+    app = FastAPI(title="logstream live statistics", lifespan=lifespan, docs_url=None, redoc_url=None,
+                  openapi_url=None)
+
+    @app.get("/")
+    async def page(user: DashboardUserDep) -> FileResponse:
+        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
+
+    @app.get("/static/{name}")
+    async def static_file(name: str, user: DashboardUserDep) -> FileResponse:
+        if name not in STATIC_FILES:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no file {name!r}")
+        return FileResponse(STATIC / name, headers={"Cache-Control": "no-store"})
+
+    @app.get("/api/snapshot")
+    async def snapshot(user: DashboardUserDep) -> JSONResponse:
+        return JSONResponse(await app.state.feed.snapshot())
+
+    @app.websocket("/ws")
+    async def feed(websocket: WebSocket) -> None:
+        if await accept_dashboard_socket(websocket) is None:
+            return
+        subscriber = Subscriber(websocket)
+        app.state.feed.subscribe(subscriber)
+        sender = asyncio.create_task(subscriber.send_forever())
+        receiver = asyncio.create_task(_read_requests(websocket, subscriber, app.state.feed))
+        try:
+            done, _ = await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if isinstance(task.exception(), TimeoutError):
+                    log.info("live dashboard: dropped a client that stopped reading")
+                    with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+                        await websocket.close(code=CLOSE_TOO_SLOW, reason="too slow")
+        finally:
+            app.state.feed.unsubscribe(subscriber)
+            sender.cancel()
+            receiver.cancel()
+
+    return app
+
+
+async def _read_requests(websocket: WebSocket, subscriber: Subscriber, feed: ResultStoreFeed) -> None:
+    """The one message a client may send is ``{"type": "refresh"}``; anything else closes it (1003)."""
+    with contextlib.suppress(WebSocketDisconnect):
+        while True:
+            text = await websocket.receive_text()
+            try:
+                request = json.loads(text)
+            except ValueError:
+                request = None
+            if not isinstance(request, dict) or request.get("type") != "refresh":
+                await websocket.close(code=CLOSE_BAD_MESSAGE, reason="expected {\"type\": \"refresh\"}")
+                return
+            if feed.latest is not None:
+                subscriber.offer(feed.latest)

@@ -1,0 +1,101 @@
+// The live page: one WebSocket, every message a full snapshot (see logstream/results/live_view.py).
+// A refused handshake (close 1008) is final; any other close reconnects with a growing delay,
+// so the page comes back by itself after the api-server restarts.
+"use strict";
+
+const REFUSED = 1008;
+const SVG = "http://www.w3.org/2000/svg";
+let retryDelay = 500;
+
+function socketUrl() {
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  return `${scheme}//${location.host}${location.pathname.replace(/\/?$/, "/")}ws`;
+}
+
+function setConnection(state, text) {
+  const element = document.getElementById("connection");
+  element.dataset.state = state;
+  element.textContent = text;
+}
+
+function connect() {
+  const socket = new WebSocket(socketUrl());
+  socket.onopen = () => { retryDelay = 500; setConnection("live", "live"); };
+  socket.onmessage = (event) => render(JSON.parse(event.data));
+  socket.onclose = (event) => {
+    if (event.code === REFUSED) {
+      setConnection("refused", "refused");
+      const refusal = document.getElementById("refusal");
+      refusal.textContent = `The server refused the live feed: ${event.reason || "not authorised"}. Log in to Airflow and reload.`;
+      refusal.hidden = false;
+      return;
+    }
+    setConnection("down", `reconnecting in ${(retryDelay / 1000).toFixed(1)} s`);
+    setTimeout(connect, retryDelay);
+    retryDelay = Math.min(retryDelay * 2, 10000);
+  };
+}
+
+function fillRows(table, rows, cells) {
+  const body = table.querySelector("tbody");
+  body.replaceChildren(...rows.map((row) => {
+    const tr = document.createElement("tr");
+    for (const value of cells(row)) {
+      const td = document.createElement("td");
+      td.textContent = value;
+      tr.append(td);
+    }
+    return tr;
+  }));
+}
+
+function drawConfigs(svg, configs) {
+  const rowHeight = 16, labelWidth = 70, barWidth = 260, countWidth = 70;
+  const largest = Math.max(1, ...configs.map((c) => c.records));
+  svg.setAttribute("width", labelWidth + barWidth + countWidth);
+  svg.setAttribute("height", Math.max(rowHeight, configs.length * rowHeight));
+  svg.replaceChildren(...configs.flatMap((config, i) => {
+    const y = i * rowHeight;
+    const label = document.createElementNS(SVG, "text");
+    label.setAttribute("x", 0); label.setAttribute("y", y + 12);
+    label.textContent = config.config_id;
+    const bar = document.createElementNS(SVG, "rect");
+    bar.setAttribute("x", labelWidth); bar.setAttribute("y", y + 2);
+    bar.setAttribute("height", rowHeight - 4);
+    bar.setAttribute("width", Math.max(1, (barWidth * config.records) / largest));
+    bar.dataset.configId = config.config_id;
+    bar.dataset.records = config.records;
+    const count = document.createElementNS(SVG, "text");
+    count.setAttribute("x", labelWidth + barWidth + 4); count.setAttribute("y", y + 12);
+    count.textContent = config.records.toLocaleString("en-US");
+    return [label, bar, count];
+  }));
+}
+
+function when(iso) {
+  return iso ? new Date(iso).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z") : "none";
+}
+
+function render(snapshot) {
+  const main = document.getElementById("topics");
+  const template = document.getElementById("topic-template");
+  main.replaceChildren(...snapshot.topics.map((topic) => {
+    const section = template.content.firstElementChild.cloneNode(true);
+    section.dataset.topic = topic.topic;
+    section.querySelector(".topic-name").textContent = topic.topic;
+    section.querySelector(".records-per-second").textContent = topic.records_per_second.toFixed(2);
+    section.querySelector(".last-update").textContent = when(topic.last_update);
+    section.querySelector(".newest-pane").textContent = when(topic.newest_pane);
+    section.querySelector(".late").textContent = topic.late.late;
+    section.querySelector(".expired").textContent = topic.late.expired;
+    fillRows(section.querySelector(".top-hosts"), topic.top_hosts, (h) => [h.host, h.records]);
+    fillRows(section.querySelector(".malformed"), topic.malformed, (m) => [m.reason, m.records]);
+    drawConfigs(section.querySelector(".configs-chart"), topic.configs_last_hour);
+    return section;
+  }));
+  const pushedAt = document.getElementById("pushed-at");
+  pushedAt.textContent = when(snapshot.generated_at);
+  pushedAt.dataset.at = snapshot.generated_at || "";
+}
+
+connect();

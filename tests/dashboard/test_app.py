@@ -1,0 +1,148 @@
+"""The live feed on the stack's real api-server: what a logged-in operator receives equals what the
+test committed, every client gets each committed flush within a second, and a client that sends
+garbage or never reads does not hold up the others."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import time
+from datetime import datetime
+
+import pytest
+from dashboard_session import DashboardSession, next_snapshot
+from online_results import PANE, Entry, OnlineResults, minute, utc_now
+from websockets.exceptions import ConnectionClosed
+
+PUSH_WITHIN_SECONDS = 1.0
+
+
+@pytest.fixture
+def results(stack, unique_name):
+    online = OnlineResults(stack.service("postgres").dsn("logstream"), unique_name)
+    online.create_tables()
+    yield online
+    online.delete()
+
+
+@pytest.fixture(scope="module")
+def session(stack) -> DashboardSession:
+    return DashboardSession(stack.config)
+
+
+def topic_of(snapshot: dict, topic: str) -> dict | None:
+    return next((t for t in snapshot["topics"] if t["topic"] == topic), None)
+
+
+def entries(pane: datetime, count: int, *, host_base: int = 1) -> list[Entry]:
+    return [Entry(host=f"172.16.0.{host_base + i % 4}", config_id=7 + i % 3, pane_start=pane) for i in range(count)]
+
+
+async def until_topic(ws, topic: str, predicate, timeout: float) -> dict:
+    """Snapshots until one shows ``topic`` as ``predicate`` wants; returns that topic's part."""
+    deadline = time.monotonic() + timeout
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise AssertionError(f"no snapshot of {topic} as expected within {timeout}s")
+        shown = topic_of(await next_snapshot(ws, remaining), topic)
+        if shown is not None and predicate(shown):
+            return shown
+
+
+def test_the_json_equals_what_was_committed(session, results):
+    pane = minute(utc_now())
+    results.commit(entries(pane, 9) + entries(pane - PANE, 5, host_base=2),
+                   malformed={(pane, "bad_ip"): 2})
+    snapshot = json.loads(session.get("/live/api/snapshot", session.login("operator"))[1])
+    shown = topic_of(snapshot, results.topic)
+    now = datetime.fromisoformat(snapshot["generated_at"])
+    assert shown["top_hosts"] == results.top_hosts()
+    assert shown["configs_last_hour"] == results.configs_last_hour()
+    assert shown["malformed"] == results.malformed_last_hour(now) == [{"reason": "bad_ip", "records": 2}]
+    assert shown["records_per_second"] == results.records_per_second(now) == round(14 / 60, 2)
+
+
+def test_every_client_gets_each_commit_within_a_second(session, results):
+    token = session.login("operator")
+    pane = minute(utc_now())
+
+    async def scenario() -> list[float]:
+        clients = [await session.feed(token).__aenter__() for _ in range(5)]
+        try:
+            for ws in clients:
+                await next_snapshot(ws, 30)
+            delays = []
+            for round_ in range(1, 4):
+                batch = entries(pane, 3 * round_, host_base=round_)
+                committed = time.monotonic()
+                await asyncio.to_thread(results.commit, batch)
+                expected = results.top_hosts()
+                for ws in clients:
+                    await until_topic(ws, results.topic, lambda t: t["top_hosts"] == expected, 10)
+                    delays.append(time.monotonic() - committed)
+            return delays
+        finally:
+            for ws in clients:
+                await ws.close()
+
+    delays = asyncio.run(scenario())
+    assert len(delays) == 15
+    assert max(delays) < PUSH_WITHIN_SECONDS, delays
+
+
+def test_garbage_from_one_client_closes_only_that_client(session, results):
+    token = session.login("operator")
+
+    async def scenario() -> tuple[int, dict]:
+        async with session.feed(token) as rude, session.feed(token) as polite:
+            await next_snapshot(rude, 30)
+            await next_snapshot(polite, 30)
+            await rude.send("{not json")
+            with pytest.raises(ConnectionClosed) as closed:
+                while True:
+                    await asyncio.wait_for(rude.recv(), 10)
+            await polite.send(json.dumps({"type": "refresh"}))
+            await next_snapshot(polite, 10)
+            await asyncio.to_thread(results.commit, entries(minute(utc_now()), 4))
+            expected = results.top_hosts()
+            shown = await until_topic(polite, results.topic, lambda t: t["top_hosts"] == expected, PUSH_WITHIN_SECONDS)
+            return closed.value.rcvd.code, shown
+
+    code, shown = asyncio.run(scenario())
+    assert code == 1003
+    assert shown["top_hosts"] == results.top_hosts()
+
+
+def test_a_client_that_never_reads_does_not_hold_up_the_others(session, results):
+    token = session.login("operator")
+    host, port = session.config.host, session.config.ports["airflow"]
+    # a raw handshake whose socket is never read again, with the smallest receive buffer
+    silent = socket.socket()
+    silent.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+    silent.connect((host, port))
+    silent.sendall((f"GET /live/ws HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    f"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                    f"Origin: {session.base}\r\nCookie: _token={token}\r\n\r\n").encode())
+    response = b""
+    while b"\r\n\r\n" not in response:
+        response += silent.recv(1)
+    assert response.startswith(b"HTTP/1.1 101"), response
+    try:
+        async def scenario() -> list[float]:
+            async with session.feed(token) as reader:
+                await next_snapshot(reader, 30)
+                delays = []
+                for i in range(20):
+                    committed = time.monotonic()
+                    await asyncio.to_thread(results.commit, entries(minute(utc_now()), 50, host_base=i))
+                    expected = results.top_hosts()
+                    await until_topic(reader, results.topic, lambda t: t["top_hosts"] == expected, 10)
+                    delays.append(time.monotonic() - committed)
+                return delays
+
+        delays = asyncio.run(scenario())
+        assert max(delays) < PUSH_WITHIN_SECONDS, delays
+    finally:
+        silent.close()

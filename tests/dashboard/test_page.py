@@ -1,0 +1,168 @@
+"""The page in a real browser (Debian's chromium and chromedriver, headless) inside the real Airflow
+UI of the stack: logged out it is refused with no data, a viewer is refused, an operator logged in
+through Airflow's login page sees the database's numbers change as flushes commit, also after the
+api-server restarts. The run saves a screenshot under the stack folder and prints its path."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import pytest
+from online_results import PANE, Entry, OnlineResults, minute, utc_now
+from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from logstream.stack.airflow import stack_passwords
+
+CHROME_FLAGS = ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1400,1100")
+WAIT_SECONDS = 90
+
+
+@pytest.fixture
+def browser():
+    options = webdriver.ChromeOptions()
+    for flag in CHROME_FLAGS:
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver.set_page_load_timeout(WAIT_SECONDS)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def results(stack, unique_name):
+    online = OnlineResults(stack.service("postgres").dsn("logstream"), unique_name)
+    online.create_tables()
+    yield online
+    online.delete()
+
+
+def base_url(stack) -> str:
+    return stack.service("airflow").url
+
+
+def log_in(driver, stack, user: str) -> None:
+    """Through Airflow's own login page, which the dashboard's nav entry redirects to."""
+    driver.get(f"{base_url(stack)}/plugin/live")
+    wait = WebDriverWait(driver, WAIT_SECONDS)
+    wait.until(lambda d: "/auth/login" in d.current_url and d.find_elements(By.NAME, "username"))
+    driver.find_element(By.NAME, "username").send_keys(user)
+    driver.find_element(By.NAME, "password").send_keys(stack_passwords(stack.config)[user])
+    driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait.until(lambda d: "/plugin/live" in d.current_url and d.find_elements(By.CSS_SELECTOR, "iframe[src$='/live/']"))
+    driver.switch_to.frame(driver.find_element(By.CSS_SELECTOR, "iframe[src$='/live/']"))
+
+
+def shown(driver, topic: str) -> dict | None:
+    """What the page shows for ``topic``, read from the DOM (None while it has no section for it)."""
+    sections = driver.find_elements(By.CSS_SELECTOR, f"section[data-topic='{topic}']")
+    if not sections:
+        return None
+    section = sections[0]
+
+    def rows(selector: str) -> list[list[str]]:
+        return [[td.text for td in tr.find_elements(By.TAG_NAME, "td")]
+                for tr in section.find_elements(By.CSS_SELECTOR, f"{selector} tbody tr")]
+
+    try:
+        return {
+            "pushed_at": driver.find_element(By.ID, "pushed-at").get_attribute("data-at"),
+            "records_per_second": section.find_element(By.CSS_SELECTOR, ".records-per-second").text,
+            "late": section.find_element(By.CSS_SELECTOR, ".late").text,
+            "expired": section.find_element(By.CSS_SELECTOR, ".expired").text,
+            "top_hosts": rows(".top-hosts"),
+            "malformed": rows(".malformed"),
+            "configs": [[bar.get_attribute("data-config-id"), bar.get_attribute("data-records")]
+                        for bar in section.find_elements(By.CSS_SELECTOR, ".configs-chart rect")],
+        }
+    except StaleElementReferenceException:  # a push replaced the section while it was read
+        return None
+
+
+def expected(results: OnlineResults, pushed_at: str) -> dict:
+    now = datetime.fromisoformat(pushed_at)
+    return {
+        "pushed_at": pushed_at,
+        "records_per_second": f"{results.records_per_second(now):.2f}",
+        "late": str(results.late()["late"]),
+        "expired": str(results.late()["expired"]),
+        "top_hosts": [[h["host"], str(h["records"])] for h in results.top_hosts()],
+        "malformed": [[m["reason"], str(m["records"])] for m in results.malformed_last_hour(now)],
+        "configs": [[str(c["config_id"]), str(c["records"])] for c in results.configs_last_hour()],
+    }
+
+
+def wait_until_page_equals_database(driver, results: OnlineResults) -> dict:
+    def matches(d):
+        page = shown(d, results.topic)
+        return page if page and page["pushed_at"] and page == expected(results, page["pushed_at"]) else False
+
+    try:
+        return WebDriverWait(driver, WAIT_SECONDS, poll_frequency=0.2).until(matches)
+    except Exception:
+        page = shown(driver, results.topic)
+        raise AssertionError(f"the page shows {page}, the database holds "
+                             f"{expected(results, page['pushed_at']) if page else None}") from None
+
+
+def flush(results: OnlineResults, pane: datetime, hosts: int, *, late: bool = False) -> None:
+    batch = [Entry(host=f"198.51.100.{1 + (i * 7) % hosts}", config_id=1019491 + 17 * (i % 6), pane_start=pane, late=late and i % 4 == 0)
+             for i in range(40 + hosts)]
+    results.commit(batch, expired={pane - 2 * PANE: 3},
+                   malformed={(minute(utc_now()), "field_count"): hosts % 5 + 1, (minute(utc_now()), "bad_ip"): 2})
+
+
+def test_logged_out_the_page_and_its_data_are_refused(stack, browser, results):
+    flush(results, minute(utc_now()), 9)
+    for path in ("/live/", "/live/api/snapshot", "/live/static/dashboard.js"):
+        browser.get(f"{base_url(stack)}{path}")
+        body = browser.find_element(By.TAG_NAME, "body").text
+        assert json.loads(body) == {"detail": "Not authenticated"}
+    # the UI's own entry sends a logged-out browser to the login page, not to the numbers
+    browser.get(f"{base_url(stack)}/plugin/live")
+    WebDriverWait(browser, WAIT_SECONDS).until(lambda d: "/auth/login" in d.current_url)
+    assert results.topic not in browser.page_source
+
+
+def test_a_viewer_is_refused_inside_the_ui(stack, browser, results):
+    flush(results, minute(utc_now()), 9)
+    log_in(browser, stack, "viewer")
+    WebDriverWait(browser, WAIT_SECONDS).until(lambda d: "may not see" in d.find_element(By.TAG_NAME, "body").text)
+    assert json.loads(browser.find_element(By.TAG_NAME, "body").text) == {
+        "detail": "user 'viewer' may not see the Live statistics"}
+    assert results.topic not in browser.page_source
+
+
+def test_the_operator_sees_the_databases_numbers_change_live(stack, browser, results):
+    pane = minute(utc_now())
+    flush(results, pane - PANE, 11, late=True)
+    log_in(browser, stack, "operator")
+    first = wait_until_page_equals_database(browser, results)
+    assert first["top_hosts"] and first["configs"] and first["malformed"]
+
+    flush(results, pane, 17)
+    second = wait_until_page_equals_database(browser, results)
+    assert second["top_hosts"] != first["top_hosts"]
+
+    section = browser.find_element(By.CSS_SELECTOR, f"section[data-topic='{results.topic}']")
+    browser.execute_script("arguments[0].scrollIntoView()", section)
+    browser.switch_to.default_content()
+    screenshot = stack.config.home / "screenshots" / "live-dashboard.png"
+    screenshot.parent.mkdir(parents=True, exist_ok=True)
+    assert browser.save_screenshot(str(screenshot))
+    print(f"screenshot of the live dashboard inside the Airflow UI: {screenshot}")
+
+
+def test_the_page_comes_back_by_itself_after_the_api_server_restarts(stack, browser, results):
+    flush(results, minute(utc_now()), 5)
+    log_in(browser, stack, "operator")
+    wait_until_page_equals_database(browser, results)
+    stack.service("airflow").restart_api_server()
+    flush(results, minute(utc_now()) + PANE, 13)
+    wait_until_page_equals_database(browser, results)
+    assert browser.find_element(By.ID, "connection").text == "live"

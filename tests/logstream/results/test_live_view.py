@@ -1,0 +1,71 @@
+"""The dashboard's queries against the real result store: windows end at the topic's newest pane."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+import asyncpg
+import pytest
+from online_results import PANE, Entry, OnlineResults, minute, utc_now
+
+from logstream.results.live_view import read_snapshot
+
+
+@pytest.fixture
+def results(stack, unique_name):
+    online = OnlineResults(stack.service("postgres").dsn("logstream"), unique_name)
+    online.create_tables()
+    yield online
+    online.delete()
+
+
+def snapshot_of(results: OnlineResults) -> tuple[dict, dict]:
+    async def read() -> dict:
+        conn = await asyncpg.connect(results.dsn)
+        try:
+            return await read_snapshot(conn)
+        finally:
+            await conn.close()
+
+    snapshot = asyncio.run(read())
+    return snapshot, next(topic for topic in snapshot["topics"] if topic["topic"] == results.topic)
+
+
+def test_windows_rates_and_reasons_over_two_hours_of_panes(results):
+    # event time two hours back (a replay), so nothing depends on the wall clock but the flush times
+    newest = minute(utc_now()) - timedelta(hours=2)
+    entries = []
+    for age in range(90):  # one pane a minute, 90 minutes of them, busier hosts in the newer panes
+        pane = newest - age * PANE
+        for i in range(1 + age % 7):
+            entries.append(Entry(host=f"10.0.{age % 3}.{i}", config_id=1000 + (age * i) % 25, pane_start=pane,
+                                 late=(i == 0 and age % 5 == 0)))
+    old = utc_now() - timedelta(minutes=3)
+    results.commit(entries[: len(entries) // 2], committed_at=old,
+                   malformed={(minute(utc_now()) - timedelta(minutes=10), "field_count"): 4,
+                              (minute(utc_now()) - timedelta(hours=2), "field_count"): 50})
+    results.commit(entries[len(entries) // 2:], expired={newest - 3 * PANE: 6, newest - 80 * PANE: 9},
+                   malformed={(minute(utc_now()) - timedelta(minutes=1), "bad_ip"): 7,
+                              (minute(utc_now()) - timedelta(minutes=2), "field_count"): 1})
+
+    snapshot, topic = snapshot_of(results)
+    now = datetime.fromisoformat(snapshot["generated_at"])
+    assert topic["newest_pane"] == newest.isoformat()
+    assert topic["top_hosts"] == results.top_hosts()
+    assert topic["configs_last_hour"] == results.configs_last_hour()
+    assert len(topic["configs_last_hour"]) == 20
+    assert topic["late"] == results.late() and topic["late"]["expired"] == 6
+    assert topic["malformed"] == results.malformed_last_hour(now) == [
+        {"reason": "bad_ip", "records": 7}, {"reason": "field_count", "records": 5}]
+    # only the second flush is within the last minute
+    assert topic["records_per_second"] == results.records_per_second(now) == round((len(entries) - len(entries) // 2) / 60, 2)
+    assert topic["last_update"] == results.last_update().isoformat()
+
+
+def test_a_topic_with_only_bad_records_shows_them_and_zeros(results):
+    results.commit([], malformed={(minute(utc_now()), "not_utf8"): 3})
+    _, topic = snapshot_of(results)
+    assert topic["malformed"] == [{"reason": "not_utf8", "records": 3}]
+    assert topic["top_hosts"] == [] and topic["configs_last_hour"] == [] and topic["newest_pane"] is None
+    assert topic["records_per_second"] == 0.0 and topic["late"] == {"late": 0, "expired": 0}
