@@ -26,6 +26,9 @@ DEFAULT_PORTS = {
     "hive_ui": 4040,
     "airflow": 8080,
     "smtp": 8025,
+    # Flume: L2 agent i listens for Avro on flume_avro + i; agent i (L2s, then L1s) serves metrics on flume_metrics + i
+    "flume_avro": 41414,
+    "flume_metrics": 41500,
 }
 
 
