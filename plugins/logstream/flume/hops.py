@@ -12,6 +12,7 @@ import re
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 from pathlib import Path
 
 from logstream.flume.agent_config import FlumeAgentConfig
@@ -90,3 +91,19 @@ def hop_counts(
         counts["Kafka end offsets"] = kafka_end_offsets.get(topic, 0)
         report.append(f"topic {topic}: " + " -> ".join(f"{what} {count}" for what, count in counts.items()))
     return HopCounts(lines_in_files=in_files, lines=report)
+
+
+def kafka_end_offsets(admin: Any, topics: list[str]) -> dict[str, int]:
+    """Per topic, the sum of its partitions' end offsets (an ``AdminClient``)."""
+    from confluent_kafka import OffsetSpec, TopicPartition
+
+    totals: dict[str, int] = {}
+    for topic in topics:
+        described = admin.list_topics(topic, timeout=15).topics.get(topic)
+        if described is None or described.error is not None:
+            totals[topic] = 0
+            continue
+        wanted = {TopicPartition(topic, partition): OffsetSpec.latest() for partition in described.partitions}
+        futures = admin.list_offsets(wanted, request_timeout=15)
+        totals[topic] = sum(future.result().offset for future in futures.values())
+    return totals
