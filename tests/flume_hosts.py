@@ -83,7 +83,7 @@ class Delivered:
         return len(self.records) - len(set(self.records))
 
 
-def read_topic(bootstrap: str, topic: str, *, want_ids: set, timeout: float = 180.0) -> Delivered:
+def read_topic(bootstrap: str, topic: str, *, want_ids: set, timeout: float = 600.0) -> Delivered:
     """Read ``topic`` from the start until every id in ``want_ids`` arrived (or time runs out), then
     on to the end, so that a re-sent batch after the last wanted id is counted too."""
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"check_{topic}", "enable.auto.commit": False})

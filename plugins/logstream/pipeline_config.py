@@ -78,6 +78,10 @@ class FlumeSettings:
     minimum_free_megabytes: int = 500
     # a failed L2 is retried after min(2^n s, this)
     max_penalty_ms: int = 10_000
+    # Kafka sinks per L2, taking from its file channel in parallel
+    kafka_sinks_per_l2: int = 1
+    # the file channel's checkpoint (its data files are fsynced per transaction regardless)
+    checkpoint_interval_ms: int = 30_000
 
 
 @dataclass(frozen=True)

@@ -63,10 +63,10 @@ def test_l2_has_its_own_file_channel_and_routes_by_topic_with_acks_all(pipeline,
     assert agg2["agg2.channels.file.type"] == "file"
     assert agg2["agg2.channels.file.checkpointDir"] == f"{tmp_path}/state/agg2/checkpoint"
     assert agg2["agg2.channels.file.dataDirs"] == f"{tmp_path}/state/agg2/data"
-    assert agg2["agg2.sinks.kafka.kafka.producer.acks"] == "all"
-    assert agg2["agg2.sinks.kafka.flumeBatchSize"] == "500"
-    assert agg2["agg2.sinks.kafka.topicHeader"] == "topic"
-    assert {agg2[f"agg2.sinks.kafka.header.{h}"] for h in ("host", "file", "byteoffset")} == {"host", "file", "offset"}
+    assert agg2["agg2.sinks.kafka0.kafka.producer.acks"] == "all"
+    assert agg2["agg2.sinks.kafka0.flumeBatchSize"] == "500"
+    assert agg2["agg2.sinks.kafka0.topicHeader"] == "topic"
+    assert {agg2[f"agg2.sinks.kafka0.header.{h}"] for h in ("host", "file", "byteoffset")} == {"host", "file", "offset"}
 
 
 def test_every_problem_is_named(pipeline, placement, tmp_path):
