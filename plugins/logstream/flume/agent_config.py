@@ -32,6 +32,8 @@ class AgentPlacement:
     avro_base_port: int
     metrics_base_port: int
     bind: str = "127.0.0.1"
+    # how an L1 reaches L2 agent ``name`` ("flume-{name}" in containers); None: at ``bind``
+    l2_address: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,8 @@ def render_agents(
     problems: list[str] = []
     agents: list[FlumeAgentConfig] = []
     targets = [
-        _L2Target(name=name, host=placement.bind, avro_port=placement.avro_base_port + index)
+        _L2Target(name=name, host=placement.l2_address.format(name=name) if placement.l2_address else placement.bind,
+                  avro_port=placement.avro_base_port + index)
         for index, name in enumerate(flume.l2_agents)
     ]
     for index, target in enumerate(targets):
