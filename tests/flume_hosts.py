@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 
 from confluent_kafka import Consumer, TopicPartition
@@ -73,7 +74,7 @@ class Delivered:
     records: list[tuple[tuple[str, str, int], bytes]]
     without_id: list[bytes]
 
-    @property
+    @cached_property
     def bodies(self) -> dict[tuple[str, str, int], bytes]:
         return dict(self.records)
 

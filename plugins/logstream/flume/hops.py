@@ -95,7 +95,8 @@ def hop_counts(
 
 def kafka_end_offsets(admin: Any, topics: list[str]) -> dict[str, int]:
     """Per topic, the sum of its partitions' end offsets (an ``AdminClient``)."""
-    from confluent_kafka import OffsetSpec, TopicPartition
+    from confluent_kafka import TopicPartition
+    from confluent_kafka.admin import OffsetSpec
 
     totals: dict[str, int] = {}
     for topic in topics:
