@@ -70,12 +70,11 @@ class FlumeHealthCheckOperator(BaseOperator):
         # two readings make movement visible; the gap is the measurement, not a wait for something
         time.sleep(self.interval_seconds)
         after = {agent.name: hook.read(tiers, agent.name) for agent in tiers.agents}
-        primary = f"to_{pipeline.flume.l2_agents[0]}" if pipeline.flume.l2_agents else None
         problems = [
             str(problem)
             for agent in tiers.agents
             for problem in agent_problems(
-                AgentRole(name=agent.name, tier=agent.tier, primary_sink=primary if agent.tier == "l1" else None),
+                AgentRole(name=agent.name, tier=agent.tier, primary_sink=agent.primary_sink),
                 before[agent.name], after[agent.name][0],
                 fill_threshold=self.fill_threshold, unreachable_reason=after[agent.name][1],
             )

@@ -48,6 +48,7 @@ class FlumeAgentConfig:
     topic: str | None = None  # an L1's business topic
     log_dir: Path | None = None  # an L1's host log dir
     state_dir: Path | None = None
+    primary_sink: str | None = None  # an L1's sink to the L2 it prefers
 
 
 @dataclass(frozen=True)
@@ -104,16 +105,19 @@ def render_agents(
         if check_log_dirs and not log_dir.is_dir():
             problems.append(f"host {host.name!r}: log directory {log_dir} does not exist")
         state_dir = placement.state_root / host.name
+        # host i prefers L2 i mod n and fails over to the next ones: every L2 carries load, each L1 fails over
+        preference = targets[index % len(targets):] + targets[:index % len(targets)]
         properties = env.get_template("l1.properties.j2").render(
             agent=host.name,
             host=host,
             log_dir=log_dir,
             position_file=state_dir / "taildir_position.json",
             settings=flume,
-            l2_agents=targets,
+            l2_agents=preference,
         )
         agents.append(FlumeAgentConfig(name=host.name, tier="l1", metrics_port=placement.metrics_base_port + len(targets) + index,
-                                       properties=properties, topic=host.topic, log_dir=log_dir, state_dir=state_dir))
+                                       properties=properties, topic=host.topic, log_dir=log_dir, state_dir=state_dir,
+                                       primary_sink=f"to_{preference[0].name}" if preference else None))
     if port_is_free is not None:
         problems += [
             f"agent {agent.name!r}: {what} port {port} is in use by another program"

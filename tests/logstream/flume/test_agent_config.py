@@ -54,7 +54,12 @@ def test_l1_tails_its_host_with_topic_and_event_id_and_fails_over_between_l2s(pi
     assert front1["front1.sinkgroups.failover.processor.type"] == "failover"
     assert int(front1["front1.sinkgroups.failover.processor.priority.to_agg1"]) > int(
         front1["front1.sinkgroups.failover.processor.priority.to_agg2"])
-    assert java_properties(agents[3].properties)["front2.sources.tail.filegroups.logs"].startswith("/var/log/vpn/")
+    front2 = java_properties(agents[3].properties)
+    assert front2["front2.sources.tail.filegroups.logs"].startswith("/var/log/vpn/")
+    # host i prefers L2 i (every L2 carries load), the others are its failover
+    assert int(front2["front2.sinkgroups.failover.processor.priority.to_agg2"]) > int(
+        front2["front2.sinkgroups.failover.processor.priority.to_agg1"])
+    assert [a.primary_sink for a in agents] == [None, None, "to_agg1", "to_agg2"]
 
 
 def test_l2_has_its_own_file_channel_and_routes_by_topic_with_acks_all(pipeline, placement, tmp_path):
