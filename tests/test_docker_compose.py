@@ -58,8 +58,10 @@ EXPECTED_IMAGES = {
     "storm-nimbus": "storm:2.8",
     "storm-supervisor": "storm:2.8",
     "storm-ui": "storm:2.8",
-    "flume-l1": "eclipse-temurin:17-jre",
-    "flume-l2": "eclipse-temurin:17-jre",
+    "flume-collector1": "eclipse-temurin:17-jre",
+    "flume-collector2": "eclipse-temurin:17-jre",
+    "flume-frontend1": "eclipse-temurin:17-jre",
+    "flume-frontend2": "eclipse-temurin:17-jre",
     "oracle": "gvenzl/oracle-free:23-slim",
 }
 
@@ -294,11 +296,14 @@ def test_storm_daemons_share_zookeeper_and_nimbus(rendered: dict[str, Any]) -> N
     assert services["storm-ui"]["ports"] == [{"published": 8081, "target": 8080}]
 
 
-@pytest.mark.parametrize("agent", ["l1", "l2"])
-def test_flume_agents_run_flume_on_the_official_jre(rendered: dict[str, Any], agent: str) -> None:
+@pytest.mark.parametrize("agent", ["collector1", "collector2", "frontend1", "frontend2"])
+def test_flume_agents_run_the_rendered_configs_on_the_official_jre(rendered: dict[str, Any], agent: str) -> None:
+    from logstream.flume.compose import COMPOSE_CONF, compose_agents
+
     service = rendered["services"][f"flume-{agent}"]
     command = service["command"]
     mounts = {volume.split(":")[0]: volume.split(":")[1] for volume in service["volumes"]}
+    config = {a.name: a for a in compose_agents()}[agent]
 
     assert command[0] == "java"
     assert command[command.index("-cp") + 1] == "/opt/flume/lib/*"
@@ -307,11 +312,19 @@ def test_flume_agents_run_flume_on_the_official_jre(rendered: dict[str, Any], ag
         "-n",
         agent,
         "-f",
-        f"/opt/flume/conf/{agent}.properties",
+        f"/opt/flume/conf/compose/{agent}.properties",
         "--no-reload-conf",
     ]
+    assert f"-Dflume.monitoring.port={config.metrics_port}" in command
+    assert str(config.metrics_port) in service["healthcheck"]["test"][-1]
     assert mounts[str(REPO_ROOT / ".jvm/lib/flume")] == "/opt/flume/lib"
     assert mounts[str(REPO_ROOT / "include/flume")] == "/opt/flume/conf"
+    # the file compose mounts is what the templates render today
+    assert (COMPOSE_CONF / f"{agent}.properties").read_text() == config.properties
+    # its state (file channel, TAILDIR positions) and its host's logs are volumes
+    assert str(config.state_dir) in mounts.values()
+    if config.log_dir is not None:
+        assert str(config.log_dir) in mounts.values()
 
 
 def test_oracle_exists_only_under_its_profile(document: dict[str, Any]) -> None:

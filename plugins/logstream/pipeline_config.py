@@ -55,6 +55,39 @@ class ConsumerSettings:
 
 
 @dataclass(frozen=True)
+class FlumeHost:
+    """A front-end host: its L1 agent tails ``log_dir`` and files every line under ``topic``."""
+
+    name: str
+    topic: str
+    # relative paths are under the deployment's Flume home (the local stack: .stack/data/flume)
+    log_dir: str
+    # TAILDIR's regular expression on file names; rotated names (app.log.1) keep being read by inode
+    file_pattern: str = r".*\.log(\.[0-9]+)?"
+
+
+@dataclass(frozen=True)
+class FlumeSettings:
+    """The collection tiers (include/flume/): L1 per front-end host, L2 convergence agents."""
+
+    hosts: tuple[FlumeHost, ...] = ()
+    l2_agents: tuple[str, ...] = ()
+    batch_size: int = 1000
+    # a line with no newline at the end of an idle file is sent after this long
+    idle_timeout_ms: int = 120_000
+    memory_channel_capacity: int = 100_000
+    file_channel_capacity: int = 1_000_000
+    # the file channel refuses events below this much free disk
+    minimum_free_megabytes: int = 500
+    # a failed L2 is retried after min(2^n s, this)
+    max_penalty_ms: int = 10_000
+    # Kafka sinks per L2, taking from its file channel in parallel
+    kafka_sinks_per_l2: int = 1
+    # the file channel's checkpoint (its data files are fsynced per transaction regardless)
+    checkpoint_interval_ms: int = 30_000
+
+
+@dataclass(frozen=True)
 class PipelineConfig:
     topics: tuple[TopicConfig, ...]
     hdfs_root: str = DEFAULT_ROOT
@@ -63,6 +96,7 @@ class PipelineConfig:
     hive_database: str = "logstream"
     reports: ReportSettings = field(default_factory=ReportSettings)
     consumer: ConsumerSettings = field(default_factory=ConsumerSettings)
+    flume: FlumeSettings = field(default_factory=FlumeSettings)
 
 
 def load_pipeline_config(path: Path | str | None = None) -> PipelineConfig:
@@ -79,9 +113,17 @@ def load_pipeline_config(path: Path | str | None = None) -> PipelineConfig:
         hive_database=str(raw.get("hive_database", PipelineConfig.hive_database)),
         reports=ReportSettings(**(raw.get("reports") or {})),
         consumer=ConsumerSettings(**(raw.get("consumer") or {})),
+        flume=_flume_settings(raw.get("flume") or {}),
     )
     _validate(config, path)
     return config
+
+
+def _flume_settings(raw: dict) -> FlumeSettings:
+    hosts = tuple(FlumeHost(**{key: str(value) for key, value in host.items()}) for host in raw.get("hosts", []))
+    l2_agents = tuple(str(agent["name"]) for agent in raw.get("l2_agents", []))
+    settings = {key: int(value) for key, value in raw.items() if key not in ("hosts", "l2_agents")}
+    return FlumeSettings(hosts=hosts, l2_agents=l2_agents, **settings)
 
 
 def _validate(config: PipelineConfig, path: Path | str) -> None:
@@ -93,5 +135,22 @@ def _validate(config: PipelineConfig, path: Path | str) -> None:
         problems.append(f"hdfs_root {config.hdfs_root!r} is not an absolute HDFS path")
     if not IDENTIFIER.match(config.hive_database):
         problems.append(f"hive_database {config.hive_database!r} is not an identifier")
+    problems += _flume_problems(config)
     if problems:
         raise PipelineConfigError(f"{path}: " + "; ".join(problems))
+
+
+def _flume_problems(config: PipelineConfig) -> list[str]:
+    topics = {topic.name for topic in config.topics}
+    flume = config.flume
+    names = [host.name for host in flume.hosts] + list(flume.l2_agents)
+    problems = [f"flume agent name {name!r} is not an identifier" for name in names if not IDENTIFIER.match(name)]
+    problems += [f"flume agent name {name!r} is used twice" for name in sorted(set(names)) if names.count(name) > 1]
+    problems += [
+        f"flume host {host.name!r} files its lines under unknown topic {host.topic!r} (topics: {sorted(topics)})"
+        for host in flume.hosts
+        if host.topic not in topics
+    ]
+    if flume.hosts and not flume.l2_agents:
+        problems.append("flume hosts need at least one l2_agent to send to")
+    return problems

@@ -14,7 +14,7 @@ DAGS = Path(__file__).parents[2] / "dags"
 def test_dags_load_without_errors_and_alert_on_failure():
     bag = DagBag(str(DAGS))
     assert bag.import_errors == {}
-    assert {"hadoop_consumer", "hadoop_consumer_replay", "hive_reports"} <= set(bag.dag_ids)
+    assert {"hadoop_consumer", "hadoop_consumer_replay", "hive_reports", "flume_tiers", "flume_tiers_health"} <= set(bag.dag_ids)
     for dag in bag.dags.values():
         for task in dag.tasks:
             callbacks = task.on_failure_callback or []

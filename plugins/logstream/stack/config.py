@@ -33,6 +33,9 @@ DEFAULT_PORTS = {
     # never bound here (no storm-webapp), but Storm's default 8080 would be Airflow's
     "storm_ui": 8081,
     "storm_logviewer": 8000,
+    # Flume: L2 agent i listens for Avro on flume_avro + i; agent i (L2s, then L1s) serves metrics on flume_metrics + i
+    "flume_avro": 41414,
+    "flume_metrics": 41500,
 }
 STORM_SLOTS = 4
 

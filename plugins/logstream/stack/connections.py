@@ -43,6 +43,12 @@ def connections(config: StackConfig) -> dict[str, dict]:
         "postgres_default": postgres,
         "logstream_results": postgres,
         "storm_default": {"conn_type": "storm", "host": host, "port": ports["storm_nimbus"]},
+        "flume_default": {
+            "conn_type": "generic",
+            "host": host,
+            "port": ports["flume_metrics"],
+            "extra": {"avro_base_port": ports["flume_avro"], "home": str(config.data_dir / "flume")},
+        },
         "smtp_default": {
             "conn_type": "smtp",
             "host": host,

@@ -8,9 +8,11 @@ from collections.abc import Callable, Iterable
 from logstream.stack.config import StackConfig
 from logstream.stack.service import Health, Service
 
-# Services in start order; each list entry starts together, the next waits for it.
+# Services in start order; each list entry starts together, the next waits for it. Flume comes after
+# Kafka: its L2 agents deliver only into topics that exist.
 def _service_classes() -> list[list[type[Service]]]:
     from logstream.stack.airflow import Airflow
+    from logstream.stack.flume import Flume
     from logstream.stack.hdfs import Hdfs
     from logstream.stack.hive import Hive
     from logstream.stack.kafka import Kafka
@@ -19,7 +21,7 @@ def _service_classes() -> list[list[type[Service]]]:
     from logstream.stack.storm import Storm
     from logstream.stack.zookeeper import ZooKeeper
 
-    return [[Postgres, ZooKeeper, Kafka, Hdfs, Mail], [Hive, Airflow, Storm]]
+    return [[Postgres, ZooKeeper, Kafka, Hdfs, Mail], [Hive, Airflow, Storm, Flume]]
 
 
 class LocalStack:

@@ -26,7 +26,7 @@ def test_status_reports_every_service_healthy(stack):
                             env={**os.environ, "PYTHONPATH": str(stack.config.repo / "plugins")})
     assert status.returncode == 0, status.stdout + status.stderr
     lines = {line.split()[0]: line for line in status.stdout.splitlines()}
-    assert set(lines) == {"postgres", "zookeeper", "kafka", "hdfs", "mail", "hive", "airflow", "storm"}
+    assert set(lines) == {"postgres", "zookeeper", "kafka", "hdfs", "mail", "hive", "airflow", "storm", "flume"}
     assert all(" ok " in line for line in lines.values()), status.stdout
 
 

@@ -1,0 +1,173 @@
+"""Flume tiers throughput: lines appended to host log files -> L1 (TAILDIR, memory channel, Avro)
+-> L2 (Avro, file channel, Kafka sink acks=all) -> Kafka, beside Kafka's own producer in the same run.
+
+    PYTHONPATH=plugins .venv/bin/python bench/flume_tiers_bench.py [--lines 1000000] [--batch-size 1000]
+        [--kafka-sinks 1] [--heap 256m] [--l2-agents 2] [--rate 0]
+
+Starts tiers of its own (2 hosts, ``--l2-agents`` L2s, a fresh topic of 3 partitions, ports of the
+stack's Flume base + 110) with the given batch size / Kafka sinks per L2 / heap, appends ``--lines``
+~40-byte entries to the two hosts' files (as fast as Python writes, or at ``--rate`` lines/s), and
+waits until the topic's end offsets hold them all. Reports lines/s from the first write to the last
+record in Kafka, the end-to-end delay (Kafka record timestamp minus the write time carried in the
+line's Configuration ID field, sampled), the CPU seconds each agent JVM used, and
+``kafka-producer-perf-test`` (org.apache.kafka.tools.ProducerPerformance, acks=all, same record size)
+into another fresh topic as the baseline. Durability is kept: file channel fsync per transaction,
+acks=all. Compare the ratio, not the absolute rates: the machine is shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import time
+import uuid
+from dataclasses import replace
+
+from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from logstream.flume.hops import kafka_end_offsets
+from logstream.pipeline_config import FlumeHost, FlumeSettings, TopicConfig, load_pipeline_config
+from logstream.stack.config import StackConfig
+from logstream.stack.flume import FlumeTiers
+
+PARTITIONS = 3
+RECORD_SIZE = 40
+
+
+def line(host: int, seq: int, write_ms: int) -> bytes:
+    # Configuration ID = the write time in ms: a valid entry whose delay can be read back from Kafka
+    return f"10.{host}.{seq // 250 % 250}.{seq % 250},{write_ms},{write_ms // 1000},300".encode()
+
+
+def append_lines(tiers: FlumeTiers, total: int, rate: float) -> float:
+    """Appends ``total`` lines over the hosts' app.log files; returns when the first one was written."""
+    hosts = [agent for agent in tiers.agents if agent.tier == "l1"]
+    handles = [open(agent.log_dir / "app.log", "ab") for agent in hosts]
+    first = time.time()
+    chunk = 5_000
+    written = 0
+    try:
+        while written < total:
+            now_ms = int(time.time() * 1000)
+            for index, handle in enumerate(handles):
+                count = min(chunk, total - written)
+                if count <= 0:
+                    break
+                handle.write(b"".join(line(index, written + i, now_ms) + b"\n" for i in range(count)))
+                handle.flush()
+                written += count
+            if rate:
+                # paced load: keep to ``rate`` lines/s on average
+                ahead = written / rate - (time.time() - first)
+                if ahead > 0:
+                    time.sleep(ahead)
+    finally:
+        for handle in handles:
+            handle.close()
+    return first
+
+
+def wait_delivered(admin: AdminClient, topic: str, total: int, timeout: float) -> float:
+    deadline = time.monotonic() + timeout
+    last_report = 0.0
+    while time.monotonic() < deadline:
+        landed = kafka_end_offsets(admin, [topic])[topic]
+        if landed >= total:
+            return time.time()
+        if time.monotonic() - last_report > 10:
+            print(f"  ... {landed:,} of {total:,} in Kafka", flush=True)
+            last_report = time.monotonic()
+        time.sleep(0.2)
+    raise TimeoutError(f"only {kafka_end_offsets(admin, [topic])[topic]:,} of {total:,} lines reached {topic}")
+
+
+def delays_ms(bootstrap: str, topic: str, sample_every: int) -> list[int]:
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"bench_{topic}", "enable.auto.commit": False})
+    consumer.assign([TopicPartition(topic, p, 0) for p in range(PARTITIONS)])
+    delays, seen = [], 0
+    try:
+        while messages := consumer.consume(num_messages=10_000, timeout=3.0):
+            for message in messages:
+                seen += 1
+                if seen % sample_every == 0:
+                    delays.append(message.timestamp()[1] - int(message.value().split(b",")[1]))
+    finally:
+        consumer.close()
+    return delays
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def producer_perf_test(config: StackConfig, admin: AdminClient, records: int) -> float:
+    topic = f"bench_producer_{uuid.uuid4().hex[:6]}"
+    admin.create_topics([NewTopic(topic, PARTITIONS, 1)])[topic].result()
+    argv = [config.java(), "-Xmx512m", "-cp", config.classpath("kafka"), "org.apache.kafka.tools.ProducerPerformance",
+            "--topic", topic, "--num-records", str(records), "--record-size", str(RECORD_SIZE), "--throughput", "-1",
+            "--producer-props", f"bootstrap.servers={config.kafka_bootstrap}", "acks=all"]
+    done = subprocess.run(argv, capture_output=True, text=True, check=True)
+    summary = done.stdout.strip().splitlines()[-1]
+    print(f"  kafka-producer-perf-test: {summary}")
+    return float(re.search(r"([0-9.]+) records/sec", summary).group(1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument("--kafka-sinks", type=int, default=1, help="Kafka sinks per L2")
+    parser.add_argument("--l2-agents", type=int, default=2)
+    parser.add_argument("--heap", default="256m")
+    parser.add_argument("--rate", type=float, default=0, help="lines/s to append at (0: as fast as possible)")
+    parser.add_argument("--checkpoint-ms", type=int, default=30_000)
+    args = parser.parse_args()
+
+    config = StackConfig()
+    admin = AdminClient({"bootstrap.servers": config.kafka_bootstrap})
+    name = f"bench_flume_{uuid.uuid4().hex[:6]}"
+    flume = FlumeSettings(
+        hosts=tuple(FlumeHost(name=f"{name}_web{i}", topic=name, log_dir=f"hosts/web{i}") for i in (1, 2)),
+        l2_agents=tuple(f"{name}_l2{chr(97 + i)}" for i in range(args.l2_agents)),
+        batch_size=args.batch_size, memory_channel_capacity=max(100_000, 20 * args.batch_size),
+        file_channel_capacity=max(1_000_000, args.lines), minimum_free_megabytes=500,
+        kafka_sinks_per_l2=args.kafka_sinks, checkpoint_interval_ms=args.checkpoint_ms,
+    )
+    pipeline = replace(load_pipeline_config(), topics=(TopicConfig(name, PARTITIONS),), flume=flume)
+    tiers = FlumeTiers(stack=config, pipeline=pipeline, home=config.data_dir / "flume_bench" / name,
+                       avro_base_port=config.ports["flume_avro"] + 110,
+                       metrics_base_port=config.ports["flume_metrics"] + 110, heap=args.heap)
+    print(f"flume tiers bench: {args.lines:,} lines, batch {args.batch_size}, {args.l2_agents} L2 x "
+          f"{args.kafka_sinks} Kafka sink(s), heap {args.heap}, rate {args.rate or 'max'}", flush=True)
+    tiers.prepare_hosts()
+    tiers.ensure_topics()
+    try:
+        tiers.deploy()
+        tiers.wait_answering()
+        cpu_before = {a.name: cpu_seconds(tiers.process(a.name).pid()) for a in tiers.agents}
+        first = append_lines(tiers, args.lines, args.rate)
+        wrote = time.time()
+        done = wait_delivered(admin, name, args.lines, timeout=max(600.0, args.lines / 1000))
+        cpu = {a.name: cpu_seconds(tiers.process(a.name).pid()) - cpu_before[a.name] for a in tiers.agents}
+    finally:
+        tiers.stop()
+    seconds = done - first
+    delays = sorted(delays_ms(config.kafka_bootstrap, name, sample_every=max(1, args.lines // 20_000)))
+    flume_rate = args.lines / seconds
+    print(f"  appended in {wrote - first:.1f}s; all in Kafka after {seconds:.1f}s: {flume_rate:,.0f} lines/s")
+    print(f"  end-to-end delay ms: p50 {statistics.median(delays):,.0f}, p99 {delays[int(len(delays) * 0.99)]:,.0f}, "
+          f"max {delays[-1]:,}")
+    print("  CPU seconds per agent: " + ", ".join(f"{n.removeprefix(name + '_')} {s:.1f} "
+                                                   f"({s / args.lines * 1e6:.0f} us/line)" for n, s in cpu.items()))
+    baseline = producer_perf_test(config, admin, args.lines)
+    print(f"RESULT flume {flume_rate:,.0f} lines/s, kafka-producer-perf-test {baseline:,.0f} records/s, "
+          f"ratio {flume_rate / baseline:.3f}, target 33,333 lines/s: {'met' if flume_rate >= 33_333 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()

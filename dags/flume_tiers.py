@@ -1,0 +1,45 @@
+"""The collection tiers (Flume L1 on the front-end hosts, L2 into Kafka): ``flume_tiers`` renders
+and deploys the agents (topics first: the broker does not create them), then checks them;
+``flume_tiers_health`` checks every agent on a schedule and logs the hop accounting."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import DAG
+
+from dag_defaults import default_args
+from logstream.pipeline_config import load_pipeline_config
+from operators.flume_agents import DeployFlumeAgentsOperator, FlumeHealthCheckOperator
+from operators.kafka_topic import EnsureKafkaTopicOperator
+
+pipeline = load_pipeline_config()
+host_topics = {host.topic for host in pipeline.flume.hosts}
+
+with DAG(
+    dag_id="flume_tiers",
+    description="Render and deploy the Flume agents; restart those whose configuration changed",
+    schedule=None,
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    default_args=default_args(retries=0),
+    tags=["logstream", "collection"],
+):
+    topics = [EnsureKafkaTopicOperator(task_id=f"kafka_topic_{topic.name}", topic=topic.name, partitions=topic.partitions)
+              for topic in pipeline.topics if topic.name in host_topics]
+    deploy = DeployFlumeAgentsOperator(task_id="deploy_agents")
+    topics >> deploy >> FlumeHealthCheckOperator(task_id="health_check")
+
+with DAG(
+    dag_id="flume_tiers_health",
+    description="Every Flume agent up, channels below the threshold, no failover, events moving; hop accounting",
+    schedule=timedelta(minutes=5),
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    # a problem is reported now, not after a retry has hidden it
+    default_args=default_args(retries=0),
+    tags=["logstream", "collection"],
+):
+    FlumeHealthCheckOperator(task_id="health_check")

@@ -1,0 +1,51 @@
+"""The Flume agents' connection: where their metrics answer and where the deployment keeps them.
+
+Connection ``flume_default`` (``AIRFLOW_CONN_FLUME_DEFAULT``): ``host`` the agents' address, ``port``
+the first metrics port, extra ``avro_base_port`` (the first L2's Avro port) and ``home`` (configs,
+state and the simulated hosts' log dirs on this machine).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from airflow.sdk import BaseHook
+
+from logstream.flume.metrics import AgentMetrics, AgentUnreachable, read_metrics
+from logstream.pipeline_config import PipelineConfig
+from logstream.stack.config import StackConfig
+from logstream.stack.flume import FlumeTiers
+
+
+class FlumeMetricsHook(BaseHook):
+    """Reads the agents' ``GET /metrics`` and describes their deployment.
+
+    :param flume_conn_id: the Flume agents' connection.
+    """
+
+    conn_name_attr = "flume_conn_id"
+    default_conn_name = "flume_default"
+    conn_type = "generic"
+    hook_name = "Flume agents"
+
+    def __init__(self, *, flume_conn_id: str = default_conn_name, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.flume_conn_id = flume_conn_id
+
+    @cached_property
+    def connection(self) -> Any:
+        return self.get_connection(self.flume_conn_id)
+
+    def tiers(self, pipeline: PipelineConfig) -> FlumeTiers:
+        extra = self.connection.extra_dejson
+        return FlumeTiers(stack=StackConfig(host=self.connection.host), pipeline=pipeline, home=Path(extra["home"]),
+                          avro_base_port=int(extra["avro_base_port"]), metrics_base_port=int(self.connection.port))
+
+    def read(self, tiers: FlumeTiers, agent: str) -> tuple[AgentMetrics | None, str]:
+        """One reading of ``agent``, or None and why."""
+        try:
+            return read_metrics(agent, tiers.metrics_url(agent)), ""
+        except AgentUnreachable as err:
+            return None, str(err)

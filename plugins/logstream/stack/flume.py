@@ -1,0 +1,193 @@
+"""The Flume tiers as real JVMs: simulated front-end hosts (a log dir and an L1 agent each) and L2
+agents, every one with HTTP metrics; agents whose rendered configuration changed are restarted."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from logstream.flume.agent_config import AgentPlacement, FlumeAgentConfig, render_agents, write_agent_configs
+from logstream.flume.metrics import AgentUnreachable, read_metrics
+from logstream.kafka_topics import ensure_topic
+from logstream.pipeline_config import PipelineConfig, load_pipeline_config
+from logstream.stack.config import StackConfig
+from logstream.stack.process import ManagedProcess, ServiceError, port_is_free, port_is_open
+from logstream.stack.service import Health, Service
+
+MAIN_CLASS = "org.apache.flume.node.Application"
+
+
+@dataclass(frozen=True)
+class DeployReport:
+    changed: list[str]  # agents whose properties file changed
+    started: list[str]  # agents that were not running and were started
+    restarted: list[str]  # agents that ran an older configuration
+
+    def __str__(self) -> str:
+        return (f"configs changed: {', '.join(self.changed) or 'none'}; started: {', '.join(self.started) or 'none'}; "
+                f"restarted: {', '.join(self.restarted) or 'none'}")
+
+
+class FlumeTiers:
+    """One deployment of the agents of ``pipeline.flume`` on this machine.
+
+    :param stack: the local stack (java, jars, Kafka's address)
+    :param pipeline: the topics, hosts and L2 agents to run
+    :param home: where configs, pid files, logs, host log dirs and channel state live
+    :param avro_base_port: L2 agent i listens on this + i
+    :param metrics_base_port: agent i (L2s first) serves metrics on this + i
+    :param heap: -Xmx of each agent
+    """
+
+    def __init__(self, *, stack: StackConfig, pipeline: PipelineConfig, home: Path, avro_base_port: int,
+                 metrics_base_port: int, heap: str = "256m") -> None:
+        self.stack = stack
+        self.pipeline = pipeline
+        self.home = home
+        self.avro_base_port = avro_base_port
+        self.metrics_base_port = metrics_base_port
+        self.heap = heap
+
+    @property
+    def placement(self) -> AgentPlacement:
+        return AgentPlacement(kafka_bootstrap=self.stack.kafka_bootstrap, hosts_root=self.home, state_root=self.home / "state",
+                              avro_base_port=self.avro_base_port, metrics_base_port=self.metrics_base_port,
+                              bind=self.stack.host)
+
+    @property
+    def conf_dir(self) -> Path:
+        return self.home / "conf"
+
+    @cached_property
+    def agents(self) -> list[FlumeAgentConfig]:
+        """What the agents are; the deploy checks ports and log dirs (running agents hold their own ports)."""
+        return render_agents(self.pipeline, self.placement, check_log_dirs=False)
+
+    def agent(self, name: str) -> FlumeAgentConfig:
+        return next(agent for agent in self.agents if agent.name == name)
+
+    def process(self, name: str) -> ManagedProcess:
+        return ManagedProcess(f"flume-{name}", self.home / "run")
+
+    def metrics_url(self, name: str) -> str:
+        return f"http://{self.stack.host}:{self.agent(name).metrics_port}/metrics"
+
+    def prepare_hosts(self) -> None:
+        """The simulated front-end hosts' log dirs (a real host has its own)."""
+        for host in self.pipeline.flume.hosts:
+            (self.placement.hosts_root / host.log_dir).mkdir(parents=True, exist_ok=True)
+
+    def ensure_topics(self) -> list[str]:
+        """The broker does not auto-create topics: an L2 would retry a batch for a missing one forever."""
+        from confluent_kafka.admin import AdminClient
+
+        admin = AdminClient({"bootstrap.servers": self.stack.kafka_bootstrap})
+        wanted = {host.topic for host in self.pipeline.flume.hosts}
+        return [ensure_topic(admin, topic.name, topic.partitions) for topic in self.pipeline.topics if topic.name in wanted]
+
+    def deploy(self) -> DeployReport:
+        """Render (checking topics, dirs and ports), write the changed files, start or restart those agents."""
+        running = {agent.name for agent in self.agents if self.process(agent.name).is_running()}
+        own_ports = {port for agent in self.agents if agent.name in running
+                     for port in (agent.avro_port, agent.metrics_port) if port is not None}
+        rendered = render_agents(self.pipeline, self.placement,
+                                 port_is_free=lambda port: port in own_ports or port_is_free(port, self.stack.host))
+        changed = write_agent_configs(rendered, self.conf_dir)
+        restarted = [name for name in changed if name in running]
+        for name in restarted:
+            self.process(name).stop()
+        started = [agent.name for agent in rendered if agent.name not in running]
+        # L2s first and listening: an L1 without an L2 to send to counts connection failures
+        for tier in ("l2", "l1"):
+            starting = [agent for agent in rendered if agent.tier == tier and agent.name in started + restarted]
+            for agent in starting:
+                self.start(agent.name)
+            for agent in starting:
+                if agent.avro_port is not None:
+                    self.process(agent.name).wait_until(lambda agent=agent: port_is_open(agent.avro_port, self.stack.host),
+                                                        timeout=120, what=f"listening on {agent.avro_port}")
+        return DeployReport(changed=changed, started=started, restarted=restarted)
+
+    def start(self, name: str) -> None:
+        agent = self.agent(name)
+        if agent.state_dir is not None:
+            agent.state_dir.mkdir(parents=True, exist_ok=True)
+        log_config = self.stack.include_dir / "stack" / "log4j2-console.properties"
+        self.process(name).start([
+            self.stack.java(), f"-Xmx{self.heap}", f"-Dlog4j2.configurationFile={log_config}",
+            "-Dflume.monitoring.type=http", f"-Dflume.monitoring.port={agent.metrics_port}",
+            "-cp", self.stack.classpath("flume"), MAIN_CLASS,
+            "-n", name, "-f", str(self.conf_dir / f"{name}.properties"), "--no-reload-conf",
+        ])
+
+    def kill(self, name: str) -> None:
+        """SIGKILL, as a crash would: nothing is flushed, the file channel's lock stays behind."""
+        process = self.process(name)
+        pid = process.pid()
+        if pid is None:
+            raise ServiceError(f"flume agent {name} is not running")
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while process.is_running() and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+    def stop(self, names: Iterable[str] | None = None) -> None:
+        # L1s first, so that what they hold drains into L2s that still run
+        for agent in reversed(self.agents):
+            if names is None or agent.name in names:
+                self.process(agent.name).stop()
+
+    def answers(self, name: str) -> bool:
+        try:
+            read_metrics(name, self.metrics_url(name), timeout=2)
+        except AgentUnreachable:
+            return False
+        return True
+
+    def wait_answering(self, names: Iterable[str] | None = None, *, timeout: float = 120.0) -> None:
+        for name in names or [agent.name for agent in self.agents]:
+            self.process(name).wait_until(lambda name=name: self.answers(name), timeout=timeout, what="serving metrics")
+
+
+class Flume(Service):
+    """The stack's Flume tiers: the hosts and agents of include/pipeline.yaml (after Kafka)."""
+
+    name = "flume"
+    start_timeout = 180.0
+
+    def __init__(self, config: StackConfig) -> None:
+        self.config = config
+
+    @cached_property
+    def tiers(self) -> FlumeTiers:
+        return FlumeTiers(stack=self.config, pipeline=load_pipeline_config(), home=self.data_dir,
+                          avro_base_port=self.port("flume_avro"), metrics_base_port=self.port("flume_metrics"))
+
+    @property
+    def processes(self) -> list[ManagedProcess]:
+        return [self.tiers.process(agent.name) for agent in self.tiers.agents]
+
+    def check_ports_free(self) -> None:
+        """Checked by the deploy, which names the agent and the port."""
+
+    def launch(self) -> None:
+        self.tiers.prepare_hosts()
+        self.tiers.ensure_topics()
+        self.tiers.deploy()
+
+    def wait_healthy(self) -> None:
+        self.tiers.wait_answering(timeout=self.start_timeout)
+
+    def health(self) -> Health:
+        silent = [agent.name for agent in self.tiers.agents if not self.tiers.answers(agent.name)]
+        if silent:
+            return Health(False, f"no metrics from {', '.join(silent)}")
+        return Health(True, f"{len(self.tiers.agents)} agents serving metrics")
+
+    def stop(self) -> None:
+        self.tiers.stop()

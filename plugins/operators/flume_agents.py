@@ -1,0 +1,91 @@
+"""The Flume tiers' tasks: render and deploy the agents' configurations, and check their health."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from airflow.providers.apache.kafka.hooks.base import KafkaBaseHook
+from airflow.providers.apache.kafka.hooks.client import KafkaAdminClientHook
+from airflow.sdk import BaseOperator
+from airflow.exceptions import AirflowException
+
+from hooks.flume_metrics import FlumeMetricsHook
+from logstream.flume.agent_config import FlumeConfigError
+from logstream.flume.health import AgentRole, agent_problems
+from logstream.flume.hops import hop_counts, kafka_end_offsets
+from logstream.pipeline_config import load_pipeline_config
+
+
+class DeployFlumeAgentsOperator(BaseOperator):
+    """Renders every agent's properties from include/flume/ and the pipeline config, writes the ones
+    that changed, and starts the agents that do not run or restarts those whose file changed.
+    A configuration that cannot be rendered (unknown topic, port in use, missing log dir) fails the
+    task with a message naming each problem, before any file is written.
+
+    :param flume_conn_id: the Flume agents' connection.
+    """
+
+    def __init__(self, *, flume_conn_id: str = FlumeMetricsHook.default_conn_name, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.flume_conn_id = flume_conn_id
+
+    def execute(self, context: Any) -> dict[str, list[str]]:
+        tiers = FlumeMetricsHook(flume_conn_id=self.flume_conn_id).tiers(load_pipeline_config())
+        try:
+            report = tiers.deploy()
+        except FlumeConfigError as err:
+            raise AirflowException(str(err)) from err
+        tiers.wait_answering(report.started + report.restarted)
+        self.log.info("flume agents deployed: %s", report)
+        return {"changed": report.changed, "started": report.started, "restarted": report.restarted}
+
+
+class FlumeHealthCheckOperator(BaseOperator):
+    """Reads every agent's metrics twice, ``interval_seconds`` apart, logs the hop accounting (host
+    files -> L1 -> L2 -> Kafka, per agent and topic) and fails naming each problem: an agent down, a
+    channel over ``fill_threshold`` percent, sink connection failures or rollbacks, an L1 sending
+    through its backup L2 (failed over), events that sit in a channel without moving.
+
+    :param interval_seconds: the time between the two readings.
+    :param fill_threshold: the channel fill percentage that is a problem.
+    :param flume_conn_id: the Flume agents' connection.
+    :param kafka_config_id: the Kafka connection (end offsets of the topics).
+    """
+
+    def __init__(self, *, interval_seconds: float = 10.0, fill_threshold: float = 80.0,
+                 flume_conn_id: str = FlumeMetricsHook.default_conn_name,
+                 kafka_config_id: str = KafkaBaseHook.default_conn_name, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.interval_seconds = interval_seconds
+        self.fill_threshold = fill_threshold
+        self.flume_conn_id = flume_conn_id
+        self.kafka_config_id = kafka_config_id
+
+    def execute(self, context: Any) -> list[str]:
+        pipeline = load_pipeline_config()
+        hook = FlumeMetricsHook(flume_conn_id=self.flume_conn_id)
+        tiers = hook.tiers(pipeline)
+        before = {agent.name: hook.read(tiers, agent.name)[0] for agent in tiers.agents}
+        # two readings make movement visible; the gap is the measurement, not a wait for something
+        time.sleep(self.interval_seconds)
+        after = {agent.name: hook.read(tiers, agent.name) for agent in tiers.agents}
+        problems = [
+            str(problem)
+            for agent in tiers.agents
+            for problem in agent_problems(
+                AgentRole(name=agent.name, tier=agent.tier, primary_sink=agent.primary_sink),
+                before[agent.name], after[agent.name][0],
+                fill_threshold=self.fill_threshold, unreachable_reason=after[agent.name][1],
+            )
+        ]
+        topics = sorted({host.topic for host in pipeline.flume.hosts})
+        offsets = kafka_end_offsets(KafkaAdminClientHook(kafka_config_id=self.kafka_config_id).get_conn, topics)
+        hops = hop_counts(tiers.agents, {name: reading for name, (reading, _) in after.items()},
+                          file_patterns={host.name: host.file_pattern for host in pipeline.flume.hosts},
+                          kafka_end_offsets=offsets)
+        self.log.info("hop accounting (counts since each agent started):\n%s", hops)
+        if problems:
+            raise AirflowException(f"{len(problems)} Flume problem(s):\n" + "\n".join(problems))
+        self.log.info("all %d Flume agents healthy", len(tiers.agents))
+        return hops.lines

@@ -1,0 +1,242 @@
+"""The Flume tiers on real JVMs into the stack's Kafka: every line written on the hosts reaches its
+business topic byte for byte, identified by its event id (host, file, byte offset)."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+
+import pytest
+
+from flume_hosts import HostFiles, own_tiers, read_topic
+from logstream.flume.agent_config import FlumeConfigError
+from logstream.flume.health import AgentRole, agent_problems
+from logstream.flume.metrics import AgentUnreachable, read_metrics
+from logstream.log_entry import MAX_ENTRY_BYTES
+
+
+@pytest.fixture(scope="module")
+def tiers(stack):
+    tiers = own_tiers(stack, f"t_flume_{uuid.uuid4().hex[:8]}", slot=0, idle_timeout_ms=3_000)
+    tiers.prepare_hosts()
+    tiers.ensure_topics()
+    tiers.deploy()
+    tiers.wait_answering()
+    yield tiers
+    tiers.stop()
+
+
+def host_files(tiers) -> list[HostFiles]:
+    return [HostFiles(host=agent.name, log_dir=agent.log_dir) for agent in tiers.agents if agent.tier == "l1"]
+
+
+def test_every_line_reaches_its_topic_with_its_event_id(tiers, stack):
+    hosts = host_files(tiers)
+    for number, host in enumerate(hosts):
+        host.append("app.log", [f"10.0.{number}.{i % 250},{1000 + i % 7},{1795000000 + i},300".encode() for i in range(3000)])
+        host.append("audit.log", [f"172.16.{number}.{i % 250},42,{1795000000 + i},60".encode() for i in range(2000)])
+    expected = {event_id: line for host in hosts for event_id, line in host.expected.items()}
+    assert len(expected) == 10_000
+
+    delivered = read_topic(stack.config.kafka_bootstrap, tiers.pipeline.topics[0].name, want_ids=set(expected))
+
+    assert expected.keys() - delivered.bodies.keys() == set()
+    assert {event_id: delivered.bodies[event_id] for event_id in expected} == expected
+    assert delivered.duplicates == 0
+    assert delivered.without_id == []
+
+
+def test_bad_lines_pass_through_and_the_agents_keep_going(tiers, stack):
+    hosts = host_files(tiers)
+    web1, web2 = hosts
+    oversized = b"10.0.0.1,1," + b"9" * (50 * MAX_ENTRY_BYTES) + b",300"
+    binary = bytes(b for b in os.urandom(3000) if b != 0x0A)[:2000] + b"\x00end"
+    web1.append("bad.log", [b"not an entry", oversized, binary, b"", "ümlaut,é,ß,∞".encode()])
+    web1.append("bad.log", [b"10.0.0.9,1,1795000000,300"])
+    # a last line without its newline is sent once the file has been idle for idle_timeout_ms
+    web2.append("tail.log", [b"10.0.0.8,1,1795000000,300", b"10.0.0.7,1,1795000000,300 no newline"],
+                newline_at_end=False)
+    expected = {**web1.expected, **web2.expected}
+
+    delivered = read_topic(stack.config.kafka_bootstrap, tiers.pipeline.topics[0].name, want_ids=set(expected))
+
+    assert {event_id: delivered.bodies.get(event_id) for event_id in expected} == expected
+    for agent in tiers.agents:
+        assert tiers.answers(agent.name), f"{agent.name} stopped answering after the bad lines"
+
+
+def test_a_log_file_rotated_mid_stream_is_read_to_its_end(tiers, stack):
+    hosts = host_files(tiers)
+    written = {}
+    for host in hosts:
+        lines = [f"192.168.1.{i % 250},7,{1795000000 + i},300 {host.host}#{i}".encode() for i in range(20_000)]
+        host.append("rotating.log", lines[:10_000])
+        host.rotate("rotating.log", "rotating.log.1")
+        host.append("rotating.log.1", lines[10_000:12_000])  # a writer still holding the old file
+        host.append("rotating.log", lines[12_000:])
+        written[host.host] = lines
+    expected = {event_id: line for host in hosts for event_id, line in host.expected.items()
+                if not event_id[1].endswith(".1")}  # lines of the new file: their ids cannot change
+
+    delivered = read_topic(stack.config.kafka_bootstrap, tiers.pipeline.topics[0].name, want_ids=set(expected))
+
+    rotating = [(event_id, body) for event_id, body in delivered.records if "rotating" in event_id[1]]
+    for host in hosts:
+        assert sorted(body for (name, _, _), body in rotating if name == host.host) == sorted(written[host.host])
+    # every id points at its line: in the file of that name, or (read before the rename) in the rotated one
+    for (name, path, offset), body in rotating:
+        candidates = [path] if path.endswith(".1") else [path, path + ".1"]
+        assert any(_line_at(candidate, offset) == body for candidate in candidates), (name, path, offset)
+
+
+def _line_at(path: str, offset: int) -> bytes:
+    with open(path, "rb") as handle:
+        handle.seek(offset)
+        return handle.readline().rstrip(b"\n")
+
+
+def test_a_config_that_cannot_be_rendered_names_the_problem(tiers, stack):
+    from dataclasses import replace
+
+    from logstream.flume.agent_config import render_agents
+    from logstream.pipeline_config import FlumeHost
+
+    broken = replace(tiers.pipeline, flume=replace(tiers.pipeline.flume, hosts=(
+        FlumeHost(name="ghost", topic="no_such_topic", log_dir="hosts/ghost"),)))
+    with pytest.raises(FlumeConfigError) as error:
+        render_agents(broken, tiers.placement, port_is_free=lambda port: port != tiers.avro_base_port)
+    message = str(error.value)
+    assert "host 'ghost': unknown topic 'no_such_topic'" in message
+    assert f"log directory {tiers.home / 'hosts' / 'ghost'} does not exist" in message
+    assert f"agent '{tiers.pipeline.flume.l2_agents[0]}': Avro port {tiers.avro_base_port} is in use" in message
+
+
+def _wait(check, *, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := check():
+            return result
+        threading.Event().wait(0.5)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def _readings(tiers) -> dict:
+    readings = {}
+    for agent in tiers.agents:
+        try:
+            readings[agent.name] = read_metrics(agent.name, tiers.metrics_url(agent.name))
+        except AgentUnreachable:
+            readings[agent.name] = None
+    return readings
+
+
+def _lines(host: str, start: int, count: int) -> list[bytes]:
+    return [f"10.1.{start % 200}.{i % 250},{i % 13},{1795000000 + i},300 {host}#{i}".encode()
+            for i in range(start, start + count)]
+
+
+@pytest.fixture
+def start_own_tiers(stack, unique_name):
+    """Tiers of the test's own (a killed agent must not disturb the others), on ports of ``slot``."""
+    started = []
+
+    def start(slot: int):
+        tiers = own_tiers(stack, unique_name, slot=slot, batch_size=500)
+        started.append(tiers)
+        tiers.prepare_hosts()
+        tiers.ensure_topics()
+        tiers.deploy()
+        tiers.wait_answering()
+        return tiers
+
+    yield start
+    for tiers in started:
+        tiers.stop()
+
+
+def test_kill_9_of_the_primary_l2_fails_over_and_its_file_channel_delivers_after_restart(start_own_tiers, stack):
+    tiers = start_own_tiers(1)
+    primary, backup = tiers.pipeline.flume.l2_agents
+    hosts = host_files(tiers)
+    roles = [AgentRole(name=a.name, tier=a.tier, primary_sink=a.primary_sink) for a in tiers.agents]
+    # host i prefers L2 i: web1 sends to the primary, web2 to the backup
+    failing_over = [a.name for a in tiers.agents if a.primary_sink == f"to_{primary}"]
+    assert failing_over == [hosts[0].host]
+    for host in hosts:
+        host.append("app.log", _lines(host.host, 0, 5_000))
+    _wait(lambda: read_metrics(primary, tiers.metrics_url(primary)).total("SINK", "EventDrainSuccessCount") > 0,
+          timeout=300, what=f"{primary} delivering to Kafka")
+    before = _readings(tiers)
+
+    tiers.kill(primary)
+    for host in hosts:
+        host.append("app.log", _lines(host.host, 5_000, 5_000))
+    expected = {event_id: line for host in hosts for event_id, line in host.expected.items()}
+
+    # everything the L1s still held goes through the backup; only the dead L2's file channel waits
+    _wait(lambda: all(r is not None and r.total("CHANNEL", "ChannelSize") == 0
+                      for name, r in _readings(tiers).items() if name != primary)
+          and all(_readings(tiers)[h.host].total("SOURCE", "EventAcceptedCount") >= 10_000 for h in hosts),
+          timeout=600, what="the L1s and the backup L2 to drain")
+    after = _readings(tiers)
+    problems = {role.name: {p.kind for p in agent_problems(role, before[role.name], after[role.name])} for role in roles}
+    assert problems[primary] == {"down"}
+    assert "failed_over" in problems[hosts[0].host], problems
+    assert problems[hosts[1].host] == set() and problems[backup] == set(), problems
+    held = read_topic(stack.config.kafka_bootstrap, tiers.pipeline.topics[0].name, want_ids=set(expected), timeout=20)
+    waiting = expected.keys() - held.bodies.keys()
+
+    tiers.start(primary)
+    tiers.wait_answering([primary])
+    delivered = read_topic(stack.config.kafka_bootstrap, tiers.pipeline.topics[0].name, want_ids=set(expected))
+
+    assert expected.keys() - delivered.bodies.keys() == set()
+    assert {event_id: delivered.bodies[event_id] for event_id in expected} == expected
+    assert delivered.bodies.keys() == expected.keys()
+    # at-least-once: the batch web1 had in flight to the killed L2 (stored there, unacknowledged) is re-sent
+    # through the backup, and the killed L2's Kafka sink re-sends its unconfirmed batch after restart
+    batch = tiers.pipeline.flume.batch_size
+    print(f"kill -9 {primary}: {len(waiting)} events waited in its file channel, {delivered.duplicates} duplicates "
+          f"(bound {batch * (len(failing_over) + 1)}: one batch of the failing-over L1 plus one Kafka batch)")
+    assert delivered.duplicates <= batch * (len(failing_over) + 1)
+    restarted = read_metrics(primary, tiers.metrics_url(primary))
+    assert restarted.total("SINK", "EventDrainSuccessCount") >= len(waiting)
+
+
+def test_kafka_down_for_a_while_loses_nothing_and_a_killed_l2_replays_its_file_channel(start_own_tiers, stack):
+    tiers = start_own_tiers(2)
+    hosts = host_files(tiers)
+    l2_agents = list(tiers.pipeline.flume.l2_agents)
+    kafka = stack.service("kafka")
+    for host in hosts:
+        host.append("app.log", _lines(host.host, 0, 2_000))
+    read_topic(stack.config.kafka_bootstrap, tiers.pipeline.topics[0].name,
+               want_ids={i for h in hosts for i in h.expected}, timeout=600)
+
+    kafka.stop()
+    try:
+        for host in hosts:
+            host.append("app.log", _lines(host.host, 2_000, 5_000))
+        held = _wait(lambda: (r := _readings(tiers)) and sum(r[a].total("SOURCE", "EventAcceptedCount") for a in l2_agents)
+                     >= 14_000 and {a: int(r[a].total("CHANNEL", "ChannelSize")) for a in l2_agents},
+                     timeout=600, what="the L2 file channels to take everything while Kafka is down")
+        fullest = max(held, key=held.get)
+        assert held[fullest] > 0
+        tiers.kill(fullest)
+    finally:
+        kafka.launch()
+        kafka.wait_healthy()
+    expected = {event_id: line for host in hosts for event_id, line in host.expected.items()}
+    tiers.start(fullest)
+    tiers.wait_answering([fullest])
+
+    delivered = read_topic(stack.config.kafka_bootstrap, tiers.pipeline.topics[0].name, want_ids=set(expected),
+                           timeout=600)
+
+    assert expected.keys() - delivered.bodies.keys() == set()
+    assert {event_id: delivered.bodies[event_id] for event_id in expected} == expected
+    print(f"Kafka down: {held} events held in the L2 file channels, {fullest} killed holding {held[fullest]}; "
+          f"{delivered.duplicates} duplicates")
+    assert delivered.duplicates <= tiers.pipeline.flume.batch_size * len(l2_agents)
