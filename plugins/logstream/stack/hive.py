@@ -30,7 +30,7 @@ def spark_home() -> Path:
 class Hive(Service):
     name = "hive"
     port_names = ("hive", "hive_ui")
-    start_timeout = 180.0
+    start_timeout = 360.0
 
     @property
     def warehouse(self) -> str:
