@@ -21,6 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
+from hdfs.util import HdfsError
+
 from logstream.hadoop_consumer.hdfs_files import exists, read_replaced, replace_file
 from logstream.hdfs_layout import offset_file
 
@@ -87,7 +89,15 @@ class OffsetStore:
         if existing is not None:
             return existing
         fresh = PartitionOffset(topic, partition, leader, FROM_BEGINNING, NO_WATERMARK, _now())
-        self.write(fresh)
+        # create, never replace: two runs initializing at once (a backfill beside the schedule)
+        # must not rename over each other, and HDFS's create fails if the file exists
+        try:
+            self.client.write(self.path(topic, partition), data=fresh.to_text().encode(), overwrite=False)
+        except HdfsError:
+            created = self.read(topic, partition)
+            if created is None:
+                raise
+            return created
         return fresh
 
     def write(self, record: PartitionOffset) -> None:

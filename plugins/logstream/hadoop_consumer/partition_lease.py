@@ -99,7 +99,7 @@ class PartitionLease:
         except LockTimeout:
             owners = [owner for owner in self.lock.contenders() if owner != holder]
             self.release()
-            raise LeaseLost(f"{self._name()}: standing down after {self.wait:.0f}s, the partition is being moved "
+            raise LeaseLost(f"{self._name()}: standing down after {self.wait:g}s, the partition is being moved "
                             f"by {', '.join(owners) or 'another consumer'} (this consumer: {holder})") from None
         except KazooException as err:
             self.release()

@@ -52,3 +52,13 @@ def test_a_foreign_or_broken_file_is_a_clear_error(store, hdfs_client, unique_na
     hdfs_client.write(store.path(unique_name, 0), data=b"offset=ten\n", overwrite=True)
     with pytest.raises(OffsetFileError, match="is not a valid offset file"):
         store.read(unique_name, 0)
+
+
+def test_many_initializing_at_once_agree_on_one_file(store, unique_name):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        created = list(pool.map(lambda i: store.initialize(unique_name, 0, f"broker:{i}"), range(6)))
+    stored = store.read(unique_name, 0)
+    assert stored.offset == FROM_BEGINNING
+    assert {(offset.leader, offset.updated) for offset in created} == {(stored.leader, stored.updated)}
