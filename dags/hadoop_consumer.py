@@ -17,6 +17,7 @@ from operators.hadoop_consumer import (
     HadoopConsumerReplayOperator,
 )
 from operators.kafka_topic import EnsureKafkaTopicOperator
+from operators.run_watcher import RunWatcherOperator
 
 pipeline = load_pipeline_config()
 
@@ -47,13 +48,16 @@ with DAG(
             start_time_max_lead_hours=pipeline.consumer.start_time_max_lead_hours,
         ).expand(partition=partitions.output)
         # announces what HDFS holds, so it runs even when a partition's batch failed
-        batches >> AnnounceCompleteHoursOperator(
+        announce = AnnounceCompleteHoursOperator(
             task_id=f"announce_hours_{topic.name}",
             topic=topic.name,
             partitions=topic.partitions,
             hdfs_root=pipeline.hdfs_root,
             lateness_minutes=pipeline.lateness.total_seconds() / 60,
         )
+        # ... and the run still shows the failure
+        [batches, announce] >> RunWatcherOperator(task_id=f"batches_failed_{topic.name}")
+        batches >> announce
 
 with DAG(
     dag_id="hadoop_consumer_replay",

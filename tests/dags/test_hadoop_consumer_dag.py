@@ -16,7 +16,7 @@ from logstream.hadoop_consumer.consumer import split_point
 from logstream.hdfs_layout import parse_batch_file_name
 
 @pytest.fixture
-def pipeline(tmp_path, monkeypatch, unique_name):
+def pipeline(stack, tmp_path, monkeypatch, unique_name):
     config = {
         "topics": [{"name": unique_name, "partitions": 2}],
         "hdfs_root": f"/tests/{unique_name}/logs",
@@ -27,7 +27,10 @@ def pipeline(tmp_path, monkeypatch, unique_name):
     path = tmp_path / "pipeline.yaml"
     path.write_text(yaml.safe_dump(config))
     monkeypatch.setenv("LOGSTREAM_PIPELINE_CONFIG", str(path))
-    return config
+    # this DAG's tasks depend on the configuration: the stack's dag-processor would write the default
+    # configuration's version over the test's in the middle of the run
+    with stack.service("airflow").without("dag-processor"):
+        yield config
 
 
 def asset_event_extras(run_id: str, dag_id: str = "hadoop_consumer") -> list[dict]:
