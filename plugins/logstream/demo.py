@@ -3,7 +3,9 @@
 Starts the stack, produces generated security log entries (the last few hours, a few malformed)
 into every configured topic, runs the HadoopConsumer DAG in Airflow to land them exactly once in
 HDFS, and lets the Hive reports DAG (triggered by the consumer's asset events) report the
-complete hours. Everything happens in the stack's Airflow: the UI shows each run and its logs.
+complete hours. Beside it, the storm_topology DAG deploys the online statistics on the stack's
+Storm, and the demo prints their counts once every record is in the result database. Everything
+happens in the stack's Airflow: the UI shows each run and its logs.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import time
 from datetime import datetime, timezone
 
 import hdfs
-from confluent_kafka import Producer
+import psycopg2
+from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from logstream.hadoop_consumer.offset_store import OffsetStore
@@ -59,10 +62,11 @@ def run(records_per_topic: int = 300_000, report=print) -> int:
                f"(StartTime {datetime.fromtimestamp(start, timezone.utc):%H:%M} to "
                f"{datetime.fromtimestamp(now, timezone.utc):%H:%M} UTC, 0.2% malformed)")
 
-    for dag_id in ("hadoop_consumer", "hive_reports"):
+    for dag_id in ("hadoop_consumer", "hive_reports", "storm_topology"):
         airflow.wait_for_dag(dag_id)
         airflow.unpause(dag_id)
     since = datetime.now(timezone.utc)
+    storm_runs = {topic.name: airflow.trigger("storm_topology", {"topic": topic.name}) for topic in pipeline.topics}
     run_id = airflow.trigger("hadoop_consumer")
     report(f"triggered hadoop_consumer ({run_id}); watching it in Airflow ...")
     state = airflow.wait_for_run("hadoop_consumer", run_id)
@@ -79,6 +83,12 @@ def run(records_per_topic: int = 300_000, report=print) -> int:
                    f"leader={offset.leader} watermark={datetime.fromtimestamp(offset.watermark, timezone.utc):%H:%M:%S}")
         hours = sorted(client.list(f"{pipeline.hdfs_root}/{topic.name}"))
         report(f"  {pipeline.hdfs_root}/{topic.name}: {', '.join(hours)}")
+
+    for topic, storm_run in storm_runs.items():
+        state = airflow.wait_for_run("storm_topology", storm_run)
+        report(f"storm_topology {storm_run} ({topic}): {state}")
+        if state != "success" or not report_online_counts(config, topic, report):
+            return 1
 
     report("waiting for the hive_reports run the consumer's asset event triggered ...")
     deadline = time.monotonic() + 900
@@ -99,3 +109,41 @@ def run(records_per_topic: int = 300_000, report=print) -> int:
     report(f"Done. The HadoopConsumer keeps running every {pipeline.consumer.every_minutes} minutes and hive_reports "
            f"every hour; stop everything with `make stack-down`.")
     return 0 if done[0]["state"] == "success" else 1
+
+
+def report_online_counts(config, topic: str, report, timeout: float = 600) -> bool:
+    """Wait until the topology has counted every record of ``topic``, then print its result rows."""
+    consumer = Consumer({"bootstrap.servers": config.kafka_bootstrap, "group.id": "demo"})
+    partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+    ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions}
+    consumer.close()
+    dsn = f"postgresql://postgres@{config.host}:{config.ports['postgres']}/logstream"
+    name = f"security_stats_{topic}"
+    deadline = time.monotonic() + timeout
+    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
+        while True:
+            cur.execute("SELECT partition, next_offset FROM online_offsets WHERE topology = %s", (name,))
+            stored = dict(cur.fetchall())
+            conn.rollback()
+            if stored == ends:
+                break
+            if time.monotonic() > deadline:
+                report(f"the {name} topology counted {stored} of {ends} within {timeout:.0f}s")
+                return False
+            time.sleep(2)
+        cur.execute("SELECT sum(records), sum(late_records), sum(expired_records), count(*) FROM online_pane_totals "
+                    "WHERE topic = %s", (topic,))
+        records, late, expired, panes = cur.fetchone()
+        cur.execute("SELECT reason, sum(records) FROM online_bad_records WHERE topic = %s GROUP BY reason "
+                    "ORDER BY reason", (topic,))
+        bad = ", ".join(f"{reason} {count}" for reason, count in cur.fetchall())
+        cur.execute("SELECT window_end, host, records FROM online_window_top_hosts WHERE topic = %s AND rank <= 3 "
+                    "AND window_end = (SELECT max(window_end) FROM online_window_totals WHERE topic = %s) "
+                    "ORDER BY rank", (topic, topic))
+        top = cur.fetchall()
+    conn.close()
+    report(f"online statistics of {topic} (Storm -> PostgreSQL, exactly once): {records:,} records in {panes} "
+           f"one-minute panes ({late:,} late, {expired:,} expired); malformed: {bad or 'none'}")
+    for window_end, host, count in top:
+        report(f"  top host of the 5 minutes to {window_end:%H:%M}: {host} ({count:,} records)")
+    return True

@@ -38,7 +38,7 @@ def test_deploy_health_check_and_kill_through_airflow(stack, unique_name):
 
         dsn = f"postgresql://postgres@{stack.config.host}:{stack.config.ports['postgres']}/logstream"
         results = ResultReader(dsn, name, unique_name)
-        results.wait_for_offsets(expected.end_offsets, timeout=300)
+        results.wait_for_offsets(expected.end_offsets, timeout=900)
         assert results.actual().totals == expected.totals
         # every tuple counted by Storm (stats sampled at 1.0): 5,000+ records per partition in ~1,000-record tuples
         stats = wait_for(lambda: (h := nimbus.health(name)) and h.acked >= 18 and h, 180, "acked tuples in Storm's stats")

@@ -38,7 +38,7 @@ class Run:
         lines = {p: round_lines(self.rng, base, records) for p in range(PARTITIONS)}
         produce(self.stack.config.kafka_bootstrap, self.name, lines, self.expected)
 
-    def check_exact(self, timeout: float = 300) -> None:
+    def check_exact(self, timeout: float = 900) -> None:
         self.results.wait_for_offsets(self.expected.end_offsets, timeout)
         actual = self.results.actual()
         assert actual.totals == self.expected.totals
@@ -101,11 +101,11 @@ def test_exact_after_ten_worker_kills_under_load(run):
     killed = []
     try:
         for _ in range(10):
-            pid = wait_for(lambda: [p for p in worker_pids(run.topology_id) if p not in killed], 240,
+            pid = wait_for(lambda: [p for p in worker_pids(run.topology_id) if p not in killed], 600,
                            "a (new) worker process")[0]
             # a random moment of its life: while it starts (0 flushes) or after 1-3 more committed flushes
             target = run.results.flush_count() + rng.randrange(4)
-            wait_for(lambda: run.results.flush_count() >= target, 240, f"{target} committed flushes")
+            wait_for(lambda: run.results.flush_count() >= target, 600, f"{target} committed flushes")
             sigkill(pid)
             killed.append(pid)
     finally:
@@ -113,7 +113,7 @@ def test_exact_after_ten_worker_kills_under_load(run):
         producer.join()
     assert not errors, errors
     assert len(killed) == 10
-    run.check_exact(timeout=600)
+    run.check_exact(timeout=1200)
 
 
 def test_exact_after_nimbus_restart(run):
