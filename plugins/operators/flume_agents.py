@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from airflow.exceptions import AirflowException
 from airflow.providers.apache.kafka.hooks.base import KafkaBaseHook
 from airflow.providers.apache.kafka.hooks.client import KafkaAdminClientHook
 from airflow.sdk import BaseOperator
-from airflow.exceptions import AirflowException
 
 from hooks.flume_metrics import FlumeMetricsHook
 from logstream.flume.agent_config import FlumeConfigError

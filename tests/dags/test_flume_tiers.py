@@ -6,6 +6,8 @@ from __future__ import annotations
 import mailbox
 import time
 
+from confluent_kafka import Consumer, TopicPartition
+
 from dag_runs import DAGS, run_dag
 
 
@@ -16,6 +18,15 @@ def _alert_bodies(maildir, keys) -> list[str]:
         bodies.append(alert.get_payload(0).get_payload(decode=True).decode() if alert.is_multipart()
                       else alert.get_payload())
     return bodies
+
+
+def _end_offsets(bootstrap: str, topic: str) -> int:
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "hops_check"})
+    try:
+        partitions = consumer.list_topics(topic, timeout=15).topics[topic].partitions
+        return sum(consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=15)[1] for p in partitions)
+    finally:
+        consumer.close()
 
 
 def test_health_check_names_a_killed_agent_and_deploy_brings_it_back(stack, monkeypatch):
@@ -42,6 +53,16 @@ def test_health_check_names_a_killed_agent_and_deploy_brings_it_back(stack, monk
         outcome = deployed.get_task_instance("deploy_agents").xcom_pull(task_ids="deploy_agents")
         assert outcome["started"] == [victim]
         assert tiers.answers(victim)
+        hops = deployed.get_task_instance("health_check").xcom_pull(task_ids="health_check")
+        assert [line.split(":")[0] for line in hops] == (
+            [f"L1 {a.name} ({a.topic})" for a in tiers.agents if a.tier == "l1"]
+            + [f"L2 {a.name}" for a in tiers.agents if a.tier == "l2"]
+            + [f"topic {topic}" for topic in sorted({a.topic for a in tiers.agents if a.tier == "l1"})])
+        topic = tiers.pipeline.flume.hosts[0].topic
+        in_files = sum(path.read_bytes().count(b"\n") for a in tiers.agents if a.tier == "l1"
+                       for path in a.log_dir.glob("*.log"))
+        assert f"topic {topic}: lines in host files {in_files} -> " in next(l for l in hops if l.startswith("topic"))
+        assert hops[-1].endswith(f"Kafka end offsets {_end_offsets(stack.config.kafka_bootstrap, topic)}")
     finally:
         if not tiers.process(victim).is_running():
             tiers.start(victim)

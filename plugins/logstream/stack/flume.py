@@ -110,7 +110,7 @@ class FlumeTiers:
             for agent in starting:
                 if agent.avro_port is not None:
                     self.process(agent.name).wait_until(lambda agent=agent: port_is_open(agent.avro_port, self.stack.host),
-                                                        timeout=120, what=f"listening on {agent.avro_port}")
+                                                        timeout=300, what=f"listening on {agent.avro_port}")
         return DeployReport(changed=changed, started=started, restarted=restarted)
 
     def start(self, name: str) -> None:
@@ -149,7 +149,7 @@ class FlumeTiers:
             return False
         return True
 
-    def wait_answering(self, names: Iterable[str] | None = None, *, timeout: float = 120.0) -> None:
+    def wait_answering(self, names: Iterable[str] | None = None, *, timeout: float = 300.0) -> None:
         for name in names or [agent.name for agent in self.agents]:
             self.process(name).wait_until(lambda name=name: self.answers(name), timeout=timeout, what="serving metrics")
 
