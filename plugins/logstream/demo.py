@@ -1,7 +1,8 @@
 """The main job on the embedded local stack, end to end: ``python -m logstream demo``.
 
-Starts the stack, produces generated security log entries (the last few hours, a few malformed)
-into every configured topic, runs the HadoopConsumer DAG in Airflow to land them exactly once in
+Starts the stack, writes generated security log entries (the last few hours, a few malformed) into
+the simulated front-end hosts' log files, from where the Flume tiers (L1 -> L2) carry them into
+their business topics in Kafka, runs the HadoopConsumer DAG in Airflow to land them exactly once in
 HDFS, and lets the Hive reports DAG (triggered by the consumer's asset events) report the
 complete hours. Beside it, the storm_topology DAG deploys the online statistics on the stack's
 Storm, and the demo prints their counts once every record is in the result database. Everything
@@ -15,9 +16,10 @@ from datetime import datetime, timezone
 
 import hdfs
 import psycopg2
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
+from logstream.flume.host_logs import feed_through_flume
 from logstream.hadoop_consumer.offset_store import OffsetStore
 from logstream.kafka_topics import ensure_topic
 from logstream.log_generator import LogGenerator
@@ -25,22 +27,9 @@ from logstream.pipeline_config import load_pipeline_config
 from logstream.stack.airflow import users_file
 from logstream.stack.airflow_api import AirflowApi
 from logstream.stack.local_stack import LocalStack
+from logstream.stack.postgres import role_and_password
 
 HOURS_OF_LOGS = 3
-
-
-def produce_logs(bootstrap: str, topic: str, count: int, *, start: int, end: int) -> int:
-    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 50, "compression.type": "lz4"})
-    for record in LogGenerator(seed=int(start), bad_ratio=0.002).records(count, start=start, end=end):
-        while True:
-            try:
-                # keyed by host, as a front-end's agent would: one host's entries stay in one partition
-                producer.produce(topic, record.value, key=record.value.split(b",", 1)[0])
-                break
-            except BufferError:
-                producer.poll(0.1)
-    producer.flush(60)
-    return count
 
 
 def run(records_per_topic: int = 300_000, report=print) -> int:
@@ -57,10 +46,12 @@ def run(records_per_topic: int = 300_000, report=print) -> int:
     admin = AdminClient({"bootstrap.servers": config.kafka_bootstrap})
     for topic in pipeline.topics:
         report(ensure_topic(admin, topic.name, topic.partitions))
-        produce_logs(config.kafka_bootstrap, topic.name, records_per_topic, start=start, end=now)
-        report(f"produced {records_per_topic:,} generated entries into {topic.name} "
+        report(f"writing {records_per_topic:,} generated entries for {topic.name} into the hosts' log files "
                f"(StartTime {datetime.fromtimestamp(start, timezone.utc):%H:%M} to "
-               f"{datetime.fromtimestamp(now, timezone.utc):%H:%M} UTC, 0.2% malformed)")
+               f"{datetime.fromtimestamp(now, timezone.utc):%H:%M} UTC, 0.2% malformed); Flume carries them to Kafka")
+        entries = LogGenerator(seed=start, bad_ratio=0.002).records(records_per_topic, start=start, end=now)
+        feed_through_flume(pipeline, stack.service("flume").tiers.home, (entry.value for entry in entries),
+                           admin=admin, topic=topic.name, report=report)
 
     for dag_id in ("hadoop_consumer", "hive_reports", "storm_topology"):
         airflow.wait_for_dag(dag_id)
@@ -117,7 +108,8 @@ def report_online_counts(config, topic: str, report, timeout: float = 600) -> bo
     partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
     ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions}
     consumer.close()
-    dsn = f"postgresql://postgres@{config.host}:{config.ports['postgres']}/logstream"
+    role, password = role_and_password(config, "logstream")
+    dsn = f"postgresql://{role}:{password}@{config.host}:{config.ports['postgres']}/logstream"
     name = f"security_stats_{topic}"
     deadline = time.monotonic() + timeout
     with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
