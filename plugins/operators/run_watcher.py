@@ -3,8 +3,7 @@
 A DAG run's state comes from its leaf tasks: when the leaf has ``trigger_rule="all_done"`` (the
 HadoopConsumer's announcer runs even after a partition's batch failed) the run would show success
 over a failed task. This watcher (Airflow's "watcher" pattern) is a second leaf that runs only when
-something upstream failed, and fails. The failed task itself already sent the alert, so the watcher
-sends none.
+something upstream failed, and fails, naming the failed tasks (in its alert too).
 """
 
 from __future__ import annotations
@@ -16,10 +15,10 @@ from airflow.sdk import BaseOperator
 
 
 class RunWatcherOperator(BaseOperator):
-    """Fails (without retries or alert) when at least one upstream task failed; skipped otherwise."""
+    """Fails (without retries) when at least one upstream task failed; skipped otherwise."""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(trigger_rule="one_failed", retries=0, on_failure_callback=[], **kwargs)
+        super().__init__(trigger_rule="one_failed", **{**kwargs, "retries": 0})
 
     def execute(self, context: Any) -> None:
         failed = sorted({ti.task_id for ti in context["dag_run"].get_task_instances(state=["failed", "upstream_failed"])})
