@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -26,6 +25,7 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from logstream.hadoop_consumer.consumer import BatchLimits, HadoopConsumer
+from kafka_perf import consumer_perf_test
 from logstream.log_generator import LogGenerator
 from logstream.stack.config import StackConfig
 from logstream.stack.local_stack import LocalStack
@@ -48,17 +48,6 @@ def produce(bootstrap: str, topic: str, count: int) -> int:
         total += len(record.value)
     producer.flush(120)
     return total
-
-
-def kafka_perf_test(config: StackConfig, topic: str, count: int) -> dict[str, float]:
-    argv = [config.java(), "-Xmx1g", "-cp", config.classpath("kafka"), "org.apache.kafka.tools.ConsumerPerformance",
-            "--bootstrap-server", config.kafka_bootstrap, "--topic", topic, "--messages", str(count),
-            "--group", f"perf-{uuid.uuid4().hex[:6]}", "--timeout", "60000"]
-    done = subprocess.run(argv, capture_output=True, text=True, check=True)
-    lines = [line for line in done.stdout.splitlines() if line.strip()]
-    header = [name.strip() for name in lines[-2].split(",")]
-    values = [value.strip() for value in lines[-1].split(",")]
-    return {name: float(value) for name, value in zip(header, values) if name not in ("start.time", "end.time")}
 
 
 def land_everything(kafka: dict, client, zookeeper_hosts: str, root: str, topic: str, records: int,
@@ -101,7 +90,7 @@ def main() -> int:
     client = hdfs.InsecureClient(f"http://{config.host}:{config.ports['hdfs_http']}", user="root")
     ratios = []
     for round_number in range(1, args.rounds + 1):
-        baseline = kafka_perf_test(config, topic, args.records)
+        baseline = consumer_perf_test(config, topic, args.records, timeout_ms=60_000)
         print(f"round {round_number}: kafka-consumer-perf-test {baseline['data.consumed.in.nMsg']:,.0f} records, "
               f"{baseline['nMsg.sec']:,.0f} rec/s, {baseline['MB.sec']:.1f} MB/s "
               f"(fetch only: {baseline['fetch.nMsg.sec']:,.0f} rec/s)")

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -27,6 +26,7 @@ import psycopg2
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from kafka_perf import consumer_perf_test
 from logstream.log_generator import LogGenerator
 from logstream.pipeline_config import load_pipeline_config
 from logstream.stack.config import StackConfig
@@ -69,17 +69,6 @@ def produce_live(bootstrap: str, topic: str, seconds: float, rate: int, partitio
         time.sleep(0.01)
     producer.flush(60)
     return sent
-
-
-def kafka_perf_test(config: StackConfig, topic: str, count: int) -> float:
-    argv = [config.java(), "-Xmx512m", "-cp", config.classpath("kafka"), "org.apache.kafka.tools.ConsumerPerformance",
-            "--bootstrap-server", config.kafka_bootstrap, "--topic", topic, "--messages", str(count),
-            "--group", f"perf-{uuid.uuid4().hex[:6]}", "--timeout", "120000"]
-    done = subprocess.run(argv, capture_output=True, text=True, check=True)
-    lines = [line for line in done.stdout.splitlines() if line.strip()]
-    header = [name.strip() for name in lines[-2].split(",")]
-    values = [value.strip() for value in lines[-1].split(",")]
-    return float(dict(zip(header, values))["nMsg.sec"])
 
 
 def counted(dsn: str, name: str) -> int:
@@ -126,7 +115,7 @@ def main() -> int:
     began = time.monotonic()
     produce_backlog(config.kafka_bootstrap, name, args.records, partitions)
     print(f"produced {args.records:,} entries into {name} ({partitions} partitions) in {time.monotonic() - began:.1f}s")
-    baseline = kafka_perf_test(config, name, args.records)
+    baseline = consumer_perf_test(config, name, args.records, heap="512m")["nMsg.sec"]
     print(f"kafka-consumer-perf-test: {baseline:,.0f} records/s")
 
     nimbus = LocalStack(config, only=SERVICES).service("storm").nimbus()

@@ -12,18 +12,10 @@ from datetime import datetime
 
 import pytest
 from dashboard_session import DashboardSession, next_snapshot
-from online_results import PANE, Entry, OnlineResults, minute, utc_now
+from online_results import PANE, Entry, minute, utc_now
 from websockets.exceptions import ConnectionClosed
 
 PUSH_WITHIN_SECONDS = 1.0
-
-
-@pytest.fixture
-def results(stack, unique_name):
-    online = OnlineResults(stack.service("postgres").dsn("logstream"), unique_name)
-    online.create_tables()
-    yield online
-    online.delete()
 
 
 @pytest.fixture(scope="module")

@@ -34,14 +34,6 @@ def browser():
     driver.quit()
 
 
-@pytest.fixture
-def results(stack, unique_name):
-    online = OnlineResults(stack.service("postgres").dsn("logstream"), unique_name)
-    online.create_tables()
-    yield online
-    online.delete()
-
-
 def base_url(stack) -> str:
     return stack.service("airflow").url
 
