@@ -83,6 +83,8 @@ class Hive(Service):
             "--hiveconf", f"hive.server2.thrift.port={self.port('hive')}",
             "--hiveconf", f"hive.server2.thrift.bind.host={self.config.host}",
             "--hiveconf", "hive.server2.authentication=CUSTOM",
+            # queries touch HDFS as the server's user (the pipeline's, root), not as the login user
+            "--hiveconf", "hive.server2.enable.doAs=false",
             "--hiveconf", f"hive.server2.custom.authentication.class={AUTHENTICATOR}",
             "spark-internal",
         ]
