@@ -30,6 +30,9 @@ from logstream.stack.local_stack import LocalStack
 from logstream.stack.postgres import role_and_password
 
 HOURS_OF_LOGS = 3
+# the hosts write their logs as they happen: five minutes of them at a time, each slice in Kafka
+# before the next is written (all three hours at once would arrive far out of event-time order)
+SLICE_SECONDS = 300
 
 
 def run(records_per_topic: int = 300_000, report=print) -> int:
@@ -49,9 +52,18 @@ def run(records_per_topic: int = 300_000, report=print) -> int:
         report(f"writing {records_per_topic:,} generated entries for {topic.name} into the hosts' log files "
                f"(StartTime {datetime.fromtimestamp(start, timezone.utc):%H:%M} to "
                f"{datetime.fromtimestamp(now, timezone.utc):%H:%M} UTC, 0.2% malformed); Flume carries them to Kafka")
-        entries = LogGenerator(seed=start, bad_ratio=0.002).records(records_per_topic, start=start, end=now)
-        feed_through_flume(pipeline, stack.service("flume").tiers.home, (entry.value for entry in entries),
-                           admin=admin, topic=topic.name, report=report)
+        generator = LogGenerator(seed=start, bad_ratio=0.002)
+        slices = range(start, now, SLICE_SECONDS)
+        fed = 0
+        for number, slice_start in enumerate(slices):
+            count = records_per_topic * (number + 1) // len(slices) - records_per_topic * number // len(slices)
+            entries = generator.records(count, start=slice_start, end=min(slice_start + SLICE_SECONDS, now))
+            written = feed_through_flume(pipeline, stack.service("flume").tiers.home,
+                                         (entry.value for entry in entries), admin=admin, topic=topic.name,
+                                         report=lambda line: None)
+            fed += sum(written.values())
+        report(f"all {fed:,} lines of {topic.name} went through Flume into Kafka, "
+               f"{len(slices)} slices of {SLICE_SECONDS // 60} minutes")
 
     for dag_id in ("hadoop_consumer", "hive_reports", "storm_topology"):
         airflow.wait_for_dag(dag_id)
