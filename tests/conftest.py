@@ -1,5 +1,5 @@
-"""One real local stack for the whole test session (started if it is not running, stopped after if
-this session started it), and the environment that points Airflow and its hooks at it."""
+"""One real local stack for the whole test session (what is not running is started, and stopped
+after), and the environment that points Airflow and its hooks at it."""
 
 from __future__ import annotations
 
@@ -26,11 +26,14 @@ os.environ.update(airflow_env(STACK_CONFIG))
 @pytest.fixture(scope="session")
 def stack() -> LocalStack:
     local = LocalStack(STACK_CONFIG)
-    was_running = all(service.is_running() for service in local.services)
+    # only what this session starts is stopped after it: a developer's stack (or another session's
+    # services) stays as it was
+    started = [service for service in local.services if not service.is_running()]
     local.up()
     yield local
-    if not was_running and not os.environ.get("LOGSTREAM_KEEP_STACK"):
-        local.down()
+    if not os.environ.get("LOGSTREAM_KEEP_STACK"):
+        for service in reversed(started):
+            service.stop()
 
 
 @pytest.fixture
