@@ -26,10 +26,11 @@ def pipeline(stack, tmp_path, monkeypatch, unique_name):
     }
     path = tmp_path / "pipeline.yaml"
     path.write_text(yaml.safe_dump(config))
-    monkeypatch.setenv("LOGSTREAM_PIPELINE_CONFIG", str(path))
     # this DAG's tasks depend on the configuration: the stack's dag-processor would write the default
-    # configuration's version over the test's in the middle of the run
-    with stack.service("airflow").without("dag-processor"):
+    # configuration's version over the test's in the middle of the run. It comes back after the
+    # test's configuration is gone from the environment (it inherits this process's environment).
+    with stack.service("airflow").without("dag-processor"), monkeypatch.context() as patch:
+        patch.setenv("LOGSTREAM_PIPELINE_CONFIG", str(path))
         yield config
 
 
