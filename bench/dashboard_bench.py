@@ -30,6 +30,7 @@ from websockets.asyncio.client import connect
 from logstream.results import schema
 from logstream.stack.airflow import OPERATOR, stack_passwords
 from logstream.stack.config import StackConfig
+from logstream.stack.postgres import Postgres
 from logstream.stack.process import ManagedProcess
 
 TABLES = (schema.PANE_HOST_COUNTS, schema.PANE_TOTALS, schema.OFFSETS, schema.FLUSHES)
@@ -165,7 +166,7 @@ def login(config: StackConfig) -> str:
 
 async def main(clients: int, seconds: float, rate: float) -> None:
     config = StackConfig()
-    dsn = f"postgresql://postgres@{config.host}:{config.ports['postgres']}/logstream"
+    dsn = Postgres(config).dsn("logstream")
     token = login(config)
     cpu = ApiServerCpu(config)
     with Writer(dsn, f"bench_dashboard_{uuid.uuid4().hex[:8]}") as writer:

@@ -31,6 +31,7 @@ from logstream.log_generator import LogGenerator
 from logstream.pipeline_config import load_pipeline_config
 from logstream.stack.config import StackConfig
 from logstream.stack.local_stack import LocalStack
+from logstream.stack.postgres import Postgres
 from logstream.storm.deployment import deploy
 
 SERVICES = ("postgres", "zookeeper", "kafka", "storm")
@@ -108,7 +109,7 @@ def main() -> int:
     LocalStack(config, only=SERVICES).up()
     partitions = load_pipeline_config().topics[0].partitions
     name = f"bench_storm_{uuid.uuid4().hex[:8]}"
-    dsn = f"postgresql://postgres@{config.host}:{config.ports['postgres']}/logstream"
+    dsn = Postgres(config).dsn("logstream")
     admin = AdminClient({"bootstrap.servers": config.kafka_bootstrap})
     admin.create_topics([NewTopic(name, partitions, 1)])[name].result()
 

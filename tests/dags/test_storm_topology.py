@@ -36,7 +36,7 @@ def test_deploy_health_check_and_kill_through_airflow(stack, unique_name):
         health = deployed.get_task_instance("health_check").xcom_pull(task_ids="health_check")
         assert health["failed"] == 0 and 0 <= health["lag"] <= sum(expected.end_offsets.values())
 
-        dsn = f"postgresql://postgres@{stack.config.host}:{stack.config.ports['postgres']}/logstream"
+        dsn = stack.service("postgres").dsn("logstream")
         results = ResultReader(dsn, name, unique_name)
         results.wait_for_offsets(expected.end_offsets, timeout=900)
         assert results.actual().totals == expected.totals

@@ -17,7 +17,7 @@ T0 = 1_795_839_600
 
 
 def _dsn(stack) -> str:
-    return f"postgresql://postgres@{stack.config.host}:{stack.config.ports['postgres']}/logstream"
+    return stack.service("postgres").dsn("logstream")
 
 
 def _flush(topic: str, first: int, records: int) -> Flush:

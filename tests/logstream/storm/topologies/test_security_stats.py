@@ -28,7 +28,7 @@ class Run:
         self.expected = Expected()
         self.rng = random.Random(name)
         self.round = 0
-        dsn = f"postgresql://postgres@{stack.config.host}:{stack.config.ports['postgres']}/logstream"
+        dsn = stack.service("postgres").dsn("logstream")
         self.dsn = dsn
         self.results = ResultReader(dsn, name, name)
 
