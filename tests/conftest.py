@@ -49,3 +49,15 @@ def unique_name(request) -> str:
     """A name of its own for each test (topic, HDFS folder, table), so tests never share data."""
     base = re.sub(r"[^a-z0-9]+", "_", request.node.name.lower()).strip("_")[:40]
     return f"t_{base}_{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def results(stack, unique_name):
+    """A topic of the test's own in the stack's result store, written as the topology would (rows
+    removed afterwards: the result store outlives the session). For the dashboard's tests."""
+    from online_results import OnlineResults
+
+    online = OnlineResults(stack.service("postgres").dsn("logstream"), unique_name)
+    online.create_tables()
+    yield online
+    online.delete()

@@ -6,18 +6,9 @@ import asyncio
 from datetime import datetime, timedelta
 
 import asyncpg
-import pytest
 from online_results import PANE, Entry, OnlineResults, minute, utc_now
 
 from logstream.results.live_view import read_snapshot
-
-
-@pytest.fixture
-def results(stack, unique_name):
-    online = OnlineResults(stack.service("postgres").dsn("logstream"), unique_name)
-    online.create_tables()
-    yield online
-    online.delete()
 
 
 def snapshot_of(results: OnlineResults) -> tuple[dict, dict]:
