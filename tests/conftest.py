@@ -45,6 +45,11 @@ def hdfs_client(stack):
 
 
 @pytest.fixture
+def zookeeper_hosts(stack) -> str:
+    return f"{stack.config.host}:{stack.config.ports['zookeeper']}"
+
+
+@pytest.fixture
 def unique_name(request) -> str:
     """A name of its own for each test (topic, HDFS folder, table), so tests never share data."""
     base = re.sub(r"[^a-z0-9]+", "_", request.node.name.lower()).strip("_")[:40]

@@ -1,17 +1,38 @@
-"""Run a DAG file's DAG for real with ``dag.test()`` against the stack's Airflow database."""
+"""Register a DAG file's DAGs in the stack's Airflow database and run one for real with ``dag.test()``."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
+from airflow.dag_processing.dagbag import BundleDagBag, sync_bag_to_db
+from airflow.models.dag import DagModel
+from airflow.utils.session import create_session
+from sqlalchemy import update
 
 DAGS = Path(__file__).parents[1] / "dags"
+BUNDLE = "dags-folder"
+
+
+def register(path: Path) -> BundleDagBag:
+    """Parse ``path`` as the stack's dag-processor does (a file of the ``dags-folder`` bundle, named
+    relative to it) and write its DAGs' serialized versions. A DAG registered under another file
+    name would be marked stale by the dag-processor, which knows no such file, until it parses the
+    file again: meanwhile the API refuses to trigger it. (A test's own DAG file, outside ``dags/``,
+    is named relative to its folder.)"""
+    bag = BundleDagBag(dag_folder=str(path), bundle_path=DAGS if path.is_relative_to(DAGS) else path.parent,
+                       bundle_name=BUNDLE)
+    assert not bag.import_errors, bag.import_errors
+    sync_bag_to_db(bag, BUNDLE, None)
+    return bag
 
 
 def run_dag(path: Path, dag_id: str, **test_kwargs):
-    """Parse ``path``, register its DAGs (dag.test needs a serialized version), run ``dag_id`` once."""
-    bag = DagBag(str(path))
-    assert not bag.import_errors, bag.import_errors
-    sync_bag_to_db(bag, "dags-folder", None)
+    """Register ``path``'s DAGs (dag.test needs a serialized version) and run ``dag_id`` once.
+
+    The DAG is paused first: dag.test() runs the tasks in this process, and the stack's scheduler
+    would otherwise queue the same task instances and run them a second time, at the same moment.
+    """
+    bag = register(path)
+    with create_session() as session:
+        session.execute(update(DagModel).where(DagModel.dag_id == dag_id).values(is_paused=True))
     return bag.get_dag(dag_id).test(**test_kwargs)

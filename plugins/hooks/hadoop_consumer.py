@@ -8,9 +8,8 @@ from typing import Any
 from airflow.providers.apache.kafka.hooks.base import KafkaBaseHook
 
 from hooks.webhdfs import BoundedWebHDFSHook
+from hooks.zookeeper import ZOOKEEPER_DEFAULT_CONN_ID, ZooKeeperHook
 from logstream.hadoop_consumer.consumer import HadoopConsumer
-
-ZOOKEEPER_DEFAULT_CONN_ID = "zookeeper_default"
 
 
 class HadoopConsumerHook(KafkaBaseHook):
@@ -34,8 +33,7 @@ class HadoopConsumerHook(KafkaBaseHook):
         return BoundedWebHDFSHook(webhdfs_conn_id=self.webhdfs_conn_id).get_conn()
 
     def zookeeper_hosts(self) -> str:
-        connection = self.get_connection(self.zookeeper_conn_id)
-        return connection.extra_dejson.get("hosts") or f"{connection.host}:{connection.port}"
+        return ZooKeeperHook(self.zookeeper_conn_id).hosts()
 
     def _get_client(self, config: dict[str, Any]) -> HadoopConsumer:
         return HadoopConsumer(config, self.hdfs_client(), self.hdfs_root, zookeeper_hosts=self.zookeeper_hosts(),

@@ -29,3 +29,11 @@ def offset_at(consumer: Consumer, topic: str, partition: int, timestamp_ms: int,
     found = consumer.offsets_for_times([TopicPartition(topic, partition, timestamp_ms)],
                                        timeout=METADATA_TIMEOUT_SECONDS)[0]
     return found.offset if found.offset >= 0 else default
+
+
+def first_offsets(consumer: Consumer, topic: str, partitions: int) -> dict[int, int]:
+    """The first offset Kafka still keeps in each partition (retention moves it up)."""
+    return {
+        partition: consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=METADATA_TIMEOUT_SECONDS)[0]
+        for partition in range(partitions)
+    }

@@ -11,6 +11,8 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowSkipException
 
 from hooks.webhdfs import BoundedWebHDFSHook
+from hooks.zookeeper import ZOOKEEPER_DEFAULT_CONN_ID, ZooKeeperHook
+from logstream.hive.report_lock import report_lock
 from logstream.hive.report_plan import HourPlan
 from logstream.hive.reporting import ReportParams, plan_report_hours, report_planned_hours
 from logstream.log_hours.hours import hours_clause
@@ -75,16 +77,20 @@ class PlanReportHoursOperator(BaseOperator):
 class ReportHoursOperator(BaseOperator):
     """Report the planned hours (``include/hql/report_hour.hql``), each with the version it takes now.
 
-    Run it one at a time per topic (``max_active_tis_per_dag=1``): the version is read from
-    ``report_runs`` and recorded there by the same task, so overlapping runs cannot take the same
-    one. Returns the plans with their versions.
+    One writer per database at a time, whoever runs it: the task takes the database's report lock
+    in ZooKeeper (``logstream.hive.report_lock``) before it writes; the DAG also runs it one at a
+    time (``max_active_tis_per_dag=1``). The version is read from ``report_runs`` and recorded
+    there under that lock, so overlapping runs cannot take the same one. Returns the plans with
+    their versions.
 
     :param plans: the plan task's XCom (templated)
     :param database: the reports' Hive database (templated)
     :param hdfs_root: the HadoopConsumer's HDFS root (templated)
     :param top_hosts: how many hosts the top-hosts report keeps (templated)
     :param interval_tolerance: the factor beyond which an Interval is unusual (templated)
+    :param lock_wait: how long to wait for another writer of the database, in seconds
     :param hiveserver2_conn_id: the HiveServer2 connection
+    :param zookeeper_conn_id: the ZooKeeper that holds the report lock
     """
 
     template_fields: Sequence[str] = ("plans", "database", "hdfs_root", "top_hosts", "interval_tolerance")
@@ -98,7 +104,9 @@ class ReportHoursOperator(BaseOperator):
         hdfs_root: str,
         top_hosts: Any,
         interval_tolerance: Any,
+        lock_wait: float = 900,
         hiveserver2_conn_id: str = HiveServer2Hook.default_conn_name,
+        zookeeper_conn_id: str = ZOOKEEPER_DEFAULT_CONN_ID,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -107,15 +115,20 @@ class ReportHoursOperator(BaseOperator):
         self.hdfs_root = hdfs_root
         self.top_hosts = top_hosts
         self.interval_tolerance = interval_tolerance
+        self.lock_wait = lock_wait
         self.hiveserver2_conn_id = hiveserver2_conn_id
+        self.zookeeper_conn_id = zookeeper_conn_id
 
     def execute(self, context) -> list[dict]:
         hive = HiveServer2Hook(hiveserver2_conn_id=self.hiveserver2_conn_id)
         params = ReportParams(database=self.database, hdfs_root=self.hdfs_root, top_hosts=int(self.top_hosts),
                               interval_tolerance=float(self.interval_tolerance))
         plans = [HourPlan.from_dict(plan) for plan in self.plans]
-        reported = report_planned_hours(partial(hive.run, split_statements=True), hive.get_records, plans,
-                                        params=params, run_id=context["run_id"])
+        with ZooKeeperHook(self.zookeeper_conn_id).session() as zookeeper, \
+                report_lock(zookeeper, self.database, wait=self.lock_wait, progress=self.log.info,
+                            writer=f"{self.dag_id}.{self.task_id} {context['run_id']}"):
+            reported = report_planned_hours(partial(hive.run, split_statements=True), hive.get_records, plans,
+                                            params=params, run_id=context["run_id"])
         for plan in reported:
             self.log.info("%s %s: reported as version %d (%s)", plan.topic, plan.key, plan.version, plan.completeness)
         return [plan.as_dict() for plan in reported]

@@ -12,11 +12,11 @@ import uuid
 from datetime import datetime, timedelta
 
 import pytest
-from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
+from airflow.dag_processing.dagbag import DagBag
 from airflow.providers.apache.hdfs.hooks.webhdfs import WebHDFSHook
 from airflow.providers.apache.hive.hooks.hive import HiveServer2Hook
 from airflow.sdk import AssetOrTimeSchedule, CronDataIntervalTimetable
-from dag_runs import DAGS, run_dag
+from dag_runs import DAGS, register
 from landed_logs import LandedLogs, expected_reports, hours_across_midnight, report_rows
 
 from logstream.log_hours.hours import parse_hour_key
@@ -31,7 +31,7 @@ DAG_ID = "hive_reports"
 BACKFILL_TIMEOUT = 1200
 
 
-def test_the_dag_is_hourly_on_data_intervals_and_on_the_consumers_asset():
+def test_the_dag_is_hourly_on_data_intervals_and_on_the_consumers_asset(stack):
     dag = DagBag(str(DAG_FILE)).get_dag(DAG_ID)
     assert isinstance(dag.timetable, AssetOrTimeSchedule)
     assert dag.timetable.timetable == CronDataIntervalTimetable("0 * * * *", timezone="UTC")
@@ -66,9 +66,26 @@ def wait_for_backfill_runs(first: datetime, last: datetime, count: int) -> list[
     raise AssertionError(f"the backfill did not finish in {BACKFILL_TIMEOUT}s: {api().runs(DAG_ID, **query)}")
 
 
+def reported_every_hour(run_id: str) -> bool:
+    """Whether the run reported (a run whose plan found no hour skips the rest and still succeeds)."""
+    states = {ti["task_id"]: ti["state"] for ti in api().task_instances(DAG_ID, run_id)}
+    return states.get("security_logs.report") == "success" and states.get("security_logs.write_report_files") == "success"
+
+
+def run_interval(run_id: str) -> tuple[datetime, datetime]:
+    run = api().run(DAG_ID, run_id)
+    return datetime.fromisoformat(run["data_interval_start"]), datetime.fromisoformat(run["data_interval_end"])
+
+
 def failed_tasks(run_id: str) -> list[str]:
     instances = api().task_instances(DAG_ID, run_id)
     return [f"{ti['task_id']}={ti['state']}" for ti in instances if ti["state"] != "success"]
+
+
+def cancel_running_backfills() -> None:
+    for backfill in api().backfills(DAG_ID):
+        if backfill["completed_at"] is None:
+            api().cancel_backfill(backfill["id"])
 
 
 @pytest.fixture
@@ -77,7 +94,9 @@ def scratch(stack, unique_name, tmp_path):
     client = WebHDFSHook().get_conn()
     hive = HiveServer2Hook()
     databases = {"backfill": f"{unique_name}_b", "scheduled": f"{unique_name}_s"}
+    cancel_running_backfills()  # one backfill per DAG at a time: one a failed test left running goes
     yield LandedLogs(client, f"/tests/{unique_name}/logs"), databases, tmp_path
+    cancel_running_backfills()
     for database in databases.values():
         hive.run(f"DROP DATABASE IF EXISTS {database} CASCADE")
     client.delete(f"/tests/{unique_name}", recursive=True)
@@ -99,7 +118,7 @@ def test_backfill_gives_the_rows_of_scheduled_runs_and_a_rerun_changes_nothing(s
     starts = [parse_hour_key(key) for key in keys]
 
     # the backfill, through the stack's scheduler (which only runs unpaused DAGs; the demo unpauses it too)
-    sync_bag_to_db(DagBag(str(DAG_FILE)), "dags-folder", None)
+    register(DAG_FILE)
     api().unpause(DAG_ID)
     airflow_cli(
         "backfill", "create", "--dag-id", DAG_ID,
@@ -107,16 +126,19 @@ def test_backfill_gives_the_rows_of_scheduled_runs_and_a_rerun_changes_nothing(s
         "--max-active-runs", "3", "--reprocess-behavior", "none",
         "--dag-run-conf", json.dumps(conf["backfill"]),
     )
-    # meanwhile, in this process, runs like the hourly scheduled ones: same data intervals
-    # (a logical date half an hour into the next hour infers the interval of the hour before)
-    for start in starts:
-        run = run_dag(DAG_FILE, DAG_ID, logical_date=start + timedelta(minutes=90), run_conf=conf["scheduled"])
-        assert run.state == "success", [f"{ti.task_id}={ti.state}" for ti in run.get_task_instances() if ti.state != "success"]
-        assert (run.data_interval_start, run.data_interval_end) == (start, start + timedelta(hours=1))
+    # meanwhile, runs like the hourly scheduled ones: same data intervals (a logical date half an
+    # hour into the next hour infers the interval of the hour before). Through the same scheduler:
+    # dag.test() in this process would race it for the runs' task instances (the DAG is unpaused).
+    manual = [api().trigger(DAG_ID, conf["scheduled"], logical_date=start + timedelta(minutes=90)) for start in starts]
+    for run_id in manual:
+        assert api().wait_for_run(DAG_ID, run_id, timeout=BACKFILL_TIMEOUT) == "success", failed_tasks(run_id)
+        assert reported_every_hour(run_id), api().task_instances(DAG_ID, run_id)
+    assert sorted(run_interval(run_id) for run_id in manual) == [(start, start + timedelta(hours=1)) for start in starts]
     backfill_runs = wait_for_backfill_runs(starts[0], starts[-1], len(starts))
     assert [run["state"] for run in backfill_runs] == ["success"] * len(starts), {
         run["dag_run_id"]: failed_tasks(run["dag_run_id"]) for run in backfill_runs
     }
+    assert all(reported_every_hour(run["dag_run_id"]) for run in backfill_runs)
     assert sorted(datetime.fromisoformat(run["data_interval_start"]) for run in backfill_runs) == starts
 
     for key in keys:
@@ -129,8 +151,9 @@ def test_backfill_gives_the_rows_of_scheduled_runs_and_a_rerun_changes_nothing(s
     # running a completed interval again: same rows, same version, no new report_runs row, same CSV
     runs_before = sorted(hive.get_records(f"SELECT * FROM {databases['backfill']}.report_runs"))
     csv_before = (tmp_path / "backfill" / "security_logs" / keys[-1][:10] / keys[-1][11:] / "records_per_host.csv").read_text()
-    again = run_dag(DAG_FILE, DAG_ID, logical_date=starts[-1] + timedelta(minutes=100), run_conf=conf["backfill"])
-    assert again.state == "success"
+    again = api().trigger(DAG_ID, conf["backfill"], logical_date=starts[-1] + timedelta(minutes=100))
+    assert api().wait_for_run(DAG_ID, again, timeout=BACKFILL_TIMEOUT) == "success", failed_tasks(again)
+    assert reported_every_hour(again)
     assert report_rows(hive.get_records, databases["backfill"], keys[-1]) == expected_reports(landed, keys[-1], version=1)
     assert sorted(hive.get_records(f"SELECT * FROM {databases['backfill']}.report_runs")) == runs_before
     assert len(runs_before) == 3 and {row[3] for row in runs_before} == {1}

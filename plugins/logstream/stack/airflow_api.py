@@ -7,6 +7,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from datetime import datetime
 from typing import Any
 
 from logstream.stack.airflow import OPERATOR, stack_passwords
@@ -62,16 +63,27 @@ class AirflowApi:
     def unpause(self, dag_id: str) -> None:
         self._call("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
 
-    def trigger(self, dag_id: str, conf: dict | None = None) -> str:
-        return self._call("POST", f"/api/v2/dags/{dag_id}/dagRuns", {"logical_date": None, "conf": conf or {}})["dag_run_id"]
+    def trigger(self, dag_id: str, conf: dict | None = None, *, logical_date: datetime | None = None) -> str:
+        """A manual run; with a ``logical_date``, its data interval is the one the DAG's timetable infers from it."""
+        body = {"logical_date": logical_date.isoformat() if logical_date else None, "conf": conf or {}}
+        return self._call("POST", f"/api/v2/dags/{dag_id}/dagRuns", body)["dag_run_id"]
 
     def runs(self, dag_id: str, **filters: str) -> list[dict]:
         """The newest 20 runs, or those the API's ``filters`` (run_type=..., logical_date_gte=...) select."""
         query = urllib.parse.urlencode(filters or {"order_by": "-run_after", "limit": "20"})
         return self._call("GET", f"/api/v2/dags/{dag_id}/dagRuns?{query}")["dag_runs"]
 
+    def backfills(self, dag_id: str) -> list[dict]:
+        return self._call("GET", f"/api/v2/backfills?dag_id={urllib.parse.quote(dag_id)}&limit=100")["backfills"]
+
+    def cancel_backfill(self, backfill_id: int) -> None:
+        self._call("PUT", f"/api/v2/backfills/{backfill_id}/cancel")
+
+    def run(self, dag_id: str, run_id: str) -> dict:
+        return self._call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{urllib.parse.quote(run_id, safe='')}")
+
     def run_state(self, dag_id: str, run_id: str) -> str:
-        return self._call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}")["state"]
+        return self.run(dag_id, run_id)["state"]
 
     def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
         run = urllib.parse.quote(run_id, safe="")

@@ -18,10 +18,5 @@ def root(unique_name):
 
 
 @pytest.fixture
-def zookeeper_hosts(stack):
-    return f"{stack.config.host}:{stack.config.ports['zookeeper']}"
-
-
-@pytest.fixture
 def consumer(kafka_config, hdfs_client, root, zookeeper_hosts):
     return HadoopConsumer(kafka_config, hdfs_client, root, zookeeper_hosts=zookeeper_hosts)

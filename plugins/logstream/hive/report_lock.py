@@ -1,0 +1,58 @@
+"""One report writer per Hive database at a time, whoever runs it.
+
+The hive_reports DAG runs its report task one at a time (``max_active_tis_per_dag=1``), but only
+its own scheduler knows that: a second scheduler, ``airflow tasks test``, ``dag.test()`` or a
+retried task whose first try still runs can write the same database at the same time. Two writers
+of one Spark table lose rows: a fully static ``INSERT OVERWRITE`` stages its output in the table's
+own ``_temporary`` folder, which the first job to commit deletes, and one job's "delete the
+partition" step can follow the other's commit (the partition ends empty). Two writers of one hour
+would also both add a ``report_runs`` row. So a writer first takes this lock: kazoo's lock recipe,
+an ephemeral sequential znode under ``/logstream/hive_reports/<database>``; a killed holder's node
+goes with its ZooKeeper session, so the lock frees itself once that session expires.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from kazoo.client import KazooClient
+from kazoo.exceptions import LockTimeout
+
+LOCK_ROOT = "/logstream/hive_reports"
+
+
+class ReportLockTimeout(RuntimeError):
+    """Another writer held the database's report lock for longer than this one would wait."""
+
+
+def lock_path(database: str) -> str:
+    return f"{LOCK_ROOT}/{database.lower()}"  # Hive's names are case-insensitive
+
+
+@contextmanager
+def report_lock(zookeeper: KazooClient, database: str, *, wait: float, writer: str = "",
+                progress: Callable[[str], None] = lambda message: None) -> Iterator[None]:
+    """Hold ``database``'s report lock for the block, waiting up to ``wait`` seconds for it.
+
+    ``writer`` (a task instance, say) is shown to the writers that wait, beside this host and process.
+    """
+    me = f"{socket.gethostname()}:{os.getpid()} {writer}".strip()
+    lock = zookeeper.Lock(lock_path(database), identifier=me)
+    others = [holder for holder in lock.contenders() if holder != me]
+    if others:
+        progress(f"waiting up to {wait:g}s for the report lock of {database}, held or asked for by {', '.join(others)}")
+    try:
+        lock.acquire(timeout=wait)
+    except LockTimeout:
+        holders = [holder for holder in lock.contenders() if holder != me]
+        lock.cancel()
+        raise ReportLockTimeout(f"the report lock of {database} stayed with {', '.join(holders) or 'another writer'} "
+                                f"for {wait:g}s (this writer: {me})") from None
+    progress(f"holding the report lock of {database} ({me})")
+    try:
+        yield
+    finally:
+        lock.release()

@@ -1,0 +1,78 @@
+"""Alerts operators can live with: one e-mail when an incident opens, none while it stays open (a
+check that fails every hour, every retry), and one when it recovers.
+
+An incident is named (``{{ dag_id }}.{{ task_id }}`` by default, templated) and is open while the
+Airflow Variable ``logstream_incident__<name>`` exists: the failure callback creates it and mails,
+the success callback deletes it and mails the recovery. Same recipients and SMTP connection as the
+failure alert (``[logstream] alert_emails``, ``smtp_default``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timezone
+
+from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+from airflow.sdk import BaseNotifier, Variable
+
+from notifiers.failure_alert import alert_recipients
+
+VARIABLE_PREFIX = "logstream_incident__"
+OPENED, RECOVERED = "opened", "recovered"
+
+
+def incident_variable(incident: str) -> str:
+    return VARIABLE_PREFIX + re.sub(r"[^A-Za-z0-9_.-]+", "_", incident)
+
+
+class IncidentAlert(BaseNotifier):
+    """The callback of one side of an incident: ``OPENED`` on failure, ``RECOVERED`` on success.
+
+    :param incident: the incident's name (templated)
+    :param event: ``"opened"`` (use as ``on_failure_callback``) or ``"recovered"`` (``on_success_callback``)
+    """
+
+    template_fields = ("incident",)
+
+    def __init__(self, *, incident: str = "{{ ti.dag_id }}.{{ ti.task_id }}", event: str) -> None:
+        super().__init__()
+        if event not in (OPENED, RECOVERED):
+            raise ValueError(f"event must be {OPENED!r} or {RECOVERED!r}, not {event!r}")
+        self.incident = incident
+        self.event = event
+
+    def notify(self, context) -> None:
+        key = incident_variable(self.incident)
+        state = Variable.get(key, default=None)
+        ti = context["ti"]
+        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        if self.event == OPENED:
+            if state is not None:
+                self.log.info("incident %s is still open (since %s): no new e-mail", self.incident,
+                              json.loads(state).get("opened"))
+                return
+            error = str(context.get("exception") or "failed")[:2000]
+            Variable.set(key, json.dumps({"opened": now, "run_id": ti.run_id, "error": error[:500]}))
+            subject = f"[logstream] incident: {self.incident} failed ({ti.run_id})"
+            body = (f"<p><b>{self.incident}</b> failed in run {ti.run_id} at {now}.</p><p><pre>{error}</pre></p>"
+                    f"<p>Log: {ti.log_url}</p><p>No further e-mail until it succeeds again.</p>")
+        else:
+            if state is None:
+                return
+            Variable.delete(key)
+            opened = json.loads(state)
+            subject = f"[logstream] recovered: {self.incident} ({ti.run_id})"
+            body = (f"<p><b>{self.incident}</b> succeeded again in run {ti.run_id} at {now}; the incident opened "
+                    f"at {opened.get('opened')} in run {opened.get('run_id')} is closed.</p>"
+                    f"<p>It had failed with: <pre>{opened.get('error')}</pre></p>")
+        SmtpNotifier(to=alert_recipients(), subject=subject, html_content=body, smtp_conn_id="smtp_default").notify(context)
+        self.log.info("incident %s %s: e-mail sent", self.incident, self.event)
+
+
+def incident_callbacks(incident: str = "{{ ti.dag_id }}.{{ ti.task_id }}") -> dict:
+    """Task arguments (for ``default_args``) that alert per incident instead of per failure."""
+    return {
+        "on_failure_callback": [IncidentAlert(incident=incident, event=OPENED)],
+        "on_success_callback": [IncidentAlert(incident=incident, event=RECOVERED)],
+    }
