@@ -80,3 +80,27 @@ FROM (
       ON h.topic = e.topic AND h.pane_start >= e.window_end - INTERVAL '5' MINUTE AND h.pane_start < e.window_end
     GROUP BY e.topic, e.window_end, h.host
 ) hosts;
+
+-- The reconciliation's tables (written by the reconcile DAG; NOT run here either: the
+-- reconciliation writes through psycopg2 and is verified on PostgreSQL only).
+CREATE TABLE reconciliation_hours (
+    topic           VARCHAR2(249)            NOT NULL,
+    hour_start      TIMESTAMP WITH TIME ZONE NOT NULL,
+    status          VARCHAR2(16)             NOT NULL,
+    online_records  NUMBER(19)               NOT NULL,
+    online_expired  NUMBER(19)               NOT NULL,
+    offline_records NUMBER(19)               NOT NULL,
+    offline_version NUMBER(10)               NOT NULL,
+    differing_keys  NUMBER(10)               NOT NULL,
+    checked_at      TIMESTAMP WITH TIME ZONE DEFAULT SYSTIMESTAMP NOT NULL,
+    PRIMARY KEY (topic, hour_start)
+);
+CREATE TABLE reconciliation_keys (
+    topic           VARCHAR2(249)            NOT NULL,
+    hour_start      TIMESTAMP WITH TIME ZONE NOT NULL,
+    kind            VARCHAR2(8)              NOT NULL,
+    key             VARCHAR2(64)             NOT NULL,
+    online_records  NUMBER(19)               NOT NULL,
+    offline_records NUMBER(19)               NOT NULL,
+    PRIMARY KEY (topic, hour_start, kind, key)
+);

@@ -114,3 +114,27 @@ FROM (
      AND h.pane_start < e.window_end
     GROUP BY e.topic, e.window_end, h.host
 ) hosts;
+
+-- The reconciliation of online and offline counts (plugins/logstream/reconciliation/online_offline.py):
+-- one row per topic and hour, replaced at each comparison, and the keys that differed.
+CREATE TABLE IF NOT EXISTS reconciliation_hours (
+    topic           text        NOT NULL,
+    hour_start      timestamptz NOT NULL,
+    status          text        NOT NULL,  -- equal, explained (by expired records) or different
+    online_records  bigint      NOT NULL,
+    online_expired  bigint      NOT NULL,
+    offline_records bigint      NOT NULL,
+    offline_version integer     NOT NULL,
+    differing_keys  integer     NOT NULL,
+    checked_at      timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (topic, hour_start)
+);
+CREATE TABLE IF NOT EXISTS reconciliation_keys (
+    topic           text        NOT NULL,
+    hour_start      timestamptz NOT NULL,
+    kind            text        NOT NULL,  -- config or host
+    key             text        NOT NULL,
+    online_records  bigint      NOT NULL,
+    offline_records bigint      NOT NULL,
+    PRIMARY KEY (topic, hour_start, kind, key)
+);

@@ -1,0 +1,86 @@
+"""The reconciliation of an hour's online counts (the result database) with its offline reports (Hive)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from airflow.providers.apache.hive.hooks.hive import HiveServer2Hook
+from airflow.providers.postgres.hooks.postgres import PostgresHook
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowException
+
+from logstream.results import schema
+from logstream.reconciliation.online_offline import (
+    DIFFERENT,
+    offline_hour_counts,
+    online_hour_counts,
+    reconcile_hour,
+    save_reconciliation,
+    transaction,
+)
+from logstream.reconciliation.reconciliation_files import write_reconciliation_files
+from operators.storm_topology import RESULTS_CONN_ID
+from sensors.complete_hours import run_hours
+
+
+class ReconciliationMismatch(AirflowException):
+    """Online and offline counts of an hour differ beyond what expired online records explain."""
+
+
+class ReconcileHoursOperator(BaseOperator):
+    """Compare each hour of the run (its data interval, or the hours ``hours`` names) online and
+    offline (``logstream.reconciliation.online_offline``), per Configuration ID and per host; write
+    the comparison into ``reconciliation_hours``/``reconciliation_keys`` of the result database and
+    as CSV and PNG files beside the hour's reports; fail naming the differing keys.
+
+    Returns one summary line per hour.
+
+    :param topic: the Kafka topic
+    :param database: the reports' Hive database (templated)
+    :param reports_dir: the folder of report files (templated)
+    :param hours: hour keys to compare instead of the data interval's (templated; optional)
+    :param results_conn_id: the result database's PostgreSQL connection
+    :param hiveserver2_conn_id: the HiveServer2 connection
+    """
+
+    template_fields: Sequence[str] = ("database", "reports_dir", "hours")
+    ui_color = "#e4f0e8"
+
+    def __init__(self, *, topic: str, database: str, reports_dir: str, hours: Any = None,
+                 results_conn_id: str = RESULTS_CONN_ID,
+                 hiveserver2_conn_id: str = HiveServer2Hook.default_conn_name, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.topic = topic
+        self.database = database
+        self.reports_dir = reports_dir
+        self.hours = hours
+        self.results_conn_id = results_conn_id
+        self.hiveserver2_conn_id = hiveserver2_conn_id
+
+    def execute(self, context) -> list[str]:
+        hive = HiveServer2Hook(hiveserver2_conn_id=self.hiveserver2_conn_id)
+        results = PostgresHook(postgres_conn_id=self.results_conn_id)
+        keys = sorted(self.hours) if self.hours else run_hours(context, self.topic)
+        summaries, differing = [], []
+        connection = results.get_conn()
+        try:
+            with transaction(connection) as cursor:
+                cursor.execute(schema.ddl())  # idempotent: the reconciliation's tables may not exist yet
+            for key in keys:
+                offline = offline_hour_counts(hive.get_records, self.database, self.topic, key)
+                if offline is None:
+                    raise AirflowException(f"{self.topic} {key} has no Hive report in {self.database}: nothing to compare")
+                online = online_hour_counts(results.get_records, self.topic, key)
+                result = reconcile_hour(self.topic, key, online, offline)
+                save_reconciliation(connection, result)
+                files = write_reconciliation_files(self.reports_dir, result)
+                self.log.info("%s; files: %s", result.summary(), ", ".join(str(path) for path in files))
+                summaries.append(result.summary())
+                if result.status == DIFFERENT:
+                    differing.append(result.summary())
+        finally:
+            connection.close()
+        if differing:
+            raise ReconciliationMismatch("online and offline counts differ:\n" + "\n".join(differing))
+        return summaries

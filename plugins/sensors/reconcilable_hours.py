@@ -1,0 +1,53 @@
+"""Waiting until an hour can be reconciled: reported offline, final online."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from airflow.providers.apache.hive.hooks.hive import HiveServer2Hook
+from airflow.providers.postgres.hooks.postgres import PostgresHook
+from airflow.sdk import BaseSensorOperator
+
+from logstream.reconciliation.online_offline import offline_hour_counts, online_final_through, online_hour_is_final
+from operators.storm_topology import RESULTS_CONN_ID
+from sensors.complete_hours import run_hours
+
+
+class ReconcilableHoursSensor(BaseSensorOperator):
+    """Wait until every hour of the run has a Hive report and the topology's counts of it are final
+    (every partition's watermark past the hour's end plus the allowed lateness).
+
+    :param topic: the Kafka topic
+    :param topology: the Storm topology that counts it online
+    :param database: the reports' Hive database (templated)
+    :param allowed_lateness: the topology's allowed lateness
+    """
+
+    template_fields: Sequence[str] = ("topology", "database")
+
+    def __init__(self, *, topic: str, topology: str, database: str, allowed_lateness: timedelta,
+                 results_conn_id: str = RESULTS_CONN_ID,
+                 hiveserver2_conn_id: str = HiveServer2Hook.default_conn_name, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.topic = topic
+        self.topology = topology
+        self.database = database
+        self.allowed_lateness = allowed_lateness
+        self.results_conn_id = results_conn_id
+        self.hiveserver2_conn_id = hiveserver2_conn_id
+
+    def poke(self, context) -> bool:
+        hive = HiveServer2Hook(hiveserver2_conn_id=self.hiveserver2_conn_id)
+        results = PostgresHook(postgres_conn_id=self.results_conn_id)
+        waiting = []
+        for key in run_hours(context, self.topic):
+            if offline_hour_counts(hive.get_records, self.database, self.topic, key) is None:
+                waiting.append(f"{key}: no Hive report yet")
+            elif not online_hour_is_final(results.get_records, self.topology, self.topic, key, self.allowed_lateness):
+                final = online_final_through(results.get_records, self.topology, self.topic)
+                waiting.append(f"{key}: online counts final only up to {final} (topology {self.topology})")
+        for line in waiting:
+            self.log.info("%s %s", self.topic, line)
+        return not waiting

@@ -1,0 +1,45 @@
+"""Alerts per incident, through the stack's real SMTP server: a check that fails three runs in a row
+sends one e-mail, and one more when it passes again; passing runs after that send none."""
+
+from __future__ import annotations
+
+import mailbox
+from pathlib import Path
+
+from airflow.models.variable import Variable
+from dag_runs import run_dag
+from mail_messages import body_of, new_messages
+
+from notifiers.incident_alert import incident_variable
+
+PROBE_DAG = Path(__file__).with_name("flaky_check_dag.py")
+INCIDENT = "logstream_incident_probe.check"
+
+
+def test_one_mail_when_an_incident_opens_and_one_when_it_recovers(stack, monkeypatch):
+    monkeypatch.setenv("AIRFLOW__LOGSTREAM__ALERT_EMAILS", "oncall@example.org")
+    maildir = mailbox.Maildir(stack.service("mail").maildir, create=True)
+    Variable.delete(incident_variable(INCIDENT))
+
+    def runs(outcome: str, count: int) -> list[str]:
+        Variable.set("logstream_probe_outcome", outcome)
+        before = set(maildir.keys())
+        states = [run_dag(PROBE_DAG, "logstream_incident_probe").state for _ in range(count)]
+        assert states == ["failed" if outcome == "fail" else "success"] * count
+        return new_messages(maildir, before, timeout=5)
+
+    try:
+        opened = runs("fail", 3)
+        assert len(opened) == 1 and opened[0]["Subject"].startswith(f"[logstream] incident: {INCIDENT} failed")
+        assert "the landed offsets have a gap" in body_of(opened[0])
+        assert Variable.get(incident_variable(INCIDENT), default_var=None) is not None
+
+        recovered = runs("pass", 2)
+        assert len(recovered) == 1 and recovered[0]["Subject"].startswith(f"[logstream] recovered: {INCIDENT}")
+        assert "the landed offsets have a gap" in body_of(recovered[0])
+        assert Variable.get(incident_variable(INCIDENT), default_var=None) is None
+
+        assert runs("pass", 1) == []
+    finally:
+        Variable.delete("logstream_probe_outcome")
+        Variable.delete(incident_variable(INCIDENT))
