@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from airflow.sdk import DAG
 
 from dag_defaults import default_args
+from notifiers.incident_alert import incident_callbacks
 from logstream.pipeline_config import load_pipeline_config
 from operators.flume_agents import DeployFlumeAgentsOperator, FlumeHealthCheckOperator
 from operators.kafka_topic import EnsureKafkaTopicOperator
@@ -38,8 +39,9 @@ with DAG(
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
-    # a problem is reported now, not after a retry has hidden it
-    default_args=default_args(retries=0),
+    # a problem is reported now, not after a retry has hidden it: one e-mail when it starts, one when
+    # it is over, not one per 5-minute run
+    default_args=default_args(retries=0, **incident_callbacks()),
     tags=["logstream", "collection"],
 ):
     FlumeHealthCheckOperator(task_id="health_check")

@@ -17,6 +17,7 @@ from operators.hadoop_consumer import (
     HadoopConsumerReplayOperator,
 )
 from operators.kafka_topic import EnsureKafkaTopicOperator
+from notifiers.deadline_alert import deadline_alert
 from operators.run_watcher import RunWatcherOperator
 
 pipeline = load_pipeline_config()
@@ -29,6 +30,9 @@ with DAG(
     catchup=False,
     max_active_runs=1,  # one consumer per partition at a time (see hadoop_consumer/DESIGN.md)
     default_args=default_args(),
+    # a run that takes three of its intervals holds up the ones behind it: one e-mail for that run
+    deadline=deadline_alert(within=3 * timedelta(minutes=pipeline.consumer.every_minutes),
+                            what="the HadoopConsumer's batches (later runs wait behind it; HDFS falls behind Kafka)"),
     tags=["logstream", "offline"],
 ):
     for topic in pipeline.topics:

@@ -22,7 +22,7 @@ run conf may override the params (for instance another `database` to report into
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from airflow.providers.apache.hive.hooks.hive import HiveServer2Hook
 from airflow.providers.common.sql.operators.sql import SQLCheckOperator, SQLColumnCheckOperator, SQLTableCheckOperator
@@ -33,6 +33,7 @@ from logstream.hive.hql import HQL_DIR
 from logstream.hive.reports import KEY_CHECKS, RUN_CHECKS, REPORTS_BY_NAME
 from logstream.pipeline_config import IDENTIFIER, load_pipeline_config
 from logstream_assets import logs_asset
+from notifiers.deadline_alert import deadline_alert
 from operators.hive_report import PlanReportHoursOperator, ReportHoursOperator, WriteReportFilesOperator
 from operators.hql import HqlOperator
 from sensors.complete_hours import CompleteHoursSensor
@@ -52,6 +53,9 @@ with DAG(
     catchup=False,
     max_active_runs=3,
     default_args=default_args(),
+    # queued when its hour ends; it may wait out the lateness for late records, then reports in minutes
+    deadline=deadline_alert(within=CONFIG.lateness + timedelta(minutes=45),
+                            what="the hour's reports (hours past their end plus the lateness are not reported yet)"),
     template_searchpath=[str(HQL_DIR)],
     params={
         "database": Param(CONFIG.hive_database, type="string", pattern=IDENTIFIER.pattern, description="Hive database of the tables"),

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from airflow.sdk import DAG, Param
 
 from dag_defaults import default_args
+from notifiers.incident_alert import incident_callbacks
 from logstream.pipeline_config import load_pipeline_config
 from operators.storm_topology import (
     KillStormTopologyOperator,
@@ -29,7 +30,8 @@ with DAG(
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
-    default_args=default_args(retries=0),
+    # one e-mail when a topic's topology goes wrong (down, lagging), one when it is well again
+    default_args=default_args(retries=0, **incident_callbacks("{{ ti.dag_id }}.{{ ti.task_id }}.{{ params.topic }}")),
     render_template_as_native_obj=True,
     params={"topic": topic_param, "max_lag_records": Param(1_000_000, type="integer")},
     tags=["logstream", "online"],

@@ -12,7 +12,7 @@ happens in the stack's Airflow: the UI shows each run and its logs.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import hdfs
 import psycopg2
@@ -28,6 +28,7 @@ from logstream.stack.airflow import users_file
 from logstream.stack.airflow_api import AirflowApi
 from logstream.stack.local_stack import LocalStack
 from logstream.stack.postgres import Postgres
+from logstream.storm.topology_config import load_settings
 
 HOURS_OF_LOGS = 3
 # the hosts write their logs as they happen: five minutes of them at a time, each slice in Kafka
@@ -106,12 +107,64 @@ def run(records_per_topic: int = 300_000, report=print) -> int:
     else:
         report("hive_reports did not finish in 15 minutes; see the Airflow UI")
         return 1
+    if done[0]["state"] != "success":
+        return 1
+    for topic in pipeline.topics:
+        if not reconcile_demo_hours(config, airflow, store, topic.name, report, since=start):
+            return 1
     files = sorted(path for path in pipeline.reports_dir.rglob("*") if path.is_file() and path.stat().st_mtime >= since.timestamp())
     for path in files:
         report(f"  report file: {path}")
     report(f"Done. The HadoopConsumer keeps running every {pipeline.consumer.every_minutes} minutes and hive_reports "
            f"every hour; stop everything with `make stack-down`.")
-    return 0 if done[0]["state"] == "success" else 1
+    return 0
+
+
+def reconcile_demo_hours(config, airflow: AirflowApi, store: OffsetStore, topic: str, report, *, since: int) -> bool:
+    """Run the reconcile DAG for each hour of the demo's logs (StartTime from ``since``) that is final
+    on both sides (landed past its end offline, past its end plus the allowed lateness online) and
+    print the comparison; False if any differs."""
+    offline_through = min((store.read(topic, p).watermark for p in store.list_partitions(topic)), default=-1)
+    lateness = load_settings()["logstream"]["allowed_lateness_seconds"]
+    with psycopg2.connect(Postgres(config).dsn("logstream")) as conn, conn.cursor() as cur:
+        cur.execute("SELECT min(watermark) FROM online_offsets WHERE topology = %s AND topic = %s",
+                    (f"security_stats_{topic}", topic))
+        online_through = cur.fetchone()[0] or -1
+        cur.execute("SELECT min(pane_start) FROM online_pane_totals WHERE topic = %s AND pane_start >= to_timestamp(%s)",
+                    (topic, since - since % 3600))
+        first = cur.fetchone()[0]
+    conn.close()
+    if first is None:
+        report(f"no online counts of {topic} to reconcile")
+        return False
+    hour = first.replace(minute=0, second=0, microsecond=0)
+    hours = []
+    while hour.timestamp() + 3600 <= offline_through and hour.timestamp() + 3600 + lateness <= online_through:
+        hours.append(hour)
+        hour += timedelta(hours=1)
+    if not hours:
+        report(f"no hour of {topic} is final on both sides yet (offline through {offline_through}, online through "
+               f"{online_through}); run the reconcile DAG later")
+        return True
+    airflow.wait_for_dag("reconcile")
+    airflow.unpause("reconcile")
+    runs = {hour: airflow.trigger("reconcile", logical_date=hour + timedelta(minutes=90)) for hour in hours}
+    states = {hour: airflow.wait_for_run("reconcile", run_id, timeout=900) for hour, run_id in runs.items()}
+    report(f"reconciliation of {topic}, online (Storm, PostgreSQL) against offline (HadoopConsumer, Hive):")
+    with psycopg2.connect(Postgres(config).dsn("logstream")) as conn, conn.cursor() as cur:
+        cur.execute("SELECT hour_start, status, online_records, online_expired, offline_records, offline_version, "
+                    "differing_keys FROM reconciliation_hours WHERE topic = %s AND hour_start = ANY(%s) ORDER BY hour_start",
+                    (topic, hours))
+        rows = cur.fetchall()
+    conn.close()
+    for hour_start, status, online, expired, offline, version, differing in rows:
+        report(f"  {hour_start:%Y-%m-%d %H}:00 UTC  {status:<10} online {online:,} (+{expired:,} expired)  "
+               f"offline {offline:,} (report version {version})  differing keys: {differing}")
+    failed = [f"{hour:%H}:00 {state}" for hour, state in states.items() if state != "success"]
+    if failed or len(rows) != len(hours):
+        report(f"reconcile runs not successful: {', '.join(failed) or 'rows missing'}; see the Airflow UI")
+        return False
+    return True
 
 
 def report_online_counts(config, topic: str, report, timeout: float = 600) -> bool:

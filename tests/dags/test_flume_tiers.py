@@ -1,5 +1,6 @@
 """The flume_tiers DAGs on the stack's agents: the scheduled health check fails naming a killed agent
-(in the task and its alert e-mail); the deploy DAG starts it again and its check passes."""
+(in the task and its incident e-mail); the deploy DAG starts it again, its check passes, and the
+scheduled check's next run sends the incident's recovery e-mail."""
 
 from __future__ import annotations
 
@@ -8,7 +9,11 @@ import time
 
 from confluent_kafka import Consumer, TopicPartition
 
+from airflow.models.variable import Variable
 from dag_runs import DAGS, run_dag
+from mail_messages import new_messages
+
+from notifiers.incident_alert import incident_variable
 
 
 def _alert_bodies(maildir, keys) -> list[str]:
@@ -29,11 +34,15 @@ def _end_offsets(bootstrap: str, topic: str) -> int:
         consumer.close()
 
 
+INCIDENT = "flume_tiers_health.health_check"
+
+
 def test_health_check_names_a_killed_agent_and_deploy_brings_it_back(stack, monkeypatch):
     monkeypatch.setenv("AIRFLOW__LOGSTREAM__ALERT_EMAILS", "oncall@example.org")
     tiers = stack.service("flume").tiers
     victim = tiers.pipeline.flume.l2_agents[-1]
     maildir = mailbox.Maildir(stack.service("mail").maildir, create=True)
+    Variable.delete(incident_variable(INCIDENT))  # no incident open from an earlier session
     before = set(maildir.keys())
     tiers.kill(victim)
     try:
@@ -63,6 +72,13 @@ def test_health_check_names_a_killed_agent_and_deploy_brings_it_back(stack, monk
                        for path in a.log_dir.glob("*.log"))
         assert f"topic {topic}: lines in host files {in_files} -> " in next(l for l in hops if l.startswith("topic"))
         assert hops[-1].endswith(f"Kafka end offsets {_end_offsets(stack.config.kafka_bootstrap, topic)}")
+
+        # the 5-minute check passes again: the incident's one recovery e-mail (it failed once: one alert)
+        before_recovery = set(maildir.keys())
+        assert run_dag(DAGS / "flume_tiers.py", "flume_tiers_health").state == "success"
+        subjects = [m["Subject"] for m in new_messages(maildir, before_recovery)]
+        assert len(subjects) == 1 and subjects[0].startswith(f"[logstream] recovered: {INCIDENT} ("), subjects
+        assert [maildir[key]["Subject"].split(":")[0] for key in new] == ["[logstream] incident"]
     finally:
         if not tiers.process(victim).is_running():
             tiers.start(victim)
