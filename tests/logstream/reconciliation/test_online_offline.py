@@ -29,7 +29,7 @@ from logstream.reconciliation.online_offline import (
 from logstream.storm.deployment import deploy
 from operators.reconcile import ReconcileHoursOperator, ReconciliationMismatch
 
-HOUR_START = 1_795_820_400  # 2026-11-27T20:00:00Z, a day before the Kafka timestamps: plausible
+HOUR_START = 1_795_820_400  # 2026-11-27T23:00:00Z, hours before the Kafka timestamps: plausible
 PARTITIONS = 2
 ALLOWED_LATENESS = 300
 
