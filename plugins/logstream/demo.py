@@ -28,6 +28,8 @@ from logstream.stack.airflow import users_file
 from logstream.stack.airflow_api import AirflowApi
 from logstream.stack.local_stack import LocalStack
 from logstream.stack.postgres import Postgres
+from logstream.log_hours.hours import hour_key
+from logstream.reconciliation.host_hours import HOPS, account, count_lines, hdfs_lines, hive_counts, kafka_lines, storm_counts
 from logstream.storm.topology_config import load_settings
 
 HOURS_OF_LOGS = 3
@@ -164,7 +166,40 @@ def reconcile_demo_hours(config, airflow: AirflowApi, store: OffsetStore, topic:
     if failed or len(rows) != len(hours):
         report(f"reconcile runs not successful: {', '.join(failed) or 'rows missing'}; see the Airflow UI")
         return False
+    report_host_hours(config, store, topic, [hour_key(hour) for hour in hours], report)
     return True
+
+
+def report_host_hours(config, store: OffsetStore, topic: str, hours: list[str], report) -> None:
+    """Print the hop-by-hop accounting per host and hour of ``hours``: host files to Storm."""
+    stack = LocalStack(config)
+    pipeline = load_pipeline_config()
+    wanted = set(hours)
+    host_lines = [line for agent in stack.service("flume").tiers.agents if agent.tier == "l1" and agent.topic == topic
+                  for path in sorted(agent.log_dir.glob("*.log")) for line in path.read_bytes().split(b"\n")[:-1]]
+    consumer = Consumer({"bootstrap.servers": config.kafka_bootstrap, "group.id": "demo"})
+    partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+    ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions}
+    consumer.close()
+    with psycopg2.connect(Postgres(config).dsn("logstream")) as conn, conn.cursor() as cur:
+        def query(sql, parameters):
+            cur.execute(sql, parameters)
+            return cur.fetchall()
+        storm = storm_counts(query, topic, hours)
+    conn.close()
+    counts = {
+        "host files": count_lines(host_lines, wanted),
+        "Kafka": count_lines(kafka_lines(config.kafka_bootstrap, topic, {}, ends), wanted),
+        "HDFS": count_lines(hdfs_lines(store.client, pipeline.hdfs_root, topic, hours)),
+        "Hive": hive_counts(stack.service("hive").query, pipeline.hive_database, topic, hours),
+        "Storm": storm,
+    }
+    rows = account(counts)
+    same = sum(1 for row in rows if row.verdict == "same at every hop")
+    report(f"hop-by-hop accounting of {topic}, {len(rows)} host-hours: {same} the same at every hop"
+           f" ({' -> '.join(HOPS)})")
+    for row in [row for row in rows if row.verdict != "same at every hop"][:20]:
+        report(f"  {row.line(HOPS)}")
 
 
 def report_online_counts(config, topic: str, report, timeout: float = 600) -> bool:

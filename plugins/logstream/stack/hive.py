@@ -96,19 +96,26 @@ class Hive(Service):
         env = dict(os.environ, SPARK_HOME=str(spark_home()), HADOOP_USER_NAME="root", SPARK_LOCAL_IP=self.config.host)
         self.process.start(self.command(), env=env, cwd=self.data_dir)
 
-    def health(self) -> Health:
+    def query(self, sql: str) -> list[tuple]:
+        """A statement's rows, through HiveServer2 as the stack's Hive user."""
         from pyhive import hive
+
+        conn = hive.connect(host=self.config.host, port=self.port("hive"), username=USER,
+                            password=self.password(), auth="CUSTOM")
+        try:
+            cursor = conn.cursor()
+            cursor.execute(sql)
+            return [tuple(row) for row in cursor.fetchall()]
+        finally:
+            conn.close()
+
+    def health(self) -> Health:
         from thrift.transport.TTransport import TTransportException
 
         if not port_is_open(self.port("hive"), self.config.host):
             return Health(False, f"nothing listens on {self.config.host}:{self.port('hive')}")
         try:
-            conn = hive.connect(host=self.config.host, port=self.port("hive"), username=USER,
-                                password=self.password(), auth="CUSTOM")
-            cursor = conn.cursor()
-            cursor.execute("SELECT version()")
-            version = cursor.fetchone()[0]
-            conn.close()
+            [(version,)] = self.query("SELECT version()")
         except (TTransportException, OSError, EOFError) as err:
             return Health(False, f"HiveServer2 not answering on {self.port('hive')}: {err}")
         return Health(True, f"HiveServer2 (Spark {version.split()[0]}) on {self.config.host}:{self.port('hive')}, warehouse {self.warehouse}")
