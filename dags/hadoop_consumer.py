@@ -18,9 +18,13 @@ from operators.hadoop_consumer import (
 )
 from operators.kafka_topic import EnsureKafkaTopicOperator
 from notifiers.deadline_alert import deadline_alert
+from notifiers.incident_alert import incident_callbacks
+from operators.consumer_lag import CheckConsumerLagOperator
 from operators.run_watcher import RunWatcherOperator
 
 pipeline = load_pipeline_config()
+# after a run, a partition this far behind Kafka means the consumer cannot keep up
+MAX_LAG_RECORDS = 5 * pipeline.consumer.max_records
 
 with DAG(
     dag_id="hadoop_consumer",
@@ -62,6 +66,10 @@ with DAG(
         # ... and the run still shows the failure
         [batches, announce] >> RunWatcherOperator(task_id=f"batches_failed_{topic.name}")
         batches >> announce
+        # one e-mail when partitions fall too far behind, one when they caught up (not one per run)
+        batches >> CheckConsumerLagOperator(task_id=f"lag_{topic.name}", topic=topic.name, batches=batches.output,
+                                            max_lag_records=MAX_LAG_RECORDS,
+                                            **incident_callbacks("{{ ti.dag_id }}.{{ ti.task_id }}"))
 
 with DAG(
     dag_id="hadoop_consumer_replay",

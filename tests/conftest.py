@@ -23,6 +23,16 @@ STACK_CONFIG = StackConfig()
 os.environ.update(airflow_env(STACK_CONFIG))
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "disruptive: restarts services of the shared stack; runs after every other test")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Tests that restart the stack's services (the chaos run) go last, so that no other test meets
+    a service coming back."""
+    items.sort(key=lambda item: item.get_closest_marker("disruptive") is not None)
+
+
 @pytest.fixture(scope="session")
 def stack() -> LocalStack:
     local = LocalStack(STACK_CONFIG)

@@ -10,7 +10,6 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import psycopg2
 from confluent_kafka import Producer
@@ -154,23 +153,6 @@ class ResultReader:
                 return False
             previous[partition] = last + 1
         return previous == self.offsets()
-
-
-def worker_pids(topology_id: str) -> list[int]:
-    """Worker JVMs (``org.apache.storm.daemon.worker.Worker``, not their LogWriter) of a topology, from /proc."""
-    pids = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            argv = (proc / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        # the worker's LogWriter (its parent) names the Worker class in its arguments too
-        if (b"org.apache.storm.daemon.worker.Worker" in argv and topology_id.encode() in argv
-                and b"org.apache.storm.LogWriter" not in argv):
-            pids.append(int(proc.name))
-    return pids
 
 
 def wait_for(check: Callable[[], object], timeout: float, what: str) -> object:

@@ -153,3 +153,20 @@ class Storm(Service):
                   f"{self.config.host}:{self.port('storm_nimbus')}, {len(summary.supervisors)} supervisor(s), "
                   f"{used}/{slots} slots used, {len(summary.topologies)} topologies")
         return Health(bool(leaders) and bool(summary.supervisors), detail)
+
+
+def worker_pids(topology_id: str) -> list[int]:
+    """Worker JVMs (``org.apache.storm.daemon.worker.Worker``, not their LogWriter) of a topology, from /proc."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        # the worker's LogWriter (its parent) names the Worker class in its arguments too
+        if (b"org.apache.storm.daemon.worker.Worker" in argv and topology_id.encode() in argv
+                and b"org.apache.storm.LogWriter" not in argv):
+            pids.append(int(proc.name))
+    return pids

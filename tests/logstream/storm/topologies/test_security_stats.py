@@ -14,7 +14,8 @@ import threading
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from online_stats import Expected, ResultReader, produce, round_lines, sigkill, wait_for, worker_pids
+from online_stats import Expected, ResultReader, produce, round_lines, sigkill, wait_for
+from logstream.stack.storm import worker_pids
 from logstream.storm.deployment import deploy
 
 PARTITIONS = 3
