@@ -152,7 +152,10 @@ def transaction(connection) -> Iterator:
 
 def save_reconciliation(connection, result: HourReconciliation) -> None:
     """Replace the hour's rows in ``reconciliation_hours`` and ``reconciliation_keys`` (PostgreSQL,
-    a psycopg2 connection), in one transaction: comparing an hour again leaves only the latest."""
+    a DB-API connection), in one transaction: comparing an hour again leaves only the latest.
+
+    The hour's row is written first: its row lock makes a second writer of the same hour (a rerun
+    beside a scheduled run) wait until this transaction commits, and then replace its keys whole."""
     start = parse_hour_key(result.hour)
     with transaction(connection) as cursor:
         cursor.execute(
