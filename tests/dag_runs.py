@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
+from airflow import settings
 from airflow.dag_processing.dagbag import BundleDagBag, sync_bag_to_db
 from airflow.models.dag import DagModel
 from airflow.utils.session import create_session
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError, PendingRollbackError
 
 DAGS = Path(__file__).parents[1] / "dags"
 BUNDLE = "dags-folder"
@@ -22,7 +25,17 @@ def register(path: Path) -> BundleDagBag:
     bag = BundleDagBag(dag_folder=str(path), bundle_path=DAGS if path.is_relative_to(DAGS) else path.parent,
                        bundle_name=BUNDLE)
     assert not bag.import_errors, bag.import_errors
-    sync_bag_to_db(bag, BUNDLE, None)
+    # the stack's dag-processor may be writing the same DAGs' rows at this moment (it re-parses every
+    # file after a restart): the loser of that race gets a unique violation; the rows are there then
+    for attempt in range(5):
+        try:
+            sync_bag_to_db(bag, BUNDLE, None)
+            break
+        except (IntegrityError, PendingRollbackError):
+            settings.Session.remove()
+            if attempt == 4:
+                raise
+            time.sleep(1 + attempt)
     return bag
 
 

@@ -16,7 +16,7 @@ from airflow.dag_processing.dagbag import DagBag
 from airflow.providers.apache.hdfs.hooks.webhdfs import WebHDFSHook
 from airflow.providers.apache.hive.hooks.hive import HiveServer2Hook
 from airflow.sdk import AssetOrTimeSchedule, CronDataIntervalTimetable
-from dag_runs import DAGS, register
+from dag_runs import DAGS
 from landed_logs import LandedLogs, expected_reports, hours_across_midnight, report_rows
 
 from logstream.log_hours.hours import parse_hour_key
@@ -117,8 +117,9 @@ def test_backfill_gives_the_rows_of_scheduled_runs_and_a_rerun_changes_nothing(s
     }
     starts = [parse_hour_key(key) for key in keys]
 
-    # the backfill, through the stack's scheduler (which only runs unpaused DAGs; the demo unpauses it too)
-    register(DAG_FILE)
+    # the backfill, through the stack's scheduler (which only runs unpaused DAGs; the demo unpauses it too),
+    # on the DAG as the stack's dag-processor serialized it
+    api().wait_for_dag(DAG_ID)
     api().unpause(DAG_ID)
     airflow_cli(
         "backfill", "create", "--dag-id", DAG_ID,

@@ -51,13 +51,16 @@ class AirflowApi:
         return self._token
 
     def wait_for_dag(self, dag_id: str, timeout: float = 180) -> None:
+        """Until the dag-processor has loaded ``dag_id`` and does not hold it stale (the API refuses
+        to trigger a stale DAG)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                self._call("GET", f"/api/v2/dags/{dag_id}")
-                return
+                if not self._call("GET", f"/api/v2/dags/{dag_id}").get("is_stale"):
+                    return
             except AirflowApiError:
-                time.sleep(2)
+                pass
+            time.sleep(2)
         raise AirflowApiError(f"the dag-processor did not load {dag_id} within {timeout:.0f}s")
 
     def unpause(self, dag_id: str) -> None:
