@@ -60,6 +60,25 @@ def zookeeper_hosts(stack) -> str:
 
 
 @pytest.fixture
+def sessions(zookeeper_hosts):
+    """Starts ZooKeeper sessions (KazooClients) on the stack's ensemble; all are closed after the test."""
+    from kazoo.client import KazooClient
+
+    started: list[KazooClient] = []
+
+    def session() -> KazooClient:
+        client = KazooClient(hosts=zookeeper_hosts, timeout=10)
+        client.start(timeout=30)
+        started.append(client)
+        return client
+
+    yield session
+    for client in started:
+        client.stop()
+        client.close()
+
+
+@pytest.fixture
 def unique_name(request) -> str:
     """A name of its own for each test (topic, HDFS folder, table), so tests never share data."""
     base = re.sub(r"[^a-z0-9]+", "_", request.node.name.lower()).strip("_")[:40]

@@ -186,21 +186,13 @@ def run_chaos(config: StackConfig, *, name: str, lines: int, seconds: float, slo
         consumer = start_consumer()
         report.event(f"HadoopConsumer process {consumer.pid} started again", began, say)
 
-        time.sleep(step / 2)
-        kafka = stack.service("kafka")
-        kafka.stop()
-        report.event("Kafka broker stopped", began, say)
-        kafka.launch()
-        kafka.wait_healthy()
-        report.event("Kafka broker started again and healthy", began, say)
-
-        time.sleep(step / 2)
-        hdfs_service = stack.service("hdfs")
-        hdfs_service.stop()
-        report.event("HDFS (namenode, datanode) stopped", began, say)
-        hdfs_service.launch()
-        hdfs_service.wait_healthy()
-        report.event("HDFS started again and healthy", began, say)
+        for service, what in (("kafka", "Kafka broker"), ("hdfs", "HDFS")):
+            time.sleep(step / 2)
+            stack.service(service).stop()
+            report.event(f"{what} stopped", began, say)
+            stack.service(service).launch()
+            stack.service(service).wait_healthy()
+            report.event(f"{what} started again and healthy", began, say)
 
         feeder.join()
         report.event(f"all {report.lines_written:,} lines written to the hosts' files", began, say)

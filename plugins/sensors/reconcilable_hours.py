@@ -10,7 +10,7 @@ from airflow.providers.apache.hive.hooks.hive import HiveServer2Hook
 from airflow.providers.postgres.hooks.postgres import PostgresHook
 from airflow.sdk import BaseSensorOperator
 
-from logstream.reconciliation.online_offline import offline_hour_counts, online_final_through, online_hour_is_final
+from logstream.reconciliation.online_offline import offline_hour_version, online_final_through, online_hour_is_final
 from operators.storm_topology import RESULTS_CONN_ID
 from sensors.complete_hours import run_hours
 
@@ -43,7 +43,7 @@ class ReconcilableHoursSensor(BaseSensorOperator):
         results = PostgresHook(postgres_conn_id=self.results_conn_id)
         waiting = []
         for key in run_hours(context, self.topic):
-            if offline_hour_counts(hive.get_records, self.database, self.topic, key) is None:
+            if offline_hour_version(hive.get_records, self.database, self.topic, key) is None:
                 waiting.append(f"{key}: no Hive report yet")
             elif not online_hour_is_final(results.get_records, self.topology, self.topic, key, self.allowed_lateness):
                 final = online_final_through(results.get_records, self.topology, self.topic)

@@ -21,7 +21,8 @@ from confluent_kafka import Consumer, TopicPartition
 
 from logstream.hdfs_layout import hour_partition
 from logstream.log_entry import InvalidEntry, parse_entry
-from logstream.log_hours.hours import dt_and_hour, parse_hour_key
+from logstream.log_hours.hours import dt_and_hour
+from logstream.reconciliation.online_offline import offline_host_counts, online_host_counts
 
 HOPS = ("host files", "Kafka", "HDFS", "Hive", "Storm")
 MALFORMED = "(malformed)"
@@ -87,25 +88,15 @@ def hdfs_lines(client, root: str, topic: str, hours: Iterable[str]) -> Iterable[
 
 
 def hive_counts(query: Callable[[str], Sequence[Sequence]], database: str, topic: str, hours: Iterable[str]) -> Counter:
-    counts: Counter = Counter()
-    for key in sorted(set(hours)):
-        dt, hour = dt_and_hour(key)
-        for host, records in query(f"SELECT host, records FROM {database}.report_records_per_host "
-                                   f"WHERE topic = '{topic}' AND dt = '{dt}' AND hour = '{hour}'"):
-            counts[(host, key)] += int(records)
-    return counts
+    """The hours' ``records_per_host`` reports (current versions)."""
+    return Counter({(host, key): records for key in sorted(set(hours))
+                    for host, records in offline_host_counts(query, database, topic, key).items()})
 
 
 def storm_counts(query: Callable[[str, Sequence], Sequence[Sequence]], topic: str, hours: Iterable[str]) -> Counter:
     """The topology's per-host panes summed per hour (records past the allowed lateness are in no host)."""
-    counts: Counter = Counter()
-    for key in sorted(set(hours)):
-        start = parse_hour_key(key)
-        for host, records in query(
-                "SELECT host, sum(records) FROM online_pane_host_counts WHERE topic = %s AND pane_start >= %s "
-                "AND pane_start < %s + interval '1 hour' GROUP BY host", (topic, start, start)):
-            counts[(host, key)] += int(records)
-    return counts
+    return Counter({(host, key): records for key in sorted(set(hours))
+                    for host, records in online_host_counts(query, topic, key).items()})
 
 
 @dataclass(frozen=True)

@@ -62,17 +62,29 @@ class HourReconciliation:
         return text
 
 
-def online_hour_counts(query: Query, topic: str, hour: str) -> HourCounts:
+ONLINE_HOUR = "topic = %s AND pane_start >= %s AND pane_start < %s"
+
+
+def _online_window(topic: str, hour: str) -> tuple:
     start = parse_hour_key(hour)
-    window = (topic, start, start + HOUR)
-    where = "topic = %s AND pane_start >= %s AND pane_start < %s"
+    return topic, start, start + HOUR
+
+
+def online_host_counts(query: Query, topic: str, hour: str) -> dict[str, int]:
+    """The topology's records per host in the hour (records past the allowed lateness are in no host)."""
+    return _nonzero({str(k): int(v) for k, v in query(
+        f"SELECT host, sum(records) FROM online_pane_host_counts WHERE {ONLINE_HOUR} GROUP BY host",
+        _online_window(topic, hour))})
+
+
+def online_hour_counts(query: Query, topic: str, hour: str) -> HourCounts:
+    window = _online_window(topic, hour)
     by_config = {int(k): int(v) for k, v in query(
-        f"SELECT config_id, sum(records) FROM online_pane_config_counts WHERE {where} GROUP BY config_id", window)}
-    by_host = {str(k): int(v) for k, v in query(
-        f"SELECT host, sum(records) FROM online_pane_host_counts WHERE {where} GROUP BY host", window)}
+        f"SELECT config_id, sum(records) FROM online_pane_config_counts WHERE {ONLINE_HOUR} GROUP BY config_id", window)}
     [(total, expired)] = query(
-        f"SELECT coalesce(sum(records), 0), coalesce(sum(expired_records), 0) FROM online_pane_totals WHERE {where}", window)
-    return HourCounts(int(total), _nonzero(by_config), _nonzero(by_host), expired=int(expired))
+        f"SELECT coalesce(sum(records), 0), coalesce(sum(expired_records), 0) FROM online_pane_totals WHERE {ONLINE_HOUR}",
+        window)
+    return HourCounts(int(total), _nonzero(by_config), online_host_counts(query, topic, hour), expired=int(expired))
 
 
 def online_final_through(query: Query, topology: str, topic: str) -> datetime | None:
@@ -91,16 +103,32 @@ def online_hour_is_final(query: Query, topology: str, topic: str, hour: str, all
     return final_through is not None and final_through >= parse_hour_key(hour) + HOUR + allowed_lateness
 
 
+def _offline_hour(topic: str, hour: str) -> str:
+    dt, hh = dt_and_hour(hour)
+    return f"topic = '{topic}' AND dt = '{dt}' AND hour = '{hh}'"
+
+
+def offline_hour_version(query: HiveQuery, database: str, topic: str, hour: str) -> int | None:
+    """The version of the hour's Hive reports, or None when it has not been reported."""
+    [(version,)] = query(f"SELECT max(version) FROM {database}.report_runs WHERE {_offline_hour(topic, hour)}")
+    return None if version is None else int(version)
+
+
+def offline_host_counts(query: HiveQuery, database: str, topic: str, hour: str) -> dict[str, int]:
+    """The hour's ``records_per_host`` report (empty when it has not been reported)."""
+    return _nonzero({str(k): int(v) for k, v in query(
+        f"SELECT host, records FROM {database}.report_records_per_host WHERE {_offline_hour(topic, hour)}")})
+
+
 def offline_hour_counts(query: HiveQuery, database: str, topic: str, hour: str) -> HourCounts | None:
     """The hour's Hive reports (their current version), or None when it has not been reported."""
-    dt, hh = dt_and_hour(hour)
-    where = f"topic = '{topic}' AND dt = '{dt}' AND hour = '{hh}'"
-    [(version,)] = query(f"SELECT max(version) FROM {database}.report_runs WHERE {where}")
+    version = offline_hour_version(query, database, topic, hour)
     if version is None:
         return None
-    by_config = {int(k): int(v) for k, v in query(f"SELECT config_id, records FROM {database}.report_records_per_config WHERE {where}")}
-    by_host = {str(k): int(v) for k, v in query(f"SELECT host, records FROM {database}.report_records_per_host WHERE {where}")}
-    return HourCounts(sum(by_config.values()), _nonzero(by_config), _nonzero(by_host), version=int(version))
+    by_config = {int(k): int(v) for k, v in query(
+        f"SELECT config_id, records FROM {database}.report_records_per_config WHERE {_offline_hour(topic, hour)}")}
+    return HourCounts(sum(by_config.values()), _nonzero(by_config), offline_host_counts(query, database, topic, hour),
+                      version=version)
 
 
 def reconcile_hour(topic: str, hour: str, online: HourCounts, offline: HourCounts) -> HourReconciliation:

@@ -3,25 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from kazoo.client import KazooClient
 
 from logstream.hadoop_consumer.partition_lease import LeaseLost, PartitionLease
-
-
-@pytest.fixture
-def sessions(zookeeper_hosts):
-    started: list[KazooClient] = []
-
-    def session() -> KazooClient:
-        client = KazooClient(hosts=zookeeper_hosts, timeout=10)
-        client.start(timeout=30)
-        started.append(client)
-        return client
-
-    yield session
-    for client in started:
-        client.stop()
-        client.close()
 
 
 def lease(sessions, hdfs_client, root, topic, *, wait=0.5) -> PartitionLease:

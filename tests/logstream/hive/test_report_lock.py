@@ -3,25 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from kazoo.client import KazooClient
 
 from logstream.hive.report_lock import ReportLockTimeout, lock_path, report_lock
-
-
-@pytest.fixture
-def sessions(zookeeper_hosts):
-    started = []
-
-    def session() -> KazooClient:
-        client = KazooClient(hosts=zookeeper_hosts, timeout=10)
-        client.start(timeout=30)
-        started.append(client)
-        return client
-
-    yield session
-    for client in started:
-        client.stop()
-        client.close()
 
 
 def test_a_second_writer_waits_then_stands_down_naming_the_holder(sessions, unique_name):
