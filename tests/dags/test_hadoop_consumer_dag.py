@@ -27,9 +27,11 @@ def pipeline(stack, tmp_path, monkeypatch, unique_name):
     path = tmp_path / "pipeline.yaml"
     path.write_text(yaml.safe_dump(config))
     # this DAG's tasks depend on the configuration: the stack's dag-processor would write the default
-    # configuration's version over the test's in the middle of the run. It comes back after the
-    # test's configuration is gone from the environment (it inherits this process's environment).
-    with stack.service("airflow").without("dag-processor"), monkeypatch.context() as patch:
+    # configuration's version over the test's in the middle of the run, and the scheduler (which
+    # updates the runs of paused DAGs too, with the latest version of the DAG: the dags folder has no
+    # bundle versions) would then mark the test's task instances "removed". Both come back after the
+    # test's configuration is gone from the environment (they inherit this process's environment).
+    with stack.service("airflow").without("dag-processor", "scheduler"), monkeypatch.context() as patch:
         patch.setenv("LOGSTREAM_PIPELINE_CONFIG", str(path))
         yield config
 
@@ -117,7 +119,7 @@ def test_restatements_are_announced_when_a_sibling_fails_and_after_a_replay(stac
     second = run_dag(DAGS / "hadoop_consumer.py", "hadoop_consumer")
     assert second.state == "failed"
     states = task_states(second)
-    assert (states[(f"consume_{unique_name}", "success")], states[(f"consume_{unique_name}", "failed")]) == (1, 1)
+    assert (states[(f"consume_{unique_name}", "success")], states[(f"consume_{unique_name}", "failed")]) == (1, 1), states
     assert states[(announce, "success")] == 1
     assert second.get_task_instance(announce).xcom_pull(task_ids=announce) == ["2026-11-28T22"]
     assert asset_event_extras(second.run_id) == [{"topic": unique_name, "hours": ["2026-11-28T22"]}]

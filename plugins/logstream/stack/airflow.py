@@ -119,14 +119,17 @@ class Airflow(Service):
             pass
 
     @contextmanager
-    def without(self, component: str) -> Iterator[None]:
-        """``component`` stopped for a while, then back and healthy. A test that registers its own
-        version of a DAG runs without the dag-processor, which would write the file's version over it."""
-        self.processes[COMPONENTS.index(component)].stop()
+    def without(self, *components: str) -> Iterator[None]:
+        """``components`` stopped for a while, then back and healthy. A test that registers its own
+        version of a DAG runs without the dag-processor, which would write the file's version over it,
+        and without the scheduler, which updates the runs of paused DAGs with the DAG's latest version."""
+        for component in components:
+            self.processes[COMPONENTS.index(component)].stop()
         try:
             yield
         finally:
-            self._start(component, self.env())
+            for component in components:
+                self._start(component, self.env())
             self.wait_healthy()
 
     def health(self) -> Health:
