@@ -44,9 +44,6 @@ def run_dag(path: Path, dag_id: str, *, keep_deadline: bool = False, **test_kwar
 
     The DAG is paused first: dag.test() runs the tasks in this process, and the stack's scheduler
     would otherwise queue the same task instances and run them a second time, at the same moment.
-    (A paused DAG's running runs are still updated by the scheduler, against the DAG's latest
-    serialized version: a test that runs its own version of a DAG's tasks stops the scheduler too,
-    as tests/dags/test_hadoop_consumer_dag.py does.)
     Its deadline alert is left out unless ``keep_deadline``: dag.test() cannot end a run of a DAG
     with deadlines successfully (Airflow 3.3: ``DagRun.update_state`` looks the alerts up by id,
     and dag.test's own serialization holds their definitions); tests/notifiers/test_deadline_alert.py

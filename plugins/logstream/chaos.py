@@ -186,13 +186,12 @@ def run_chaos(config: StackConfig, *, name: str, lines: int, seconds: float, slo
         consumer = start_consumer()
         report.event(f"HadoopConsumer process {consumer.pid} started again", began, say)
 
-        for name, what in (("kafka", "Kafka broker"), ("hdfs", "HDFS")):
+        for service, what in (("kafka", "Kafka broker"), ("hdfs", "HDFS")):
             time.sleep(step / 2)
-            service = stack.service(name)
-            service.stop()
+            stack.service(service).stop()
             report.event(f"{what} stopped", began, say)
-            service.launch()
-            service.wait_healthy()
+            stack.service(service).launch()
+            stack.service(service).wait_healthy()
             report.event(f"{what} started again and healthy", began, say)
 
         feeder.join()

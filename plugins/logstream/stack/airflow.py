@@ -128,9 +128,8 @@ class Airflow(Service):
         try:
             yield
         finally:
-            env = self.env()
             for component in components:
-                self._start(component, env)
+                self._start(component, self.env())
             self.wait_healthy()
 
     def health(self) -> Health:
