@@ -2,7 +2,7 @@
 -> L2 (Avro, file channel, Kafka sink acks=all) -> Kafka, beside Kafka's own producer in the same run.
 
     PYTHONPATH=plugins .venv/bin/python bench/flume_tiers_bench.py [--lines 1000000] [--batch-size 1000]
-        [--kafka-sinks 1] [--heap 256m] [--l2-agents 2] [--rate 0]
+        [--kafka-sinks 1] [--heap 256m] [--l2-agents 2] [--rate 0] [--profile DIR]
 
 Starts tiers of its own (2 hosts, ``--l2-agents`` L2s, a fresh topic of 3 partitions, ports of the
 stack's Flume base + 110) with the given batch size / Kafka sinks per L2 / heap, appends ``--lines``
@@ -12,19 +12,24 @@ record in Kafka, the end-to-end delay (Kafka record timestamp minus the write ti
 line's Configuration ID field, sampled), the CPU seconds each agent JVM used, and
 ``kafka-producer-perf-test`` (org.apache.kafka.tools.ProducerPerformance, acks=all, same record size)
 into another fresh topic as the baseline. Durability is kept: file channel fsync per transaction,
-acks=all. Compare the ratio, not the absolute rates: the machine is shared.
+acks=all. Compare the ratio, not the absolute rates: the machine is shared. ``--profile DIR``
+records each agent with Java Flight Recorder and prints where its CPU samples fell.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import time
 import uuid
+from collections import Counter
 from dataclasses import replace
+from pathlib import Path
 
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -117,6 +122,31 @@ def producer_perf_test(config: StackConfig, admin: AdminClient, records: int) ->
     return float(re.search(r"([0-9.]+) records/sec", summary).group(1))
 
 
+def jfr_options(directory: Path) -> tuple[str, ...]:
+    directory.mkdir(parents=True, exist_ok=True)
+    return (f"-XX:StartFlightRecording=settings=profile,filename={directory}/{{name}}.jfr,dumponexit=true",)
+
+
+def profile_report(recording: Path, top: int = 25) -> str:
+    """The methods an agent's CPU samples (``jdk.ExecutionSample``) were in: own time and inclusive."""
+    jfr = Path(os.path.realpath(shutil.which("java"))).parent / "jfr"
+    printed = subprocess.run([str(jfr), "print", "--json", "--events", "jdk.ExecutionSample", str(recording)],
+                             capture_output=True, text=True, check=True).stdout
+    samples = json.loads(printed)["recording"]["events"]
+    own, inclusive = Counter(), Counter()
+    for sample in samples:
+        frames = [f"{frame['method']['type']['name']}.{frame['method']['name']}"
+                  for frame in sample["values"]["stackTrace"]["frames"]]
+        if frames:
+            own[frames[0]] += 1
+            inclusive.update(set(frames))
+    total = len(samples) or 1
+    lines = [f"{recording.stem}: {len(samples)} CPU samples", "  own time:"]
+    lines += [f"    {count / total:6.1%} {method}" for method, count in own.most_common(top)]
+    lines += ["  inclusive:"] + [f"    {count / total:6.1%} {method}" for method, count in inclusive.most_common(top)]
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lines", type=int, default=1_000_000)
@@ -126,6 +156,8 @@ def main() -> None:
     parser.add_argument("--heap", default="256m")
     parser.add_argument("--rate", type=float, default=0, help="lines/s to append at (0: as fast as possible)")
     parser.add_argument("--checkpoint-ms", type=int, default=30_000)
+    parser.add_argument("--profile", type=Path, help="record every agent with Java Flight Recorder into this "
+                        "directory and print where each agent's CPU samples are (top frames and callers)")
     args = parser.parse_args()
 
     config = StackConfig()
@@ -141,7 +173,8 @@ def main() -> None:
     pipeline = replace(load_pipeline_config(), topics=(TopicConfig(name, PARTITIONS),), flume=flume)
     tiers = FlumeTiers(stack=config, pipeline=pipeline, home=config.data_dir / "flume_bench" / name,
                        avro_base_port=config.ports["flume_avro"] + 110,
-                       metrics_base_port=config.ports["flume_metrics"] + 110, heap=args.heap)
+                       metrics_base_port=config.ports["flume_metrics"] + 110, heap=args.heap,
+                       java_options=jfr_options(args.profile) if args.profile else ())
     print(f"flume tiers bench: {args.lines:,} lines, batch {args.batch_size}, {args.l2_agents} L2 x "
           f"{args.kafka_sinks} Kafka sink(s), heap {args.heap}, rate {args.rate or 'max'}", flush=True)
     tiers.prepare_hosts()
@@ -164,6 +197,9 @@ def main() -> None:
           f"max {delays[-1]:,}")
     print("  CPU seconds per agent: " + ", ".join(f"{n.removeprefix(name + '_')} {s:.1f} "
                                                    f"({s / args.lines * 1e6:.0f} us/line)" for n, s in cpu.items()))
+    if args.profile:
+        for agent in tiers.agents:
+            print(profile_report(args.profile / f"{agent.name}.jfr"))
     baseline = producer_perf_test(config, admin, args.lines)
     print(f"RESULT flume {flume_rate:,.0f} lines/s, kafka-producer-perf-test {baseline:,.0f} records/s, "
           f"ratio {flume_rate / baseline:.3f}, target 33,333 lines/s: {'met' if flume_rate >= 33_333 else 'NOT met'}")

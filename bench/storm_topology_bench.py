@@ -21,6 +21,7 @@ import statistics
 import sys
 import time
 import uuid
+from datetime import datetime, timezone
 
 import psycopg2
 from confluent_kafka import Producer
@@ -129,12 +130,12 @@ def main() -> int:
         print(f"topology: {args.records:,} records counted; sustained {rate:,.0f} records/s "
               f"(from its first commit, {first_count:,} records in, to the last)")
 
+        live_began = datetime.now(timezone.utc)  # the backlog's records all have earlier Kafka timestamps
         live = produce_live(config.kafka_bootstrap, name, args.live_seconds, args.live_rate, partitions)
         wait_counted(dsn, name, args.records + live, timeout=600)
         with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
             cur.execute("SELECT extract(epoch FROM committed_at - closed_by_time) FROM online_pane_closes "
-                        "WHERE topology = %s AND closed_by_time > now() - make_interval(secs => %s)",
-                        (name, args.live_seconds + 120))
+                        "WHERE topology = %s AND closed_by_time >= %s", (name, live_began))
             delays = sorted(float(row[0]) for row in cur.fetchall())
             cur.execute("SELECT (SELECT sum(records + expired_records) FROM online_pane_totals WHERE topic = %(t)s)"
                         " + (SELECT coalesce(sum(records), 0) FROM online_bad_records WHERE topic = %(t)s)",

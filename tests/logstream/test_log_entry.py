@@ -6,7 +6,8 @@ import random
 
 import pytest
 
-from logstream.log_entry import RECORD_SEPARATOR, InvalidEntry, entry_start_time, parse_entry, plain_entry_start_times
+from logstream.log_entry import (RECORD_SEPARATOR, InvalidEntry, entry_start_time, parse_entry, plain_entry_fields,
+                                 plain_entry_start_times)
 from logstream.log_generator import MALFORMED, LogGenerator
 
 
@@ -80,3 +81,15 @@ def test_fast_paths_agree_with_the_parser_on_random_input():
     for raw, start_time in zip(separate, plain_entry_start_times(records), strict=True):
         if start_time:
             assert int(start_time) == _start_time_or_reason(raw), raw
+    lines = [raw for raw in cases if b"\n" not in raw]
+    fields = plain_entry_fields(b"".join(raw + b"\n" for raw in lines))
+    assert len(fields) == len(lines)
+    plain = 0
+    for raw, (host, config_id, start_time) in zip(lines, fields, strict=True):
+        if start_time:
+            plain += 1
+            entry = parse_entry(raw)
+            assert (host.decode(), int(config_id), int(start_time)) == (entry.host, entry.config_id, entry.start_time), raw
+        else:
+            assert (host, config_id) == (b"", b""), raw
+    assert plain > 4000  # the generator's valid entries at least

@@ -42,16 +42,19 @@ class FlumeTiers:
     :param avro_base_port: L2 agent i listens on this + i
     :param metrics_base_port: agent i (L2s first) serves metrics on this + i
     :param heap: -Xmx of each agent
+    :param java_options: more JVM options for every agent, ``{name}`` replaced by the agent's name
+        (the Flume bench's ``--profile`` records each agent with Java Flight Recorder this way)
     """
 
     def __init__(self, *, stack: StackConfig, pipeline: PipelineConfig, home: Path, avro_base_port: int,
-                 metrics_base_port: int, heap: str = "256m") -> None:
+                 metrics_base_port: int, heap: str = "256m", java_options: tuple[str, ...] = ()) -> None:
         self.stack = stack
         self.pipeline = pipeline
         self.home = home
         self.avro_base_port = avro_base_port
         self.metrics_base_port = metrics_base_port
         self.heap = heap
+        self.java_options = java_options
 
     @property
     def placement(self) -> AgentPlacement:
@@ -119,7 +122,8 @@ class FlumeTiers:
             agent.state_dir.mkdir(parents=True, exist_ok=True)
         log_config = self.stack.include_dir / "stack" / "log4j2-console.properties"
         self.process(name).start([
-            self.stack.java(), f"-Xmx{self.heap}", f"-Dlog4j2.configurationFile={log_config}",
+            self.stack.java(), f"-Xmx{self.heap}", *(option.replace("{name}", name) for option in self.java_options),
+            f"-Dlog4j2.configurationFile={log_config}",
             "-Dflume.monitoring.type=http", f"-Dflume.monitoring.port={agent.metrics_port}",
             "-cp", self.stack.classpath("flume"), MAIN_CLASS,
             "-n", name, "-f", str(self.conf_dir / f"{name}.properties"), "--no-reload-conf",

@@ -14,9 +14,12 @@ flush stored, so a replay from a stored offset classifies every record exactly a
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from logstream.log_entry import InvalidEntry, parse_entry
+from logstream.log_entry import InvalidEntry, parse_entry, plain_entry_fields
+
+_NOT_PLAIN = (b"", b"", b"")
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,11 @@ class PaneDeltas:
 class WindowCounter:
     """Counts one partition's records into panes; :meth:`take` hands over what was counted since.
 
+    Records come in runs of consecutive offsets (:meth:`add_lines`, :meth:`add_values`) and are
+    classified one by one in offset order; what they add is kept per (pane, Configuration ID as
+    written) and (pane, host as bytes) and turned into :class:`PaneDeltas` by :meth:`take`, so the per-record
+    work is a tuple and a comparison or two.
+
     :param pane_seconds: the length of a pane in seconds of event time.
     :param allowed_lateness_seconds: how long after its end a pane still takes records.
     :param watermark: the partition's watermark stored with its offset (None: no record yet).
@@ -60,49 +68,106 @@ class WindowCounter:
         self.pane_seconds = pane_seconds
         self.allowed_lateness_seconds = allowed_lateness_seconds
         self.watermark = watermark
-        self.deltas = PaneDeltas()
+        # (pane, Configuration ID as written) -> records, late ones included; (pane, host as bytes) -> records
+        self._config_counts: Counter = Counter()
+        self._host_counts: Counter = Counter()
+        self._config_late: Counter = Counter()
+        self._host_late: Counter = Counter()
+        self._expired: Counter = Counter()  # pane -> records
+        self._bad: Counter = Counter()  # (minute, reason) -> records
+        self._closes: list[PaneClose] = []
         # panes with records that the watermark has not passed yet, to report when it does
         self._open_panes: set[int] = set()
 
-    def add(self, *, offset: int, value: bytes, kafka_timestamp_ms: int) -> None:
-        deltas = self.deltas
-        try:
-            entry = parse_entry(value)
-        except InvalidEntry as err:
-            minute = kafka_timestamp_ms // 60_000 * 60
-            deltas.bad_records[(minute, err.reason)] += 1
-            return
-        start_time = entry.start_time
-        pane = start_time - start_time % self.pane_seconds
-        pane_end = pane + self.pane_seconds
-        watermark = self.watermark
-        if watermark is None or watermark < pane_end:
-            self._count(deltas, pane, entry.config_id, entry.host)
-            self._open_panes.add(pane)
-        elif watermark < pane_end + self.allowed_lateness_seconds:
-            self._count(deltas, pane, entry.config_id, entry.host)
-            deltas.config_late[(pane, entry.config_id)] += 1
-            deltas.host_late[(pane, entry.host)] += 1
-            deltas.pane_late[pane] += 1
-        else:
-            deltas.pane_expired[pane] += 1
-        if watermark is None or start_time > watermark:
-            self.watermark = start_time
-            self._close_panes(offset, kafka_timestamp_ms)
+    def add_lines(self, *, first_offset: int, lines: bytes, kafka_timestamps_ms: Sequence[int]) -> None:
+        """Count records ``first_offset``, ``first_offset + 1``, ...: ``lines`` is each one followed by a
+        newline (the spout sends a batch so when none of its records holds one)."""
+        fields = plain_entry_fields(lines)
+        if len(fields) != len(kafka_timestamps_ms):
+            raise ValueError(f"{len(fields)} lines and {len(kafka_timestamps_ms)} timestamps")
+        self._add(first_offset, fields, lambda: lines.split(b"\n"), kafka_timestamps_ms)
 
-    @staticmethod
-    def _count(deltas: PaneDeltas, pane: int, config_id: int, host: str) -> None:
-        deltas.config_counts[(pane, config_id)] += 1
-        deltas.host_counts[(pane, host)] += 1
-        deltas.pane_records[pane] += 1
+    def add_values(self, *, first_offset: int, values: list[bytes], kafka_timestamps_ms: Sequence[int]) -> None:
+        """Count records ``first_offset``, ``first_offset + 1``, ... given as their raw values (any bytes)."""
+        if len(values) != len(kafka_timestamps_ms):
+            raise ValueError(f"{len(values)} values and {len(kafka_timestamps_ms)} timestamps")
+        lines = b"\n".join(values) + b"\n"
+        if lines.count(b"\n") == len(values):
+            fields = plain_entry_fields(lines)
+        else:  # some records hold a newline (not entries, whatever else they are): line by line
+            fields = [_NOT_PLAIN if b"\n" in value else plain_entry_fields(value + b"\n")[0] for value in values]
+        self._add(first_offset, fields, lambda: values, kafka_timestamps_ms)
 
-    def _close_panes(self, offset: int, kafka_timestamp_ms: int) -> None:
-        closed = [pane for pane in self._open_panes if pane + self.pane_seconds <= self.watermark]
-        for pane in sorted(closed):
+    def _add(self, first_offset: int, fields, values_of: Callable[[], list[bytes]],
+             kafka_timestamps_ms: Sequence[int]) -> None:
+        pane_seconds, lateness = self.pane_seconds, self.allowed_lateness_seconds
+        watermark = -1 if self.watermark is None else self.watermark  # StartTimes are >= 0
+        open_panes = self._open_panes
+        # the watermark closes a pane when it reaches this (the earliest open pane's end)
+        next_close = min(open_panes) + pane_seconds if open_panes else None
+        configs, hosts, late_configs, late_hosts, expired = [], [], [], [], []
+        values = None
+        for index, (host, config_id, start) in enumerate(fields):
+            if start:
+                start_time = int(start)
+            else:
+                if values is None:
+                    values = values_of()
+                try:
+                    entry = parse_entry(values[index])
+                except InvalidEntry as err:
+                    self._bad[(kafka_timestamps_ms[index] // 60_000 * 60, err.reason)] += 1
+                    continue
+                host, config_id, start_time = entry.host.encode("ascii"), b"%d" % entry.config_id, entry.start_time
+            pane = start_time - start_time % pane_seconds
+            pane_end = pane + pane_seconds
+            if watermark < pane_end:
+                configs.append((pane, config_id))
+                hosts.append((pane, host))
+                if pane not in open_panes:
+                    open_panes.add(pane)
+                    if next_close is None or pane_end < next_close:
+                        next_close = pane_end
+            elif watermark < pane_end + lateness:
+                configs.append((pane, config_id))
+                hosts.append((pane, host))
+                late_configs.append((pane, config_id))
+                late_hosts.append((pane, host))
+            else:
+                expired.append(pane)
+            if start_time > watermark:
+                watermark = start_time
+                if next_close is not None and watermark >= next_close:
+                    next_close = self._close_panes(watermark, first_offset + index, kafka_timestamps_ms[index])
+        self.watermark = None if watermark < 0 else watermark
+        self._config_counts.update(configs)
+        self._host_counts.update(hosts)
+        self._config_late.update(late_configs)
+        self._host_late.update(late_hosts)
+        self._expired.update(expired)
+
+    def _close_panes(self, watermark: int, offset: int, kafka_timestamp_ms: int) -> int | None:
+        """Close the panes the watermark passed; the next pane end that closes one, if any is open."""
+        closed = sorted(pane for pane in self._open_panes if pane + self.pane_seconds <= watermark)
+        for pane in closed:
             self._open_panes.discard(pane)
-            self.deltas.closes.append(PaneClose(pane, offset, kafka_timestamp_ms))
+            self._closes.append(PaneClose(pane, offset, kafka_timestamp_ms))
+        return min(self._open_panes) + self.pane_seconds if self._open_panes else None
 
     def take(self) -> PaneDeltas:
         """The deltas counted since the last call; the counter goes on from its watermark."""
-        deltas, self.deltas = self.deltas, PaneDeltas()
+        deltas = PaneDeltas(bad_records=self._bad, pane_expired=self._expired, closes=self._closes)
+        for (pane, config_id), records in self._config_counts.items():
+            deltas.config_counts[(pane, int(config_id))] += records  # "007" and "7" are one Configuration ID
+            deltas.pane_records[pane] += records
+        for (pane, config_id), records in self._config_late.items():
+            deltas.config_late[(pane, int(config_id))] += records
+            deltas.pane_late[pane] += records
+        for (pane, host), records in self._host_counts.items():
+            deltas.host_counts[(pane, host.decode("ascii"))] = records
+        for (pane, host), records in self._host_late.items():
+            deltas.host_late[(pane, host.decode("ascii"))] = records
+        self._config_counts, self._host_counts, self._config_late, self._host_late = (Counter(), Counter(),
+                                                                                     Counter(), Counter())
+        self._expired, self._bad, self._closes = Counter(), Counter(), []
         return deltas

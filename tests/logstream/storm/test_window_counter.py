@@ -5,19 +5,34 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
+
 from logstream.storm.window_counter import WindowCounter
 
 T0 = 1_795_839_600  # a pane boundary (divisible by 60)
 
 
-def _feed(counter: WindowCounter, values: list[bytes], first_offset: int = 0) -> None:
-    for offset, value in enumerate(values, start=first_offset):
-        counter.add(offset=offset, value=value, kafka_timestamp_ms=(T0 + 7) * 1000)
+@pytest.fixture(params=["lines", "values", "one_by_one"])
+def feed(request):
+    """Records into a counter the three ways the bolt can: a batch as lines, as raw values, or a record at a time."""
+
+    def _feed(counter: WindowCounter, values: list[bytes], first_offset: int = 0) -> None:
+        stamps = [(T0 + 7) * 1000] * len(values)
+        if request.param == "lines":
+            counter.add_lines(first_offset=first_offset, lines=b"".join(value + b"\n" for value in values),
+                              kafka_timestamps_ms=stamps)
+        elif request.param == "values":
+            counter.add_values(first_offset=first_offset, values=values, kafka_timestamps_ms=stamps)
+        else:
+            for offset, value in enumerate(values, start=first_offset):
+                counter.add_values(first_offset=offset, values=[value], kafka_timestamps_ms=stamps[:1])
+
+    return _feed
 
 
-def test_on_time_late_and_expired_records():
+def test_on_time_late_and_expired_records(feed):
     counter = WindowCounter(pane_seconds=60, allowed_lateness_seconds=120, watermark=None)
-    _feed(counter, [
+    feed(counter, [
         b"10.0.0.1,5,%d,60" % T0,          # pane T0, on time
         b"10.0.0.2,6,%d,60" % (T0 + 59),    # pane T0, on time
         b"10.0.0.1,5,%d,60" % (T0 + 150),   # pane T0+120: watermark T0+150 closes T0
@@ -43,18 +58,18 @@ def test_on_time_late_and_expired_records():
     assert counter.take().records == 0
 
 
-def test_resumed_counter_classifies_like_an_uninterrupted_one():
+def test_resumed_counter_classifies_like_an_uninterrupted_one(feed):
     values = [b"10.0.%d.%d,%d,%d,300" % (i % 3, i % 7, i % 4, T0 + (i * 37) % 600 - (i % 5) * 90)
               for i in range(400)]
     whole = WindowCounter(pane_seconds=60, allowed_lateness_seconds=100, watermark=None)
-    _feed(whole, values)
+    feed(whole, values)
     expected = whole.take()
 
     first = WindowCounter(pane_seconds=60, allowed_lateness_seconds=100, watermark=None)
-    _feed(first, values[:150])
+    feed(first, values[:150])
     part1 = first.take()
     second = WindowCounter(pane_seconds=60, allowed_lateness_seconds=100, watermark=first.watermark)
-    _feed(second, values[150:], first_offset=150)
+    feed(second, values[150:], first_offset=150)
     part2 = second.take()
 
     assert part1.pane_records + part2.pane_records == expected.pane_records
@@ -62,3 +77,13 @@ def test_resumed_counter_classifies_like_an_uninterrupted_one():
     assert part1.pane_expired + part2.pane_expired == expected.pane_expired
     assert part1.host_counts + part2.host_counts == expected.host_counts
     assert sum(expected.pane_late.values()) > 0 and sum(expected.pane_expired.values()) > 0
+
+
+def test_entries_beyond_the_plain_ipv4_form_count_under_their_parsed_keys(feed):
+    counter = WindowCounter(pane_seconds=60, allowed_lateness_seconds=120, watermark=None)
+    feed(counter, [b"fe80::1,7,%d,60" % T0, b"10.0.0.1,007,%d,60" % (T0 + 1), b"10.0.0.1,7,%d,60" % (T0 + 2),
+                   b"10.0.0.1,9223372036854775807,%d,60" % (T0 + 3)])
+    deltas = counter.take()
+    assert deltas.config_counts == Counter({(T0, 7): 3, (T0, 2**63 - 1): 1})
+    assert deltas.host_counts == Counter({(T0, "fe80::1"): 1, (T0, "10.0.0.1"): 3})
+    assert deltas.pane_records == Counter({T0: 4}) and deltas.records == 4

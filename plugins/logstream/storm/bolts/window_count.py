@@ -11,6 +11,7 @@ guarded by the stored offset (:meth:`ResultStore.apply`); only then are its tupl
 from __future__ import annotations
 
 import time
+from itertools import accumulate
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,7 +59,7 @@ class WindowCountBolt(Bolt):
         return state
 
     def process(self, tup: Any) -> None:
-        topic, partition, from_offset, next_offset, offsets, values, timestamps = tup.values
+        topic, partition, from_offset, next_offset, records, timestamp_steps = tup.values
         try:
             state = self._state(topic, partition)
         except psycopg2.Error as err:
@@ -71,13 +72,19 @@ class WindowCountBolt(Bolt):
         if from_offset > state.expected:
             self.fail(tup)  # records before it are missing: the spout rewinds to this tuple's start
             return
-        counter, expected = state.counter, state.expected
-        for offset, value, timestamp in zip(offsets, values, timestamps):
-            if offset >= expected:
-                counter.add(offset=offset, value=value.encode("latin-1"), kafka_timestamp_ms=timestamp)
-        state.records += next_offset - max(from_offset, expected)
+        skip = state.expected - from_offset  # records of the tuple counted already (a partial replay)
+        stamps = list(accumulate(timestamp_steps))[skip:]
+        if isinstance(records, str):
+            lines = records.encode("latin-1")
+            if skip:
+                lines = lines.split(b"\n", skip)[skip]
+            state.counter.add_lines(first_offset=state.expected, lines=lines, kafka_timestamps_ms=stamps)
+        else:
+            state.counter.add_values(first_offset=state.expected, values=[value.encode("latin-1") for value in records[skip:]],
+                                     kafka_timestamps_ms=stamps)
+        state.records += next_offset - state.expected
         state.expected = next_offset
-        state.last_offset = offsets[-1]
+        state.last_offset = next_offset - 1
         state.tuples.append(tup)
         if state.records >= self.settings.flush_records:
             self._flush(topic, partition, state)

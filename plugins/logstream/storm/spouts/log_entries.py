@@ -9,6 +9,7 @@ has already counted, so a rewind can only repeat records, never skip them.
 
 from __future__ import annotations
 
+import operator
 from collections import defaultdict
 from typing import Any
 
@@ -18,7 +19,11 @@ from streamparse import Spout
 from logstream.results.store import PostgresResultStore
 from logstream.storm.topology_config import ComponentSettings
 
-OUTPUT_FIELDS = ["topic", "partition", "from_offset", "next_offset", "offsets", "values", "timestamps"]
+# records: the batch's values as one string of lines (latin-1, each value followed by a newline) when
+# none of them holds a newline, else a list of the values (latin-1 strings); the offsets are
+# from_offset .. next_offset - 1 and timestamp_steps is the first record's Kafka timestamp (ms)
+# followed by each next record's difference to the one before it (small numbers: JSON stays short)
+OUTPUT_FIELDS = ["topic", "partition", "from_offset", "next_offset", "records", "timestamp_steps"]
 
 
 class LogEntrySpout(Spout):
@@ -72,26 +77,35 @@ class LogEntrySpout(Spout):
 
     def _emit_batch(self, partition: int, batch: list) -> None:
         start = self.position[partition]
-        offsets, values, timestamps = [], [], []
-        expected = start
+        if batch[0].offset() != start or batch[-1].offset() != start + len(batch) - 1:
+            batch = self._contiguous(partition, start, batch)
+            if not batch:
+                return
+        expected = start + len(batch)
+        values = [message.value() or b"" for message in batch]
+        lines = b"\n".join(values) + b"\n"
+        # latin-1 maps every byte to one character: the bolt gets the exact bytes back
+        records = lines.decode("latin-1") if lines.count(b"\n") == len(values) else [
+            value.decode("latin-1") for value in values]
+        stamps = [message.timestamp()[1] for message in batch]
+        steps = [stamps[0], *map(operator.sub, stamps[1:], stamps)]
+        self.position[partition] = expected
+        self.emit([self.settings.topic, partition, start, expected, records, steps],
+                  tup_id=f"{partition}:{start}:{expected}")
+
+    def _contiguous(self, partition: int, start: int, batch: list) -> list:
+        """The messages of ``batch`` from offset ``start`` on with no gap; re-seeks at a gap."""
+        kept = []
         for message in batch:
             offset = message.offset()
-            if offset < expected:
+            if offset < start + len(kept):
                 continue
-            if offset > expected:
+            if offset > start + len(kept):
                 # a message fetched before a rewind; read again from where this batch must go on
-                self._seek(partition, expected)
+                self._seek(partition, start + len(kept))
                 break
-            offsets.append(offset)
-            # latin-1 maps every byte to one character: the bolt gets the exact bytes back
-            values.append((message.value() or b"").decode("latin-1"))
-            timestamps.append(message.timestamp()[1])
-            expected = offset + 1
-        if not offsets:
-            return
-        self.position[partition] = expected
-        self.emit([self.settings.topic, partition, start, expected, offsets, values, timestamps],
-                  tup_id=f"{partition}:{start}:{expected}")
+            kept.append(message)
+        return kept
 
     def _seek(self, partition: int, offset: int) -> None:
         self.consumer.seek(TopicPartition(self.settings.topic, partition, offset))
