@@ -1,11 +1,13 @@
 """Flume tiers throughput: lines appended to host log files -> L1 (TAILDIR, memory channel, Avro)
 -> L2 (Avro, file channel, Kafka sink acks=all) -> Kafka, beside Kafka's own producer in the same run.
 
-    PYTHONPATH=plugins .venv/bin/python bench/flume_tiers_bench.py [--lines 1000000] [--batch-size 1000]
-        [--kafka-sinks 1] [--heap 256m] [--l2-agents 2] [--rate 0] [--profile DIR]
+    PYTHONPATH=plugins .venv/bin/python bench/flume_tiers_bench.py [--lines 1000000] [--warmup-lines 1000000] [--batch-size 1000]
+        [--kafka-sinks 2] [--heap 256m] [--l2-agents 2] [--rate 0] [--jvm-option OPT ...] [--profile DIR]
 
 Starts tiers of its own (2 hosts, ``--l2-agents`` L2s, a fresh topic of 3 partitions, ports of the
-stack's Flume base + 110) with the given batch size / Kafka sinks per L2 / heap, appends ``--lines``
+stack's Flume base + 110) with the given batch size / Kafka sinks per L2 / heap, first delivers
+``--warmup-lines`` unmeasured (the agents' JIT compilers busy a core for a minute after a start;
+the cold rate is printed too), then appends ``--lines``
 ~40-byte entries to the two hosts' files (as fast as Python writes, or at ``--rate`` lines/s), and
 waits until the topic's end offsets hold them all. Reports lines/s from the first write to the last
 record in Kafka, the end-to-end delay (Kafka record timestamp minus the write time carried in the
@@ -90,16 +92,20 @@ def wait_delivered(admin: AdminClient, topic: str, total: int, timeout: float) -
     raise TimeoutError(f"only {kafka_end_offsets(admin, [topic])[topic]:,} of {total:,} lines reached {topic}")
 
 
-def delays_ms(bootstrap: str, topic: str, sample_every: int) -> list[int]:
+def delays_ms(bootstrap: str, topic: str, sample_every: int, written_since_ms: int) -> list[int]:
+    """Kafka timestamp minus write time of every ``sample_every``-th line written since ``written_since_ms``."""
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"bench_{topic}", "enable.auto.commit": False})
     consumer.assign([TopicPartition(topic, p, 0) for p in range(PARTITIONS)])
     delays, seen = [], 0
     try:
         while messages := consumer.consume(num_messages=10_000, timeout=3.0):
             for message in messages:
+                written_ms = int(message.value().split(b",")[1])
+                if written_ms < written_since_ms:
+                    continue
                 seen += 1
                 if seen % sample_every == 0:
-                    delays.append(message.timestamp()[1] - int(message.value().split(b",")[1]))
+                    delays.append(message.timestamp()[1] - written_ms)
     finally:
         consumer.close()
     return delays
@@ -150,12 +156,15 @@ def profile_report(recording: Path, top: int = 25) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--warmup-lines", type=int, default=1_000_000,
+                        help="lines to deliver first, unmeasured (the agents' JIT warm-up)")
     parser.add_argument("--batch-size", type=int, default=1000)
-    parser.add_argument("--kafka-sinks", type=int, default=1, help="Kafka sinks per L2")
+    parser.add_argument("--kafka-sinks", type=int, default=FlumeSettings().kafka_sinks_per_l2, help="Kafka sinks per L2")
     parser.add_argument("--l2-agents", type=int, default=2)
     parser.add_argument("--heap", default="256m")
     parser.add_argument("--rate", type=float, default=0, help="lines/s to append at (0: as fast as possible)")
     parser.add_argument("--checkpoint-ms", type=int, default=30_000)
+    parser.add_argument("--jvm-option", action="append", default=[], help="an option for every agent's JVM (repeatable)")
     parser.add_argument("--profile", type=Path, help="record every agent with Java Flight Recorder into this "
                         "directory and print where each agent's CPU samples are (top frames and callers)")
     args = parser.parse_args()
@@ -174,25 +183,35 @@ def main() -> None:
     tiers = FlumeTiers(stack=config, pipeline=pipeline, home=config.data_dir / "flume_bench" / name,
                        avro_base_port=config.ports["flume_avro"] + 110,
                        metrics_base_port=config.ports["flume_metrics"] + 110, heap=args.heap,
-                       java_options=jfr_options(args.profile) if args.profile else ())
+                       java_options=(*args.jvm_option, *(jfr_options(args.profile) if args.profile else ())))
     print(f"flume tiers bench: {args.lines:,} lines, batch {args.batch_size}, {args.l2_agents} L2 x "
-          f"{args.kafka_sinks} Kafka sink(s), heap {args.heap}, rate {args.rate or 'max'}", flush=True)
+          f"{args.kafka_sinks} Kafka sink(s), heap {args.heap}, rate {args.rate or 'max'}, "
+          f"JVM options {' '.join(args.jvm_option) or 'none'}", flush=True)
     tiers.prepare_hosts()
     tiers.ensure_topics()
     try:
         tiers.deploy()
         tiers.wait_answering()
+        if args.warmup_lines:
+            # the agents' JIT compilers keep a core busy for a minute or more after a start (two cores
+            # shared by four agents and Kafka): a long-running agent's rate is the one after that
+            began = append_lines(tiers, args.warmup_lines, args.rate)
+            warm = wait_delivered(admin, name, args.warmup_lines, timeout=max(600.0, args.warmup_lines / 1000))
+            print(f"  warm-up: {args.warmup_lines:,} lines in Kafka after {warm - began:.1f}s: "
+                  f"{args.warmup_lines / (warm - began):,.0f} lines/s (cold agents)", flush=True)
         cpu_before = {a.name: cpu_seconds(tiers.process(a.name).pid()) for a in tiers.agents}
         first = append_lines(tiers, args.lines, args.rate)
         wrote = time.time()
-        done = wait_delivered(admin, name, args.lines, timeout=max(600.0, args.lines / 1000))
+        done = wait_delivered(admin, name, args.warmup_lines + args.lines, timeout=max(600.0, args.lines / 1000))
         cpu = {a.name: cpu_seconds(tiers.process(a.name).pid()) - cpu_before[a.name] for a in tiers.agents}
     finally:
         tiers.stop()
     seconds = done - first
-    delays = sorted(delays_ms(config.kafka_bootstrap, name, sample_every=max(1, args.lines // 20_000)))
+    delays = sorted(delays_ms(config.kafka_bootstrap, name, sample_every=max(1, args.lines // 20_000),
+                              written_since_ms=int(first * 1000)))
     flume_rate = args.lines / seconds
-    print(f"  appended in {wrote - first:.1f}s; all in Kafka after {seconds:.1f}s: {flume_rate:,.0f} lines/s")
+    print(f"  appended {args.lines:,} lines in {wrote - first:.1f}s; all in Kafka after {seconds:.1f}s: "
+          f"{flume_rate:,.0f} lines/s")
     print(f"  end-to-end delay ms: p50 {statistics.median(delays):,.0f}, p99 {delays[int(len(delays) * 0.99)]:,.0f}, "
           f"max {delays[-1]:,}")
     print("  CPU seconds per agent: " + ", ".join(f"{n.removeprefix(name + '_')} {s:.1f} "

@@ -81,8 +81,12 @@ class FlumeSettings:
     minimum_free_megabytes: int = 500
     # a failed L2 is retried after min(2^n s, this)
     max_penalty_ms: int = 10_000
-    # Kafka sinks per L2, taking from its file channel in parallel
-    kafka_sinks_per_l2: int = 1
+    # Kafka sinks per L2, taking from its file channel in parallel: while one waits for acks=all the
+    # other takes its next batch (two: 35,609 lines/s warm where one gave 32,398, bench/flume_tiers.md);
+    # a killed L2 re-sends at most one batch per sink when it comes back
+    kafka_sinks_per_l2: int = 2
+    # the L2 Kafka producer's batch.size in bytes
+    kafka_batch_bytes: int = 262_144
     # the file channel's checkpoint (its data files are fsynced per transaction regardless)
     checkpoint_interval_ms: int = 30_000
 
