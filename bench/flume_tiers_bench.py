@@ -1,8 +1,8 @@
 """Flume tiers throughput: lines appended to host log files -> L1 (TAILDIR, memory channel, Avro)
 -> L2 (Avro, file channel, Kafka sink acks=all) -> Kafka, beside Kafka's own producer in the same run.
 
-    PYTHONPATH=plugins .venv/bin/python bench/flume_tiers_bench.py [--lines 1000000] [--warmup-lines 1000000] [--batch-size 1000]
-        [--kafka-sinks 2] [--heap 256m] [--l2-agents 2] [--rate 0] [--jvm-option OPT ...] [--profile DIR]
+    PYTHONPATH=plugins .venv/bin/python bench/flume_tiers_bench.py [--lines 1000000] [--warmup-lines 1000000]
+        [--batch-size 1000] [--kafka-sinks 2] [--heap 256m] [--l2-agents 2] [--rate 0] [--jvm-option OPT ...] [--profile DIR]
 
 Starts tiers of its own (2 hosts, ``--l2-agents`` L2s, a fresh topic of 3 partitions, ports of the
 stack's Flume base + 110) with the given batch size / Kafka sinks per L2 / heap, first delivers

@@ -244,4 +244,5 @@ def test_kafka_down_for_a_while_loses_nothing_and_a_killed_l2_replays_its_file_c
     print(f"Kafka down: {held} events held in the L2 file channels, {fullest} killed holding {held[fullest]}; "
           f"{delivered.duplicates} duplicates")
     # a Kafka request that timed out while the broker was away is re-sent: at most a batch per sink
-    assert delivered.duplicates <= tiers.pipeline.flume.batch_size * tiers.pipeline.flume.kafka_sinks_per_l2 * len(l2_agents)
+    flume = tiers.pipeline.flume
+    assert delivered.duplicates <= flume.batch_size * flume.kafka_sinks_per_l2 * len(l2_agents)

@@ -11,8 +11,8 @@ guarded by the stored offset (:meth:`ResultStore.apply`); only then are its tupl
 from __future__ import annotations
 
 import time
-from itertools import accumulate
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any
 
 import psycopg2
@@ -80,8 +80,8 @@ class WindowCountBolt(Bolt):
                 lines = lines.split(b"\n", skip)[skip]
             state.counter.add_lines(first_offset=state.expected, lines=lines, kafka_timestamps_ms=stamps)
         else:
-            state.counter.add_values(first_offset=state.expected, values=[value.encode("latin-1") for value in records[skip:]],
-                                     kafka_timestamps_ms=stamps)
+            values = [value.encode("latin-1") for value in records[skip:]]
+            state.counter.add_values(first_offset=state.expected, values=values, kafka_timestamps_ms=stamps)
         state.records += next_offset - state.expected
         state.expected = next_offset
         state.last_offset = next_offset - 1
