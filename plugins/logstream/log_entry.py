@@ -132,6 +132,13 @@ def plain_entry_start_times(records: bytes) -> list[bytes]:
     return _RECORD_BY_RECORD.findall(records)
 
 
+def as_lines(values: list[bytes]) -> bytes | None:
+    """``values`` each followed by a newline, as :func:`plain_entry_fields` reads them; None if a value
+    holds a newline itself (then the lines would not be the values)."""
+    lines = b"\n".join(values) + b"\n"
+    return lines if lines.count(b"\n") == len(values) else None
+
+
 def plain_entry_fields(lines: bytes) -> list[tuple[bytes, bytes, bytes]]:
     """For each line of ``lines`` (every one ended by a newline), ``(host, config_id, start_time)`` as
     written if it is a plain IPv4 entry, else ``(b"", b"", b"")``; the Storm topology's hot path.

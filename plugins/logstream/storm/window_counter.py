@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from logstream.log_entry import InvalidEntry, parse_entry, plain_entry_fields
+from logstream.log_entry import InvalidEntry, as_lines, parse_entry, plain_entry_fields
 
 _NOT_PLAIN = (b"", b"", b"")
 
@@ -68,6 +68,12 @@ class WindowCounter:
         self.pane_seconds = pane_seconds
         self.allowed_lateness_seconds = allowed_lateness_seconds
         self.watermark = watermark
+        self._start_deltas()
+        # panes with records that the watermark has not passed yet, to report when it does
+        self._open_panes: set[int] = set()
+
+    def _start_deltas(self) -> None:
+        """Empty what :meth:`take` hands over (the watermark and the open panes go on)."""
         # (pane, Configuration ID as written) -> records, late ones included; (pane, host as bytes) -> records
         self._config_counts: Counter = Counter()
         self._host_counts: Counter = Counter()
@@ -76,8 +82,6 @@ class WindowCounter:
         self._expired: Counter = Counter()  # pane -> records
         self._bad: Counter = Counter()  # (minute, reason) -> records
         self._closes: list[PaneClose] = []
-        # panes with records that the watermark has not passed yet, to report when it does
-        self._open_panes: set[int] = set()
 
     def add_lines(self, *, first_offset: int, lines: bytes, kafka_timestamps_ms: Sequence[int]) -> None:
         """Count records ``first_offset``, ``first_offset + 1``, ...: ``lines`` is each one followed by a
@@ -91,8 +95,8 @@ class WindowCounter:
         """Count records ``first_offset``, ``first_offset + 1``, ... given as their raw values (any bytes)."""
         if len(values) != len(kafka_timestamps_ms):
             raise ValueError(f"{len(values)} values and {len(kafka_timestamps_ms)} timestamps")
-        lines = b"\n".join(values) + b"\n"
-        if lines.count(b"\n") == len(values):
+        lines = as_lines(values)
+        if lines is not None:
             fields = plain_entry_fields(lines)
         else:  # some records hold a newline (not entries, whatever else they are): line by line
             fields = [_NOT_PLAIN if b"\n" in value else plain_entry_fields(value + b"\n")[0] for value in values]
@@ -167,7 +171,5 @@ class WindowCounter:
             deltas.host_counts[(pane, host.decode("ascii"))] = records
         for (pane, host), records in self._host_late.items():
             deltas.host_late[(pane, host.decode("ascii"))] = records
-        self._config_counts, self._host_counts, self._config_late, self._host_late = (Counter(), Counter(),
-                                                                                     Counter(), Counter())
-        self._expired, self._bad, self._closes = Counter(), Counter(), []
+        self._start_deltas()
         return deltas

@@ -16,6 +16,7 @@ from typing import Any
 from confluent_kafka import Consumer, TopicPartition
 from streamparse import Spout
 
+from logstream.log_entry import as_lines
 from logstream.results.store import PostgresResultStore
 from logstream.storm.topology_config import ComponentSettings
 
@@ -83,10 +84,9 @@ class LogEntrySpout(Spout):
                 return
         expected = start + len(batch)
         values = [message.value() or b"" for message in batch]
-        lines = b"\n".join(values) + b"\n"
+        lines = as_lines(values)
         # latin-1 maps every byte to one character: the bolt gets the exact bytes back
-        records = lines.decode("latin-1") if lines.count(b"\n") == len(values) else [
-            value.decode("latin-1") for value in values]
+        records = lines.decode("latin-1") if lines is not None else [value.decode("latin-1") for value in values]
         stamps = [message.timestamp()[1] for message in batch]
         steps = [stamps[0], *map(operator.sub, stamps[1:], stamps)]
         self.position[partition] = expected
