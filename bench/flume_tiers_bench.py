@@ -24,7 +24,6 @@ import argparse
 import json
 import os
 import re
-import shutil
 import statistics
 import subprocess
 import time
@@ -133,9 +132,10 @@ def jfr_options(directory: Path) -> tuple[str, ...]:
     return (f"-XX:StartFlightRecording=settings=profile,filename={directory}/{{name}}.jfr,dumponexit=true",)
 
 
-def profile_report(recording: Path, top: int = 25) -> str:
-    """The methods an agent's CPU samples (``jdk.ExecutionSample``) were in: own time and inclusive."""
-    jfr = Path(os.path.realpath(shutil.which("java"))).parent / "jfr"
+def profile_report(java: str, recording: Path, top: int = 25) -> str:
+    """The methods an agent's CPU samples (``jdk.ExecutionSample``) were in: own time and inclusive;
+    read with the ``jfr`` tool beside ``java`` (the JDK the agents ran on)."""
+    jfr = Path(os.path.realpath(java)).parent / "jfr"
     printed = subprocess.run([str(jfr), "print", "--json", "--events", "jdk.ExecutionSample", str(recording)],
                              capture_output=True, text=True, check=True).stdout
     samples = json.loads(printed)["recording"]["events"]
@@ -218,7 +218,7 @@ def main() -> None:
                                                    f"({s / args.lines * 1e6:.0f} us/line)" for n, s in cpu.items()))
     if args.profile:
         for agent in tiers.agents:
-            print(profile_report(args.profile / f"{agent.name}.jfr"))
+            print(profile_report(config.java(), args.profile / f"{agent.name}.jfr"))
     baseline = producer_perf_test(config, admin, args.lines)
     print(f"RESULT flume {flume_rate:,.0f} lines/s, kafka-producer-perf-test {baseline:,.0f} records/s, "
           f"ratio {flume_rate / baseline:.3f}, target 33,333 lines/s: {'met' if flume_rate >= 33_333 else 'NOT met'}")
