@@ -11,7 +11,8 @@ the cold rate is printed too), then appends ``--lines``
 ~40-byte entries to the two hosts' files (as fast as Python writes, or at ``--rate`` lines/s), and
 waits until the topic's end offsets hold them all. Reports lines/s from the first write to the last
 record in Kafka, the end-to-end delay (Kafka record timestamp minus the write time carried in the
-line's Configuration ID field, sampled), the CPU seconds each agent JVM used, and
+line's Configuration ID field, sampled), the CPU seconds each agent JVM used, how the machine's CPU
+time was spent meanwhile (user, system, idle, steal), and
 ``kafka-producer-perf-test`` (org.apache.kafka.tools.ProducerPerformance, acks=all, same record size)
 into another fresh topic as the baseline. Durability is kept: file channel fsync per transaction,
 acks=all. Compare the ratio, not the absolute rates: the machine is shared. ``--profile DIR``
@@ -115,6 +116,21 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_cpu() -> list[int]:
+    """The machine's CPU time so far (/proc/stat), in ticks: user, nice, system, idle, iowait, irq, softirq, steal."""
+    return [int(ticks) for ticks in open("/proc/stat").readline().split()[1:9]]
+
+
+def machine_shares(before: list[int], after: list[int]) -> str:
+    """How the machine's CPU time between two ``machine_cpu()`` readings was spent; steal is time the
+    hypervisor gave to other tenants while this machine had work (a busy neighbourhood)."""
+    spent = [b - a for a, b in zip(before, after)]
+    total = sum(spent) or 1
+    user, nice, system, idle, iowait, irq, softirq, steal = (ticks / total for ticks in spent)
+    return (f"user {user + nice:.0%}, system {system + irq + softirq:.0%}, idle {idle + iowait:.0%}, "
+            f"steal {steal:.0%}")
+
+
 def producer_perf_test(config: StackConfig, admin: AdminClient, records: int) -> float:
     topic = f"bench_producer_{uuid.uuid4().hex[:6]}"
     admin.create_topics([NewTopic(topic, PARTITIONS, 1)])[topic].result()
@@ -200,10 +216,12 @@ def main() -> None:
             print(f"  warm-up: {args.warmup_lines:,} lines in Kafka after {warm - began:.1f}s: "
                   f"{args.warmup_lines / (warm - began):,.0f} lines/s (cold agents)", flush=True)
         cpu_before = {a.name: cpu_seconds(tiers.process(a.name).pid()) for a in tiers.agents}
+        machine_before = machine_cpu()
         first = append_lines(tiers, args.lines, args.rate)
         wrote = time.time()
         done = wait_delivered(admin, name, args.warmup_lines + args.lines, timeout=max(600.0, args.lines / 1000))
         cpu = {a.name: cpu_seconds(tiers.process(a.name).pid()) - cpu_before[a.name] for a in tiers.agents}
+        machine = machine_shares(machine_before, machine_cpu())
     finally:
         tiers.stop()
     seconds = done - first
@@ -216,6 +234,7 @@ def main() -> None:
           f"max {delays[-1]:,}")
     print("  CPU seconds per agent: " + ", ".join(f"{n.removeprefix(name + '_')} {s:.1f} "
                                                    f"({s / args.lines * 1e6:.0f} us/line)" for n, s in cpu.items()))
+    print(f"  the machine's CPU time meanwhile: {machine}")
     if args.profile:
         for agent in tiers.agents:
             print(profile_report(config.java(), args.profile / f"{agent.name}.jfr"))
