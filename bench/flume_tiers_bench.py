@@ -118,7 +118,7 @@ def cpu_seconds(pid: int) -> float:
 
 def machine_cpu() -> list[int]:
     """The machine's CPU time so far (/proc/stat), in ticks: user, nice, system, idle, iowait, irq, softirq, steal."""
-    return [int(ticks) for ticks in open("/proc/stat").readline().split()[1:9]]
+    return [int(ticks) for ticks in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
 
 
 def machine_shares(before: list[int], after: list[int]) -> str:
