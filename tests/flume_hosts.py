@@ -20,11 +20,14 @@ L2_AGENTS = ("l2a", "l2b")
 
 
 def own_tiers(stack, name: str, *, slot: int, batch_size: int = 100, idle_timeout_ms: int = 120_000,
-               topic_partitions: int = 2) -> FlumeTiers:
-    """Agents named ``<name>_web1``... on ports ``base + 20 + 10*slot`` (slot: one per test, 0-7)."""
+               topic_partitions: int = 2, two_businesses: bool = False) -> FlumeTiers:
+    """Agents named ``<name>_web1``... on ports ``base + 20 + 10*slot`` (slot: one per test, 0-7).
+    Every host files its lines under topic ``<name>``, or with ``two_businesses`` web2 under
+    ``<name>_b`` (the L2s' fallback topic stays ``<name>``, so only the topic header routes web2)."""
     pipeline = load_pipeline_config()
+    topic_of = {host: f"{name}_b" if two_businesses and host == HOSTS[1] else name for host in HOSTS}
     flume = FlumeSettings(
-        hosts=tuple(FlumeHost(name=f"{name}_{host}", topic=name, log_dir=f"hosts/{host}") for host in HOSTS),
+        hosts=tuple(FlumeHost(name=f"{name}_{host}", topic=topic_of[host], log_dir=f"hosts/{host}") for host in HOSTS),
         l2_agents=tuple(f"{name}_{agent}" for agent in L2_AGENTS),
         batch_size=batch_size,
         idle_timeout_ms=idle_timeout_ms,
@@ -33,7 +36,8 @@ def own_tiers(stack, name: str, *, slot: int, batch_size: int = 100, idle_timeou
         minimum_free_megabytes=100,
         max_penalty_ms=5_000,
     )
-    pipeline = replace(pipeline, topics=(TopicConfig(name=name, partitions=topic_partitions),), flume=flume)
+    topics = tuple(TopicConfig(name=topic, partitions=topic_partitions) for topic in dict.fromkeys(topic_of.values()))
+    pipeline = replace(pipeline, topics=topics, flume=flume)
     ports = stack.config.ports
     return FlumeTiers(stack=stack.config, pipeline=pipeline, home=stack.config.data_dir / "flume_tests" / name,
                       avro_base_port=ports["flume_avro"] + 20 + 10 * slot,

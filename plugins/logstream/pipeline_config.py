@@ -155,6 +155,8 @@ def _flume_problems(config: PipelineConfig) -> list[str]:
         for host in flume.hosts
         if host.topic not in topics
     ]
-    if flume.hosts and not flume.l2_agents:
-        problems.append("flume hosts need at least one l2_agent to send to")
+    if flume.hosts and len(flume.l2_agents) < 2:
+        # an L1's failover sink group needs a second L2 to fail over to
+        problems.append(f"flume hosts need at least two l2_agents (an L1 fails over to the next), "
+                        f"found {len(flume.l2_agents)}")
     return problems

@@ -145,8 +145,8 @@ def start_own_tiers(stack, unique_name):
     """Tiers of the test's own (a killed agent must not disturb the others), on ports of ``slot``."""
     started = []
 
-    def start(slot: int):
-        tiers = own_tiers(stack, unique_name, slot=slot, batch_size=500)
+    def start(slot: int, **options):
+        tiers = own_tiers(stack, unique_name, slot=slot, batch_size=500, **options)
         started.append(tiers)
         tiers.prepare_hosts()
         tiers.ensure_topics()
@@ -157,6 +157,23 @@ def start_own_tiers(stack, unique_name):
     yield start
     for tiers in started:
         tiers.stop()
+
+
+def test_each_host_reaches_the_topic_of_its_business(start_own_tiers, stack):
+    tiers = start_own_tiers(6, two_businesses=True)
+    topic_of = {host.name: host.topic for host in tiers.pipeline.flume.hosts}
+    assert len(set(topic_of.values())) == 2
+    hosts = host_files(tiers)
+    for host in hosts:
+        host.append("app.log", _lines(host.host, 0, 3_000))
+    expected_in = {topic: {event_id: line for host in hosts if topic_of[host.host] == topic
+                           for event_id, line in host.expected.items()} for topic in set(topic_of.values())}
+
+    # the fallback topic (the first) last: by then every line of the other business has arrived
+    for topic in sorted(expected_in, key=lambda topic: topic == tiers.pipeline.topics[0].name):
+        delivered = read_topic(stack.config.kafka_bootstrap, topic, want_ids=set(expected_in[topic]))
+        assert len(expected_in[topic]) == 3_000
+        assert set(delivered.records) == set(expected_in[topic].items()), f"{topic} holds other lines than its hosts'"
 
 
 def test_kill_9_of_the_primary_l2_fails_over_and_its_file_channel_delivers_after_restart(start_own_tiers, stack):
