@@ -89,6 +89,12 @@ class FlumeSettings:
     kafka_batch_bytes: int = 262_144
     # the file channel's checkpoint (its data files are fsynced per transaction regardless)
     checkpoint_interval_ms: int = 30_000
+    # a longer line is cut by the L1 to its first line_keep_bytes and a note (it is whole in its host
+    # file at the record's offset header): a record over Kafka's message.max.bytes (1 MB) would block
+    # its L2's Kafka sink for good; the cut line is still over the 4 KiB of an entry, so the
+    # consumers quarantine it as oversized
+    max_line_bytes: int = 524_288
+    line_keep_bytes: int = 4_200
 
 
 @dataclass(frozen=True)
@@ -155,6 +161,9 @@ def _flume_problems(config: PipelineConfig) -> list[str]:
         for host in flume.hosts
         if host.topic not in topics
     ]
+    if not 0 < flume.line_keep_bytes < flume.max_line_bytes:
+        problems.append(f"flume line_keep_bytes ({flume.line_keep_bytes}) must be above 0 and below "
+                        f"max_line_bytes ({flume.max_line_bytes})")
     if flume.hosts and len(flume.l2_agents) < 2:
         # an L1's failover sink group needs a second L2 to fail over to
         problems.append(f"flume hosts need at least two l2_agents (an L1 fails over to the next), "

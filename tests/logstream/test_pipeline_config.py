@@ -51,3 +51,10 @@ def test_every_problem_is_named_at_once(tmp_path):
     message = str(error.value)
     assert "flume agent name 'front end' is not an identifier" in message
     assert "flume agent name 'collector1' is used twice" in message
+
+
+@pytest.mark.parametrize("keep, most", [(0, 524_288), (524_288, 524_288), (5_000, 4_000)])
+def test_a_cut_line_keeps_less_than_the_longest_line(tmp_path, keep, most):
+    with pytest.raises(PipelineConfigError) as error:
+        load_pipeline_config(write_config(tmp_path, line_keep_bytes=keep, max_line_bytes=most))
+    assert f"flume line_keep_bytes ({keep}) must be above 0 and below max_line_bytes ({most})" in str(error.value)

@@ -56,7 +56,10 @@ def test_bad_lines_pass_through_and_the_agents_keep_going(tiers, stack):
     web1, web2 = hosts
     oversized = b"10.0.0.1,1," + b"9" * (50 * MAX_ENTRY_BYTES) + b",300"
     binary = bytes(b for b in os.urandom(3000) if b != 0x0A)[:2000] + b"\x00end"
+    # over Kafka's 1 MB message limit: whole, it would block the L2's Kafka sink for good
+    too_big_for_kafka = b"10.0.0.2,1," + os.urandom(1_500_000).replace(b"\n", b"n") + b",300"
     web1.append("bad.log", [b"not an entry", oversized, binary, b"", "ümlaut,é,ß,∞".encode()])
+    web1.append("huge.log", [too_big_for_kafka])
     web1.append("bad.log", [b"10.0.0.9,1,1795000000,300"])
     # a last line without its newline is sent once the file has been idle for idle_timeout_ms
     web2.append("tail.log", [b"10.0.0.8,1,1795000000,300", b"10.0.0.7,1,1795000000,300 no newline"],
@@ -65,7 +68,15 @@ def test_bad_lines_pass_through_and_the_agents_keep_going(tiers, stack):
 
     delivered = read_topic(stack.config.kafka_bootstrap, tiers.pipeline.topics[0].name, want_ids=set(expected))
 
-    assert {event_id: delivered.bodies.get(event_id) for event_id in expected} == expected
+    huge_id = next(event_id for event_id, line in expected.items() if line == too_big_for_kafka)
+    assert {event_id: delivered.bodies.get(event_id) for event_id in expected if event_id != huge_id} == \
+        {event_id: line for event_id, line in expected.items() if event_id != huge_id}
+    # the L1 cut it: its first bytes and a note, still longer than an entry may be (quarantined as oversized)
+    keep = tiers.pipeline.flume.line_keep_bytes
+    cut = delivered.bodies[huge_id]
+    assert cut.startswith(too_big_for_kafka[:keep]) and b"[cut by the L1 agent" in cut[keep:], cut[keep:]
+    assert MAX_ENTRY_BYTES < len(cut) < keep + 200
+    assert _line_at(huge_id[1], huge_id[2]) == too_big_for_kafka  # whole where the id points
     for agent in tiers.agents:
         assert tiers.answers(agent.name), f"{agent.name} stopped answering after the bad lines"
 
