@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
+from datetime import datetime, timezone
 
 import hdfs
 import pytest
@@ -10,7 +12,7 @@ import yaml
 from confluent_kafka import Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 from dag_runs import DAGS, run_dag
-from produced_and_landed import DAY_BOUNDARY, HOUR, create_topic, landed, produce
+from produced_and_landed import HOUR, create_topic, landed, produce
 
 from logstream.hadoop_consumer.consumer import split_point
 from logstream.hdfs_layout import parse_batch_file_name
@@ -36,6 +38,26 @@ def pipeline(stack, tmp_path, monkeypatch, unique_name):
         yield config
 
 
+DAY = 24 * HOUR
+
+
+@pytest.fixture
+def day_boundary() -> int:
+    """The next UTC midnight at least an hour ahead. The announce task reads the wall clock (an hour is
+    complete lateness_minutes after its end) and the records' Kafka timestamps are now: with the
+    entries around a midnight still ahead, hours 22 and 23 close by the watermark, hour 00 stays
+    open, and the hour of now (quarantined records) ends before the watermark, whatever the time."""
+    return (int(time.time()) + HOUR) // DAY * DAY + DAY
+
+
+def hour_name(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H")
+
+
+def hour_folder(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, timezone.utc).strftime("dt=%Y-%m-%d/hour=%H")
+
+
 def asset_event_extras(run_id: str, dag_id: str = "hadoop_consumer") -> list[dict]:
     from airflow.models.asset import AssetEvent
     from airflow.utils.session import create_session
@@ -49,13 +71,13 @@ def task_states(dag_run) -> Counter:
     return Counter((ti.task_id, ti.state) for ti in dag_run.get_task_instances())
 
 
-def test_consumer_dag_lands_everything_and_announces_complete_hours(stack, pipeline, unique_name):
+def test_consumer_dag_lands_everything_and_announces_complete_hours(stack, pipeline, unique_name, day_boundary):
     kafka = {"bootstrap.servers": stack.config.kafka_bootstrap}
     client = hdfs.InsecureClient(f"http://{stack.config.host}:{stack.config.ports['hdfs_http']}", user="root")
     root = pipeline["hdfs_root"]
     create_topic(kafka, unique_name, 2)
     # three hours of entries ending past the day boundary: hours 22 and 23 close, hour 00 stays open
-    sent = produce(kafka, unique_name, 3000, partitions=2, start=DAY_BOUNDARY - 2 * HOUR, end=DAY_BOUNDARY + HOUR // 2)
+    sent = produce(kafka, unique_name, 3000, partitions=2, start=day_boundary - 2 * HOUR, end=day_boundary + HOUR // 2)
 
     first = run_dag(DAGS / "hadoop_consumer.py", "hadoop_consumer")
     assert first.state == "success"
@@ -72,7 +94,8 @@ def test_consumer_dag_lands_everything_and_announces_complete_hours(stack, pipel
         assert ranges == {(0, split_point(0, 1500) - 1), (split_point(0, 1500), 1499)}
     hours = first.get_task_instance(f"announce_hours_{unique_name}").xcom_pull(task_ids=f"announce_hours_{unique_name}")
     # quarantined records count in the hour of their Kafka timestamp: those hours are announced too
-    assert hours == sorted({"2026-11-28T22", "2026-11-28T23"} | quarantine_hours(client, root, unique_name))
+    closed = {hour_name(day_boundary - 2 * HOUR), hour_name(day_boundary - HOUR)}
+    assert hours == sorted(closed | quarantine_hours(client, root, unique_name))
     assert asset_event_extras(first.run_id) == [{"topic": unique_name, "hours": hours}]
 
     # nothing new: batches land nothing, no hour to announce, so no asset event
@@ -91,26 +114,28 @@ def quarantine_hours(client, root: str, topic: str) -> set[str]:
     return {f"{day[3:]}T{hour[5:]}" for day in client.list(base) for hour in client.list(f"{base}/{day}")}
 
 
-def test_restatements_are_announced_when_a_sibling_fails_and_after_a_replay(stack, pipeline, unique_name):
+def test_restatements_are_announced_when_a_sibling_fails_and_after_a_replay(stack, pipeline, unique_name,
+                                                                          day_boundary):
     kafka = {"bootstrap.servers": stack.config.kafka_bootstrap}
     client = hdfs.InsecureClient(f"http://{stack.config.host}:{stack.config.ports['hdfs_http']}", user="root")
     root = pipeline["hdfs_root"]
     announce = f"announce_hours_{unique_name}"
     create_topic(kafka, unique_name, 2)
-    sent = produce(kafka, unique_name, 2000, partitions=2, bad_ratio=0.0, start=DAY_BOUNDARY - 2 * HOUR,
-                   end=DAY_BOUNDARY + HOUR // 2)
+    sent = produce(kafka, unique_name, 2000, partitions=2, bad_ratio=0.0, start=day_boundary - 2 * HOUR,
+                   end=day_boundary + HOUR // 2)
     first = run_dag(DAGS / "hadoop_consumer.py", "hadoop_consumer")
     assert first.state == "success"
-    assert first.get_task_instance(announce).xcom_pull(task_ids=announce) == ["2026-11-28T22", "2026-11-28T23"]
+    hour_22, hour_23 = hour_name(day_boundary - 2 * HOUR), hour_name(day_boundary - HOUR)
+    assert first.get_task_instance(announce).xcom_pull(task_ids=announce) == [hour_22, hour_23]
 
     # partition 1 now fails (retention deleted records it has not landed); partition 0 gets late
     # records of hour 22, already announced: a restatement
     producer = Producer({**kafka, "linger.ms": 5})
-    late = [f"10.7.0.{i},3,{DAY_BOUNDARY - 2 * HOUR + 60 + i},60".encode() for i in range(50)]
+    late = [f"10.7.0.{i},3,{day_boundary - 2 * HOUR + 60 + i},60".encode() for i in range(50)]
     for value in late:
         producer.produce(unique_name, value, partition=0)
     for i in range(100):
-        producer.produce(unique_name, f"10.7.1.{i},3,{DAY_BOUNDARY},60".encode(), partition=1)
+        producer.produce(unique_name, f"10.7.1.{i},3,{day_boundary},60".encode(), partition=1)
     assert producer.flush(30) == 0
     admin = AdminClient(kafka)
     for future in admin.delete_records([TopicPartition(unique_name, 1, 1050)]).values():
@@ -121,12 +146,12 @@ def test_restatements_are_announced_when_a_sibling_fails_and_after_a_replay(stac
     states = task_states(second)
     assert (states[(f"consume_{unique_name}", "success")], states[(f"consume_{unique_name}", "failed")]) == (1, 1), states
     assert states[(announce, "success")] == 1
-    assert second.get_task_instance(announce).xcom_pull(task_ids=announce) == ["2026-11-28T22"]
-    assert asset_event_extras(second.run_id) == [{"topic": unique_name, "hours": ["2026-11-28T22"]}]
+    assert second.get_task_instance(announce).xcom_pull(task_ids=announce) == [hour_22]
+    assert asset_event_extras(second.run_id) == [{"topic": unique_name, "hours": [hour_22]}]
     assert landed(client, root, unique_name) == sent + Counter(late)
 
     # partition 0's files of hour 23 lost, then replayed: the restored hour is announced by the replay DAG
-    lost_folder = f"{root}/{unique_name}/dt=2026-11-28/hour=23"
+    lost_folder = f"{root}/{unique_name}/{hour_folder(day_boundary - HOUR)}"
     for name in client.list(lost_folder):
         if parse_batch_file_name(name)[1] == 0:
             client.delete(f"{lost_folder}/{name}")
@@ -134,7 +159,7 @@ def test_restatements_are_announced_when_a_sibling_fails_and_after_a_replay(stac
     replayed = run_dag(DAGS / "hadoop_consumer.py", "hadoop_consumer_replay",
                        run_conf={"topic": unique_name, "start": "2026-01-01T00:00:00", "end": "2100-01-01T00:00:00"})
     assert replayed.state == "success"
-    assert replayed.get_task_instance(announce).xcom_pull(task_ids=announce) == ["2026-11-28T23"]
+    assert replayed.get_task_instance(announce).xcom_pull(task_ids=announce) == [hour_23]
     assert asset_event_extras(replayed.run_id, "hadoop_consumer_replay") == [
-        {"topic": unique_name, "hours": ["2026-11-28T23"]}]
+        {"topic": unique_name, "hours": [hour_23]}]
     assert landed(client, root, unique_name) == sent + Counter(late)
