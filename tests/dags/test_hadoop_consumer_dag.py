@@ -15,7 +15,7 @@ from dag_runs import DAGS, run_dag
 from produced_and_landed import HOUR, create_topic, landed, produce
 
 from logstream.hadoop_consumer.consumer import split_point
-from logstream.hdfs_layout import parse_batch_file_name
+from logstream.hdfs_layout import hour_dir, hour_partition, parse_batch_file_name, topic_dir
 
 @pytest.fixture
 def pipeline(stack, tmp_path, monkeypatch, unique_name):
@@ -52,10 +52,6 @@ def day_boundary() -> int:
 
 def hour_name(epoch: int) -> str:
     return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H")
-
-
-def hour_folder(epoch: int) -> str:
-    return datetime.fromtimestamp(epoch, timezone.utc).strftime("dt=%Y-%m-%d/hour=%H")
 
 
 def asset_event_extras(run_id: str, dag_id: str = "hadoop_consumer") -> list[dict]:
@@ -151,7 +147,7 @@ def test_restatements_are_announced_when_a_sibling_fails_and_after_a_replay(stac
     assert landed(client, root, unique_name) == sent + Counter(late)
 
     # partition 0's files of hour 23 lost, then replayed: the restored hour is announced by the replay DAG
-    lost_folder = f"{root}/{unique_name}/{hour_folder(day_boundary - HOUR)}"
+    lost_folder = hour_dir(topic_dir(root, unique_name), *hour_partition(day_boundary - HOUR))
     for name in client.list(lost_folder):
         if parse_batch_file_name(name)[1] == 0:
             client.delete(f"{lost_folder}/{name}")
