@@ -10,9 +10,11 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from logstream.hadoop_consumer.consumer import BatchLimits, HadoopConsumer
 from logstream.log_generator import LogGenerator
+from log_times import HOUR, previous_utc_midnight
 
-HOUR = 3600
-DAY_BOUNDARY = 1795910400  # 2026-11-29T00:00:00Z
+# the default entries run from two hours before a recent UTC midnight to an hour after it: every
+# hour of them is in the past, within the consumer's StartTime bounds whatever the date
+DAY_BOUNDARY = previous_utc_midnight()
 
 
 def create_topic(kafka_config: dict, topic: str, partitions: int) -> None:

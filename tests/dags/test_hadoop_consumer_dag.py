@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from datetime import datetime, timezone
 
 import hdfs
 import pytest
@@ -12,7 +11,8 @@ import yaml
 from confluent_kafka import Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 from dag_runs import DAGS, run_dag
-from produced_and_landed import HOUR, create_topic, landed, produce
+from log_times import HOUR, hour_name, next_utc_midnight
+from produced_and_landed import create_topic, landed, produce
 
 from logstream.hadoop_consumer.consumer import split_point
 from logstream.hdfs_layout import hour_dir, hour_partition, parse_batch_file_name, topic_dir
@@ -38,20 +38,13 @@ def pipeline(stack, tmp_path, monkeypatch, unique_name):
         yield config
 
 
-DAY = 24 * HOUR
-
-
 @pytest.fixture
 def day_boundary() -> int:
     """The next UTC midnight at least an hour ahead. The announce task reads the wall clock (an hour is
     complete lateness_minutes after its end) and the records' Kafka timestamps are now: with the
     entries around a midnight still ahead, hours 22 and 23 close by the watermark, hour 00 stays
     open, and the hour of now (quarantined records) ends before the watermark, whatever the time."""
-    return (int(time.time()) + HOUR) // DAY * DAY + DAY
-
-
-def hour_name(epoch: int) -> str:
-    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H")
+    return next_utc_midnight(at_least=HOUR)
 
 
 def asset_event_extras(run_id: str, dag_id: str = "hadoop_consumer") -> list[dict]:

@@ -9,6 +9,7 @@ import pytest
 from airflow.exceptions import AirflowException
 from confluent_kafka.admin import AdminClient, NewTopic
 from dag_runs import DAGS, run_dag
+from log_times import hour_start_ago
 from online_stats import Expected, ResultReader, produce, round_lines, wait_for
 
 from operators.storm_topology import StormTopologyHealthOperator
@@ -23,7 +24,7 @@ def test_deploy_health_check_and_kill_through_airflow(stack, unique_name):
     expected = Expected()
     rng = random.Random(unique_name)
     produce(stack.config.kafka_bootstrap, unique_name,
-            {p: round_lines(rng, 1_795_800_000, 5_000) for p in range(PARTITIONS)}, expected)
+            {p: round_lines(rng, hour_start_ago(3), 5_000) for p in range(PARTITIONS)}, expected)
     name = f"security_stats_{unique_name}"
     nimbus = stack.service("storm").nimbus()
 

@@ -19,6 +19,7 @@ from logstream.hive.hql import render
 from logstream.log_entry import InvalidEntry, entry_start_time
 from logstream.hadoop_consumer.offset_store import OffsetFileError
 
+from log_times import hour_folder
 from produced_and_landed import DAY_BOUNDARY, HOUR, create_topic, drain, landed, produce
 
 
@@ -55,10 +56,10 @@ def test_hour_folders_follow_start_time_and_quarantine_keeps_reasons(consumer, k
     result = consumer.run_batch(unique_name, 0)
     assert (result.records, result.valid, result.quarantined) == (125, 120, 5)
     assert result.quarantine_reasons == {"not_text": 1, "bad_start_time": 1, "oversized": 1, "control_characters": 2}
-    before = hdfs_client.list(f"{root}/{unique_name}/dt=2026-11-28/hour=23")
-    after = hdfs_client.list(f"{root}/{unique_name}/dt=2026-11-29/hour=00")
+    before = hdfs_client.list(f"{root}/{unique_name}/{hour_folder(DAY_BOUNDARY - 1)}")
+    after = hdfs_client.list(f"{root}/{unique_name}/{hour_folder(DAY_BOUNDARY)}")
     assert before == after == [f"{unique_name}+0+{0:020d}+{124:020d}.log"]
-    with hdfs_client.read(f"{root}/{unique_name}/dt=2026-11-28/hour=23/{before[0]}") as reader:
+    with hdfs_client.read(f"{root}/{unique_name}/{hour_folder(DAY_BOUNDARY - 1)}/{before[0]}") as reader:
         assert reader.read() == b"\n".join(good[:60]) + b"\n"
     quarantine = landed(hdfs_client, root, unique_name) - landed(hdfs_client, f"{root}/none", unique_name)
     assert sorted(v for v in quarantine if v not in good) == sorted(bad)
@@ -140,7 +141,9 @@ def test_out_of_order_ipv6_and_multiline_records_land_exactly(consumer, kafka_co
     create_topic(kafka_config, unique_name, 1)
     records = [f"10.2.{i % 250}.{i % 7},9,{DAY_BOUNDARY + (i * 7919) % (3 * HOUR) - HOUR},60".encode()
                for i in range(30_000)]
-    records[100:100] = [b"2001:db8::7,9,1795909000,60", b" 10.0.0.1 ,9,1795909000,60", b"10.0.0.1,9,1,60\n10.0.0.2,9,1,60"]
+    before_boundary = DAY_BOUNDARY - 1400
+    records[100:100] = [b"2001:db8::7,9,%d,60" % before_boundary, b" 10.0.0.1 ,9,%d,60" % before_boundary,
+                        b"10.0.0.1,9,1,60\n10.0.0.2,9,1,60"]
     producer = Producer({**kafka_config, "linger.ms": 20})
     for value in records:
         producer.produce(unique_name, value)
@@ -150,7 +153,7 @@ def test_out_of_order_ipv6_and_multiline_records_land_exactly(consumer, kafka_co
     assert (result.records, result.quarantined) == (30_003, 2)
     assert result.watermark == max(int(value.split(b",")[2]) for value in records[:100] + records[103:])
     assert landed(hdfs_client, root, unique_name) == Counter(records)
-    assert len(hdfs_client.list(f"{root}/{unique_name}/dt=2026-11-29")) == 2
+    assert len(hdfs_client.list(f"{root}/{unique_name}/{hour_folder(DAY_BOUNDARY).split('/')[0]}")) == 2
 
 
 def test_a_large_batch_split_between_two_processes_lands_each_record_once(consumer, kafka_config, hdfs_client,

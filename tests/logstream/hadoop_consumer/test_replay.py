@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from logstream.hadoop_consumer.consumer import BatchLimits
 from logstream.hadoop_consumer.replay import replay
-from produced_and_landed import create_topic, drain, landed, produce
+from log_times import hour_folder
+from produced_and_landed import DAY_BOUNDARY, create_topic, drain, landed, produce
 
 
 def test_replay_restores_a_lost_hour_without_duplicates(consumer, kafka_config, hdfs_client, root, unique_name):
@@ -16,7 +17,7 @@ def test_replay_restores_a_lost_hour_without_duplicates(consumer, kafka_config, 
     assert [replay(consumer, unique_name, p, *whole_period).restored for p in range(2)] == [0, 0]
     assert landed(hdfs_client, root, unique_name) == sent
 
-    lost_hour = f"{root}/{unique_name}/dt=2026-11-28/hour=23"
+    lost_hour = f"{root}/{unique_name}/{hour_folder(DAY_BOUNDARY - 1)}"
     lost = landed(hdfs_client, f"{root}", unique_name)
     hdfs_client.delete(lost_hour, recursive=True)
     lost -= landed(hdfs_client, root, unique_name)

@@ -6,19 +6,19 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from datetime import datetime, timezone
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 from flume_hosts import own_tiers
+from log_times import hour_name, hour_start_ago
 from produced_and_landed import drain
 
 from logstream.flume.host_logs import feed_through_flume
 from logstream.hadoop_consumer.consumer import HadoopConsumer
 from logstream.reconciliation.host_hours import HOPS, account, count_lines, hdfs_lines, kafka_lines
 
-HOUR_START = 1_795_827_600  # 2026-11-28T01:00:00Z: hours before the Kafka timestamps, plausible
-HOURS = tuple(datetime.fromtimestamp(HOUR_START + 3600 * i, timezone.utc).strftime("%Y-%m-%dT%H") for i in (0, 1))
+HOUR_START = hour_start_ago(5)  # two hours that ended before the Kafka timestamps: plausible
+HOURS = tuple(hour_name(HOUR_START + 3600 * i) for i in (0, 1))
 
 
 def independent_counts(lines: list[bytes]) -> Counter:

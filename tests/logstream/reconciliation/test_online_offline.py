@@ -13,6 +13,7 @@ import psycopg2
 import pytest
 from confluent_kafka import Producer
 from airflow.providers.apache.hive.hooks.hive import HiveServer2Hook
+from log_times import hour_start_ago
 from online_stats import ResultReader, wait_for
 from produced_and_landed import create_topic, drain
 
@@ -29,7 +30,7 @@ from logstream.reconciliation.online_offline import (
 from logstream.storm.deployment import deploy
 from operators.reconcile import ReconcileHoursOperator, ReconciliationMismatch
 
-HOUR_START = 1_795_820_400  # 2026-11-27T23:00:00Z, hours before the Kafka timestamps: plausible
+HOUR_START = hour_start_ago(5)  # H and H+1 ended before the Kafka timestamps: plausible
 PARTITIONS = 2
 ALLOWED_LATENESS = 300
 

@@ -14,12 +14,13 @@ import threading
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from log_times import hour_start_ago
 from online_stats import Expected, ResultReader, produce, round_lines, sigkill, wait_for
 from logstream.stack.storm import worker_pids
 from logstream.storm.deployment import deploy
 
 PARTITIONS = 3
-BASE = 1_795_800_000  # a pane start (divisible by 60)
+BASE = hour_start_ago(24)  # a pane start; the rounds' hours follow it, all before the Kafka timestamps
 
 
 class Run:
