@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(openjdk-17-jdk-headless maven libkrb5-dev docker-compose chromium chromium-driver faketime)
+APT_PACKAGES=(openjdk-17-jdk-headless maven libkrb5-dev docker-compose chromium chromium-driver gcc)
 PYTHON=${PYTHON:-python3.11}
 command -v "$PYTHON" >/dev/null || PYTHON=python3
 
