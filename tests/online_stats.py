@@ -27,6 +27,17 @@ MALFORMED = {
     b"10.0.0.1,1019491,1795839600,300\n10.0.0.2,1,2,3": "control_characters",
 }
 
+# StartTimes implausible for a Kafka timestamp of any date after February 1970 (more than 2 days
+# ahead of it, or more than 30 days before): the topology counts them as bad records and, like the
+# HadoopConsumer, lets none of them move a watermark; by hand, not with the code under test
+IMPLAUSIBLE = {
+    b"10.0.0.1,1019491,999999999999999999,300": "implausible_start_time",  # year ~31.7 billion
+    b"10.0.0.1,1019491,253402300800,300": "implausible_start_time",  # 10000-01-01: no date can name it
+    b"fe80::1,1019491,99999999999,300": "implausible_start_time",  # year 5138, the parser's path
+    b"10.0.0.1,1019491,0,300": "implausible_start_time",  # 1970-01-01
+    b"10.0.0.1,1019491,-1,300": "bad_start_time",  # before 1970: not a StartTime at all
+}
+
 
 @dataclass
 class Expected:
@@ -42,7 +53,7 @@ class Expected:
 
     def add_line(self, line: bytes, kind: str) -> None:
         if kind == "bad":
-            self.bad[MALFORMED[line]] += 1
+            self.bad[MALFORMED.get(line) or IMPLAUSIBLE[line]] += 1
             return
         host, config, start, _interval = line.decode().split(",")
         pane = int(start) // PANE * PANE

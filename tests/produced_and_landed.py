@@ -56,6 +56,19 @@ def landed(client, root: str, topic: str) -> Counter:
     return found
 
 
+def quarantine_reasons(client, root: str, topic: str) -> dict[tuple[int, int], str]:
+    """(partition, offset) -> reason of every quarantined record of ``topic``, read from the files as Hive would."""
+    reasons = {}
+    base = f"{root}/_quarantine/{topic}"
+    for folder, _, files in client.walk(base) if client.status(base, strict=False) else ():
+        for name in files:
+            with client.read(f"{folder}/{name}") as reader:
+                for row in reader.read().split(b"\n")[:-1]:
+                    partition, offset, _stamp, reason, _raw = row.split(b"\t")
+                    reasons[(int(partition), int(offset))] = reason.decode()
+    return reasons
+
+
 def drain(consumer: HadoopConsumer, topic: str, partitions: int, limits: BatchLimits = BatchLimits()) -> int:
     """Run batches on every partition until none has lag; the number of batches that landed records."""
     consumer.initialize(topic)

@@ -20,10 +20,12 @@ import base64
 import functools
 from datetime import datetime, timezone
 
+from logstream.log_entry import LAST_START_TIME
+
 DEFAULT_ROOT = "/logs"
 QUARANTINE = "_quarantine"
 # the last moment with a (dt, hour) folder: 9999-12-31T23:59:59Z
-LAST_FILEABLE_SECOND = 253402300799
+LAST_FILEABLE_SECOND = LAST_START_TIME
 
 
 @functools.lru_cache(maxsize=4096)

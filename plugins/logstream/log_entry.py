@@ -8,8 +8,10 @@ table that reads the landed lines as they are, and the Storm topology):
   leading zeros, IPv6 compressed and lower-case), so one host is one string everywhere;
 - config_id: a non-negative integer up to 2^63-1 (Hive's BIGINT);
 - start_time: when the measured period started, in **Unix epoch seconds, UTC** (the paper's sample
-  157892 is 1970-01-02T19:51:32Z under this reading: a valid entry, merely old; the consumer
-  quarantines StartTimes implausibly far from the record's Kafka timestamp);
+  157892 is 1970-01-02T19:51:32Z under this reading: a valid entry, merely old). As a *record* it
+  must also be plausible: within :class:`StartTimeBounds` of its Kafka timestamp, checked by
+  :func:`valid_start_time`, the one rule both consumers (the HadoopConsumer and the Storm topology)
+  apply, so they count and quarantine the same records;
 - interval: the period's length in seconds, a positive integer up to 2^31-1 (Hive's INT);
 - no spaces around fields: Hive does not trim, so a padded field would read differently there.
 
@@ -27,6 +29,11 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 MAX_ENTRY_BYTES = 4096
+# the last second that a date can name (9999-12-31T23:59:59Z): HDFS's dt folders, Python's datetime
+# and the result store's timestamps end there
+LAST_START_TIME = 253402300799
+IMPLAUSIBLE_START_TIME = "implausible_start_time"
+DAY_SECONDS = 86400
 # ends every record in the blob that plain_entry_start_times reads (ASCII's record separator)
 RECORD_SEPARATOR = b"\x1e"
 _CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f]")
@@ -97,6 +104,47 @@ def parse_entry(raw: bytes) -> LogEntry:
         start_time=_integer("start_time", start_time, minimum=0),
         interval=_integer("interval", interval, minimum=1, maximum=MAX_INT32),
     )
+
+
+@dataclass(frozen=True)
+class StartTimeBounds:
+    """How far an entry's StartTime may lie from its record's Kafka timestamp (seconds): further is
+    implausible (a wrong clock or unit on the host, a corrupted field). Such a record is quarantined
+    or counted as bad, and never moves a watermark, offline or online.
+
+    :param max_age: how long before the Kafka timestamp a StartTime may be.
+    :param max_lead: how long after it.
+    """
+
+    max_age: int = 30 * DAY_SECONDS
+    max_lead: int = 2 * DAY_SECONDS
+
+    def window(self, kafka_timestamp_ms: int) -> tuple[int, int] | None:
+        """The first and last plausible StartTime for a record stamped ``kafka_timestamp_ms``; None for
+        a record with no timestamp to judge by (none, or past the last second a date can name)."""
+        if not 0 < kafka_timestamp_ms <= LAST_START_TIME * 1000:
+            return None
+        seconds = kafka_timestamp_ms // 1000
+        return seconds - self.max_age, min(seconds + self.max_lead, LAST_START_TIME)
+
+
+def check_start_time(start_time: int, kafka_timestamp_ms: int, bounds: StartTimeBounds) -> None:
+    """Raise :class:`InvalidEntry` (``implausible_start_time``) unless ``start_time`` is plausible."""
+    window = bounds.window(kafka_timestamp_ms)
+    if window is None:
+        raise InvalidEntry(IMPLAUSIBLE_START_TIME, f"the record has no usable Kafka timestamp ({kafka_timestamp_ms}) "
+                                                   f"to judge its StartTime {start_time} by")
+    if not window[0] <= start_time <= window[1]:
+        raise InvalidEntry(IMPLAUSIBLE_START_TIME, f"StartTime {start_time} is too far from the record's Kafka "
+                                                   f"timestamp {kafka_timestamp_ms // 1000}")
+
+
+def valid_start_time(raw: bytes, kafka_timestamp_ms: int, bounds: StartTimeBounds) -> int:
+    """The one validity rule for a Kafka record: its entry's StartTime if the value is an entry
+    (:func:`parse_entry`) and plausible for its Kafka timestamp, else :class:`InvalidEntry` with the reason."""
+    start_time = entry_start_time(raw)
+    check_start_time(start_time, kafka_timestamp_ms, bounds)
+    return start_time
 
 
 # The common case, an IPv4 entry with no spaces and plain numbers, accepted by one regular expression

@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from logstream.hdfs_layout import DEFAULT_ROOT
+from logstream.log_entry import StartTimeBounds
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_PATH = REPO_ROOT / "include" / "pipeline.yaml"
@@ -52,6 +53,11 @@ class ConsumerSettings:
     # StartTimes further than this before / after their record's Kafka timestamp are quarantined
     start_time_max_age_hours: float = 720
     start_time_max_lead_hours: float = 48
+
+    @property
+    def start_time_bounds(self) -> StartTimeBounds:
+        """The bounds in seconds, as both consumers apply them."""
+        return StartTimeBounds(int(self.start_time_max_age_hours * 3600), int(self.start_time_max_lead_hours * 3600))
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from logstream.log_entry import (RECORD_SEPARATOR, InvalidEntry, entry_start_time, parse_entry, plain_entry_fields,
-                                 plain_entry_start_times)
+from logstream.log_entry import (RECORD_SEPARATOR, InvalidEntry, StartTimeBounds, entry_start_time, parse_entry,
+                                 plain_entry_fields, plain_entry_start_times, valid_start_time)
 from logstream.log_generator import MALFORMED, LogGenerator
 
 
@@ -93,3 +93,38 @@ def test_fast_paths_agree_with_the_parser_on_random_input():
         else:
             assert (host, config_id) == (b"", b""), raw
     assert plain > 4000  # the generator's valid entries at least
+
+
+# 9999-12-31T23:59:59Z, computed here: the last second a date can name
+LAST_SECOND = 253402300799
+HOUR_MS = 3_600_000
+
+
+@pytest.mark.parametrize(("start_time", "stamp_ms", "plausible"), [
+    (1_000_000, 1_000_000_000, True),                       # the same second
+    (1_000_000 - 3600, 1_000_000_000, True),                # exactly max_age before
+    (1_000_000 - 3601, 1_000_000_000, False),
+    (1_000_000 + 600, 1_000_000_999, True),                 # exactly max_lead after (the stamp's second)
+    (1_000_000 + 601, 1_000_000_999, False),
+    (LAST_SECOND, (LAST_SECOND - 100) * 1000, True),        # within the lead, and the last nameable second
+    (LAST_SECOND + 1, (LAST_SECOND - 100) * 1000, False),   # within the lead, but past 9999-12-31
+    (999_999_999_999_999_999, 1_000_000_000, False),
+    (1_000_000, 0, False),                                  # no timestamp to judge by
+    (1_000_000, -1, False),
+    (1_000_000, (LAST_SECOND + 1) * 1000, False),
+])
+def test_a_start_time_is_plausible_within_its_records_kafka_timestamps_bounds(start_time, stamp_ms, plausible):
+    bounds = StartTimeBounds(max_age=3600, max_lead=600)
+    line = b"10.0.0.1,5,%d,60" % start_time
+    if plausible:
+        assert valid_start_time(line, stamp_ms, bounds) == start_time
+    else:
+        with pytest.raises(InvalidEntry) as refused:
+            valid_start_time(line, stamp_ms, bounds)
+        assert refused.value.reason == "implausible_start_time"
+
+
+def test_a_malformed_entry_keeps_its_own_reason_whatever_its_timestamp():
+    with pytest.raises(InvalidEntry) as refused:
+        valid_start_time(b"10.0.0.1,5,-1,60", -1, StartTimeBounds())
+    assert refused.value.reason == "bad_start_time"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-DAY_SECONDS = 86400
+from logstream.log_entry import StartTimeBounds
 
 
 class OffsetOutOfRange(RuntimeError):
@@ -21,8 +21,12 @@ class BatchLimits:
     split_from: int = 200_000
     # a StartTime further than this before or after the record's Kafka timestamp is implausible:
     # the record is quarantined (reason "implausible_start_time") and does not move the watermark
-    start_time_max_age: int = 30 * DAY_SECONDS
-    start_time_max_lead: int = 2 * DAY_SECONDS
+    start_time_max_age: int = StartTimeBounds.max_age
+    start_time_max_lead: int = StartTimeBounds.max_lead
+
+    @property
+    def start_time_bounds(self) -> StartTimeBounds:
+        return StartTimeBounds(self.start_time_max_age, self.start_time_max_lead)
 
 
 @dataclass

@@ -14,8 +14,7 @@ from itertools import compress, repeat
 
 from confluent_kafka import Message
 
-from logstream.hdfs_layout import LAST_FILEABLE_SECOND
-from logstream.log_entry import RECORD_SEPARATOR, plain_entry_start_times
+from logstream.log_entry import RECORD_SEPARATOR, StartTimeBounds, plain_entry_start_times
 
 
 @dataclass(frozen=True)
@@ -41,13 +40,16 @@ def _separated(values: list[bytes]) -> bytes:
 
 
 def _plausible_for_all(messages: list, oldest: int, newest: int, *, max_age: int, max_lead: int) -> bool:
-    """Whether every StartTime in [oldest, newest] is plausible for every message's Kafka timestamp
-    (stricter than record by record, and cheap: a chunk spans seconds, the bounds days)."""
+    """Whether every StartTime in [oldest, newest] is plausible (:func:`valid_start_time`'s rule) for
+    every message's Kafka timestamp: stricter than record by record, and cheap (a chunk spans
+    seconds, the bounds days). The windows move with the timestamp, so the earliest and the latest
+    timestamp's windows bound all of them."""
     stamps = list(map(operator.itemgetter(1), map(Message.timestamp, messages)))
-    earliest, latest = min(stamps), max(stamps)
-    if earliest <= 0:  # a record without a timestamp: the record-by-record path decides
+    bounds = StartTimeBounds(max_age, max_lead)
+    earliest, latest = bounds.window(min(stamps)), bounds.window(max(stamps))
+    if earliest is None or latest is None:  # a record without a usable timestamp: the record path decides
         return False
-    return latest // 1000 - max_age <= oldest and newest <= min(earliest // 1000 + max_lead, LAST_FILEABLE_SECOND)
+    return latest[0] <= oldest and newest <= earliest[1]
 
 
 def split_chunk(messages: list, end: int, *, max_age: int, max_lead: int) -> tuple[list[PlainChunk], list]:

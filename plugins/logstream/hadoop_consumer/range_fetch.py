@@ -24,11 +24,10 @@ from logstream.hdfs_layout import (
     topic_dir,
 )
 from logstream.kafka_partitions import KafkaUnavailable
-from logstream.log_entry import InvalidEntry, entry_start_time
+from logstream.log_entry import InvalidEntry, valid_start_time
 
 PROGRESS_EVERY_SECONDS = 10.0
 CONSUME_CHUNK = 20_000
-IMPLAUSIBLE_START_TIME = "implausible_start_time"
 
 # (folder, dt, hour) -> rows of (offset, line or lines)
 HourKey = tuple[str, str, str]
@@ -76,11 +75,11 @@ def staged_name(topic: str, root: str, base: str, dt: str, hour: str) -> str:
     return f"{dt}-{hour}.{file_suffix(base, topic, root)}"
 
 
-def _kafka_timestamp_ms(message) -> int:
-    """The record's Kafka timestamp; now if it has none, or one that no hour folder can hold."""
-    kind, timestamp = message.timestamp()
-    if kind and 0 < timestamp <= LAST_FILEABLE_SECOND * 1000:
-        return timestamp
+def _filing_timestamp_ms(timestamp_ms: int) -> int:
+    """Where a quarantined record is filed: its Kafka timestamp; now if it has none, or one that no
+    hour folder can hold."""
+    if 0 < timestamp_ms <= LAST_FILEABLE_SECOND * 1000:
+        return timestamp_ms
     return int(time.time() * 1000)
 
 
@@ -97,6 +96,7 @@ def fetch_range(consumer: Consumer, result: BatchResult, start: int, end: int, l
     """
     topic, partition = result.topic, result.partition
     max_age, max_lead = limits.start_time_max_age, limits.start_time_max_lead
+    bounds = limits.start_time_bounds
     fetched = Fetched()
     reasons: dict[str, int] = defaultdict(int)
     entries_by_hour: dict[int, list[tuple[int, bytes]]] = {}
@@ -150,17 +150,14 @@ def fetch_range(consumer: Consumer, result: BatchResult, start: int, end: int, l
             next_offset = offset + 1
             records += 1
             size += len(value)
-            timestamp_ms = _kafka_timestamp_ms(message)
-            kafka_seconds = timestamp_ms // 1000
+            kind, timestamp_ms = message.timestamp()
             try:
-                start_time = entry_start_time(value)
-                if not kafka_seconds - max_age <= start_time <= min(kafka_seconds + max_lead, LAST_FILEABLE_SECOND):
-                    raise InvalidEntry(IMPLAUSIBLE_START_TIME, f"StartTime {start_time} is too far from the "
-                                                               f"record's Kafka timestamp {kafka_seconds}")
+                start_time = valid_start_time(value, timestamp_ms if kind else -1, bounds)
             except InvalidEntry as invalid:
                 reasons[invalid.reason] += 1
+                timestamp_ms = _filing_timestamp_ms(timestamp_ms if kind else -1)
                 line = quarantine_row(partition, offset, timestamp_ms, invalid.reason, value)
-                quarantined[(quarantine_root, *hour_partition(kafka_seconds))].append((offset, line))
+                quarantined[(quarantine_root, *hour_partition(timestamp_ms // 1000))].append((offset, line))
                 continue
             if start_time > watermark:
                 watermark = start_time

@@ -9,6 +9,9 @@ from typing import Any
 
 import yaml
 
+from logstream.log_entry import StartTimeBounds
+from logstream.pipeline_config import load_pipeline_config
+
 SETTINGS_FILE = Path(__file__).resolve().parents[3] / "include" / "storm" / "security_stats.yaml"
 PREFIX = "logstream."
 
@@ -30,17 +33,27 @@ class ComponentSettings:
     flush_records: int
     pane_seconds: int
     allowed_lateness_seconds: int
+    # the pipeline's StartTime bounds (include/pipeline.yaml's consumer section), as the HadoopConsumer's
+    start_time_max_age_seconds: int
+    start_time_max_lead_seconds: int
 
     @classmethod
     def from_storm_conf(cls, conf: dict[str, Any]) -> ComponentSettings:
         return cls(**{name: conf[PREFIX + name] for name in cls.__dataclass_fields__})
+
+    @property
+    def start_time_bounds(self) -> StartTimeBounds:
+        return StartTimeBounds(self.start_time_max_age_seconds, self.start_time_max_lead_seconds)
 
 
 def topology_conf(*, name: str, topic: str, kafka_bootstrap: str, results_dsn: str,
                   settings: dict[str, Any] | None = None, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """The Storm config to submit: Storm's settings from the file, then every ``logstream.*`` key."""
     settings = settings or load_settings()
-    own = {**settings["logstream"], **(overrides or {})}
+    # one rule for both consumers: the topology judges StartTimes by the HadoopConsumer's bounds
+    bounds = load_pipeline_config().consumer.start_time_bounds
+    own = {"start_time_max_age_seconds": bounds.max_age, "start_time_max_lead_seconds": bounds.max_lead,
+           **settings["logstream"], **(overrides or {})}
     conf = dict(settings["storm"])
     conf.update({PREFIX + key: value for key, value in own.items() if key in ComponentSettings.__dataclass_fields__})
     conf.update({

@@ -5,7 +5,9 @@ partition's watermark is the largest StartTime seen so far in offset order; a pa
 the watermark reaches its end. A record of a closed pane still counts (and is marked late) while
 the watermark is less than ``allowed_lateness_seconds`` past the pane's end; after that it is
 *expired*: counted on the pane's total as expired, never in its records. Records that are not
-entries are counted per reason and minute of their Kafka timestamp.
+entries, or whose StartTime is implausible for their Kafka timestamp (the HadoopConsumer's rule,
+:func:`~logstream.log_entry.valid_start_time`), are counted per reason and minute of their Kafka
+timestamp and move no watermark.
 
 Everything depends only on the partition's records in offset order and the watermark the last
 flush stored, so a replay from a stored offset classifies every record exactly as the first run did.
@@ -17,9 +19,24 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from logstream.log_entry import InvalidEntry, as_lines, parse_entry, plain_entry_fields
+from logstream.log_entry import (
+    IMPLAUSIBLE_START_TIME,
+    LAST_START_TIME,
+    InvalidEntry,
+    StartTimeBounds,
+    as_lines,
+    parse_entry,
+    plain_entry_fields,
+)
 
 _NOT_PLAIN = (b"", b"", b"")
+_LAST_MINUTE = LAST_START_TIME - LAST_START_TIME % 60
+
+
+def _minute_of(kafka_timestamp_ms: int) -> int:
+    """The minute a bad record is counted under: its Kafka timestamp's, kept within what the result
+    store's timestamps can hold (a record may have no timestamp, or one past year 9999)."""
+    return min(max(kafka_timestamp_ms // 60_000 * 60, 0), _LAST_MINUTE)
 
 
 @dataclass(frozen=True)
@@ -62,12 +79,15 @@ class WindowCounter:
     :param pane_seconds: the length of a pane in seconds of event time.
     :param allowed_lateness_seconds: how long after its end a pane still takes records.
     :param watermark: the partition's watermark stored with its offset (None: no record yet).
+    :param start_time_bounds: how far a StartTime may lie from its record's Kafka timestamp.
     """
 
-    def __init__(self, *, pane_seconds: int, allowed_lateness_seconds: int, watermark: int | None) -> None:
+    def __init__(self, *, pane_seconds: int, allowed_lateness_seconds: int, watermark: int | None,
+                 start_time_bounds: StartTimeBounds = StartTimeBounds()) -> None:
         self.pane_seconds = pane_seconds
         self.allowed_lateness_seconds = allowed_lateness_seconds
         self.watermark = watermark
+        self.start_time_bounds = start_time_bounds
         self._start_deltas()
         # panes with records that the watermark has not passed yet, to report when it does
         self._open_panes: set[int] = set()
@@ -111,6 +131,8 @@ class WindowCounter:
         next_close = min(open_panes) + pane_seconds if open_panes else None
         configs, hosts, late_configs, late_hosts, expired = [], [], [], [], []
         values = None
+        # the plausible StartTimes of the last Kafka timestamp seen (a batch's records share most of them)
+        window_of, stamp, window = self.start_time_bounds.window, None, None
         for index, (host, config_id, start) in enumerate(fields):
             if start:
                 start_time = int(start)
@@ -120,9 +142,15 @@ class WindowCounter:
                 try:
                     entry = parse_entry(values[index])
                 except InvalidEntry as err:
-                    self._bad[(kafka_timestamps_ms[index] // 60_000 * 60, err.reason)] += 1
+                    self._bad[(_minute_of(kafka_timestamps_ms[index]), err.reason)] += 1
                     continue
                 host, config_id, start_time = entry.host.encode("ascii"), b"%d" % entry.config_id, entry.start_time
+            if kafka_timestamps_ms[index] != stamp:
+                stamp = kafka_timestamps_ms[index]
+                window = window_of(stamp)
+            if window is None or not window[0] <= start_time <= window[1]:
+                self._bad[(_minute_of(stamp), IMPLAUSIBLE_START_TIME)] += 1
+                continue
             pane = start_time - start_time % pane_seconds
             pane_end = pane + pane_seconds
             if watermark < pane_end:

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from confluent_kafka import Producer, TopicPartition
+from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewPartitions
 
 from logstream.hadoop_consumer.consumer import BatchLimits, HadoopConsumer, LeaseLost, OffsetOutOfRange, split_point
@@ -18,9 +18,10 @@ from logstream.hdfs_layout import parse_batch_file_name
 from logstream.hive.hql import render
 from logstream.log_entry import InvalidEntry, entry_start_time
 from logstream.hadoop_consumer.offset_store import OffsetFileError
+from logstream.storm.window_counter import WindowCounter
 
 from log_times import hour_folder
-from produced_and_landed import DAY_BOUNDARY, HOUR, create_topic, drain, landed, produce
+from produced_and_landed import DAY_BOUNDARY, HOUR, create_topic, drain, landed, produce, quarantine_reasons
 
 
 def test_batches_land_every_record_exactly_once(consumer, kafka_config, hdfs_client, root, unique_name):
@@ -205,7 +206,8 @@ def _is_entry(value: bytes) -> bool:
 
 
 _NUMBER = st.one_of(st.integers(0, 2**70), st.sampled_from([0, 1, 2**31, 2**63 - 1, 999999999999]),
-                    st.integers(-5, 5)).map(str)
+                    # the last second a date can name (9999-12-31T23:59:59Z) and the next
+                    st.sampled_from([253402300799, 253402300800]), st.integers(-5, 5)).map(str)
 _HOST = st.one_of(st.ip_addresses().map(str), st.sampled_from(["1.2.3.4", " 10.0.0.3 ", "2001:0db8:0000::0001"]),
                   st.text(max_size=12))
 # entries and near-entries (any field, any number, StartTimes near now or anywhere), and arbitrary bytes
@@ -215,6 +217,41 @@ _RECORD = st.one_of(
     st.binary(max_size=80),
     st.binary(min_size=4090, max_size=4100),
 )
+
+
+def kafka_timestamps(kafka_config: dict, topic: str, first: int, count: int) -> list[int]:
+    """The Kafka timestamps (ms) of partition 0's records ``first`` .. ``first + count - 1``, as a spout reads them."""
+    reader = Consumer({**kafka_config, "group.id": topic, "enable.auto.commit": False})
+    reader.assign([TopicPartition(topic, 0, first)])
+    stamps: list[int] = []
+    try:
+        while len(stamps) < count:
+            stamps += [message.timestamp()[1] for message in reader.consume(count - len(stamps), timeout=10)
+                       if message.error() is None]
+    finally:
+        reader.close()
+    return stamps
+
+
+def online_decisions(values: list[bytes], stamps: list[int], first: int) -> dict[int, str]:
+    """offset -> reason of every record the topology's counter calls bad, fed one record at a time (as
+    the bolt does a batch holding a newline), then the same batch whole (its lines path) for the totals."""
+    lateness = 2**62  # no record expires: validity alone decides
+    decisions = {}
+    for offset, (value, stamp) in enumerate(zip(values, stamps), start=first):
+        counter = WindowCounter(pane_seconds=60, allowed_lateness_seconds=lateness, watermark=None)
+        counter.add_values(first_offset=offset, values=[value], kafka_timestamps_ms=[stamp])
+        bad = counter.take().bad_records
+        if bad:
+            [(_minute, reason)] = bad
+            decisions[offset] = reason
+    whole = WindowCounter(pane_seconds=60, allowed_lateness_seconds=lateness, watermark=None)
+    whole.add_values(first_offset=first, values=values, kafka_timestamps_ms=stamps)
+    deltas = whole.take()
+    assert Counter(reason for (_minute, reason), n in deltas.bad_records.items() for _ in range(n)) == \
+        Counter(decisions.values())
+    assert sum(deltas.pane_records.values()) == len(values) - len(decisions)
+    return decisions
 
 
 # each example is a real batch: no shrinking (minutes on a busy machine); the failing example is printed as found
@@ -236,6 +273,11 @@ def test_any_bytes_go_through_the_batch_and_land_once(consumer, kafka_config, hd
     assert result.records == len(values)
     assert consumer.store.read(unique_name, 0).offset == max(produced, 0) + len(values)
     assert landed(hdfs_client, root, unique_name) - before == Counter(values)
+    # the topology's code decides each record as the consumer did (the one validity rule)
+    first = max(produced, 0)
+    offline = {offset: reason for (_partition, offset), reason in quarantine_reasons(hdfs_client, root, unique_name).items()
+               if offset >= first}
+    assert online_decisions(values, kafka_timestamps(kafka_config, unique_name, first, len(values)), first) == offline
     # every landed entry is in the folder of its own StartTime's hour
     entries = f"{root}/{unique_name}"
     for folder, _, files in hdfs_client.walk(entries) if hdfs_client.status(entries, strict=False) else ():

@@ -7,6 +7,7 @@ from collections import Counter
 
 import pytest
 
+from logstream.log_entry import StartTimeBounds
 from logstream.storm.window_counter import WindowCounter
 
 T0 = 1_795_839_600  # a pane boundary (divisible by 60)
@@ -87,3 +88,38 @@ def test_entries_beyond_the_plain_ipv4_form_count_under_their_parsed_keys(feed):
     assert deltas.config_counts == Counter({(T0, 7): 3, (T0, 2**63 - 1): 1})
     assert deltas.host_counts == Counter({(T0, "fe80::1"): 1, (T0, "10.0.0.1"): 3})
     assert deltas.pane_records == Counter({T0: 4}) and deltas.records == 4
+
+
+def test_implausible_start_times_are_bad_records_and_move_no_watermark(feed):
+    # the stamps are T0 + 7 s (the feed's): a StartTime more than 2 days after that, or 30 days before
+    # it, is implausible; so is one past 9999-12-31, which a pane timestamp could not even hold
+    poison = [b"10.0.0.9,1,%d,60" % (T0 + 7 + 2 * 86400 + 1), b"10.0.0.9,1,253402300800,60",
+              b"10.0.0.9,1,999999999999999999,60", b"fe80::9,1,%d,60" % (T0 + 10**9),
+              b"10.0.0.9,1,%d,60" % (T0 + 7 - 30 * 86400 - 1), b"10.0.0.9,1,0,60"]
+    on_time = [b"10.0.0.1,5,%d,60" % (T0 + i) for i in range(0, 120, 10)]
+    counter = WindowCounter(pane_seconds=60, allowed_lateness_seconds=120, watermark=None)
+    feed(counter, poison[:3] + on_time[:6] + poison[3:] + on_time[6:])
+    deltas = counter.take()
+    assert deltas.bad_records == Counter({(T0, "implausible_start_time"): 6})
+    # had a poison record moved the watermark, the on-time entries would all be expired
+    assert deltas.pane_records == Counter({T0: 6, T0 + 60: 6}) and not deltas.pane_expired
+    assert counter.watermark == T0 + 110
+
+
+def test_bounds_are_the_counters_own(feed):
+    strict = WindowCounter(pane_seconds=60, allowed_lateness_seconds=120, watermark=None,
+                           start_time_bounds=StartTimeBounds(max_age=60, max_lead=0))
+    feed(strict, [b"10.0.0.1,5,%d,60" % (T0 - 54), b"10.0.0.1,5,%d,60" % (T0 - 53), b"10.0.0.1,5,%d,60" % (T0 + 7),
+                  b"10.0.0.1,5,%d,60" % (T0 + 8)])
+    deltas = strict.take()
+    assert deltas.bad_records == Counter({(T0, "implausible_start_time"): 2})
+    assert deltas.pane_records == Counter({T0 - 60: 1, T0: 1})
+
+
+def test_records_without_a_usable_timestamp_are_bad_within_the_stores_minutes():
+    counter = WindowCounter(pane_seconds=60, allowed_lateness_seconds=120, watermark=None)
+    counter.add_values(first_offset=0, values=[b"10.0.0.1,5,%d,60" % T0, b"garbage", b"10.0.0.1,5,%d,60" % T0],
+                       kafka_timestamps_ms=[-1, 10**18, 10**18])
+    # the store holds minutes from 1970 to 9999-12-31T23:59 (253402300740, computed by hand)
+    assert counter.take().bad_records == Counter({(0, "implausible_start_time"): 1, (253402300740, "field_count"): 1,
+                                                  (253402300740, "implausible_start_time"): 1})

@@ -54,7 +54,7 @@ class WindowCountBolt(Bolt):
                 raise LookupError(f"no stored position for {topic}/{partition}: the spout creates it before reading")
             counter = WindowCounter(pane_seconds=self.settings.pane_seconds,
                                     allowed_lateness_seconds=self.settings.allowed_lateness_seconds,
-                                    watermark=position.watermark)
+                                    watermark=position.watermark, start_time_bounds=self.settings.start_time_bounds)
             state = self.partitions[key] = PartitionState(counter, position.next_offset, position.next_offset)
         return state
 

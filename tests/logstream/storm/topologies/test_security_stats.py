@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import random
 import threading
+from collections import Counter
 
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from log_times import hour_start_ago
-from online_stats import Expected, ResultReader, produce, round_lines, sigkill, wait_for
+from online_stats import IMPLAUSIBLE, Expected, ResultReader, produce, round_lines, sigkill, wait_for
+from produced_and_landed import drain, quarantine_reasons
+from logstream.hadoop_consumer.consumer import HadoopConsumer
 from logstream.stack.storm import worker_pids
 from logstream.storm.deployment import deploy
 
@@ -34,10 +37,11 @@ class Run:
         self.dsn = dsn
         self.results = ResultReader(dsn, name, name)
 
-    def produce_round(self, records: int) -> None:
+    def produce_round(self, records: int, head: tuple[bytes, ...] = ()) -> None:
+        """A round of lines on every partition, after the ``head`` lines (bad ones)."""
         base = BASE + 3600 * self.round
         self.round += 1
-        lines = {p: round_lines(self.rng, base, records) for p in range(PARTITIONS)}
+        lines = {p: [(line, "bad") for line in head] + round_lines(self.rng, base, records) for p in range(PARTITIONS)}
         produce(self.stack.config.kafka_bootstrap, self.name, lines, self.expected)
 
     def check_exact(self, timeout: float = 900) -> None:
@@ -75,6 +79,26 @@ def test_counts_equal_the_produced_lines(run):
     run.check_exact()
     assert sum(run.expected.late.values()) > 0 and sum(run.expected.expired.values()) > 0
     assert sum(run.expected.bad.values()) > 0
+
+
+def test_implausible_start_times_are_bad_online_and_offline_and_counting_goes_on(run, hdfs_client, zookeeper_hosts):
+    """A far-future StartTime at the head of each partition once moved its watermark that far (every
+    later record expired, for good), and one past 9999-12-31 crash-looped the bolt in the store's
+    timestamp conversion; without the bounds check in WindowCounter._add both come back. The
+    HadoopConsumer, draining the same topic, quarantines exactly the records the topology calls bad."""
+    run.produce_round(5_000, head=tuple(IMPLAUSIBLE))
+    run.check_exact()
+    assert run.expected.bad["implausible_start_time"] == 4 * PARTITIONS
+    run.produce_round(5_000)
+    run.check_exact()
+
+    root = f"/tests/{run.name}/logs"
+    try:
+        drain(HadoopConsumer({"bootstrap.servers": run.stack.config.kafka_bootstrap}, hdfs_client, root,
+                             zookeeper_hosts=zookeeper_hosts), run.name, PARTITIONS)
+        assert Counter(quarantine_reasons(hdfs_client, root, run.name).values()) == run.results.actual().bad
+    finally:
+        hdfs_client.delete(f"/tests/{run.name}", recursive=True)
 
 
 def test_same_code_resubmitted_is_a_no_op(run):
