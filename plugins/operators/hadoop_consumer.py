@@ -123,8 +123,10 @@ class AnnounceCompleteHoursOperator(_HadoopConsumerTask):
     What changed is read from HDFS (hour folders newer than last time, quarantine included), so
     hours landed by any task, a replay, or a batch whose sibling partitions failed are announced:
     the task runs whatever its upstream tasks did (``trigger_rule="all_done"``). The event's extra is
-    ``{"topic": ..., "hours": ["YYYY-MM-DDTHH", ...]}``; with nothing to announce the task is
-    skipped, and a skipped task emits no event.
+    ``{"topic": ..., "hours": ["YYYY-MM-DDTHH", ...], "announcement": id}``; with nothing to announce
+    the task is skipped, and a skipped task emits no event. The announcer's state is saved before
+    the event goes out: the next run reads the asset's events (the asset is an inlet too) and
+    announces again the hours of an announcement whose event never went out (the task died).
 
     :param topic: the Kafka topic.
     :param hdfs_root: the HDFS folder of logs, quarantine and offsets.
@@ -133,20 +135,31 @@ class AnnounceCompleteHoursOperator(_HadoopConsumerTask):
     """
 
     def __init__(self, *, partitions: int, lateness_minutes: float = 30, **kwargs: Any) -> None:
-        super().__init__(outlets=[logs_asset(kwargs["topic"])], trigger_rule=kwargs.pop("trigger_rule", "all_done"),
-                         **kwargs)
+        asset = logs_asset(kwargs["topic"])
+        super().__init__(inlets=[asset], outlets=[asset], trigger_rule=kwargs.pop("trigger_rule", "all_done"), **kwargs)
         self.partitions = partitions
         self.lateness_minutes = lateness_minutes
 
     def execute(self, context: Any) -> list[str]:
+        asset = logs_asset(self.topic)
+        events = context["inlet_events"][asset]
+
+        def emitted(announcement_id: str, since: str) -> bool:
+            return any((event.extra or {}).get("announcement") == announcement_id for event in events.after(since))
+
+        ti = context["ti"]
+        announcement_id = f"{ti.dag_id}/{ti.run_id}/{ti.task_id}/{ti.try_number}"
         announcer = HourAnnouncer(self.hook.hdfs_client(), self.hdfs_root, self.topic, self.partitions)
         announcement = announcer.announce(now=datetime.now(timezone.utc),
-                                          lateness=timedelta(minutes=self.lateness_minutes))
-        self.log.info("complete: %s; restated: %s; still pending: %s", announcement.complete or "none",
-                      announcement.restated or "none", announcement.pending or "none")
+                                          lateness=timedelta(minutes=self.lateness_minutes),
+                                          announcement_id=announcement_id, emitted=emitted)
+        self.log.info("complete: %s; restated: %s; announced before but never sent: %s; still pending: %s",
+                      announcement.complete or "none", announcement.restated or "none",
+                      announcement.carried or "none", announcement.pending or "none")
         if not announcement.hours:
             raise AirflowSkipException("no hour became complete or was restated")
-        context["outlet_events"][logs_asset(self.topic)].extra = {"topic": self.topic, "hours": announcement.hours}
+        context["outlet_events"][asset].extra = {"topic": self.topic, "hours": announcement.hours,
+                                                 "announcement": announcement_id}
         return announcement.hours
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import time
 from collections import Counter
+from datetime import datetime, timedelta, timezone
 
 import hdfs
 import pytest
@@ -12,9 +12,10 @@ from confluent_kafka import Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 from dag_runs import DAGS, run_dag
 from log_times import HOUR, hour_name, next_utc_midnight
-from produced_and_landed import create_topic, landed, produce
+from produced_and_landed import create_topic, drain, landed, produce
 
-from logstream.hadoop_consumer.consumer import split_point
+from logstream.hadoop_consumer.consumer import HadoopConsumer, split_point
+from logstream.hadoop_consumer.hour_announcer import HourAnnouncer
 from logstream.hdfs_layout import hour_dir, hour_partition, parse_batch_file_name, topic_dir
 
 @pytest.fixture
@@ -48,12 +49,15 @@ def day_boundary() -> int:
 
 
 def asset_event_extras(run_id: str, dag_id: str = "hadoop_consumer") -> list[dict]:
+    """The (topic, hours) of the run's asset events; their announcement ids are checked to be the task's."""
     from airflow.models.asset import AssetEvent
     from airflow.utils.session import create_session
 
     with create_session() as session:
         events = session.query(AssetEvent).filter_by(source_dag_id=dag_id, source_run_id=run_id).all()
-        return [event.extra for event in events]
+        for event in events:
+            assert event.extra["announcement"].startswith(f"{dag_id}/{run_id}/{event.source_task_id}/")
+        return [{"topic": event.extra["topic"], "hours": event.extra["hours"]} for event in events]
 
 
 def task_states(dag_run) -> Counter:
@@ -152,3 +156,32 @@ def test_restatements_are_announced_when_a_sibling_fails_and_after_a_replay(stac
     assert asset_event_extras(replayed.run_id, "hadoop_consumer_replay") == [
         {"topic": unique_name, "hours": [hour_23]}]
     assert landed(client, root, unique_name) == sent + Counter(late)
+
+
+def test_hours_of_an_announcement_that_never_went_out_are_announced_again(stack, pipeline, unique_name,
+                                                                         day_boundary):
+    """The announcer saves its state before Airflow sends the task's asset event: a task that dies in
+    between once lost its hours for good. Without the carried hours in HourAnnouncer.announce
+    (``unconfirmed``), the DAG's run below finds nothing new and skips."""
+    kafka = {"bootstrap.servers": stack.config.kafka_bootstrap}
+    client = hdfs.InsecureClient(f"http://{stack.config.host}:{stack.config.ports['hdfs_http']}", user="root")
+    root = pipeline["hdfs_root"]
+    create_topic(kafka, unique_name, 2)
+    produce(kafka, unique_name, 2000, partitions=2, bad_ratio=0.0, start=day_boundary - 2 * HOUR,
+            end=day_boundary + HOUR // 2)
+    drain(HadoopConsumer(kafka, client, root, zookeeper_hosts=f"{stack.config.host}:{stack.config.ports['zookeeper']}"),
+          unique_name, 2)
+    # what an announce task does before it dies: the state saved, no event sent
+    died = HourAnnouncer(client, root, unique_name, 2).announce(
+        now=datetime.now(timezone.utc), lateness=timedelta(minutes=pipeline["lateness_minutes"]),
+        announcement_id="a task that died")
+    hour_22, hour_23 = hour_name(day_boundary - 2 * HOUR), hour_name(day_boundary - HOUR)
+    assert died.hours == [hour_22, hour_23]
+
+    again = run_dag(DAGS / "hadoop_consumer.py", "hadoop_consumer")
+    assert again.state == "success"
+    assert asset_event_extras(again.run_id) == [{"topic": unique_name, "hours": [hour_22, hour_23]}]
+    # the event went out: the next run has nothing to announce
+    after = run_dag(DAGS / "hadoop_consumer.py", "hadoop_consumer")
+    assert task_states(after)[(f"announce_hours_{unique_name}", "skipped")] == 1
+    assert asset_event_extras(after.run_id) == []

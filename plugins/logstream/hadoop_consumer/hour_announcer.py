@@ -5,12 +5,20 @@ was announced and then receives late records (or quarantined ones, or a replay's
 again, as a restatement. What changed is read from HDFS itself: each hour folder's modification
 time against the one seen last time. The state lives beside the offsets in HDFS::
 
-    <root>/_offsets/<topic>/hours.json   {"pending": [...], "announced": [...], "seen": {hour: mtime}}
+    <root>/_offsets/<topic>/hours.json   {"pending": [...], "announced": [...], "seen": {hour: mtime},
+                                          "unconfirmed": {"id": ..., "hours": [...], "at": ISO time}}
+
+The state is saved before the announcement goes out (an asset event, sent by Airflow once the task
+returns), so a task that dies in between would lose the hours. Each announcement therefore carries
+an id and is kept as ``unconfirmed``; the next call asks (``emitted``) whether an event with that id
+went out, and announces the hours again if it did not. An hour announced twice is reported twice,
+which the reports allow (they replace an hour's rows); an hour never announced is never reported.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -29,10 +37,12 @@ class Announcement:
     complete: list[str]
     restated: list[str]
     pending: list[str]
+    # the hours of an earlier announcement that never went out
+    carried: list[str] = ()
 
     @property
     def hours(self) -> list[str]:
-        return sorted(set(self.complete) | set(self.restated))
+        return sorted(set(self.complete) | set(self.restated) | set(self.carried))
 
 
 def hour_folders(client, base: str, *, since: str) -> dict[str, int]:
@@ -69,12 +79,12 @@ class HourAnnouncer:
         self.partitions = partitions
         self.state_path = f"{root}/_offsets/{topic}/hours.json"
 
-    def _state(self) -> tuple[set[str], set[str], dict[str, int]]:
+    def _state(self) -> tuple[set[str], set[str], dict[str, int], dict | None]:
         stored = read_replaced(self.client, self.state_path)
         if stored is None:
-            return set(), set(), {}
+            return set(), set(), {}, None
         state = json.loads(stored[1])
-        return set(state["pending"]), set(state["announced"]), state.get("seen", {})
+        return set(state["pending"]), set(state["announced"]), state.get("seen", {}), state.get("unconfirmed")
 
     def touched_hours(self, seen: dict[str, int], *, since: str) -> dict[str, int]:
         """The hours whose entry or quarantine folder changed since ``seen``, with their newest change."""
@@ -85,10 +95,21 @@ class HourAnnouncer:
                     touched[key] = max(modified, touched.get(key, -1))
         return touched
 
-    def announce(self, *, now: datetime, lateness: timedelta) -> Announcement:
+    def announce(self, *, now: datetime, lateness: timedelta, announcement_id: str | None = None,
+                 emitted: Callable[[str, str], bool] | None = None) -> Announcement:
         """Find what was landed since last time, in HDFS itself (whichever task, batch or replay
-        landed it, and whether its siblings failed), and return the hours to announce now."""
-        pending, announced, seen = self._state()
+        landed it, and whether its siblings failed), and return the hours to announce now.
+
+        :param now: the wall clock's time (an hour is complete ``lateness`` after its end at the latest).
+        :param lateness: how long after its end an hour is complete even if a partition is quiet.
+        :param announcement_id: the id the announcement goes out with; kept until confirmed.
+        :param emitted: ``emitted(id, since)``: whether an announcement with that id went out (since
+            the ISO time it was made); without it, an unconfirmed announcement is made again.
+        """
+        pending, announced, seen, unconfirmed = self._state()
+        carried = []
+        if unconfirmed is not None and not (emitted is not None and emitted(unconfirmed["id"], unconfirmed["at"])):
+            carried = unconfirmed["hours"]
         horizon = hour_key(now - ANNOUNCED_RETENTION)
         touched = self.touched_hours(seen, since=horizon[:10])
         restated = touched.keys() & announced
@@ -99,7 +120,10 @@ class HourAnnouncer:
         pending -= complete
         announced = {key for key in announced | complete if key >= horizon}
         seen = {key: modified for key, modified in {**seen, **touched}.items() if key >= horizon}
-        body = json.dumps({"pending": sorted(pending), "announced": sorted(announced), "seen": seen}).encode()
-        replace_file(self.client, self.state_path, body)
-        return Announcement(sorted(complete), sorted(restated), sorted(pending))
+        announcement = Announcement(sorted(complete), sorted(restated), sorted(pending), sorted(carried))
+        state = {"pending": sorted(pending), "announced": sorted(announced), "seen": seen}
+        if announcement_id is not None and announcement.hours:
+            state["unconfirmed"] = {"id": announcement_id, "hours": announcement.hours, "at": now.isoformat()}
+        replace_file(self.client, self.state_path, json.dumps(state).encode())
+        return announcement
 

@@ -45,3 +45,25 @@ def test_a_crash_between_delete_and_rename_of_the_state_keeps_it(hdfs_client, ro
     again = announcer.announce(now=NOW, lateness=LATENESS)
     assert (again.complete, again.restated, again.pending) == ([], ["2026-11-28T22"], ["2026-11-28T23"])
     assert hdfs_client.status(f"{announcer.state_path}.new", strict=False) is None
+
+
+def test_an_announcement_that_never_went_out_is_made_again_until_one_does(hdfs_client, root, unique_name):
+    announcer = HourAnnouncer(hdfs_client, root, unique_name, 1)
+    land(hdfs_client, root, unique_name, "2026-11-28", "22", 0)
+    sent: set[str] = set()
+
+    def emitted(announcement_id: str, since: str) -> bool:
+        assert since == NOW.isoformat()
+        return announcement_id in sent
+
+    first = announcer.announce(now=NOW, lateness=LATENESS, announcement_id="run-1", emitted=emitted)
+    assert first.hours == ["2026-11-28T22"]
+    # run-1 died after saving the state, before its event went out: run-2 makes it again
+    second = announcer.announce(now=NOW, lateness=LATENESS, announcement_id="run-2", emitted=emitted)
+    assert (second.complete, second.carried, second.hours) == ([], ["2026-11-28T22"], ["2026-11-28T22"])
+    second_again = announcer.announce(now=NOW, lateness=LATENESS, announcement_id="run-3", emitted=emitted)
+    assert second_again.hours == ["2026-11-28T22"]
+    sent.add("run-3")
+    assert announcer.announce(now=NOW, lateness=LATENESS, announcement_id="run-4", emitted=emitted).hours == []
+    # without ids (callers outside Airflow) nothing is kept to confirm
+    assert announcer.announce(now=NOW, lateness=LATENESS).hours == []
