@@ -77,6 +77,8 @@ with DAG(
     schedule=None,
     start_date=datetime(2026, 1, 1),
     catchup=False,
+    # one replay at a time (each partition's lease would serialize two anyway, the second waiting)
+    max_active_runs=1,
     default_args=default_args(),
     params={
         "topic": Param(pipeline.topics[0].name, enum=[topic.name for topic in pipeline.topics]),
@@ -86,7 +88,9 @@ with DAG(
     tags=["logstream", "offline"],
 ):
     replay = HadoopConsumerReplayOperator(task_id="replay", topic="{{ params.topic }}", hdfs_root=pipeline.hdfs_root,
-                                          start="{{ params.start }}", end="{{ params.end }}")
+                                          start="{{ params.start }}", end="{{ params.end }}",
+                                          start_time_max_age_hours=pipeline.consumer.start_time_max_age_hours,
+                                          start_time_max_lead_hours=pipeline.consumer.start_time_max_lead_hours)
     for topic in pipeline.topics:  # the replayed topic's restored hours are restatements; the others skip
         replay >> AnnounceCompleteHoursOperator(task_id=f"announce_hours_{topic.name}", topic=topic.name,
                                                 partitions=topic.partitions, hdfs_root=pipeline.hdfs_root,

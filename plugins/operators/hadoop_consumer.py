@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from functools import cached_property
 from typing import Any
@@ -15,7 +16,7 @@ from airflow.sdk.exceptions import AirflowSkipException
 from hooks.hadoop_consumer import HadoopConsumerHook
 from logstream.hadoop_consumer.consumer import BatchLimits, HadoopConsumer, LeaseLost
 from logstream.hadoop_consumer.hour_announcer import HourAnnouncer
-from logstream.hadoop_consumer.replay import replay
+from logstream.hadoop_consumer.replay import WHOLE_PERIOD, replay
 from logstream_assets import logs_asset
 
 
@@ -170,14 +171,20 @@ class HadoopConsumerReplayOperator(_HadoopConsumerTask):
     :param hdfs_root: the HDFS folder of logs, quarantine and offsets.
     :param start: the period's start (ISO 8601, UTC unless it says otherwise).
     :param end: the period's end (exclusive).
+    :param start_time_max_age_hours: the pipeline's StartTime bounds, as the batches apply them.
+    :param start_time_max_lead_hours: the same, after the Kafka timestamp.
     """
 
     template_fields: Sequence[str] = (*_HadoopConsumerTask.template_fields, "start", "end")
 
-    def __init__(self, *, start: str, end: str, **kwargs: Any) -> None:
+    def __init__(self, *, start: str, end: str,
+                 start_time_max_age_hours: float = BatchLimits.start_time_max_age / 3600,
+                 start_time_max_lead_hours: float = BatchLimits.start_time_max_lead / 3600, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.start = start
         self.end = end
+        self.start_time_max_age_hours = start_time_max_age_hours
+        self.start_time_max_lead_hours = start_time_max_lead_hours
 
     def execute(self, context: Any) -> dict[int, int]:
         start_ms, end_ms = (_epoch_ms(moment) for moment in (self.start, self.end))
@@ -185,8 +192,10 @@ class HadoopConsumerReplayOperator(_HadoopConsumerTask):
             raise ValueError(f"the replay period is empty: {self.start} is not before {self.end}")
         consumer = self.consumer
         restored = {}
+        limits = replace(WHOLE_PERIOD, start_time_max_age=int(self.start_time_max_age_hours * 3600),
+                         start_time_max_lead=int(self.start_time_max_lead_hours * 3600))
         for partition in consumer.partitions(self.topic):
-            restored[partition] = replay(consumer, self.topic, partition, start_ms, end_ms).restored
+            restored[partition] = replay(consumer, self.topic, partition, start_ms, end_ms, limits).restored
         self.log.info("restored records per partition: %s", restored)
         return restored
 

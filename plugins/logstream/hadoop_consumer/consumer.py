@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
@@ -79,13 +80,20 @@ class HadoopConsumer:
     # -- one micro-batch ---------------------------------------------------------------------------
     def run_batch(self, topic: str, partition: int, limits: BatchLimits = BatchLimits()) -> BatchResult:
         """One batch under the partition's lease; :class:`LeaseLost` if another consumer holds it."""
+        with self.leased(topic, partition) as lease:
+            return self._run_leased_batch(lease, limits)
+
+    @contextmanager
+    def leased(self, topic: str, partition: int) -> Iterator[PartitionLease]:
+        """The partition's lease, on a ZooKeeper session of its own (:meth:`cancel` ends it), for a batch
+        or a replay: whatever writes a partition's files holds it."""
         zookeeper = KazooClient(hosts=self.zookeeper_hosts, timeout=ZOOKEEPER_SESSION_SECONDS)
         self.sessions.append(zookeeper)
         try:
             zookeeper.start(timeout=ZOOKEEPER_SESSION_SECONDS)
             with PartitionLease(zookeeper=zookeeper, hdfs_client=self.client, root=self.root, topic=topic,
                                 partition=partition, wait=self.lease_wait) as lease:
-                return self._run_leased_batch(lease, limits)
+                yield lease
         finally:
             zookeeper.stop()
             zookeeper.close()

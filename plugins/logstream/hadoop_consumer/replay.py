@@ -10,6 +10,7 @@ from logstream.hadoop_consumer.batch_result import BatchLimits, BatchResult, Off
 from logstream.hadoop_consumer.consumer import HadoopConsumer
 from logstream.hadoop_consumer.hdfs_files import delete_tree, exists, move_into_place, write_bytes
 from logstream.hadoop_consumer.offset_store import FROM_BEGINNING
+from logstream.hadoop_consumer.partition_lease import PartitionLease
 from logstream.hadoop_consumer.range_fetch import Fetched, fetch_range, file_suffix
 from logstream.hdfs_layout import batch_file_name, hour_dir, inflight_dir, parse_batch_file_name
 from logstream.kafka_partitions import KafkaUnavailable, offset_at
@@ -24,10 +25,20 @@ def replay(consumer: HadoopConsumer, topic: str, partition: int, start_ms: int, 
     Only offsets below the committed one are replayed (later ones are the next batch's job). A
     record counts as present when a landed file of its hour folder, for this partition, covers
     its offset; so replaying what is there writes nothing, and replaying after a folder was lost
-    restores exactly what was lost. Staged files are renamed into place one by one, and a killed
-    replay is simply run again.
+    restores exactly what was lost. The replay holds the partition's lease, as a batch does, so a
+    second replay (or a batch) of the partition waits for it and then finds what it restored:
+    overlapping replays never land a record twice. Staged files are renamed into place one by one,
+    each after a check of the lease, and a killed replay is simply run again.
+
+    :param limits: its StartTime bounds decide validity as the batches' do (the pipeline's).
     """
-    client, root = consumer.client, consumer.root
+    with consumer.leased(topic, partition) as lease:
+        return _replay_leased(consumer, lease, start_ms, end_ms, limits)
+
+
+def _replay_leased(consumer: HadoopConsumer, lease: PartitionLease, start_ms: int, end_ms: int,
+                   limits: BatchLimits) -> BatchResult:
+    client, root, topic, partition = consumer.client, consumer.root, lease.topic, lease.partition
     committed = consumer.store.read(topic, partition)
     if committed is None or committed.offset == FROM_BEGINNING:
         return BatchResult(topic, partition, 0, 0)
@@ -57,8 +68,12 @@ def replay(consumer: HadoopConsumer, topic: str, partition: int, start_ms: int, 
     finally:
         kafka.close()
 
-    staging = f"{inflight_dir(root, topic, partition)}-replay"
-    delete_tree(client, staging)
+    # a folder per lease token: older ones belong to holders that are gone, a newer one cannot exist
+    replays = f"{inflight_dir(root, topic, partition)}-replay"
+    staging = f"{replays}/{lease.token}"
+    for token in client.list(replays) if exists(client, replays) else ():
+        if token.isdigit() and int(token) < lease.token:
+            delete_tree(client, f"{replays}/{token}")
     restored = 0
     for (base, dt, hour), rows in sorted(fetched.groups.items()):
         folder = hour_dir(base, dt, hour)
@@ -68,6 +83,7 @@ def replay(consumer: HadoopConsumer, topic: str, partition: int, start_ms: int, 
             continue
         name = batch_file_name(topic, partition, missing[0][0], missing[-1][0], file_suffix(base, topic, root))
         write_bytes(client, f"{staging}/{name}", b"\n".join(line for _, line in missing) + b"\n")
+        lease.check("publish")
         move_into_place(client, f"{staging}/{name}", f"{folder}/{name}")
         result.files.append(f"{folder}/{name}")
         restored += len(missing)

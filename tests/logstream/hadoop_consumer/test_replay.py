@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+
+from confluent_kafka import Consumer, TopicPartition
+
 from logstream.hadoop_consumer.consumer import BatchLimits
 from logstream.hadoop_consumer.replay import replay
 from log_times import hour_folder
@@ -27,3 +31,38 @@ def test_replay_restores_a_lost_hour_without_duplicates(consumer, kafka_config, 
     assert sum(restored) == sum(lost.values())
     assert landed(hdfs_client, root, unique_name) == sent
     assert [replay(consumer, unique_name, p, *whole_period).restored for p in range(2)] == [0, 0]
+
+
+def test_overlapping_replays_at_once_land_each_lost_record_once(consumer, kafka_config, hdfs_client, root,
+                                                               unique_name):
+    """Two replays of overlapping periods started together: each holds the partition's lease (replay()'s
+    ``consumer.leased``), so the second finds what the first restored. Without the lease both read
+    the folder before either wrote, and the records of the overlap landed twice."""
+    create_topic(kafka_config, unique_name, 1)
+    sent = produce(kafka_config, unique_name, 20_000, partitions=1, bad_ratio=0.0)
+    drain(consumer, unique_name, 1)
+    for hour in (DAY_BOUNDARY - 1, DAY_BOUNDARY):
+        hdfs_client.delete(f"{root}/{unique_name}/{hour_folder(hour)}", recursive=True)
+    lost = sent - landed(hdfs_client, root, unique_name)
+    assert sum(lost.values()) > 10_000
+
+    whole_period, first_half = (0, 2**62), (0, _kafka_timestamp_ms(kafka_config, unique_name, 10_000))
+    restored: list[int] = []
+    racers = [threading.Thread(target=lambda period=period: restored.append(
+        replay(consumer, unique_name, 0, *period).restored)) for period in (whole_period, first_half)]
+    for racer in racers:
+        racer.start()
+    for racer in racers:
+        racer.join()
+    assert sum(restored) == sum(lost.values())
+    assert landed(hdfs_client, root, unique_name) == sent
+
+
+def _kafka_timestamp_ms(kafka_config: dict, topic: str, offset: int) -> int:
+    reader = Consumer({**kafka_config, "group.id": topic})
+    reader.assign([TopicPartition(topic, 0, offset)])
+    try:
+        [message] = reader.consume(1, timeout=10)
+        return message.timestamp()[1]
+    finally:
+        reader.close()
