@@ -6,7 +6,7 @@ import threading
 
 from confluent_kafka import Consumer, TopicPartition
 
-from logstream.hadoop_consumer.consumer import BatchLimits
+from logstream.hadoop_consumer.consumer import BatchLimits, HadoopConsumer
 from logstream.hadoop_consumer.replay import replay
 from log_times import hour_folder
 from produced_and_landed import DAY_BOUNDARY, create_topic, drain, landed, produce
@@ -34,10 +34,11 @@ def test_replay_restores_a_lost_hour_without_duplicates(consumer, kafka_config, 
 
 
 def test_overlapping_replays_at_once_land_each_lost_record_once(consumer, kafka_config, hdfs_client, root,
-                                                               unique_name):
-    """Two replays of overlapping periods started together: each holds the partition's lease (replay()'s
-    ``consumer.leased``), so the second finds what the first restored. Without the lease both read
-    the folder before either wrote, and the records of the overlap landed twice."""
+                                                               unique_name, zookeeper_hosts):
+    """Two replays of overlapping periods at once, the first one's first write held until the second
+    has looked at the lost hour folder (10 s at most): each holds the partition's lease (replay()'s
+    ``consumer.leased``), so the second only looks once the first is done and finds what it restored.
+    Without the lease both see the folder empty and the records of the overlap land twice."""
     create_topic(kafka_config, unique_name, 1)
     sent = produce(kafka_config, unique_name, 20_000, partitions=1, bad_ratio=0.0)
     drain(consumer, unique_name, 1)
@@ -46,16 +47,64 @@ def test_overlapping_replays_at_once_land_each_lost_record_once(consumer, kafka_
     lost = sent - landed(hdfs_client, root, unique_name)
     assert sum(lost.values()) > 10_000
 
+    looked = threading.Event()
+    first = HadoopConsumer(kafka_config, WritesAfter(hdfs_client, looked), root, zookeeper_hosts=zookeeper_hosts)
+    second = HadoopConsumer(kafka_config, LooksAt(hdfs_client, looked, f"{root}/{unique_name}/dt="), root,
+                            zookeeper_hosts=zookeeper_hosts)
     whole_period, first_half = (0, 2**62), (0, _kafka_timestamp_ms(kafka_config, unique_name, 10_000))
     restored: list[int] = []
-    racers = [threading.Thread(target=lambda period=period: restored.append(
-        replay(consumer, unique_name, 0, *period).restored)) for period in (whole_period, first_half)]
-    for racer in racers:
-        racer.start()
+    racers = [threading.Thread(target=lambda racer=racer, period=period: restored.append(
+        replay(racer, unique_name, 0, *period).restored)) for racer, period in ((first, whole_period),
+                                                                                 (second, first_half))]
+    racers[0].start()
+    first.client.writing.wait(60)  # the first replay holds the lease and is about to write
+    racers[1].start()
     for racer in racers:
         racer.join()
     assert sum(restored) == sum(lost.values())
     assert landed(hdfs_client, root, unique_name) == sent
+
+
+class WritesAfter:
+    """An hdfs client whose first write waits until ``looked`` is set, or 10 s."""
+
+    def __init__(self, client, looked: threading.Event) -> None:
+        self._client, self._looked, self.writing = client, looked, threading.Event()
+
+    def write(self, *args, **kwargs):
+        if not self.writing.is_set():
+            self.writing.set()
+            self._looked.wait(10)
+        return self._client.write(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+
+class LooksAt:
+    """An hdfs client that sets ``looked`` once it has listed or checked a path under ``prefix``."""
+
+    def __init__(self, client, looked: threading.Event, prefix: str) -> None:
+        self._client, self._looked, self._prefix = client, looked, prefix
+
+    def _seen(self, path: str) -> None:
+        if path.startswith(self._prefix):
+            self._looked.set()
+
+    def list(self, path, *args, **kwargs):
+        try:
+            return self._client.list(path, *args, **kwargs)
+        finally:
+            self._seen(path)
+
+    def status(self, path, *args, **kwargs):
+        try:
+            return self._client.status(path, *args, **kwargs)
+        finally:
+            self._seen(path)
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
 
 
 def _kafka_timestamp_ms(kafka_config: dict, topic: str, offset: int) -> int:
