@@ -131,8 +131,11 @@ class WindowCounter:
         next_close = min(open_panes) + pane_seconds if open_panes else None
         configs, hosts, late_configs, late_hosts, expired = [], [], [], [], []
         values = None
-        # the plausible StartTimes of the last Kafka timestamp seen (a batch's records share most of them)
-        window_of, stamp, window = self.start_time_bounds.window, None, None
+        # StartTimes plausible for every record of the run (its stamps span seconds, the bounds days);
+        # only a StartTime outside them is judged against its own record's stamp
+        window_of = self.start_time_bounds.window
+        earliest, latest = window_of(min(kafka_timestamps_ms, default=0)), window_of(max(kafka_timestamps_ms, default=0))
+        safe_from, safe_to = (latest[0], earliest[1]) if earliest and latest else (1, 0)
         for index, (host, config_id, start) in enumerate(fields):
             if start:
                 start_time = int(start)
@@ -145,12 +148,11 @@ class WindowCounter:
                     self._bad[(_minute_of(kafka_timestamps_ms[index]), err.reason)] += 1
                     continue
                 host, config_id, start_time = entry.host.encode("ascii"), b"%d" % entry.config_id, entry.start_time
-            if kafka_timestamps_ms[index] != stamp:
-                stamp = kafka_timestamps_ms[index]
-                window = window_of(stamp)
-            if window is None or not window[0] <= start_time <= window[1]:
-                self._bad[(_minute_of(stamp), IMPLAUSIBLE_START_TIME)] += 1
-                continue
+            if not safe_from <= start_time <= safe_to:
+                window = window_of(kafka_timestamps_ms[index])
+                if window is None or not window[0] <= start_time <= window[1]:
+                    self._bad[(_minute_of(kafka_timestamps_ms[index]), IMPLAUSIBLE_START_TIME)] += 1
+                    continue
             pane = start_time - start_time % pane_seconds
             pane_end = pane + pane_seconds
             if watermark < pane_end:
