@@ -17,6 +17,8 @@ import posixpath
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
+from hdfs.util import HdfsError
+
 from logstream.hadoop_consumer.hdfs_files import delete_tree, exists, publish_file, read_bytes, write_bytes
 from logstream.hadoop_consumer.offset_store import OffsetStore, PartitionOffset
 from logstream.hadoop_consumer.partition_lease import PartitionLease
@@ -65,21 +67,41 @@ class InflightBatch:
         self.lease.check("recovery")
         outcomes = []
         for attempt in sorted(self.client.list(self.partition_folder)):
+            if not attempt.isdigit() or int(attempt) == self.lease.token:
+                continue  # not an attempt, or this one's own
             folder = f"{self.partition_folder}/{attempt}"
             manifest_path = f"{folder}/MANIFEST"
             if not exists(self.client, manifest_path):
                 outcomes.append(f"discarded the partly written batch of attempt {attempt.lstrip('0') or 0}")
             else:
                 manifest = Manifest(**json.loads(read_bytes(self.client, manifest_path)))
-                if committed is None or manifest.next_offset > committed.offset:
+                if committed is not None and manifest.next_offset <= committed.offset:
+                    outcomes.append(f"batch {manifest.first}-{manifest.last} was already committed")
+                elif self._nothing_left(manifest, folder):
+                    # its staged files were deleted before any was published: nothing of it is in
+                    # HDFS, the offset did not move, so the next batch lands its records once
+                    outcomes.append(f"discarded batch {manifest.first}-{manifest.last}: its staged files are gone "
+                                    f"and none was published")
+                else:
                     self._publish(manifest, folder)
                     self.commit(manifest)
                     committed = manifest.commit_record()
                     outcomes.append(f"finished batch {manifest.first}-{manifest.last}")
-                else:
-                    outcomes.append(f"batch {manifest.first}-{manifest.last} was already committed")
-        self.clean()
+            self.lease.check("clean")
+            delete_tree(self.client, folder)
+        self._remove_partition_folder_if_empty()
         return "; ".join(outcomes) or "removed an empty inflight folder"
+
+    def _nothing_left(self, manifest: Manifest, folder: str) -> bool:
+        """Whether none of the batch's files exists, staged or published."""
+        return not any(exists(self.client, path) for staged, final in manifest.files.items()
+                       for path in (posixpath.join(folder, staged), final))
+
+    def _remove_partition_folder_if_empty(self) -> None:
+        try:
+            self.client.delete(self.partition_folder, recursive=False)
+        except HdfsError:  # another attempt's folder is in it (or it is gone already)
+            pass
 
     def stage(self, name: str, data: bytes) -> None:
         """Write (or overwrite) one staged file of the batch."""
@@ -110,9 +132,11 @@ class InflightBatch:
         self.store.write(manifest.commit_record())
 
     def clean(self) -> None:
-        """Delete the partition's inflight folder (this attempt's and any earlier one's)."""
+        """Delete this attempt's inflight folder, and the partition's if nothing else is in it. Only
+        its own: a holder paused right after its check must not delete a newer holder's batch."""
         self.lease.check("clean")
-        delete_tree(self.client, self.partition_folder)
+        delete_tree(self.client, self.folder)
+        self._remove_partition_folder_if_empty()
 
     def complete(self, manifest: Manifest) -> None:
         """Seal's successors: Publish, Commit, Clean."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 
 from kazoo.client import KazooClient
 
@@ -38,3 +39,66 @@ def test_recovery_finishes_sealed_attempts_and_drops_the_rest(zookeeper_hosts, h
         assert reader.read() == b"a\nb\n"
     assert (store.read(unique_name, 0).offset, store.read(unique_name, 0).watermark) == (20, 1795906800)
     assert hdfs_client.status(folder, strict=False) is None
+
+
+def test_a_manifest_whose_files_are_gone_is_discarded(zookeeper_hosts, hdfs_client, root, unique_name):
+    """A MANIFEST whose staged files were deleted before any was published (a paused holder's
+    cleanup once did that to a newer holder): recovery drops it instead of failing every run on the
+    missing files (InflightBatch._nothing_left), and the offset stays where nothing landed."""
+    store = OffsetStore(hdfs_client, root)
+    store.write(PartitionOffset(unique_name, 0, "b", 10))
+    folder = inflight_dir(root, unique_name, 0)
+    final = f"{root}/{unique_name}/dt=2026-11-28/hour=22/{unique_name}+0+10+19.log"
+    manifest = Manifest(unique_name, 0, 10, 19, 20, 1795906800, "b", {"2026-11-28-22.log": final})
+    hdfs_client.write(f"{folder}/{3:020d}/MANIFEST", data=json.dumps(manifest.__dict__).encode())
+
+    with lease_of(zookeeper_hosts, hdfs_client, root, unique_name) as lease:
+        outcome = InflightBatch(hdfs_client, store, lease).recover(store.read(unique_name, 0))
+
+    assert outcome == "discarded batch 10-19: its staged files are gone and none was published"
+    assert hdfs_client.status(final, strict=False) is None
+    assert store.read(unique_name, 0).offset == 10
+    assert hdfs_client.status(folder, strict=False) is None
+
+
+def test_a_holder_paused_after_its_check_cleans_only_its_own_folder(zookeeper_hosts, hdfs_client, root,
+                                                                    unique_name):
+    """Holder A passed its lease check before Clean, then paused past its session; holder B took the
+    lease and sealed its batch. A's Clean, when it wakes, once deleted the partition's whole inflight
+    folder, B's MANIFEST and files included; now it deletes only A's (InflightBatch.clean)."""
+    store = OffsetStore(hdfs_client, root)
+    store.write(PartitionOffset(unique_name, 0, "b", 10))
+    with lease_of(zookeeper_hosts, hdfs_client, root, unique_name) as lease_a:
+        paused = InflightBatch(hdfs_client, store, lease_a)
+        paused.stage("2026-11-28-22.log", b"a\n")
+    # A's session is gone (the lease block released it), as after a pause past its timeout
+    with lease_of(zookeeper_hosts, hdfs_client, root, unique_name) as lease_b:
+        newer = InflightBatch(hdfs_client, store, lease_b)
+        final = f"{root}/{unique_name}/dt=2026-11-28/hour=22/{unique_name}+0+10+19.log"
+        newer.stage("2026-11-28-22.log", b"b\n")
+        manifest = Manifest(unique_name, 0, 10, 19, 20, 1795906800, "b", {"2026-11-28-22.log": final})
+        newer.seal(manifest)
+
+        paused.lease.check = lambda step: None  # the check A passed before its pause
+        paused.clean()
+        assert hdfs_client.status(paused.folder, strict=False) is None
+
+        newer.complete(manifest)
+    with hdfs_client.read(final) as reader:
+        assert reader.read() == b"b\n"
+    assert store.read(unique_name, 0).offset == 20
+    assert hdfs_client.status(inflight_dir(root, unique_name, 0), strict=False) is None
+
+
+@contextmanager
+def lease_of(zookeeper_hosts: str, hdfs_client, root: str, topic: str):
+    """Partition 0's lease on a ZooKeeper session of its own, ended on exit."""
+    zookeeper = KazooClient(hosts=zookeeper_hosts, timeout=10)
+    zookeeper.start(timeout=30)
+    try:
+        with PartitionLease(zookeeper=zookeeper, hdfs_client=hdfs_client, root=root, topic=topic, partition=0,
+                            wait=30) as lease:
+            yield lease
+    finally:
+        zookeeper.stop()
+        zookeeper.close()
