@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -126,6 +127,17 @@ class StartTimeBounds:
             return None
         seconds = kafka_timestamp_ms // 1000
         return seconds - self.max_age, min(seconds + self.max_lead, LAST_START_TIME)
+
+    def window_for_all(self, kafka_timestamps_ms: Sequence[int]) -> tuple[int, int] | None:
+        """The StartTimes plausible for every one of these stamps (a batch's span seconds, the bounds
+        days); None if one has no usable timestamp. The windows move with the stamp, so the latest
+        stamp's start and the earliest one's end bound them all."""
+        if not kafka_timestamps_ms:
+            return None
+        earliest, latest = self.window(min(kafka_timestamps_ms)), self.window(max(kafka_timestamps_ms))
+        if earliest is None or latest is None:
+            return None
+        return latest[0], earliest[1]
 
 
 def check_start_time(start_time: int, kafka_timestamp_ms: int, bounds: StartTimeBounds) -> None:

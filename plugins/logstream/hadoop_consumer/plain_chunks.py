@@ -41,15 +41,11 @@ def _separated(values: list[bytes]) -> bytes:
 
 def _plausible_for_all(messages: list, oldest: int, newest: int, *, max_age: int, max_lead: int) -> bool:
     """Whether every StartTime in [oldest, newest] is plausible (:func:`valid_start_time`'s rule) for
-    every message's Kafka timestamp: stricter than record by record, and cheap (a chunk spans
-    seconds, the bounds days). The windows move with the timestamp, so the earliest and the latest
-    timestamp's windows bound all of them."""
+    every message's Kafka timestamp: stricter than record by record, and cheap."""
     stamps = list(map(operator.itemgetter(1), map(Message.timestamp, messages)))
-    bounds = StartTimeBounds(max_age, max_lead)
-    earliest, latest = bounds.window(min(stamps)), bounds.window(max(stamps))
-    if earliest is None or latest is None:  # a record without a usable timestamp: the record path decides
-        return False
-    return latest[0] <= oldest and newest <= earliest[1]
+    window = StartTimeBounds(max_age, max_lead).window_for_all(stamps)
+    # None: a record without a usable timestamp, which the record-by-record path decides
+    return window is not None and window[0] <= oldest and newest <= window[1]
 
 
 def split_chunk(messages: list, end: int, *, max_age: int, max_lead: int) -> tuple[list[PlainChunk], list]:

@@ -134,8 +134,7 @@ class WindowCounter:
         # StartTimes plausible for every record of the run (its stamps span seconds, the bounds days);
         # only a StartTime outside them is judged against its own record's stamp
         window_of = self.start_time_bounds.window
-        earliest, latest = window_of(min(kafka_timestamps_ms, default=0)), window_of(max(kafka_timestamps_ms, default=0))
-        safe_from, safe_to = (latest[0], earliest[1]) if earliest and latest else (1, 0)
+        safe_from, safe_to = self.start_time_bounds.window_for_all(kafka_timestamps_ms) or (1, 0)
         for index, (host, config_id, start) in enumerate(fields):
             if start:
                 start_time = int(start)
