@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections import Counter
 
 import pytest
@@ -23,7 +24,12 @@ from logstream.stack.storm import worker_pids
 from logstream.storm.deployment import deploy
 
 PARTITIONS = 3
-BASE = hour_start_ago(24)  # a pane start; the rounds' hours follow it, all before the Kafka timestamps
+# A pane start; each round's lines take the next hour (rounds must move forward by more than the 30-minute
+# lateness). The load test makes a round every 4 s for as long as ten worker restarts take (in a slow CI run
+# ~110 rounds, which from a day back ran 60 h past the clock, beyond the 48 h lead every consumer accepts,
+# and the topology rightly called them implausible). From 20 days back there are 480 rounds before the
+# Kafka timestamps, and the hour before BASE (the first "expired" lines) is well inside the 720 h age bound.
+BASE = hour_start_ago(480)
 
 
 class Run:
@@ -40,6 +46,8 @@ class Run:
     def produce_round(self, records: int, head: tuple[bytes, ...] = ()) -> None:
         """A round of lines on every partition, after the ``head`` lines (bad ones)."""
         base = BASE + 3600 * self.round
+        # the test's own limit, not the product's: later hours would meet the StartTime bounds
+        assert base + 3600 <= time.time(), f"round {self.round}: no plausible hour left before the clock"
         self.round += 1
         lines = {p: [(line, "bad") for line in head] + round_lines(self.rng, base, records) for p in range(PARTITIONS)}
         produce(self.stack.config.kafka_bootstrap, self.name, lines, self.expected)
