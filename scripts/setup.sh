@@ -45,4 +45,7 @@ if ! stamp_ok .jvm/.logstream-stamp "$pom_hash"; then
   cp "$HOME/.m2/repository/org/apache/storm/flux-core/$storm_version/flux-core-$storm_version.jar" .jvm/lib/storm-flux/
   echo "$pom_hash" > .jvm/.logstream-stamp
 fi
+# TAILDIR with line ids (include/flume/java) for the agents, local or in docker-compose.yaml
+PYTHONPATH=plugins .venv/bin/python -c \
+  'from logstream.stack.config import StackConfig; from logstream.stack.flume import patched_classes; patched_classes(StackConfig())'
 echo "setup ok: $(.venv/bin/python --version), $(java -version 2>&1 | head -1), jars in .jvm/lib: $(ls .jvm/lib | tr '\n' ' ')"

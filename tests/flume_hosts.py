@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import time
+import zlib
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -46,29 +47,45 @@ def own_tiers(stack, name: str, *, slot: int, batch_size: int = 100, idle_timeou
 
 @dataclass
 class HostFiles:
-    """Appends lines to a host's log files and remembers each line's event id: (host, file, offset)."""
+    """Appends lines to a host's log files and remembers each line's event id (host, file, offset),
+    and its line id's other parts: the file's identity and the line's end."""
 
     host: str
     log_dir: Path
     expected: dict[tuple[str, str, int], bytes] = field(default_factory=dict)
+    # event id -> (file identity: "<inode>-<CRC-32 of the first line, hex>", offset past the line's separator)
+    line_ids: dict[tuple[str, str, int], tuple[str, int]] = field(default_factory=dict)
 
-    def append(self, file_name: str, lines: list[bytes], *, newline_at_end: bool = True) -> None:
+    def append(self, file_name: str, lines: list[bytes], *, newline_at_end: bool = True,
+               separator: bytes = b"\n") -> None:
         path = self.log_dir / file_name
         with path.open("ab") as handle:
             offset = handle.tell()
+            written = []
             for index, line in enumerate(lines):
                 last = index == len(lines) - 1
-                data = line if (last and not newline_at_end) else line + b"\n"
+                data = line if (last and not newline_at_end) else line + separator
                 self.expected[(self.host, str(path), offset)] = line
+                written.append(((self.host, str(path), offset), offset + len(data)))
                 handle.write(data)
                 offset += len(data)
+            inode = os.fstat(handle.fileno()).st_ino
+        with path.open("rb") as handle:
+            first_line = handle.readline(4096)
+        file_id = f"{inode}-{zlib.crc32(first_line):x}"
+        self.line_ids.update((event_id, (file_id, end)) for event_id, end in written)
 
     def rotate(self, file_name: str, rotated_name: str) -> None:
         """Rename as logrotate does; the lines already written keep their ids under the new name."""
         old, new = str(self.log_dir / file_name), str(self.log_dir / rotated_name)
         os.rename(old, new)
-        self.expected = {((host, new, offset) if path == old else (host, path, offset)): line
-                         for (host, path, offset), line in self.expected.items()}
+
+        def renamed(event_id: tuple[str, str, int]) -> tuple[str, str, int]:
+            host, path, offset = event_id
+            return (host, new, offset) if path == old else event_id
+
+        self.expected = {renamed(event_id): line for event_id, line in self.expected.items()}
+        self.line_ids = {renamed(event_id): ids for event_id, ids in self.line_ids.items()}
 
 
 @dataclass(frozen=True)
@@ -77,6 +94,8 @@ class Delivered:
 
     records: list[tuple[tuple[str, str, int], bytes]]
     without_id: list[bytes]
+    # event id -> (fileid header, end header as int, Kafka partition) of its (last) record
+    line_ids: dict[tuple[str, str, int], tuple[str | None, int | None, int]] = field(default_factory=dict)
 
     @cached_property
     def bodies(self) -> dict[tuple[str, str, int], bytes]:
@@ -94,6 +113,7 @@ def read_topic(bootstrap: str, topic: str, *, want_ids: set, timeout: float = 60
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"check_{topic}", "enable.auto.commit": False})
     records: list = []
     without_id: list[bytes] = []
+    line_ids: dict = {}
     seen: set = set()
 
     def take(messages) -> int:
@@ -106,6 +126,9 @@ def read_topic(bootstrap: str, topic: str, *, want_ids: set, timeout: float = 60
                 continue
             event_id = (headers["host"].decode(), headers["file"].decode(), int(headers["offset"]))
             records.append((event_id, message.value()))
+            end = headers.get("end")
+            line_ids[event_id] = ((headers.get("fileid") or b"").decode() or None, int(end) if end else None,
+                                  message.partition())
             seen.add(event_id)
         return len(messages)
 
@@ -117,6 +140,6 @@ def read_topic(bootstrap: str, topic: str, *, want_ids: set, timeout: float = 60
             take(consumer.consume(num_messages=5000, timeout=1.0))
         while take(consumer.consume(num_messages=5000, timeout=3.0)):
             pass
-        return Delivered(records=records, without_id=without_id)
+        return Delivered(records=records, without_id=without_id, line_ids=line_ids)
     finally:
         consumer.close()

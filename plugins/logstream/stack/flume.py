@@ -3,8 +3,12 @@ agents, every one with HTTP metrics; agents whose rendered configuration changed
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
 import signal
+import subprocess
+import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -20,6 +24,53 @@ from logstream.stack.process import ManagedProcess, ServiceError, port_is_free, 
 from logstream.stack.service import Health, Service
 
 MAIN_CLASS = "org.apache.flume.node.Application"
+# Flume classes of logstream's own (TAILDIR's TailFile with line ids: fileid, byteend), compiled here
+JAVA_SOURCES = ("flume", "java")
+
+
+def patched_classes(stack: StackConfig) -> Path:
+    """``.jvm/classes/flume``: the include/flume/java classes, compiled again when a source changed
+    (javac of the JDK that runs the agents, against the Flume jars); first on every agent's classpath
+    (docker-compose.yaml mounts the same folder)."""
+    sources = sorted(stack.include_dir.joinpath(*JAVA_SOURCES).rglob("*.java"))
+    digest = hashlib.sha256(b"".join(path.read_bytes() for path in sources)).hexdigest()
+    target = stack.jvm_lib.parent / "classes" / "flume"
+    stamp = target / ".sources-sha256"
+    if stamp.is_file() and stamp.read_text() == digest:
+        return target
+    javac = Path(stack.java()).with_name("javac")
+    if not javac.exists():
+        raise FileNotFoundError(f"{javac} was not found: Flume's line ids need a JDK (apt-get install openjdk-17-jdk-headless)")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    building = Path(tempfile.mkdtemp(prefix=".flume-", dir=target.parent))
+    building.chmod(0o755)  # mkdtemp makes it 0700: the compose containers read it too
+    compiled = subprocess.run([str(javac), "-nowarn", "-proc:none", "--release", "17", "-cp", stack.classpath("flume"),
+                               "-d", str(building), *map(str, sources)], capture_output=True, text=True)
+    if compiled.returncode != 0:
+        shutil.rmtree(building, ignore_errors=True)
+        raise ServiceError(f"javac of {stack.include_dir.joinpath(*JAVA_SOURCES)} failed:\n{compiled.stderr[-4000:]}")
+    (building / stamp.name).write_text(digest)
+    shutil.rmtree(target, ignore_errors=True)
+    try:
+        building.rename(target)
+    except OSError:  # another process renamed its build (of the same sources) first
+        shutil.rmtree(building, ignore_errors=True)
+    return target
+    javac = Path(stack.java()).with_name("javac")
+    if not javac.exists():
+        raise FileNotFoundError(f"{javac} was not found: Flume's line ids need a JDK (apt-get install openjdk-17-jdk-headless)")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    building = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    compiled = subprocess.run([str(javac), "-nowarn", "-proc:none", "--release", "17", "-cp", stack.classpath("flume"),
+                               "-d", str(building), *map(str, sources)], capture_output=True, text=True)
+    if compiled.returncode != 0:
+        shutil.rmtree(building, ignore_errors=True)
+        raise ServiceError(f"javac of {stack.include_dir.joinpath(*JAVA_SOURCES)} failed:\n{compiled.stderr[-4000:]}")
+    try:
+        building.rename(target)  # another process that compiled the same sources first wins; same classes
+    except OSError:
+        shutil.rmtree(building, ignore_errors=True)
+    return target
 
 
 @dataclass(frozen=True)
@@ -125,7 +176,7 @@ class FlumeTiers:
             self.stack.java(), f"-Xmx{self.heap}", *(option.replace("{name}", name) for option in self.java_options),
             f"-Dlog4j2.configurationFile={log_config}",
             "-Dflume.monitoring.type=http", f"-Dflume.monitoring.port={agent.metrics_port}",
-            "-cp", self.stack.classpath("flume"), MAIN_CLASS,
+            "-cp", f"{patched_classes(self.stack)}{os.pathsep}{self.stack.classpath('flume')}", MAIN_CLASS,
             "-n", name, "-f", str(self.conf_dir / f"{name}.properties"), "--no-reload-conf",
         ])
 
