@@ -1,7 +1,7 @@
 """HadoopConsumer throughput against Kafka's own consumer, on the same topic, in the same run.
 
     PYTHONPATH=plugins .venv/bin/python bench/hadoop_consumer_bench.py [--records 1000000] [--rounds 3]
-                                                                       [--split-from 200000]
+                                                                       [--split-from 200000] [--line-ids]
 
 Produces N generated log entries (realistic ~40-byte lines) into a fresh one-partition topic, runs
 Kafka's ``kafka-consumer-perf-test`` (org.apache.kafka.tools.ConsumerPerformance) on it as the
@@ -10,6 +10,10 @@ every record landed, and prints both rates and their ratio; baseline and consume
 few rounds and the median ratio is the result. Machines here are noisy: compare the ratio, not the
 absolute rates. The batch is one of the DAG's default shape: at 1,000,000 records it is split with
 a helper process (``--split-from`` above the record count measures one process alone).
+
+``--line-ids`` also produces the same records with line ids (the Kafka headers the Flume tiers
+add: host, fileid, file, offset, end; one host file) into a second topic, and each round lands that
+one too: its rate beside the plain one's, and their ratio, show what reading the ids costs.
 """
 
 from __future__ import annotations
@@ -33,19 +37,22 @@ from logstream.stack.local_stack import LocalStack
 DAY = 86400
 
 
-def produce(bootstrap: str, topic: str, count: int) -> int:
+def produce(bootstrap: str, topic: str, count: int, *, line_ids: bool = False) -> int:
     producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 50, "batch.size": 1_000_000,
                          "compression.type": "lz4", "queue.buffering.max.messages": 2_000_000})
     start = int(time.time()) - DAY
     total = 0
     for record in LogGenerator(seed=3, bad_ratio=0.001).records(count, start=start, end=start + DAY):
+        # as the L1 of host web1 sends a line of its /var/log/security/app.log
+        headers = [("host", b"web1"), ("file", b"/var/log/security/app.log"), ("offset", b"%d" % total),
+                   ("fileid", b"1835021-9a0c31f2"), ("end", b"%d" % (total + len(record.value) + 1))] if line_ids else None
         while True:
             try:
-                producer.produce(topic, record.value)
+                producer.produce(topic, record.value, headers=headers)
                 break
             except BufferError:
                 producer.poll(0.05)
-        total += len(record.value)
+        total += len(record.value) + 1
     producer.flush(120)
     return total
 
@@ -74,6 +81,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="baseline and consumer runs, alternating")
     parser.add_argument("--split-from", type=int, default=BatchLimits.split_from,
                         help="batches of at least this many records use a helper process (the DAG's default)")
+    parser.add_argument("--line-ids", action="store_true",
+                        help="also land the same records with line ids (a second topic) in each round")
     args = parser.parse_args()
 
     config = StackConfig()
@@ -82,10 +91,17 @@ def main() -> int:
     kafka = {"bootstrap.servers": config.kafka_bootstrap}
     admin = AdminClient(kafka)
     admin.create_topics([NewTopic(topic, 1, 1)])[topic].result()
+    with_ids = f"{topic}_ids" if args.line_ids else None
+    if with_ids:
+        admin.create_topics([NewTopic(with_ids, 1, 1)])[with_ids].result()
 
     began = time.monotonic()
     produced_bytes = produce(config.kafka_bootstrap, topic, args.records)
     print(f"produced {args.records:,} records ({produced_bytes / 1e6:.1f} MB) in {time.monotonic() - began:.1f}s")
+    if with_ids:
+        produce(config.kafka_bootstrap, with_ids, args.records, line_ids=True)
+        print(f"produced the same records with line ids into {with_ids}")
+    id_ratios = []
 
     client = hdfs.InsecureClient(f"http://{config.host}:{config.ports['hdfs_http']}", user="root")
     ratios = []
@@ -106,10 +122,23 @@ def main() -> int:
         ratios.append(rate / baseline["nMsg.sec"])
         print(f"round {round_number}: ratio {ratios[-1]:.2f} "
               f"(against the fetch-only rate: {rate / baseline['fetch.nMsg.sec']:.2f})")
+        if with_ids:
+            landed, seconds, megabytes = land_everything(kafka, client, f"{config.host}:{config.ports['zookeeper']}",
+                                                         f"{root}-ids", with_ids, args.records, args.split_from)
+            if landed != args.records:
+                print(f"ERROR: {args.records - landed} records with line ids did not land", file=sys.stderr)
+                return 1
+            id_ratios.append(landed / seconds / rate)
+            print(f"round {round_number}: HadoopConsumer with line ids {landed / seconds:,.0f} rec/s, "
+                  f"{id_ratios[-1]:.2f} of the plain records' rate")
     print(f"median ratio HadoopConsumer / kafka-consumer-perf-test over {len(ratios)} rounds: "
           f"{statistics.median(ratios):.2f} (rounds: {', '.join(f'{r:.2f}' for r in ratios)})")
+    if id_ratios:
+        print(f"median rate with line ids / without over {len(id_ratios)} rounds: {statistics.median(id_ratios):.2f} "
+              f"(rounds: {', '.join(f'{r:.2f}' for r in id_ratios)})")
     client.delete(f"/bench/{topic}", recursive=True)
-    admin.delete_topics([topic])[topic].result()
+    for name in filter(None, (topic, with_ids)):
+        admin.delete_topics([name])[name].result()
     return 0
 
 

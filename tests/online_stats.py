@@ -82,25 +82,58 @@ def round_lines(rng: random.Random, base: int, records: int) -> list[tuple[bytes
     return lines + tail
 
 
+def with_line_ids(partition_lines: dict[int, list[tuple[bytes, str]]], rng: random.Random, file_ends: Counter,
+                  resent_ratio: float) -> dict[int, list[tuple[bytes, str, list]]]:
+    """Each partition's lines as the next lines of one host file, with line ids as the Flume tiers
+    send them (headers; the file's bytes tiled, ``file_ends`` keeping where each file ends), sent in
+    batches of 50 of which ``resent_ratio`` are sent again 1-3 batches later, as a failover does.
+    A copy's kind is "copy": it must not be counted."""
+    sent = {}
+    for partition, lines in partition_lines.items():
+        records = []
+        for line, kind in lines:
+            start = file_ends[partition]
+            file_ends[partition] += len(line) + 1
+            headers = [("host", b"host%d" % partition), ("fileid", b"77-%x" % partition), ("file", b"/var/log/app.log"),
+                       ("offset", b"%d" % start), ("end", b"%d" % file_ends[partition])]
+            records.append((line, kind, headers))
+        order, waiting = [], []
+        for begin in range(0, len(records), 50):
+            batch = records[begin:begin + 50]
+            order += batch
+            for resend in list(waiting):
+                resend[0] -= 1
+                if resend[0] == 0:
+                    waiting.remove(resend)
+                    order += [(line, "copy", headers) for line, _kind, headers in resend[1]]
+            if rng.random() < resent_ratio:
+                waiting.append([rng.randint(1, 3), batch])
+        order += [(line, "copy", headers) for _wait, batch in waiting for line, _kind, headers in batch]
+        sent[partition] = order
+    return sent
+
+
 def _entry(rng: random.Random, start: int) -> bytes:
     return b"10.%d.%d.%d,%d,%d,300" % (rng.randrange(2), rng.randrange(3), rng.randrange(1, 40),
                                        1019491 + 17 * rng.randrange(12), start)
 
 
-def produce(bootstrap: str, topic: str, partition_lines: dict[int, list[tuple[bytes, str]]], expected: Expected) -> None:
-    """Produce each partition's lines in order and add them to ``expected`` once Kafka has them."""
+def produce(bootstrap: str, topic: str, partition_lines: dict[int, list[tuple]], expected: Expected) -> None:
+    """Produce each partition's lines in order and add them to ``expected`` once Kafka has them;
+    a line may come with Kafka headers as a third item (:func:`with_line_ids`)."""
     producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20, "acks": "all"})
     failures = []
     for partition, lines in partition_lines.items():
-        for i, (line, _kind) in enumerate(lines):
-            producer.produce(topic, value=line, partition=partition,
+        for i, (line, _kind, *headers) in enumerate(lines):
+            producer.produce(topic, value=line, partition=partition, headers=headers[0] if headers else None,
                              on_delivery=lambda err, msg: err and failures.append(err))
             if i % 10_000 == 0:
                 producer.poll(0)
     assert producer.flush(60) == 0 and not failures, failures
     for partition, lines in partition_lines.items():
-        for line, kind in lines:
-            expected.add_line(line, kind)
+        for line, kind, *_headers in lines:
+            if kind != "copy":
+                expected.add_line(line, kind)
         expected.end_offsets[partition] += len(lines)
 
 

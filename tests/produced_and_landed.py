@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import base64
+import random
 from collections import Counter
 
-from confluent_kafka import Producer
+from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from logstream.hadoop_consumer.consumer import BatchLimits, HadoopConsumer
@@ -23,23 +24,90 @@ def create_topic(kafka_config: dict, topic: str, partitions: int) -> None:
 
 
 def produce(kafka_config: dict, topic: str, count: int, *, partitions: int, seed: int = 1, bad_ratio: float = 0.05,
-            start: int = DAY_BOUNDARY - 2 * HOUR, end: int = DAY_BOUNDARY + HOUR) -> Counter:
-    """Produce ``count`` generated records round-robin over partitions; the multiset of values sent."""
+            start: int = DAY_BOUNDARY - 2 * HOUR, end: int = DAY_BOUNDARY + HOUR, resent_ratio: float | None = None,
+            first_lines_again: int = 0) -> Counter:
+    """Produce ``count`` generated records round-robin over partitions; the multiset of values that
+    must land.
+
+    With ``resent_ratio``, the records are the lines of one host file per partition and carry line
+    ids as the Flume tiers send them (headers host, fileid, offset, end; the file's bytes tiled by its
+    lines), and that share of 50-line batches is sent again 1-5 batches later, as a failover re-sends:
+    older lines after newer ones; and each partition's first ``first_lines_again`` lines are sent again
+    at the end. A copy must not land: the multiset holds each line once.
+    """
     producer = Producer({**kafka_config, "linger.ms": 20, "enable.idempotence": True})
     sent = Counter()
     generator = LogGenerator(seed=seed, bad_ratio=bad_ratio)
-    for i, record in enumerate(generator.records(count, start=start, end=end)):
+    chance = random.Random(seed)
+    file_end = [0] * partitions  # bytes of each partition's host file so far
+    batches: list[list] = [[] for _ in range(partitions)]  # each partition's 50-line batch being made
+    resends: list[list] = [[] for _ in range(partitions)]  # (batches to wait, records) per partition
+    copies = 0
+    first_lines: list[list] = [[] for _ in range(partitions)]
+
+    def send(partition: int, value: bytes, headers: list | None) -> None:
         while True:
             try:
-                producer.produce(topic, record.value, partition=i % partitions)
-                break
+                producer.produce(topic, value, partition=partition, headers=headers)
+                return
             except BufferError:  # the local queue is full: let deliveries make room
                 producer.poll(0.1)
+
+    def send_batch(partition: int, batch: list) -> None:
+        nonlocal copies
+        for value, headers in batch:
+            send(partition, value, headers)
+        for resend in list(resends[partition]):
+            resend[0] -= 1
+            if resend[0] <= 0:
+                resends[partition].remove(resend)
+                for value, headers in resend[1]:
+                    send(partition, value, headers)
+                copies += len(resend[1])
+        if chance.random() < resent_ratio:
+            resends[partition].append([chance.randint(1, 5), batch])
+
+    for i, record in enumerate(generator.records(count, start=start, end=end)):
+        partition = i % partitions
         sent[record.value] += 1
+        if resent_ratio is None:
+            send(partition, record.value, None)
+        else:
+            begin = file_end[partition]
+            file_end[partition] += len(record.value) + 1
+            headers = [("host", f"host{partition}".encode()), ("fileid", f"{4242 + partition}-9a0c31f2".encode()),
+                       ("file", b"/var/log/app.log"), ("offset", str(begin).encode()),
+                       ("end", str(file_end[partition]).encode())]
+            batches[partition].append((record.value, headers))
+            if i // partitions < first_lines_again:
+                first_lines[partition].append((record.value, headers))
+            if len(batches[partition]) == 50:
+                send_batch(partition, batches[partition])
+                batches[partition] = []
         if i % 10_000 == 0:
             producer.poll(0)
+    if resent_ratio is not None:
+        for partition in range(partitions):
+            send_batch(partition, batches[partition])
+            for _wait, batch in resends[partition]:  # the re-sends still waiting go last
+                for value, headers in batch:
+                    send(partition, value, headers)
+                copies += len(batch)
+            for value, headers in first_lines[partition]:
+                send(partition, value, headers)
+            copies += len(first_lines[partition])
+        assert resent_ratio == 0 or copies > 0
     assert producer.flush(30) == 0
     return sent
+
+
+def end_offsets(kafka_config: dict, topic: str, partitions: int) -> list[int]:
+    """Each partition's next offset in Kafka: where a consumer that took everything stands."""
+    reader = Consumer({**kafka_config, "group.id": f"ends_{topic}"})
+    try:
+        return [reader.get_watermark_offsets(TopicPartition(topic, p), timeout=15)[1] for p in range(partitions)]
+    finally:
+        reader.close()
 
 
 def landed(client, root: str, topic: str) -> Counter:

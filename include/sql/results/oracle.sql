@@ -41,6 +41,8 @@ CREATE TABLE online_offsets (
     next_offset NUMBER(19)               NOT NULL,
     updated_at  TIMESTAMP WITH TIME ZONE DEFAULT SYSTIMESTAMP NOT NULL,
     watermark   NUMBER(19),
+    -- the byte ranges of host files counted up to next_offset (logstream/line_ids.py, JSON)
+    line_ranges CLOB,
     PRIMARY KEY (topology, topic, partition)
 );
 CREATE TABLE online_flushes (

@@ -66,6 +66,9 @@ CREATE TABLE IF NOT EXISTS online_flushes (
 -- The partition's event-time watermark (largest StartTime counted so far), stored with its offset so
 -- that a restarted topology classifies replayed records as late/expired exactly as the first run did.
 ALTER TABLE online_offsets ADD COLUMN IF NOT EXISTS watermark bigint;
+-- The byte ranges of host files counted up to next_offset (logstream/line_ids.py, JSON), moved in the
+-- same transaction as next_offset: a line re-sent by Flume is counted once.
+ALTER TABLE online_offsets ADD COLUMN IF NOT EXISTS line_ranges text;
 -- When each pane closed (the watermark passed its end) and when that close was committed: the
 -- record that closed it (offset, Kafka timestamp) and the commit's clock time. A pane is final once
 -- its allowed lateness has passed too.

@@ -20,6 +20,7 @@ from logstream.hadoop_consumer.range_fetch import Fetched, consumer_settings, fe
 from logstream.hadoop_consumer.split_fetch import UpperRange, UpperRangeFetch, UpperRangeResult
 from logstream.hdfs_layout import batch_file_name, hour_dir
 from logstream.kafka_partitions import KafkaUnavailable, partition_leaders
+from logstream.line_ids import LineDedup, LineRanges
 
 __all__ = ["BatchLimits", "BatchResult", "HadoopConsumer", "KafkaUnavailable", "LeaseLost", "OffsetOutOfRange",
            "split_point"]
@@ -154,21 +155,29 @@ class HadoopConsumer:
         if start >= end:
             if committed.leader != leader:
                 inflight.lease.check("commit")
-                self.store.write(PartitionOffset(topic, partition, leader, committed.offset, committed.watermark))
+                self.store.write(replace(committed, leader=leader))
             return result
 
+        dedup = LineDedup(LineRanges.from_json(committed.lines))
         with Stager(inflight) as stager:
-            fetched, upper = self._fetch_batch(consumer, result, start, end, limits, stager)
+            fetched, upper = self._fetch_batch(consumer, result, start, end, limits, stager, dedup)
             first = fetched.first if fetched.first is not None else upper and upper.first
             if first is None:
-                if result.next_offset > start:  # nothing but control records: move past them
+                if result.next_offset > start:  # nothing but control records or copies: move past them
                     inflight.lease.check("commit")
-                    self.store.write(PartitionOffset(topic, partition, leader, result.next_offset, result.watermark))
+                    self.store.write(replace(committed, leader=leader, offset=result.next_offset,
+                                             watermark=result.watermark))
                 return result
             stager.finish({staged_name(topic, self.root, *key): rows for key, rows in fetched.groups.items()})
 
         last = upper.last if upper is not None and upper.last is not None else fetched.last
-        manifest = Manifest(topic, partition, first, last, result.next_offset, result.watermark, leader)
+        lines = dedup.covered
+        forgotten = lines.forget_idle()
+        if forgotten:
+            self.progress(f"{topic}[{partition}] forgot the line ids of {len(forgotten):,} host files idle for "
+                          f"30 days: {', '.join(forgotten[:5])}{' ...' if len(forgotten) > 5 else ''}")
+        manifest = Manifest(topic, partition, first, last, result.next_offset, result.watermark, leader,
+                            lines=lines.to_json() if lines.files else "")
         # each process's files are named by the offsets it fetched
         own_files = {staged_name(topic, self.root, *key): key for key in fetched.groups}
         upper_files = {f"{UPPER}{name}": key for name, key in (upper.files.items() if upper else ())}
@@ -183,9 +192,12 @@ class HadoopConsumer:
         return result
 
     def _fetch_batch(self, consumer: Consumer, result: BatchResult, start: int, end: int, limits: BatchLimits,
-                     stager: Stager) -> tuple[Fetched, UpperRangeResult | None]:
+                     stager: Stager, dedup: LineDedup) -> tuple[Fetched, UpperRangeResult | None]:
         """Fetch [start, end) and stage its hour files on the way; a large batch's upper part is
-        fetched by a helper process at the same time (split_fetch.py), its counts added to ``result``."""
+        fetched by a helper process at the same time (split_fetch.py), its counts added to ``result``.
+        Each part drops the copies of lines taken before the batch; should the two parts have taken
+        the same line (a copy across the split point), the helper's part is left to the next batch,
+        which then knows the lower part's lines."""
         topic, partition = result.topic, result.partition
 
         def stage_hour(key: tuple[str, str, str], rows: list[tuple[int, bytes]]) -> None:
@@ -193,7 +205,7 @@ class HadoopConsumer:
 
         def fetch(begin: int, stop: int, own_limits: BatchLimits) -> Fetched:
             return fetch_range(consumer, result, begin, stop, own_limits, root=self.root, hour_done=stage_hour,
-                               progress=self.progress)
+                               dedup=dedup, progress=self.progress)
 
         if end - start < limits.split_from:
             return fetch(start, end, limits), None
@@ -201,7 +213,7 @@ class HadoopConsumer:
         own_limits = replace(limits, max_bytes=limits.max_bytes // 2)
         upper_range = UpperRange(self.kafka_config, self.root, topic, partition, split, end, own_limits.max_bytes,
                                  limits.stall_timeout, result.watermark, os.getpid(), limits.start_time_max_age,
-                                 limits.start_time_max_lead)
+                                 limits.start_time_max_lead, lines=dedup.covered.to_json())
         if not upper_range.can_be_sent():
             self.progress(f"{topic}[{partition}] the Kafka settings hold callbacks, which a helper process cannot "
                           f"get: fetching all {end - start:,} records in this one")
@@ -218,6 +230,14 @@ class HadoopConsumer:
         finally:
             helper.cancel()  # a no-op once it has exited
         self.progress(f"{topic}[{partition}] the helper process fetched offsets {split:,}->{upper.next_offset:,}: "
-                      f"{upper.records:,} records ({upper.quarantined:,} quarantined)")
+                      f"{upper.records:,} records ({upper.quarantined:,} quarantined, {upper.copies:,} copies dropped)")
+        upper_lines = LineRanges.from_json(upper.taken)
+        if dedup.taken.overlaps(upper_lines):
+            # its files stay unpublished in the attempt's folder, deleted with it
+            self.progress(f"{topic}[{partition}] both processes took a copy of the same line: the batch ends at "
+                          f"offset {split:,}, and the next one fetches {split:,}->{upper.next_offset:,} again")
+            return fetched, None
+        dedup.covered.update(upper_lines)
+        result.copies += upper.copies
         result.add_counts(upper.records, upper.bytes, upper.quarantine_reasons, upper.watermark, upper.next_offset)
         return fetched, upper

@@ -38,9 +38,12 @@ class Manifest:
     leader: str
     # staged file name in the attempt's inflight folder -> final path
     files: dict[str, str] = field(default_factory=dict)
+    # the line ids taken up to next_offset (offset.dat's ``lines``)
+    lines: str = ""
 
     def commit_record(self) -> PartitionOffset:
-        return PartitionOffset(self.topic, self.partition, self.leader, self.next_offset, self.watermark)
+        return PartitionOffset(self.topic, self.partition, self.leader, self.next_offset, self.watermark,
+                               lines=self.lines)
 
 
 class InflightBatch:

@@ -10,8 +10,11 @@ from the partition, which tells the Hive reports when an hour is complete) and t
     offset=2783
     watermark=1795839600
     updated=2026-11-28T04:30:00Z
+    lines={"web1 1835021-9a0c31f2":[1796400000123,[0,48211]]}
 
-``offset`` is the next offset to read. The file is replaced by write-new, delete-old, rename
+``offset`` is the next offset to read. ``lines`` (when the partition's records carry line ids) holds
+the byte ranges of host files taken up to that offset (``logstream.line_ids``): written in the same
+file, so the ranges and the offset they cover move together. The file is replaced by write-new, delete-old, rename
 (``hdfs_files.replace_file``); a reader that finds only ``offset.dat.new`` (a crash between the
 last two steps) uses that, and the next write first finishes that rename.
 """
@@ -42,11 +45,14 @@ class PartitionOffset:
     offset: int = FROM_BEGINNING
     watermark: int = NO_WATERMARK
     updated: str = ""
+    # LineRanges.to_json() of the line ids taken so far; "" when none had one
+    lines: str = ""
 
     def to_text(self) -> str:
         return (
             f"topic={self.topic}\npartition={self.partition}\nleader={self.leader}\n"
             f"offset={self.offset}\nwatermark={self.watermark}\nupdated={self.updated}\n"
+            + (f"lines={self.lines}\n" if self.lines else "")
         )
 
     @classmethod
@@ -60,6 +66,7 @@ class PartitionOffset:
                 offset=int(fields["offset"]),
                 watermark=int(fields.get("watermark", NO_WATERMARK)),
                 updated=fields.get("updated", ""),
+                lines=fields.get("lines", ""),
             )
         except (KeyError, ValueError) as err:
             raise OffsetFileError(f"{source} is not a valid offset file ({err!r}): {text[:200]!r}") from None

@@ -6,12 +6,13 @@ batch (``split_fetch.py``) and by replay (``replay.py``): all three file records
 
 from __future__ import annotations
 
+import operator
 import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from confluent_kafka import Consumer, KafkaError, TopicPartition
+from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 
 from logstream.hadoop_consumer.batch_result import BatchLimits, BatchResult, OffsetOutOfRange
 from logstream.hadoop_consumer.plain_chunks import split_chunk
@@ -24,6 +25,7 @@ from logstream.hdfs_layout import (
     topic_dir,
 )
 from logstream.kafka_partitions import KafkaUnavailable
+from logstream.line_ids import LineDedup
 from logstream.log_entry import InvalidEntry, valid_start_time
 
 PROGRESS_EVERY_SECONDS = 10.0
@@ -83,9 +85,24 @@ def _filing_timestamp_ms(timestamp_ms: int) -> int:
     return int(time.time() * 1000)
 
 
+def new_lines_only(messages: list, end: int, dedup: LineDedup) -> list:
+    """``messages`` without the copies of lines taken before (by their line ids); a chunk without any
+    line id comes back as it is, at the cost of one C-level pass over its headers. Messages at or past
+    ``end`` belong to the next batch: they are left alone, taken or not."""
+    headers = list(map(Message.headers, messages))
+    if not any(headers):
+        return messages
+    if (None not in headers and messages[-1].offset() < end and not any(map(Message.error, messages))
+            and dedup.keep_all(headers, list(map(operator.itemgetter(1), map(Message.timestamp, messages))))):
+        return messages  # each file's lines adjacent and new: taken at once
+    return [message for message, found in zip(messages, headers)
+            if found is None or message.error() is not None or message.offset() >= end
+            or dedup.keep(found, message.timestamp()[1])]
+
+
 def fetch_range(consumer: Consumer, result: BatchResult, start: int, end: int, limits: BatchLimits, *, root: str,
                 whole_chunks: bool = True, hour_done: Callable[[HourKey, list[tuple[int, bytes]]], None] | None = None,
-                progress: Callable[[str], None]) -> Fetched:
+                dedup: LineDedup | None = None, progress: Callable[[str], None]) -> Fetched:
     """Read [start, end) of the partition into per-hour groups; counts go into ``result``.
 
     A fetched chunk whose records are all plain entries of one hour is checked and filed whole
@@ -93,6 +110,7 @@ def fetch_range(consumer: Consumer, result: BatchResult, start: int, end: int, l
     of the first); any other chunk goes record by record, with counters in locals and entries filed
     by hour number, the folders' names being made once per hour. Once the fetch has moved past an
     hour, ``hour_done`` gets its group (it may still grow if entries of that hour come late).
+    With ``dedup``, a record whose line id was taken before is dropped (counted in ``result.copies``).
     """
     topic, partition = result.topic, result.partition
     max_age, max_lead = limits.start_time_max_age, limits.start_time_max_lead
@@ -125,6 +143,17 @@ def fetch_range(consumer: Consumer, result: BatchResult, start: int, end: int, l
                 )
             continue
         last_delivery = now
+        passed = next_offset  # with copies dropped, the offset past the last of them
+        if dedup is not None:
+            copies_before = dedup.copies
+            after_last = messages[-1].offset() + 1 if messages[-1].error() is None else next_offset
+            messages = new_lines_only(messages, end, dedup)
+            if dedup.copies != copies_before:
+                result.copies += dedup.copies - copies_before
+                passed = min(after_last, end)
+                if not messages:
+                    next_offset = max(next_offset, passed)
+                    continue
         chunks, messages = (split_chunk(messages, end, max_age=max_age, max_lead=max_lead) if whole_chunks
                             else ([], messages))
         for message in messages:
@@ -175,6 +204,7 @@ def fetch_range(consumer: Consumer, result: BatchResult, start: int, end: int, l
             size += chunk.bytes
             watermark = max(watermark, chunk.newest_start_time)
             open_hours.add(chunk.hour_number)
+        next_offset = max(next_offset, passed)
         if hour_done is not None and chunks:
             for hour_number in sorted(hour for hour in open_hours if hour < chunks[0].hour_number):
                 open_hours.discard(hour_number)

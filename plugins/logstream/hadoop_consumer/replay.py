@@ -14,6 +14,7 @@ from logstream.hadoop_consumer.partition_lease import PartitionLease
 from logstream.hadoop_consumer.range_fetch import Fetched, fetch_range, file_suffix
 from logstream.hdfs_layout import batch_file_name, hour_dir, inflight_dir, parse_batch_file_name
 from logstream.kafka_partitions import KafkaUnavailable, offset_at
+from logstream.line_ids import LineDedup, LineRanges
 
 WHOLE_PERIOD = BatchLimits(max_records=10**12, max_bytes=2**62)
 
@@ -59,8 +60,10 @@ def _replay_leased(consumer: HadoopConsumer, lease: PartitionLease, start_ms: in
         result = BatchResult(topic, partition, first_offset, first_offset, high_watermark=high,
                              leader=committed.leader, watermark=committed.watermark)
         fetched = (
+            # copies of a line within the period are dropped, as the batches did; a copy whose line
+            # was taken before the period is not known here and would be restored (DESIGN.md)
             fetch_range(kafka, result, first_offset, end_offset, limits, root=root, whole_chunks=False,
-                        progress=consumer.progress)
+                        dedup=LineDedup(LineRanges()), progress=consumer.progress)
             if first_offset < end_offset else Fetched()
         )
     except KafkaException as err:

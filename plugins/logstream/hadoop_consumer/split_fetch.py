@@ -32,6 +32,7 @@ from confluent_kafka import Consumer
 from logstream.hadoop_consumer.batch_result import BatchLimits, BatchResult
 from logstream.hadoop_consumer.inflight_batch import Stager
 from logstream.hadoop_consumer.range_fetch import consumer_settings, fetch_range, staged_name
+from logstream.line_ids import LineDedup, LineRanges
 
 # the folder that holds the logstream package, for the helper's import path
 _PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])
@@ -54,6 +55,8 @@ class UpperRange:
     parent_pid: int
     start_time_max_age: int = BatchLimits.start_time_max_age
     start_time_max_lead: int = BatchLimits.start_time_max_lead
+    # the line ids taken before the batch (LineRanges.to_json())
+    lines: str = ""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -80,6 +83,9 @@ class UpperRangeResult:
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
     # staged name (as the helper named it) -> (folder, dt, hour)
     files: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+    # the line ids it took (LineRanges.to_json()) and the copies it dropped
+    taken: str = ""
+    copies: int = 0
 
     @property
     def quarantined(self) -> int:
@@ -227,6 +233,7 @@ def fetch_upper_range(upper: UpperRange, sink: _FrameSink) -> UpperRangeResult:
                          stall_timeout=upper.stall_timeout, start_time_max_age=upper.start_time_max_age,
                          start_time_max_lead=upper.start_time_max_lead)
     outcome = UpperRangeResult()
+    dedup = LineDedup(LineRanges.from_json(upper.lines))
     consumer = Consumer(consumer_settings(upper.kafka_config))
     try:
         with Stager(sink, threads=1) as stager:
@@ -236,7 +243,7 @@ def fetch_upper_range(upper: UpperRange, sink: _FrameSink) -> UpperRangeResult:
                 return staged
 
             fetched = fetch_range(consumer, result, upper.start, upper.end, limits, root=upper.root,
-                                  hour_done=lambda key, rows: stager.write(name(key), rows),
+                                  hour_done=lambda key, rows: stager.write(name(key), rows), dedup=dedup,
                                   progress=lambda line: sink.send("progress", line))
             stager.finish({name(key): rows for key, rows in fetched.groups.items()})
     finally:
@@ -244,6 +251,7 @@ def fetch_upper_range(upper: UpperRange, sink: _FrameSink) -> UpperRangeResult:
     outcome.first, outcome.last, outcome.next_offset = fetched.first, fetched.last, result.next_offset
     outcome.records, outcome.bytes = result.records, result.bytes
     outcome.watermark, outcome.quarantine_reasons = result.watermark, result.quarantine_reasons
+    outcome.taken, outcome.copies = dedup.taken.to_json(), dedup.copies
     return outcome
 
 

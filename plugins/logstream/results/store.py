@@ -25,6 +25,7 @@ from logstream.storm.window_counter import PaneDeltas
 class PartitionPosition:
     next_offset: int
     watermark: int | None
+    line_ranges: str = ""  # LineRanges.to_json() of the lines counted up to next_offset
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class Flush:
     last_offset: int
     watermark: int | None
     deltas: PaneDeltas
+    line_ranges: str = ""  # the lines counted up to next_offset, committed with it
 
 
 def _utc(epoch_seconds: int) -> datetime:
@@ -96,15 +98,19 @@ class ResultStore:
             cur.execute(self.SELECT_POSITION, (topology, topic, partition))
             row = cur.fetchone()
         self.conn.rollback()
-        return None if row is None else PartitionPosition(int(row[0]), None if row[1] is None else int(row[1]))
+        if row is None:
+            return None
+        line_ranges = row[2].read() if hasattr(row[2], "read") else row[2]  # an Oracle CLOB is read
+        return PartitionPosition(int(row[0]), None if row[1] is None else int(row[1]), line_ranges or "")
 
     def apply(self, flush: Flush) -> bool:
         """Write ``flush`` if the stored next offset is its first offset; False (nothing written) if not."""
         conn = self.conn
         try:
             with conn.cursor() as cur:
-                cur.execute(self.ADVANCE_POSITION, (flush.next_offset, flush.watermark, flush.topology,
-                                                    flush.topic, flush.partition, flush.first_offset))
+                cur.execute(self.ADVANCE_POSITION, (flush.next_offset, flush.watermark, flush.line_ranges or None,
+                                                    flush.topology, flush.topic, flush.partition,
+                                                    flush.first_offset))
                 if cur.rowcount != 1:
                     conn.rollback()
                     return False
@@ -124,10 +130,10 @@ class PostgresResultStore(ResultStore):
 
     INSERT_POSITION = (f"INSERT INTO {schema.OFFSETS} (topology, topic, partition, next_offset) "
                        "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING")
-    SELECT_POSITION = (f"SELECT next_offset, watermark FROM {schema.OFFSETS} "
+    SELECT_POSITION = (f"SELECT next_offset, watermark, line_ranges FROM {schema.OFFSETS} "
                        "WHERE topology = %s AND topic = %s AND partition = %s")
-    ADVANCE_POSITION = (f"UPDATE {schema.OFFSETS} SET next_offset = %s, watermark = %s, updated_at = now() "
-                        "WHERE topology = %s AND topic = %s AND partition = %s AND next_offset = %s")
+    ADVANCE_POSITION = (f"UPDATE {schema.OFFSETS} SET next_offset = %s, watermark = %s, line_ranges = %s, "
+                        "updated_at = now() WHERE topology = %s AND topic = %s AND partition = %s AND next_offset = %s")
 
     @classmethod
     def from_dsn(cls, dsn: str) -> PostgresResultStore:
@@ -207,10 +213,11 @@ class OracleResultStore(ResultStore):
                        ":4 next_offset FROM dual) s ON (o.topology = s.topology AND o.topic = s.topic AND "
                        "o.partition = s.partition) WHEN NOT MATCHED THEN INSERT (topology, topic, partition, "
                        "next_offset) VALUES (s.topology, s.topic, s.partition, s.next_offset)")
-    SELECT_POSITION = (f"SELECT next_offset, watermark FROM {schema.OFFSETS} "
+    SELECT_POSITION = (f"SELECT next_offset, watermark, line_ranges FROM {schema.OFFSETS} "
                        "WHERE topology = :1 AND topic = :2 AND partition = :3")
-    ADVANCE_POSITION = (f"UPDATE {schema.OFFSETS} SET next_offset = :1, watermark = :2, updated_at = SYSTIMESTAMP "
-                        "WHERE topology = :3 AND topic = :4 AND partition = :5 AND next_offset = :6")
+    ADVANCE_POSITION = (f"UPDATE {schema.OFFSETS} SET next_offset = :1, watermark = :2, line_ranges = :3, "
+                        "updated_at = SYSTIMESTAMP WHERE topology = :4 AND topic = :5 AND partition = :6 "
+                        "AND next_offset = :7")
 
     @staticmethod
     def _merge_counts(table: str, key: str) -> str:

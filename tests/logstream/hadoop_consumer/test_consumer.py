@@ -21,7 +21,9 @@ from logstream.hadoop_consumer.offset_store import OffsetFileError
 from logstream.storm.window_counter import WindowCounter
 
 from log_times import hour_folder
-from produced_and_landed import DAY_BOUNDARY, HOUR, create_topic, drain, landed, produce, quarantine_reasons
+from produced_and_landed import (DAY_BOUNDARY, HOUR, create_topic, drain, end_offsets, landed, produce,
+                                  quarantine_reasons)
+from logstream.line_ids import LineRanges
 
 
 def test_batches_land_every_record_exactly_once(consumer, kafka_config, hdfs_client, root, unique_name):
@@ -40,6 +42,55 @@ def test_batches_land_every_record_exactly_once(consumer, kafka_config, hdfs_cli
     assert all(o.leader == kafka_config["bootstrap.servers"] for o in offsets)
     assert all(o.watermark >= DAY_BOUNDARY for o in offsets)
     assert hdfs_client.status(f"{root}/_inflight/{unique_name}/0", strict=False) is None
+
+
+def test_copies_of_lines_land_once_by_their_line_ids(consumer, kafka_config, hdfs_client, root, unique_name):
+    """Lines re-sent as a failover does (older after newer, some in a later batch than their first
+    copy) land once, bad ones quarantined once; offset.dat holds each host file's bytes as taken."""
+    create_topic(kafka_config, unique_name, 2)
+    sent = produce(kafka_config, unique_name, 20_000, partitions=2, resent_ratio=0.2)
+    ends = end_offsets(kafka_config, unique_name, 2)
+    assert sum(ends) > 20_000 + 3000  # the copies are in Kafka
+
+    results = []
+    consumer.progress = lambda line: None
+    consumer.initialize(unique_name)
+    while not results or any(r.lag for r in results[-2:]):
+        results += [consumer.run_batch(unique_name, p, BatchLimits(max_records=700)) for p in (0, 1)]
+    assert landed(hdfs_client, root, unique_name) == sent
+    assert sum(r.records for r in results) == 20_000 and sum(r.copies for r in results) == sum(ends) - 20_000
+    offsets = [consumer.store.read(unique_name, p) for p in (0, 1)]
+    assert [o.offset for o in offsets] == ends
+    # each partition's host file, whole: one range from its first byte, the lines' bytes all told
+    files = [LineRanges.from_json(o.lines) for o in offsets]
+    assert [sorted(f.files) for f in files] == [["host0 4242-9a0c31f2"], ["host1 4243-9a0c31f2"]]
+    spans = [f.ranges(file) for f in files for file in f.files]
+    assert all(len(span) == 1 and span[0][0] == 0 for span in spans)
+    assert sum(span[0][1] for span in spans) == sum(len(value) + 1 for value in sent.elements())
+
+
+def test_a_split_batch_whose_parts_took_the_same_line_ends_at_the_split(consumer, kafka_config, hdfs_client, root,
+                                                                        unique_name):
+    create_topic(kafka_config, unique_name, 1)
+    # the first 2,000 lines again after all others: copies in the helper's part of lines in the batch's
+    sent = produce(kafka_config, unique_name, 60_000, partitions=1, bad_ratio=0.01, resent_ratio=0.0,
+                   first_lines_again=2000)
+    [end] = end_offsets(kafka_config, unique_name, 1)
+    assert end == 62_000
+    progress: list[str] = []
+    consumer.progress = progress.append
+    limits = BatchLimits(max_records=end, split_from=10_000)
+
+    first = consumer.run_batch(unique_name, 0, limits)
+    # both processes took the first lines: the helper's part is left to the next batch, which knows
+    # the lower part's lines and drops the copies
+    assert any("both processes took a copy of the same line" in line for line in progress), progress
+    assert first.next_offset == split_point(0, end)
+    assert first.copies == 0
+    assert drain(consumer, unique_name, 1, limits) >= 1
+    assert landed(hdfs_client, root, unique_name) == sent
+    assert consumer.store.read(unique_name, 0).offset == end
+    assert sum(1 for line in progress if "copies of lines taken before dropped" in line and "2,000 copies" in line) == 1
 
 
 def test_hour_folders_follow_start_time_and_quarantine_keeps_reasons(consumer, kafka_config, hdfs_client, root,

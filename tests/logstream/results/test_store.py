@@ -7,6 +7,7 @@ import json
 import select
 import threading
 from collections import Counter
+from dataclasses import replace
 
 import psycopg2
 
@@ -49,7 +50,21 @@ def test_a_replayed_flush_is_not_applied_twice(stack, unique_name):
     assert store.apply(_flush(unique_name, 101, 10)) is True
     assert _totals(_dsn(stack), unique_name) == (110, 110, 2, 112)
     position = store.position(topology=unique_name, topic=unique_name, partition=0)
-    assert (position.next_offset, position.watermark) == (112, T0 + 5)
+    assert (position.next_offset, position.watermark, position.line_ranges) == (112, T0 + 5, "")
+    store.close()
+
+
+def test_line_ranges_move_with_the_offset_only(stack, unique_name):
+    store = PostgresResultStore.from_dsn(_dsn(stack))
+    store.create_schema()
+    store.start_partition(topology=unique_name, topic=unique_name, partition=0, start_offset=0)
+    first = '{"web1 7-a":[1,[0,4200]]}'
+    assert store.apply(replace(_flush(unique_name, 0, 100), line_ranges=first)) is True
+    # a replayed flush moves neither the offset nor the ranges
+    assert store.apply(replace(_flush(unique_name, 0, 100), line_ranges='{"web1 7-a":[1,[0,9999]]}')) is False
+    assert store.position(topology=unique_name, topic=unique_name, partition=0).line_ranges == first
+    assert store.apply(replace(_flush(unique_name, 101, 10), line_ranges="")) is True
+    assert store.position(topology=unique_name, topic=unique_name, partition=0).line_ranges == ""
     store.close()
 
 

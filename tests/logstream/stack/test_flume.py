@@ -7,10 +7,13 @@ import os
 import threading
 import time
 import uuid
+from collections import Counter
 
 import pytest
 
 from flume_hosts import HostFiles, own_tiers, read_topic
+from produced_and_landed import drain, landed
+from logstream.hadoop_consumer.consumer import HadoopConsumer
 from logstream.flume.agent_config import FlumeConfigError
 from logstream.flume.health import AgentRole, agent_problems
 from logstream.flume.metrics import AgentUnreachable, read_metrics
@@ -223,7 +226,8 @@ def test_each_host_reaches_the_topic_of_its_business(start_own_tiers, stack):
         assert set(delivered.records) == set(expected_in[topic].items()), f"{topic} holds other lines than its hosts'"
 
 
-def test_kill_9_of_the_primary_l2_fails_over_and_its_file_channel_delivers_after_restart(start_own_tiers, stack):
+def test_kill_9_of_the_primary_l2_fails_over_and_its_file_channel_delivers_after_restart(start_own_tiers, stack,
+                                                                                          hdfs_client, zookeeper_hosts):
     tiers = start_own_tiers(1)
     primary, backup = tiers.pipeline.flume.l2_agents
     hosts = host_files(tiers)
@@ -271,6 +275,17 @@ def test_kill_9_of_the_primary_l2_fails_over_and_its_file_channel_delivers_after
     assert delivered.duplicates <= bound
     restarted = read_metrics(primary, tiers.metrics_url(primary))
     assert restarted.total("SINK", "EventDrainSuccessCount") >= len(waiting)
+
+    # downstream, the copies are dropped by their line ids: HDFS holds every line once
+    topic = tiers.pipeline.topics[0].name
+    root = f"/tests/{topic}/logs"
+    consumer = HadoopConsumer({"bootstrap.servers": stack.config.kafka_bootstrap}, hdfs_client, root,
+                              zookeeper_hosts=zookeeper_hosts, progress=lambda line: None)
+    try:
+        drain(consumer, topic, tiers.pipeline.topics[0].partitions)
+        assert landed(hdfs_client, root, topic) == Counter(expected.values())
+    finally:
+        hdfs_client.delete(f"/tests/{topic}", recursive=True)
 
 
 def test_kafka_down_for_a_while_loses_nothing_and_a_killed_l2_replays_its_file_channel(start_own_tiers, stack):

@@ -6,6 +6,9 @@ counted; a tuple that starts past ``expected`` is failed (something before it is
 rewinds), offsets below ``expected`` are dropped (a replay). At every tick, and whenever
 ``flush_records`` records wait, each partition's deltas go to the result store in one transaction
 guarded by the stored offset (:meth:`ResultStore.apply`); only then are its tuples acked.
+
+Records with line ids (``logstream/line_ids.py``) whose line was counted before (a copy Flume
+re-sent) are not counted; the byte ranges counted go into the same transaction as the offset.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any
 import psycopg2
 from streamparse import Bolt
 
+from logstream.line_ids import LineDedup, LineRanges
 from logstream.results.store import Flush, PostgresResultStore
 from logstream.storm.topology_config import ComponentSettings
 from logstream.storm.window_counter import WindowCounter
@@ -28,6 +32,7 @@ class PartitionState:
     counter: WindowCounter
     flushed: int  # the stored next offset: where the next flush starts
     expected: int  # the first offset not counted yet
+    lines: LineDedup  # the lines counted: stored ones and this partition's since
     last_offset: int = -1
     records: int = 0
     tuples: list[Any] = field(default_factory=list)
@@ -43,6 +48,7 @@ class WindowCountBolt(Bolt):
         self.store = PostgresResultStore.from_dsn(self.settings.results_dsn)
         self.partitions: dict[tuple[str, int], PartitionState] = {}
         self.counted = 0
+        self.copies = 0  # records not counted: copies of lines counted before
         self.report_at = time.monotonic() + 30
 
     def _state(self, topic: str, partition: int) -> PartitionState:
@@ -55,11 +61,12 @@ class WindowCountBolt(Bolt):
             counter = WindowCounter(pane_seconds=self.settings.pane_seconds,
                                     allowed_lateness_seconds=self.settings.allowed_lateness_seconds,
                                     watermark=position.watermark, start_time_bounds=self.settings.start_time_bounds)
-            state = self.partitions[key] = PartitionState(counter, position.next_offset, position.next_offset)
+            state = self.partitions[key] = PartitionState(counter, position.next_offset, position.next_offset,
+                                                          LineDedup(LineRanges.from_json(position.line_ranges)))
         return state
 
     def process(self, tup: Any) -> None:
-        topic, partition, from_offset, next_offset, records, timestamp_steps = tup.values
+        topic, partition, from_offset, next_offset, records, timestamp_steps, line_ids = tup.values
         try:
             state = self._state(topic, partition)
         except psycopg2.Error as err:
@@ -74,7 +81,9 @@ class WindowCountBolt(Bolt):
             return
         skip = state.expected - from_offset  # records of the tuple counted already (a partial replay)
         stamps = list(accumulate(timestamp_steps))[skip:]
-        if isinstance(records, str):
+        if line_ids is not None and not self._count_new_lines(state, records, stamps, line_ids[skip:], skip):
+            pass  # counted run by run, without the copies
+        elif isinstance(records, str):
             lines = records.encode("latin-1")
             if skip:
                 lines = lines.split(b"\n", skip)[skip]
@@ -89,6 +98,26 @@ class WindowCountBolt(Bolt):
         if state.records >= self.settings.flush_records:
             self._flush(topic, partition, state)
 
+    def _count_new_lines(self, state: PartitionState, records: str | list[str], stamps: list[int],
+                         line_ids: list, skip: int) -> bool:
+        """Take the records' line ids; True if none was a copy (the caller counts the records as they
+        are), else count the runs of new records here, each at its own offsets, and return False."""
+        keep = [state.lines.keep_line(tuple(line) if line else None, stamp) for line, stamp in zip(line_ids, stamps)]
+        if all(keep):
+            return True
+        values = records.encode("latin-1").split(b"\n")[skip:-1] if isinstance(records, str) else \
+            [value.encode("latin-1") for value in records[skip:]]
+        run_start = None
+        for index, kept in enumerate([*keep, False]):
+            if kept and run_start is None:
+                run_start = index
+            elif not kept and run_start is not None:
+                state.counter.add_values(first_offset=state.expected + run_start, values=values[run_start:index],
+                                         kafka_timestamps_ms=stamps[run_start:index])
+                run_start = None
+        self.copies += keep.count(False)
+        return False
+
     def process_tick(self, tup: Any) -> None:
         for (topic, partition), state in list(self.partitions.items()):
             self._flush(topic, partition, state)
@@ -99,7 +128,8 @@ class WindowCountBolt(Bolt):
             return
         flush = Flush(topology=self.settings.topology, topic=topic, partition=partition,
                       first_offset=state.flushed, next_offset=state.expected, last_offset=state.last_offset,
-                      watermark=state.counter.watermark, deltas=state.counter.take())
+                      watermark=state.counter.watermark, deltas=state.counter.take(),
+                      line_ranges=self._line_ranges(state))
         try:
             applied = self.store.apply(flush)
         except psycopg2.Error as err:
@@ -117,6 +147,13 @@ class WindowCountBolt(Bolt):
         self.counted += state.records
         state.flushed, state.records, state.tuples = state.expected, 0, []
 
+    def _line_ranges(self, state: PartitionState) -> str:
+        covered = state.lines.covered
+        forgotten = covered.forget_idle()
+        if forgotten:
+            self.logger.info("forgot the line ids of %d host files idle for 30 days: %s", len(forgotten), forgotten[:5])
+        return covered.to_json() if covered.files else ""
+
     def _forget(self, topic: str, partition: int) -> None:
         """Drop what the partition counted but did not commit; its tuples fail, so the spout sends them again."""
         state = self.partitions.pop((topic, partition))
@@ -132,6 +169,6 @@ class WindowCountBolt(Bolt):
     def _report(self) -> None:
         now = time.monotonic()
         if now >= self.report_at:
-            self.logger.info("counted %d records so far; partitions %s", self.counted,
-                             {f"{t}/{p}": s.flushed for (t, p), s in self.partitions.items()})
+            self.logger.info("counted %d records so far (%d copies of lines counted before left out); partitions %s",
+                             self.counted, self.copies, {f"{t}/{p}": s.flushed for (t, p), s in self.partitions.items()})
             self.report_at = now + 30

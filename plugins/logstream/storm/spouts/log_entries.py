@@ -13,9 +13,10 @@ import operator
 from collections import defaultdict
 from typing import Any
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, Message, TopicPartition
 from streamparse import Spout
 
+from logstream.line_ids import line_id
 from logstream.log_entry import as_lines
 from logstream.results.store import PostgresResultStore
 from logstream.storm.topology_config import ComponentSettings
@@ -23,8 +24,10 @@ from logstream.storm.topology_config import ComponentSettings
 # records: the batch's values as one string of lines (latin-1, each value followed by a newline) when
 # none of them holds a newline, else a list of the values (latin-1 strings); the offsets are
 # from_offset .. next_offset - 1 and timestamp_steps is the first record's Kafka timestamp (ms)
-# followed by each next record's difference to the one before it (small numbers: JSON stays short)
-OUTPUT_FIELDS = ["topic", "partition", "from_offset", "next_offset", "records", "timestamp_steps"]
+# followed by each next record's difference to the one before it (small numbers: JSON stays short);
+# line_ids is None when no record has a line id (logstream/line_ids.py), else one [file, start, end]
+# or None per record
+OUTPUT_FIELDS = ["topic", "partition", "from_offset", "next_offset", "records", "timestamp_steps", "line_ids"]
 
 
 class LogEntrySpout(Spout):
@@ -89,8 +92,10 @@ class LogEntrySpout(Spout):
         records = lines.decode("latin-1") if lines is not None else [value.decode("latin-1") for value in values]
         stamps = [message.timestamp()[1] for message in batch]
         steps = [stamps[0], *map(operator.sub, stamps[1:], stamps)]
+        headers = list(map(Message.headers, batch))
+        line_ids = list(map(line_id, headers)) if any(headers) else None
         self.position[partition] = expected
-        self.emit([self.settings.topic, partition, start, expected, records, steps],
+        self.emit([self.settings.topic, partition, start, expected, records, steps, line_ids],
                   tup_id=f"{partition}:{start}:{expected}")
 
     def _contiguous(self, partition: int, start: int, batch: list) -> list:

@@ -17,7 +17,8 @@ import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from log_times import hour_start_ago
-from online_stats import IMPLAUSIBLE, Expected, ResultReader, produce, round_lines, sigkill, wait_for
+from online_stats import (IMPLAUSIBLE, Expected, ResultReader, produce, round_lines, sigkill, wait_for,
+                          with_line_ids)
 from produced_and_landed import drain, quarantine_reasons
 from logstream.hadoop_consumer.consumer import HadoopConsumer
 from logstream.stack.storm import worker_pids
@@ -39,17 +40,21 @@ class Run:
         self.expected = Expected()
         self.rng = random.Random(name)
         self.round = 0
+        self.file_ends: Counter = Counter()  # partition -> bytes of its host file so far (lines with ids)
         dsn = stack.service("postgres").dsn("logstream")
         self.dsn = dsn
         self.results = ResultReader(dsn, name, name)
 
-    def produce_round(self, records: int, head: tuple[bytes, ...] = ()) -> None:
-        """A round of lines on every partition, after the ``head`` lines (bad ones)."""
+    def produce_round(self, records: int, head: tuple[bytes, ...] = (), resent_ratio: float | None = None) -> None:
+        """A round of lines on every partition, after the ``head`` lines (bad ones); with ``resent_ratio``
+        the lines of one host file per partition, with line ids, that share of them sent twice."""
         base = BASE + 3600 * self.round
         # the test's own limit, not the product's: later hours would meet the StartTime bounds
         assert base + 3600 <= time.time(), f"round {self.round}: no plausible hour left before the clock"
         self.round += 1
         lines = {p: [(line, "bad") for line in head] + round_lines(self.rng, base, records) for p in range(PARTITIONS)}
+        if resent_ratio is not None:
+            lines = with_line_ids(lines, self.rng, self.file_ends, resent_ratio)
         produce(self.stack.config.kafka_bootstrap, self.name, lines, self.expected)
 
     def check_exact(self, timeout: float = 900) -> None:
@@ -117,15 +122,27 @@ def test_same_code_resubmitted_is_a_no_op(run):
     assert (again.topology_id, again.submitted) == (run.topology_id, False)
 
 
+def test_copies_of_lines_are_counted_once(run):
+    """Lines with line ids, a third of their 50-line batches sent again 1-3 batches later (older
+    after newer, as after a failover): each line is counted once, bad ones too."""
+    before = sum(run.expected.end_offsets.values())
+    run.produce_round(5_000, resent_ratio=0.3)
+    sent = sum(run.expected.end_offsets.values()) - before
+    assert sent > 3 * 5_450 * 1.2  # the copies are in Kafka
+    run.check_exact()
+
+
 def test_exact_after_ten_worker_kills_under_load(run):
     done = threading.Event()
     errors: list[BaseException] = []
 
     def load() -> None:
         try:
-            # ~4,000 records/s (a round of 3 x 5,450 lines every 4 s), until the kills are done
+            # ~4,000 records/s (a round of 3 x 5,450 lines every 4 s), until the kills are done; every
+            # other round's lines have line ids and a fifth of them copies: the ranges counted must
+            # move with the offsets, whenever a worker dies
             while not done.wait(4):
-                run.produce_round(5_000)
+                run.produce_round(5_000, resent_ratio=0.2 if run.round % 2 else None)
         except BaseException as err:  # surfaced by the assertion below
             errors.append(err)
 

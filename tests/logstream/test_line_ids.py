@@ -1,0 +1,137 @@
+"""LineRanges against a plain set of byte positions; line ids read from record headers."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from logstream.line_ids import LineDedup, LineRanges, line_id
+
+FILES = ("web1 11-aa", "web2 12-bb")
+ranges_added = st.lists(st.tuples(st.sampled_from(FILES), st.integers(0, 300), st.integers(1, 40)), max_size=60)
+
+
+def _positions(added) -> dict[str, set[int]]:
+    covered: dict[str, set[int]] = {file: set() for file in FILES}
+    for file, start, length in added:
+        covered[file].update(range(start, start + length))
+    return covered
+
+
+@settings(max_examples=300, deadline=None)
+@given(added=ranges_added, other=ranges_added)
+def test_ranges_hold_exactly_the_bytes_added(added, other):
+    ranges = LineRanges()
+    for file, start, length in added:
+        ranges.add(file, start, start + length)
+    covered = _positions(added)
+    for file in FILES:
+        assert {at for at in range(0, 360) if ranges.covers(file, at)} == covered[file]
+        pairs = ranges.ranges(file)
+        # merged: in order, neither overlapping nor touching
+        assert all(a < b < c for (a, b), (c, _d) in zip(pairs, pairs[1:]))
+        assert sum(end - start for start, end in pairs) == len(covered[file])
+
+    second = LineRanges()
+    for file, start, length in other:
+        second.add(file, start, start + length)
+    others = _positions(other)
+    assert ranges.overlaps(second) == any(covered[file] & others[file] for file in FILES)
+
+    assert LineRanges.from_json(ranges.to_json()) == ranges
+    both = ranges.copy()
+    both.update(second)
+    assert _positions(added + other) == {file: {at for at in range(0, 360) if both.covers(file, at)} for file in FILES}
+    assert ranges == LineRanges.from_json(ranges.to_json())  # update() left the original alone
+
+
+def test_line_id_from_headers():
+    headers = [("host", b"web1"), ("file", b"/var/log/app.log"), ("fileid", b"1835-9a0c"), ("offset", b"120"),
+               ("end", b"171")]
+    assert line_id(headers) == ("web1 1835-9a0c", 120, 171)
+    assert line_id(None) is None and line_id([]) is None
+    # without a part, or with one that is not a number or not a range: no id, the record is taken as it is
+    assert line_id([h for h in headers if h[0] != "fileid"]) is None
+    assert line_id([*headers[:3], ("offset", b"x"), ("end", b"171")]) is None
+    assert line_id([*headers[:3], ("offset", b"171"), ("end", b"120")]) is None
+    assert line_id([("host", b"web 1"), *headers[1:]]) is None
+
+
+def test_dedup_keeps_each_line_once_whatever_the_order():
+    committed = LineRanges()
+    committed.add("web1 1-a", 0, 100, 5)
+    dedup = LineDedup(committed)
+
+    def ids(start, end):
+        return [("host", b"web1"), ("fileid", b"1-a"), ("offset", str(start).encode()), ("end", str(end).encode())]
+
+    taken = [dedup.keep(ids(s, e), 10) for s, e in [(50, 60), (100, 150), (200, 250), (150, 200), (120, 150), (0, 9)]]
+    assert taken == [False, True, True, True, False, False]
+    assert dedup.copies == 3
+    assert dedup.taken.ranges("web1 1-a") == [(100, 250)]
+    assert dedup.covered.ranges("web1 1-a") == [(0, 250)]
+    assert committed.ranges("web1 1-a") == [(0, 100)]
+    assert dedup.keep(None, 10) and dedup.keep([("host", b"web1")], 10)  # no id: always taken
+
+
+def test_files_idle_for_long_are_forgotten():
+    ranges = LineRanges()
+    day = 86_400_000
+    ranges.add("web1 1-a", 0, 10, 100 * day)
+    ranges.add("web2 2-b", 0, 10, 69 * day)
+    ranges.add("web3 3-c", 0, 10, 71 * day)
+    assert ranges.forget_idle(30 * day) == ["web2 2-b"]
+    assert sorted(ranges.files) == ["web1 1-a", "web3 3-c"]
+
+
+def _headers(host: bytes, file_id: bytes, start: int, end: int, order: int = 0) -> list[tuple[str, bytes]]:
+    found = [("host", host), ("file", b"/var/log/app.log"), ("offset", b"%d" % start), ("fileid", file_id),
+             ("end", b"%d" % end)]
+    return found[order:] + found[:order]
+
+
+chunks = st.lists(st.tuples(st.sampled_from([b"web1", b"web2"]), st.integers(0, 12), st.integers(1, 3)),
+                  min_size=1, max_size=30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(committed=st.lists(st.tuples(st.sampled_from([b"web1", b"web2"]), st.integers(0, 40), st.integers(1, 5)),
+                          max_size=4),
+       chunk=chunks, adjacent=st.booleans(), order=st.integers(0, 4))
+def test_a_chunk_taken_at_once_is_taken_as_record_by_record(committed, chunk, adjacent, order):
+    """keep_all takes a chunk only when record by record would take every record, and then ends in
+    the same state."""
+    before = LineRanges()
+    for host, start, length in committed:
+        before.add(f"{host.decode()} 9-f", start, start + length, 1)
+    ends = {b"web1": 20, b"web2": 30}
+    headers = []
+    for host, gap, length in chunk:
+        start = ends[host] + (0 if adjacent else gap)
+        ends[host] = start + length
+        headers.append(_headers(host, b"9-f", start, start + length, order))
+    stamps = list(range(5, 5 + len(headers)))
+
+    at_once, one_by_one = LineDedup(before), LineDedup(before)
+    kept = [one_by_one.keep(found, stamp) for found, stamp in zip(headers, stamps)]
+    took = at_once.keep_all(headers, stamps)
+    if adjacent and not committed:
+        assert took  # the common case: the fast path is used
+    if took:
+        assert all(kept)
+        assert at_once.covered.files == one_by_one.covered.files and at_once.taken.files == one_by_one.taken.files
+    else:
+        assert (at_once.covered, at_once.taken) == (LineDedup(before).covered, LineRanges())  # nothing taken
+
+
+def test_keep_all_refuses_what_it_cannot_take_at_once():
+    dedup = LineDedup(LineRanges())
+    line = _headers(b"web1", b"9-f", 0, 10)
+    assert dedup.keep_all([line, _headers(b"web1", b"9-f", 10, 20)], [1, 2])
+    assert dedup.taken.ranges("web1 9-f") == [(0, 20)]
+    assert not dedup.keep_all([_headers(b"web1", b"9-f", 20, 30), _headers(b"web1", b"9-f", 5, 10)], [3, 4])  # a copy
+    assert not dedup.keep_all([_headers(b"web1", b"9-f", 20, 30), [("host", b"web1")]], [3, 4])  # one without an id
+    assert not dedup.keep_all([_headers(b"web1", b"9-f", 20, 30), _headers(b"web1", b"9-f", 20, 30, 1)], [3, 4])
+    assert not dedup.keep_all([_headers(b"web1", b"9-f", 20, 30), _headers(b"web1", b"9-f", 30, 30)], [3, 4])
+    assert not dedup.keep_all([_headers(b"web 1", b"9-f", 20, 30)], [3])
+    assert dedup.taken.ranges("web1 9-f") == [(0, 20)]
