@@ -11,9 +11,9 @@ few rounds and the median ratio is the result. Machines here are noisy: compare 
 absolute rates. The batch is one of the DAG's default shape: at 1,000,000 records it is split with
 a helper process (``--split-from`` above the record count measures one process alone).
 
-``--line-ids`` also produces the same records with line ids (the Kafka headers the Flume tiers
-add: host, fileid, file, offset, end; one host file) into a second topic, and each round lands that
-one too: its rate beside the plain one's, and their ratio, show what reading the ids costs.
+``--line-ids`` also produces the same records with line ids (the Kafka key the Flume tiers give
+each line; one host file) into a second topic, and each round lands that one too: its rate beside
+the plain one's, and their ratio, show what reading the ids costs.
 """
 
 from __future__ import annotations
@@ -43,12 +43,11 @@ def produce(bootstrap: str, topic: str, count: int, *, line_ids: bool = False) -
     start = int(time.time()) - DAY
     total = 0
     for record in LogGenerator(seed=3, bad_ratio=0.001).records(count, start=start, end=start + DAY):
-        # as the L1 of host web1 sends a line of its /var/log/security/app.log
-        headers = [("host", b"web1"), ("file", b"/var/log/security/app.log"), ("offset", b"%d" % total),
-                   ("fileid", b"1835021-9a0c31f2"), ("end", b"%d" % (total + len(record.value) + 1))] if line_ids else None
+        # as the L1 of host web1 sends a line of its app.log (logstream/line_ids.py)
+        key = b"ls1 web1 1835021-9a0c31f2 %d %d" % (total, total + len(record.value) + 1) if line_ids else None
         while True:
             try:
-                producer.produce(topic, record.value, headers=headers)
+                producer.produce(topic, record.value, key)
                 break
             except BufferError:
                 producer.poll(0.05)

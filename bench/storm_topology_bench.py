@@ -1,7 +1,7 @@
 """The security_stats topology's throughput and pane latency, beside Kafka's own consumer, in one run.
 
     PYTHONPATH=plugins .venv/bin/python bench/storm_topology_bench.py [--records 2000000]
-                                        [--live-seconds 40] [--live-rate 25000]
+                                        [--live-seconds 40] [--live-rate 25000] [--line-ids]
 
 1. Produces N generated entries (0.2% malformed) into a fresh topic with the pipeline's partitions.
 2. Baseline: ``kafka-consumer-perf-test`` (org.apache.kafka.tools.ConsumerPerformance) reads them.
@@ -12,6 +12,10 @@
    reports the delay from each pane's close (the Kafka timestamp of the record that closed it) to the
    commit of that close (``online_pane_closes``): median and p99.
 5. Checks that every produced record is counted exactly once, then kills the topology.
+
+``--line-ids``: the backlog's records carry line ids (the Kafka key the Flume tiers give each line;
+one host file per partition), which spout and bolt read and keep; run it beside a run without to see
+the cost.
 """
 
 from __future__ import annotations
@@ -38,15 +42,21 @@ from logstream.storm.deployment import deploy
 SERVICES = ("postgres", "zookeeper", "kafka", "storm")
 
 
-def produce_backlog(bootstrap: str, topic: str, count: int, partitions: int) -> None:
+def produce_backlog(bootstrap: str, topic: str, count: int, partitions: int, line_ids: bool = False) -> None:
     producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 50, "batch.size": 1_000_000,
                          "queue.buffering.max.messages": 1_000_000})
     now = int(time.time())
     generator = LogGenerator(seed=11, bad_ratio=0.002)
+    file_ends = [0] * partitions
     for i, record in enumerate(generator.records(count, start=now - 3 * 3600, end=now)):
+        partition, key = i % partitions, None
+        if line_ids:  # as the L1 of host web<p> sends a line of its app.log (logstream/line_ids.py)
+            start = file_ends[partition]
+            file_ends[partition] += len(record.value) + 1
+            key = b"ls1 web%d 1835021-%x %d %d" % (partition, partition, start, file_ends[partition])
         while True:
             try:
-                producer.produce(topic, record.value, partition=i % partitions)
+                producer.produce(topic, record.value, key, partition=partition)
                 break
             except BufferError:
                 producer.poll(0.05)
@@ -104,6 +114,7 @@ def main() -> int:
     parser.add_argument("--records", type=int, default=2_000_000)
     parser.add_argument("--live-seconds", type=float, default=40)
     parser.add_argument("--live-rate", type=int, default=25_000)
+    parser.add_argument("--line-ids", action="store_true", help="the backlog's records carry line ids")
     args = parser.parse_args()
 
     config = StackConfig()
@@ -115,8 +126,9 @@ def main() -> int:
     admin.create_topics([NewTopic(name, partitions, 1)])[name].result()
 
     began = time.monotonic()
-    produce_backlog(config.kafka_bootstrap, name, args.records, partitions)
-    print(f"produced {args.records:,} entries into {name} ({partitions} partitions) in {time.monotonic() - began:.1f}s")
+    produce_backlog(config.kafka_bootstrap, name, args.records, partitions, args.line_ids)
+    print(f"produced {args.records:,} entries{' with line ids' if args.line_ids else ''} into {name} "
+          f"({partitions} partitions) in {time.monotonic() - began:.1f}s")
     baseline = consumer_perf_test(config, name, args.records, heap="512m")["nMsg.sec"]
     print(f"kafka-consumer-perf-test: {baseline:,.0f} records/s")
 

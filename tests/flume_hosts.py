@@ -45,16 +45,21 @@ def own_tiers(stack, name: str, *, slot: int, batch_size: int = 100, idle_timeou
                       metrics_base_port=ports["flume_metrics"] + 20 + 10 * slot)
 
 
+# a line's event id as the tests name it: (host, file identity, first byte), the file identity being
+# "<inode>-<CRC-32 of the file's first line, hex>", computed here from the files
+EventId = tuple[str, str, int]
+
+
 @dataclass
 class HostFiles:
-    """Appends lines to a host's log files and remembers each line's event id (host, file, offset),
-    and its line id's other parts: the file's identity and the line's end."""
+    """Appends lines to a host's log files and remembers each line's event id, its end (the offset
+    past its separator) and the path it was written to."""
 
     host: str
     log_dir: Path
-    expected: dict[tuple[str, str, int], bytes] = field(default_factory=dict)
-    # event id -> (file identity: "<inode>-<CRC-32 of the first line, hex>", offset past the line's separator)
-    line_ids: dict[tuple[str, str, int], tuple[str, int]] = field(default_factory=dict)
+    expected: dict[EventId, bytes] = field(default_factory=dict)
+    ends: dict[EventId, int] = field(default_factory=dict)
+    paths: dict[EventId, str] = field(default_factory=dict)
 
     def append(self, file_name: str, lines: list[bytes], *, newline_at_end: bool = True,
                separator: bytes = b"\n") -> None:
@@ -65,40 +70,35 @@ class HostFiles:
             for index, line in enumerate(lines):
                 last = index == len(lines) - 1
                 data = line if (last and not newline_at_end) else line + separator
-                self.expected[(self.host, str(path), offset)] = line
-                written.append(((self.host, str(path), offset), offset + len(data)))
+                written.append((offset, offset + len(data), line))
                 handle.write(data)
                 offset += len(data)
             inode = os.fstat(handle.fileno()).st_ino
         with path.open("rb") as handle:
             first_line = handle.readline(4096)
         file_id = f"{inode}-{zlib.crc32(first_line):x}"
-        self.line_ids.update((event_id, (file_id, end)) for event_id, end in written)
+        for start, end, line in written:
+            event_id = (self.host, file_id, start)
+            self.expected[event_id], self.ends[event_id], self.paths[event_id] = line, end, str(path)
 
     def rotate(self, file_name: str, rotated_name: str) -> None:
-        """Rename as logrotate does; the lines already written keep their ids under the new name."""
+        """Rename as logrotate does: the lines keep their ids (the file its identity), not their path."""
         old, new = str(self.log_dir / file_name), str(self.log_dir / rotated_name)
         os.rename(old, new)
-
-        def renamed(event_id: tuple[str, str, int]) -> tuple[str, str, int]:
-            host, path, offset = event_id
-            return (host, new, offset) if path == old else event_id
-
-        self.expected = {renamed(event_id): line for event_id, line in self.expected.items()}
-        self.line_ids = {renamed(event_id): ids for event_id, ids in self.line_ids.items()}
+        self.paths = {event_id: new if path == old else path for event_id, path in self.paths.items()}
 
 
 @dataclass(frozen=True)
 class Delivered:
-    """Every record of a topic as (event id, body); records without an id apart."""
+    """Every record of a topic as (event id, body), read from its key; records without a line id apart."""
 
-    records: list[tuple[tuple[str, str, int], bytes]]
+    records: list[tuple[EventId, bytes]]
     without_id: list[bytes]
-    # event id -> (fileid header, end header as int, Kafka partition) of its (last) record
-    line_ids: dict[tuple[str, str, int], tuple[str | None, int | None, int]] = field(default_factory=dict)
+    # event id -> (end, Kafka partition) of its (last) record
+    line_ids: dict[EventId, tuple[int, int]] = field(default_factory=dict)
 
     @cached_property
-    def bodies(self) -> dict[tuple[str, str, int], bytes]:
+    def bodies(self) -> dict[EventId, bytes]:
         return dict(self.records)
 
     @property
@@ -120,15 +120,14 @@ def read_topic(bootstrap: str, topic: str, *, want_ids: set, timeout: float = 60
         for message in messages:
             if message.error():
                 raise RuntimeError(message.error())
-            headers = dict(message.headers() or [])
-            if "host" not in headers:
+            # the key is "ls1 <host> <file identity> <start> <end>" (read here by hand)
+            key = (message.key() or b"").decode().split(" ")
+            if len(key) != 5 or key[0] != "ls1":
                 without_id.append(message.value())
                 continue
-            event_id = (headers["host"].decode(), headers["file"].decode(), int(headers["offset"]))
+            event_id = (key[1], key[2], int(key[3]))
             records.append((event_id, message.value()))
-            end = headers.get("end")
-            line_ids[event_id] = ((headers.get("fileid") or b"").decode() or None, int(end) if end else None,
-                                  message.partition())
+            line_ids[event_id] = (int(key[4]), message.partition())
             seen.add(event_id)
         return len(messages)
 

@@ -30,8 +30,8 @@ def produce(kafka_config: dict, topic: str, count: int, *, partitions: int, seed
     must land.
 
     With ``resent_ratio``, the records are the lines of one host file per partition and carry line
-    ids as the Flume tiers send them (headers host, fileid, offset, end; the file's bytes tiled by its
-    lines), and that share of 50-line batches is sent again 1-5 batches later, as a failover re-sends:
+    ids as the Flume tiers send them (the key "ls1 <host> <file id> <start> <end>", written here by
+    hand; the file's bytes tiled by its lines), and that share of 50-line batches is sent again 1-5 batches later, as a failover re-sends:
     older lines after newer ones; and each partition's first ``first_lines_again`` lines are sent again
     at the end. A copy must not land: the multiset holds each line once.
     """
@@ -45,10 +45,10 @@ def produce(kafka_config: dict, topic: str, count: int, *, partitions: int, seed
     copies = 0
     first_lines: list[list] = [[] for _ in range(partitions)]
 
-    def send(partition: int, value: bytes, headers: list | None) -> None:
+    def send(partition: int, value: bytes, key: bytes | None) -> None:
         while True:
             try:
-                producer.produce(topic, value, partition=partition, headers=headers)
+                producer.produce(topic, value, key, partition=partition)
                 return
             except BufferError:  # the local queue is full: let deliveries make room
                 producer.poll(0.1)
@@ -75,12 +75,10 @@ def produce(kafka_config: dict, topic: str, count: int, *, partitions: int, seed
         else:
             begin = file_end[partition]
             file_end[partition] += len(record.value) + 1
-            headers = [("host", f"host{partition}".encode()), ("fileid", f"{4242 + partition}-9a0c31f2".encode()),
-                       ("file", b"/var/log/app.log"), ("offset", str(begin).encode()),
-                       ("end", str(file_end[partition]).encode())]
-            batches[partition].append((record.value, headers))
+            key = b"ls1 host%d %d-9a0c31f2 %d %d" % (partition, 4242 + partition, begin, file_end[partition])
+            batches[partition].append((record.value, key))
             if i // partitions < first_lines_again:
-                first_lines[partition].append((record.value, headers))
+                first_lines[partition].append((record.value, key))
             if len(batches[partition]) == 50:
                 send_batch(partition, batches[partition])
                 batches[partition] = []
@@ -111,7 +109,8 @@ def end_offsets(kafka_config: dict, topic: str, partitions: int) -> list[int]:
 
 
 def landed(client, root: str, topic: str) -> Counter:
-    """Every record in HDFS for ``topic``: entry lines as they are, quarantined ones decoded."""
+    """Every record in HDFS for ``topic``: entry lines as they are, quarantined ones decoded; not the
+    copies of lines landed before (quarantined as "copy": :func:`quarantine_reasons` has them)."""
     found = Counter()
     for base, decode in ((f"{root}/{topic}", False), (f"{root}/_quarantine/{topic}", True)):
         if client.status(base, strict=False) is None:
@@ -120,7 +119,10 @@ def landed(client, root: str, topic: str) -> Counter:
             for name in files:
                 with client.read(f"{folder}/{name}") as reader:
                     for line in reader.read().split(b"\n")[:-1]:
-                        found[base64.b64decode(line.split(b"\t")[4]) if decode else line] += 1
+                        if not decode:
+                            found[line] += 1
+                        elif line.split(b"\t")[3] != b"copy":
+                            found[base64.b64decode(line.split(b"\t")[4])] += 1
     return found
 
 

@@ -306,7 +306,8 @@ def test_flume_agents_run_the_rendered_configs_on_the_official_jre(rendered: dic
     config = {a.name: a for a in compose_agents()}[agent]
 
     assert command[0] == "java"
-    assert command[command.index("-cp") + 1] == "/opt/flume/lib/*"
+    # logstream's TailFile (line ids) before Flume's jars
+    assert command[command.index("-cp") + 1] == "/opt/flume/classes:/opt/flume/lib/*"
     assert command[command.index("-cp") + 2 :] == [
         "org.apache.flume.node.Application",
         "-n",
@@ -318,6 +319,7 @@ def test_flume_agents_run_the_rendered_configs_on_the_official_jre(rendered: dic
     assert f"-Dflume.monitoring.port={config.metrics_port}" in command
     assert str(config.metrics_port) in service["healthcheck"]["test"][-1]
     assert mounts[str(REPO_ROOT / ".jvm/lib/flume")] == "/opt/flume/lib"
+    assert mounts[str(REPO_ROOT / ".jvm/classes/flume")] == "/opt/flume/classes"
     assert mounts[str(REPO_ROOT / "include/flume")] == "/opt/flume/conf"
     # the file compose mounts is what the templates render today
     assert (COMPOSE_CONF / f"{agent}.properties").read_text() == config.properties
@@ -359,7 +361,8 @@ def test_volumes_are_named_apart_from_the_project_mounts(rendered: dict[str, Any
 
     assert named == set(rendered["volumes"])
     assert bind_mounts == {
-        str(REPO_ROOT / path) for path in ("dags", "plugins", "include", "include/flume", ".jvm/lib/flume", ".jvm/lib/hive")
+        str(REPO_ROOT / path) for path in ("dags", "plugins", "include", "include/flume", ".jvm/lib/flume", ".jvm/lib/hive",
+                                           ".jvm/classes/flume")
     }
 
 

@@ -45,16 +45,17 @@ def test_ranges_hold_exactly_the_bytes_added(added, other):
     assert ranges == LineRanges.from_json(ranges.to_json())  # update() left the original alone
 
 
-def test_line_id_from_headers():
-    headers = [("host", b"web1"), ("file", b"/var/log/app.log"), ("fileid", b"1835-9a0c"), ("offset", b"120"),
-               ("end", b"171")]
-    assert line_id(headers) == ("web1 1835-9a0c", 120, 171)
-    assert line_id(None) is None and line_id([]) is None
-    # without a part, or with one that is not a number or not a range: no id, the record is taken as it is
-    assert line_id([h for h in headers if h[0] != "fileid"]) is None
-    assert line_id([*headers[:3], ("offset", b"x"), ("end", b"171")]) is None
-    assert line_id([*headers[:3], ("offset", b"171"), ("end", b"120")]) is None
-    assert line_id([("host", b"web 1"), *headers[1:]]) is None
+def test_line_id_from_the_key():
+    assert line_id(b"ls1 web1 1835-9a0c 120 171") == ("web1 1835-9a0c", 120, 171)
+    assert line_id("ls1 web1 1835-9a0c 120 171") == ("web1 1835-9a0c", 120, 171)  # as the spout passes it on
+    assert line_id(None) is None and line_id(b"") is None
+    # another key, another format, a part missing, not a number, not a range: no id, the record is taken
+    assert line_id(b"web1") is None
+    assert line_id(b"ls2 web1 1835-9a0c 120 171") is None
+    assert line_id(b"ls1 web1 120 171") is None
+    assert line_id(b"ls1 web1 1835-9a0c x 171") is None
+    assert line_id(b"ls1 web1 1835-9a0c 171 120") is None
+    assert line_id(b"ls1 web\xff 1835-9a0c 120 171") is None
 
 
 def test_dedup_keeps_each_line_once_whatever_the_order():
@@ -63,7 +64,7 @@ def test_dedup_keeps_each_line_once_whatever_the_order():
     dedup = LineDedup(committed)
 
     def ids(start, end):
-        return [("host", b"web1"), ("fileid", b"1-a"), ("offset", str(start).encode()), ("end", str(end).encode())]
+        return b"ls1 web1 1-a %d %d" % (start, end)
 
     taken = [dedup.keep(ids(s, e), 10) for s, e in [(50, 60), (100, 150), (200, 250), (150, 200), (120, 150), (0, 9)]]
     assert taken == [False, True, True, True, False, False]
@@ -71,7 +72,7 @@ def test_dedup_keeps_each_line_once_whatever_the_order():
     assert dedup.taken.ranges("web1 1-a") == [(100, 250)]
     assert dedup.covered.ranges("web1 1-a") == [(0, 250)]
     assert committed.ranges("web1 1-a") == [(0, 100)]
-    assert dedup.keep(None, 10) and dedup.keep([("host", b"web1")], 10)  # no id: always taken
+    assert dedup.keep(None, 10) and dedup.keep(b"web1", 10)  # no id: always taken
 
 
 def test_files_idle_for_long_are_forgotten():
@@ -84,10 +85,8 @@ def test_files_idle_for_long_are_forgotten():
     assert sorted(ranges.files) == ["web1 1-a", "web3 3-c"]
 
 
-def _headers(host: bytes, file_id: bytes, start: int, end: int, order: int = 0) -> list[tuple[str, bytes]]:
-    found = [("host", host), ("file", b"/var/log/app.log"), ("offset", b"%d" % start), ("fileid", file_id),
-             ("end", b"%d" % end)]
-    return found[order:] + found[:order]
+def _key(host: bytes, file_id: bytes, start: int, end: int) -> bytes:
+    return b"ls1 %s %s %d %d" % (host, file_id, start, end)
 
 
 chunks = st.lists(st.tuples(st.sampled_from([b"web1", b"web2"]), st.integers(0, 12), st.integers(1, 3)),
@@ -97,8 +96,8 @@ chunks = st.lists(st.tuples(st.sampled_from([b"web1", b"web2"]), st.integers(0, 
 @settings(max_examples=300, deadline=None)
 @given(committed=st.lists(st.tuples(st.sampled_from([b"web1", b"web2"]), st.integers(0, 40), st.integers(1, 5)),
                           max_size=4),
-       chunk=chunks, adjacent=st.booleans(), order=st.integers(0, 4))
-def test_a_chunk_taken_at_once_is_taken_as_record_by_record(committed, chunk, adjacent, order):
+       chunk=chunks, adjacent=st.booleans(), text=st.booleans())
+def test_a_chunk_taken_at_once_is_taken_as_record_by_record(committed, chunk, adjacent, text):
     """keep_all takes a chunk only when record by record would take every record, and then ends in
     the same state."""
     before = LineRanges()
@@ -109,7 +108,8 @@ def test_a_chunk_taken_at_once_is_taken_as_record_by_record(committed, chunk, ad
     for host, gap, length in chunk:
         start = ends[host] + (0 if adjacent else gap)
         ends[host] = start + length
-        headers.append(_headers(host, b"9-f", start, start + length, order))
+        key = _key(host, b"9-f", start, start + length)
+        headers.append(key.decode() if text else key)  # bytes from Kafka, str from the spout
     stamps = list(range(5, 5 + len(headers)))
 
     at_once, one_by_one = LineDedup(before), LineDedup(before)
@@ -126,12 +126,12 @@ def test_a_chunk_taken_at_once_is_taken_as_record_by_record(committed, chunk, ad
 
 def test_keep_all_refuses_what_it_cannot_take_at_once():
     dedup = LineDedup(LineRanges())
-    line = _headers(b"web1", b"9-f", 0, 10)
-    assert dedup.keep_all([line, _headers(b"web1", b"9-f", 10, 20)], [1, 2])
+    assert dedup.keep_all([_key(b"web1", b"9-f", 0, 10), _key(b"web1", b"9-f", 10, 20)], [1, 2])
     assert dedup.taken.ranges("web1 9-f") == [(0, 20)]
-    assert not dedup.keep_all([_headers(b"web1", b"9-f", 20, 30), _headers(b"web1", b"9-f", 5, 10)], [3, 4])  # a copy
-    assert not dedup.keep_all([_headers(b"web1", b"9-f", 20, 30), [("host", b"web1")]], [3, 4])  # one without an id
-    assert not dedup.keep_all([_headers(b"web1", b"9-f", 20, 30), _headers(b"web1", b"9-f", 20, 30, 1)], [3, 4])
-    assert not dedup.keep_all([_headers(b"web1", b"9-f", 20, 30), _headers(b"web1", b"9-f", 30, 30)], [3, 4])
-    assert not dedup.keep_all([_headers(b"web 1", b"9-f", 20, 30)], [3])
+    assert not dedup.keep_all([_key(b"web1", b"9-f", 20, 30), _key(b"web1", b"9-f", 5, 10)], [3, 4])  # a copy
+    assert not dedup.keep_all([_key(b"web1", b"9-f", 20, 30), None], [3, 4])  # one without a key
+    assert not dedup.keep_all([_key(b"web1", b"9-f", 20, 30), b"web1"], [3, 4])  # one with another key
+    assert not dedup.keep_all([_key(b"web1", b"9-f", 20, 30), _key(b"web1", b"9-f", 20, 30)], [3, 4])
+    assert not dedup.keep_all([_key(b"web1", b"9-f", 20, 30), _key(b"web1", b"9-f", 30, 30)], [3, 4])
+    assert not dedup.keep_all([_key(b"web1", b"9-f", 20, 30), _key(b"web1", b"9-f", 30, 40).decode()], [3, 4])
     assert dedup.taken.ranges("web1 9-f") == [(0, 20)]

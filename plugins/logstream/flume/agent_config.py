@@ -58,6 +58,22 @@ class _L2Target:
     avro_port: int
 
 
+def host_partitions(pipeline: PipelineConfig) -> dict[str, int]:
+    """The partition of its topic that all of a host's lines go to: one per host, so that a
+    consumer's per-partition state sees every copy of a line (logstream/line_ids.py); the hosts of a
+    topic take its partitions in turn, in the order ``pipeline.yaml`` lists them, so every partition
+    carries load. Reordering the hosts or changing the partition count moves hosts (a line re-sent
+    across the move is not known as a copy); adding a host at the end moves none."""
+    partitions = {topic.name: topic.partitions for topic in pipeline.topics}
+    taken: dict[str, int] = {}
+    placed = {}
+    for host in pipeline.flume.hosts:
+        position = taken.get(host.topic, 0)
+        taken[host.topic] = position + 1
+        placed[host.name] = position % partitions.get(host.topic, 1)
+    return placed
+
+
 def render_agents(
     pipeline: PipelineConfig,
     placement: AgentPlacement,
@@ -74,6 +90,7 @@ def render_agents(
     """
     flume = pipeline.flume
     topics = {topic.name for topic in pipeline.topics}
+    partition_of = host_partitions(pipeline)
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES), undefined=jinja2.StrictUndefined, keep_trailing_newline=True
     )
@@ -110,6 +127,7 @@ def render_agents(
         properties = env.get_template("l1.properties.j2").render(
             agent=host.name,
             host=host,
+            partition=partition_of[host.name],
             log_dir=log_dir,
             position_file=state_dir / "taildir_position.json",
             settings=flume,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from logstream.line_ids import COPY
 from logstream.log_entry import StartTimeBounds
 
 
@@ -44,8 +45,6 @@ class BatchResult:
     recovery: str = "clean"
     # replay only: records that were missing from HDFS and were written again
     restored: int = 0
-    # records not taken: their line id says a copy of the line was taken before (line_ids.py)
-    copies: int = 0
     files: list[str] = field(default_factory=list)
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
 
@@ -64,6 +63,11 @@ class BatchResult:
         return sum(self.quarantine_reasons.values())
 
     @property
+    def copies(self) -> int:
+        """Records quarantined because their line id says a copy of the line was taken before."""
+        return self.quarantine_reasons.get(COPY, 0)
+
+    @property
     def valid(self) -> int:
         return self.records - self.quarantined
 
@@ -80,7 +84,7 @@ class BatchResult:
         return (
             f"{self.topic}[{self.partition}] offsets {self.start_offset}->{self.next_offset}: "
             f"{self.records:,} records ({self.valid:,} valid, {self.quarantined:,} quarantined "
-            f"{self.quarantine_reasons or ''}){f', {self.copies:,} copies of lines taken before dropped' if self.copies else ''}, "
+            f"{self.quarantine_reasons or ''}), "
             f"{megabytes:.1f} MB in {self.seconds:.1f}s = "
             f"{self.records_per_second:,.0f} rec/s, {megabytes / self.seconds if self.seconds else 0:.1f} MB/s, "
             f"remaining lag {self.lag:,}, leader {self.leader}"

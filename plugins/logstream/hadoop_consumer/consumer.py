@@ -230,7 +230,7 @@ class HadoopConsumer:
         finally:
             helper.cancel()  # a no-op once it has exited
         self.progress(f"{topic}[{partition}] the helper process fetched offsets {split:,}->{upper.next_offset:,}: "
-                      f"{upper.records:,} records ({upper.quarantined:,} quarantined, {upper.copies:,} copies dropped)")
+                      f"{upper.records:,} records ({upper.quarantined:,} quarantined)")
         upper_lines = LineRanges.from_json(upper.taken)
         if dedup.taken.overlaps(upper_lines):
             # its files stay unpublished in the attempt's folder, deleted with it
@@ -238,6 +238,5 @@ class HadoopConsumer:
                           f"offset {split:,}, and the next one fetches {split:,}->{upper.next_offset:,} again")
             return fetched, None
         dedup.covered.update(upper_lines)
-        result.copies += upper.copies
         result.add_counts(upper.records, upper.bytes, upper.quarantine_reasons, upper.watermark, upper.next_offset)
         return fetched, upper

@@ -25,7 +25,7 @@ from logstream.hdfs_layout import (
     topic_dir,
 )
 from logstream.kafka_partitions import KafkaUnavailable
-from logstream.line_ids import LineDedup
+from logstream.line_ids import COPY, LineDedup
 from logstream.log_entry import InvalidEntry, valid_start_time
 
 PROGRESS_EVERY_SECONDS = 10.0
@@ -85,19 +85,24 @@ def _filing_timestamp_ms(timestamp_ms: int) -> int:
     return int(time.time() * 1000)
 
 
-def new_lines_only(messages: list, end: int, dedup: LineDedup) -> list:
-    """``messages`` without the copies of lines taken before (by their line ids); a chunk without any
-    line id comes back as it is, at the cost of one C-level pass over its headers. Messages at or past
-    ``end`` belong to the next batch: they are left alone, taken or not."""
-    headers = list(map(Message.headers, messages))
-    if not any(headers):
-        return messages
-    if (None not in headers and messages[-1].offset() < end and not any(map(Message.error, messages))
-            and dedup.keep_all(headers, list(map(operator.itemgetter(1), map(Message.timestamp, messages))))):
-        return messages  # each file's lines adjacent and new: taken at once
-    return [message for message, found in zip(messages, headers)
-            if found is None or message.error() is not None or message.offset() >= end
-            or dedup.keep(found, message.timestamp()[1])]
+def new_lines_only(messages: list, end: int, dedup: LineDedup) -> tuple[list, list]:
+    """``messages`` split into new ones and copies of lines taken before (by the line ids in their
+    keys); a chunk without any key comes back whole, at the cost of one C-level pass over its keys.
+    Messages at or past ``end`` belong to the next batch: they are left alone, taken or not."""
+    keys = list(map(Message.key, messages))
+    if not any(keys):
+        return messages, []
+    if (messages[-1].offset() < end and not any(map(Message.error, messages))
+            and dedup.keep_all(keys, list(map(operator.itemgetter(1), map(Message.timestamp, messages))))):
+        return messages, []  # each file's lines adjacent and new: taken at once
+    kept, copies = [], []
+    for message, key in zip(messages, keys):
+        if (key is None or message.error() is not None or message.offset() >= end
+                or dedup.keep(key, message.timestamp()[1])):
+            kept.append(message)
+        else:
+            copies.append(message)
+    return kept, copies
 
 
 def fetch_range(consumer: Consumer, result: BatchResult, start: int, end: int, limits: BatchLimits, *, root: str,
@@ -110,7 +115,7 @@ def fetch_range(consumer: Consumer, result: BatchResult, start: int, end: int, l
     of the first); any other chunk goes record by record, with counters in locals and entries filed
     by hour number, the folders' names being made once per hour. Once the fetch has moved past an
     hour, ``hour_done`` gets its group (it may still grow if entries of that hour come late).
-    With ``dedup``, a record whose line id was taken before is dropped (counted in ``result.copies``).
+    With ``dedup``, a record whose line id was taken before is quarantined as a ``copy``.
     """
     topic, partition = result.topic, result.partition
     max_age, max_lead = limits.start_time_max_age, limits.start_time_max_lead
@@ -143,19 +148,11 @@ def fetch_range(consumer: Consumer, result: BatchResult, start: int, end: int, l
                 )
             continue
         last_delivery = now
-        passed = next_offset  # with copies dropped, the offset past the last of them
+        copies = ()
         if dedup is not None:
-            copies_before = dedup.copies
-            after_last = messages[-1].offset() + 1 if messages[-1].error() is None else next_offset
-            messages = new_lines_only(messages, end, dedup)
-            if dedup.copies != copies_before:
-                result.copies += dedup.copies - copies_before
-                passed = min(after_last, end)
-                if not messages:
-                    next_offset = max(next_offset, passed)
-                    continue
-        chunks, messages = (split_chunk(messages, end, max_age=max_age, max_lead=max_lead) if whole_chunks
-                            else ([], messages))
+            messages, copies = new_lines_only(messages, end, dedup)
+        chunks, messages = (split_chunk(messages, end, max_age=max_age, max_lead=max_lead)
+                            if whole_chunks and messages else ([], messages))
         for message in messages:
             error = message.error()
             if error is not None:
@@ -204,7 +201,19 @@ def fetch_range(consumer: Consumer, result: BatchResult, start: int, end: int, l
             size += chunk.bytes
             watermark = max(watermark, chunk.newest_start_time)
             open_hours.add(chunk.hour_number)
-        next_offset = max(next_offset, passed)
+        # copies of lines taken before: quarantined as "copy" (every offset lands in some file)
+        for message in copies:
+            offset, value = message.offset(), message.value() or b""
+            first = offset if first is None else min(first, offset)
+            last = offset if last is None else max(last, offset)
+            next_offset = max(next_offset, offset + 1)
+            records += 1
+            size += len(value)
+            reasons[COPY] += 1
+            kind, timestamp_ms = message.timestamp()
+            timestamp_ms = _filing_timestamp_ms(timestamp_ms if kind else -1)
+            row = quarantine_row(partition, offset, timestamp_ms, COPY, value)
+            quarantined[(quarantine_root, *hour_partition(timestamp_ms // 1000))].append((offset, row))
         if hour_done is not None and chunks:
             for hour_number in sorted(hour for hour in open_hours if hour < chunks[0].hour_number):
                 open_hours.discard(hour_number)

@@ -60,8 +60,8 @@ def _replay_leased(consumer: HadoopConsumer, lease: PartitionLease, start_ms: in
         result = BatchResult(topic, partition, first_offset, first_offset, high_watermark=high,
                              leader=committed.leader, watermark=committed.watermark)
         fetched = (
-            # copies of a line within the period are dropped, as the batches did; a copy whose line
-            # was taken before the period is not known here and would be restored (DESIGN.md)
+            # copies of a line within the period are quarantined as the batches did; a copy whose
+            # line was taken before the period is not known here and would be restored (DESIGN.md)
             fetch_range(kafka, result, first_offset, end_offset, limits, root=root, whole_chunks=False,
                         dedup=LineDedup(LineRanges()), progress=consumer.progress)
             if first_offset < end_offset else Fetched()

@@ -83,9 +83,8 @@ class UpperRangeResult:
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
     # staged name (as the helper named it) -> (folder, dt, hour)
     files: dict[str, tuple[str, str, str]] = field(default_factory=dict)
-    # the line ids it took (LineRanges.to_json()) and the copies it dropped
+    # the line ids it took (LineRanges.to_json())
     taken: str = ""
-    copies: int = 0
 
     @property
     def quarantined(self) -> int:
@@ -251,7 +250,7 @@ def fetch_upper_range(upper: UpperRange, sink: _FrameSink) -> UpperRangeResult:
     outcome.first, outcome.last, outcome.next_offset = fetched.first, fetched.last, result.next_offset
     outcome.records, outcome.bytes = result.records, result.bytes
     outcome.watermark, outcome.quarantine_reasons = result.watermark, result.quarantine_reasons
-    outcome.taken, outcome.copies = dedup.taken.to_json(), dedup.copies
+    outcome.taken = dedup.taken.to_json()
     return outcome
 
 

@@ -5,8 +5,10 @@ The hops, in the order a record passes them: the front-end hosts' log files, Kaf
 L1 and L2 tiers), HDFS (what the HadoopConsumer landed), Hive (the hour's ``records_per_host``
 report) and Storm (the topology's per-host panes in the result database). Flume's own counters are
 per agent, not per host and hour (``flume/hops.py`` accounts for them per topic). Flume is
-at-least-once: a failover re-sends a batch, so Kafka may hold more than the files; such a surplus
-is shown as duplicates, and every later hop then counts them too (each hop is exact from Kafka on).
+at-least-once: a failover re-sends a batch. A re-sent line has the same line id (its Kafka key,
+``logstream/line_ids.py``): Kafka's hop counts lines, each id once, as the consumers take them. A
+re-sent record without a line id is a surplus at Kafka, shown as duplicated, and every later hop
+counts it too.
 Records that are not entries have no host: they are counted per hop under the host ``(malformed)``
 by their StartTime's hour when it parses, else under the hour ``?``.
 """
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 from confluent_kafka import Consumer, TopicPartition
 
 from logstream.hdfs_layout import hour_partition
+from logstream.line_ids import line_id
 from logstream.log_entry import InvalidEntry, parse_entry
 from logstream.log_hours.hours import dt_and_hour
 from logstream.reconciliation.online_offline import offline_host_counts, online_host_counts
@@ -49,7 +52,9 @@ def count_lines(lines: Iterable[bytes], hours: set[str] | None = None) -> Counte
 
 
 def kafka_lines(bootstrap: str, topic: str, start: Mapping[int, int], end: Mapping[int, int]) -> Iterable[bytes]:
-    """Every record value of ``topic`` from ``start`` to ``end`` (offsets per partition, end exclusive)."""
+    """Every record value of ``topic`` from ``start`` to ``end`` (offsets per partition, end exclusive),
+    but a record whose key is a line id seen before (a copy Flume re-sent) only once."""
+    seen_ids: set[bytes] = set()
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "logstream-accounting",
                          "enable.auto.commit": False, "enable.partition.eof": True})
     try:
@@ -65,7 +70,11 @@ def kafka_lines(bootstrap: str, topic: str, start: Mapping[int, int], end: Mappi
                 raise RuntimeError(f"Kafka: {message.error()}")
             partition, offset = message.partition(), message.offset()
             if partition in wanted and offset < wanted[partition]:
-                yield message.value() or b""
+                key = message.key()
+                if key is None or line_id(key) is None or key not in seen_ids:
+                    if key is not None:
+                        seen_ids.add(key)
+                    yield message.value() or b""
                 if offset + 1 >= wanted[partition]:
                     del wanted[partition]
     finally:

@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from logstream.line_ids import COPY
 from logstream.log_entry import (
     IMPLAUSIBLE_START_TIME,
     LAST_START_TIME,
@@ -110,6 +111,11 @@ class WindowCounter:
         if len(fields) != len(kafka_timestamps_ms):
             raise ValueError(f"{len(fields)} lines and {len(kafka_timestamps_ms)} timestamps")
         self._add(first_offset, fields, lambda: lines.split(b"\n"), kafka_timestamps_ms)
+
+    def add_copies(self, *, kafka_timestamps_ms: Sequence[int]) -> None:
+        """Count records that are copies of lines counted before (``line_ids.py``): bad, reason ``copy``,
+        per minute of their Kafka timestamp, as the HadoopConsumer quarantines them; nothing else."""
+        self._bad.update((_minute_of(stamp), COPY) for stamp in kafka_timestamps_ms)
 
     def add_values(self, *, first_offset: int, values: list[bytes], kafka_timestamps_ms: Sequence[int]) -> None:
         """Count records ``first_offset``, ``first_offset + 1``, ... given as their raw values (any bytes)."""

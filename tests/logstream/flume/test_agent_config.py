@@ -6,7 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from logstream.flume.agent_config import AgentPlacement, FlumeConfigError, render_agents, write_agent_configs
+from logstream.flume.agent_config import (AgentPlacement, FlumeConfigError, host_partitions, render_agents,
+                                          write_agent_configs)
 from logstream.pipeline_config import FlumeHost, FlumeSettings, PipelineConfig, TopicConfig
 
 
@@ -47,7 +48,9 @@ def test_l1_tails_its_host_with_topic_and_event_id_and_fails_over_between_l2s(pi
     assert front1["front1.sources.tail.headers.logs.topic"] == "web_logs"
     assert front1["front1.sources.tail.byteOffsetHeader"] == "true"
     assert front1["front1.sources.tail.fileHeader"] == "true"
-    assert front1["front1.sources.tail.interceptors.host.value"] == "front1"
+    assert front1["front1.sources.tail.headers.logs.host"] == "front1"
+    # all of a host's lines go to one partition of its topic: the topic's hosts take them in turn
+    assert front1["front1.sources.tail.headers.logs.partition"] == "0"
     assert front1["front1.channels.memory.type"] == "memory"
     assert front1["front1.sinks"].split() == ["to_agg1", "to_agg2"]
     assert front1["front1.sinks.to_agg2.port"] == "5001"
@@ -62,6 +65,14 @@ def test_l1_tails_its_host_with_topic_and_event_id_and_fails_over_between_l2s(pi
     assert [a.primary_sink for a in agents] == [None, None, "to_agg1", "to_agg2"]
 
 
+def test_the_hosts_of_a_topic_take_its_partitions_in_turn(pipeline):
+    hosts = (*pipeline.flume.hosts, FlumeHost("front3", "web_logs", "h3"), FlumeHost("front4", "vpn_logs", "h4"),
+             FlumeHost("front5", "web_logs", "h5"))
+    placed = host_partitions(replace(pipeline, flume=replace(pipeline.flume, hosts=hosts)))
+    # web_logs has 2 partitions: front1, front3, front5 -> 0, 1, 0; vpn_logs has 1
+    assert placed == {"front1": 0, "front2": 0, "front3": 1, "front4": 0, "front5": 0}
+
+
 def test_l2_has_its_own_file_channel_and_routes_by_topic_with_acks_all(pipeline, placement, tmp_path):
     agg2 = java_properties(render_agents(pipeline, placement, check_log_dirs=False)[1].properties)
     assert agg2["agg2.sources.avro.port"] == "5001"
@@ -71,7 +82,9 @@ def test_l2_has_its_own_file_channel_and_routes_by_topic_with_acks_all(pipeline,
     assert agg2["agg2.sinks.kafka0.kafka.producer.acks"] == "all"
     assert agg2["agg2.sinks.kafka0.flumeBatchSize"] == "500"
     assert agg2["agg2.sinks.kafka0.topicHeader"] == "topic"
-    assert {agg2[f"agg2.sinks.kafka0.header.{h}"] for h in ("host", "file", "byteoffset")} == {"host", "file", "offset"}
+    # the L1's line id is the record's key, its partition header the record's partition; no header travels
+    assert agg2["agg2.sinks.kafka0.partitionIdHeader"] == "partition"
+    assert not [key for key in agg2 if ".header." in key]
 
 
 def test_every_problem_is_named(pipeline, placement, tmp_path):

@@ -55,13 +55,13 @@ def test_every_line_reaches_its_topic_with_its_event_id(tiers, stack):
     assert set(delivered.records) == set(expected.items())
     print(f"{len(expected)} lines, {delivered.duplicates} re-sent duplicates")
     assert delivered.without_id == []
-    # each line's id: its file's identity and its end, as computed here from the files
-    line_ids = {event_id: ids for host in hosts for event_id, ids in host.line_ids.items()}
-    assert {event_id: delivered.line_ids[event_id][:2] for event_id in expected} == line_ids
-    assert len({file_id for file_id, _end in line_ids.values()}) == 3 * len(hosts)
-    # the Kafka key is the host: a host's lines share one partition
+    # each line's id: its file's identity (the key of `expected`) and its end, as computed here from the files
+    assert {event_id: delivered.line_ids[event_id][0] for event_id in expected} == \
+        {event_id: end for host in hosts for event_id, end in host.ends.items()}
+    assert len({(host, file_id) for host, file_id, _start in expected}) == 3 * len(hosts)
+    # all of a host's lines share one partition
     partitions = {}
-    for (host, _path, _offset), (_file_id, _end, partition) in delivered.line_ids.items():
+    for (host, _file_id, _start), (_end, partition) in delivered.line_ids.items():
         partitions.setdefault(host, set()).add(partition)
     assert all(len(used) == 1 for used in partitions.values()), partitions
 
@@ -91,9 +91,9 @@ def test_bad_lines_pass_through_and_the_agents_keep_going(tiers, stack):
     cut = delivered.bodies[huge_id]
     assert cut.startswith(too_big_for_kafka[:keep]) and b"[cut by the L1 agent" in cut[keep:], cut[keep:]
     assert MAX_ENTRY_BYTES < len(cut) < keep + 200
-    assert _line_at(huge_id[1], huge_id[2]) == too_big_for_kafka  # whole where the id points
-    # every line's id, the cut one's end included, is the file's: as computed here
-    assert {event_id: delivered.line_ids[event_id][:2] for event_id in expected} == {**web1.line_ids, **web2.line_ids}
+    assert _line_at(web1.paths[huge_id], huge_id[2]) == too_big_for_kafka  # whole where the id points
+    # every line's end, the cut one's included, is the file's: as computed here
+    assert {event_id: delivered.line_ids[event_id][0] for event_id in expected} == {**web1.ends, **web2.ends}
     for agent in tiers.agents:
         assert tiers.answers(agent.name), f"{agent.name} stopped answering after the bad lines"
 
@@ -109,39 +109,24 @@ def test_a_log_file_rotated_mid_stream_is_read_to_its_end(tiers, stack):
         # the new file starts with the same line as the rotated one: only its inode tells them apart
         host.append("rotating.log", lines[:1] + lines[12_000:])
         written[host.host] = lines + lines[:1]
-    expected = {event_id: line for host in hosts for event_id, line in host.expected.items()
-                if not event_id[1].endswith(".1")}  # lines of the new file: their ids cannot change
+    expected = {event_id: line for host in hosts for event_id, line in host.expected.items()}
+    # the identity of a file survives its rename (the rotated file's lines, written under both names,
+    # have one); the new file has another, though its first line is the same
+    for host in hosts:
+        identities = {}
+        for event_id, path in host.paths.items():
+            identities.setdefault(path, set()).add(event_id[1])
+        assert [len(ids) for ids in identities.values()] == [1, 1] and len(set.union(*identities.values())) == 2
 
     delivered = read_topic(stack.config.kafka_bootstrap, tiers.pipeline.topics[0].name, want_ids=set(expected))
 
-    rotating = [(event_id, body) for event_id, body in delivered.records if "rotating" in event_id[1]]
+    rotating = {event_id: body for event_id, body in delivered.records if event_id in expected}
+    assert rotating == expected
     for host in hosts:
-        assert sorted(body for (name, _, _), body in rotating if name == host.host) == sorted(written[host.host])
-    # every id points at its line: in the file of that name, or (read before the rename) in the rotated one
-    for (name, path, offset), body in rotating:
-        candidates = [path] if path.endswith(".1") else [path, path + ".1"]
-        assert any(_line_at(candidate, offset) == body for candidate in candidates), (name, path, offset)
-    # the file's identity survives the rename: a line read under the old name has the identity of the
-    # rotated file (its offsets in it), the new file another one, though its first line is the same
-    for host in hosts:
-        by_path = {}
-        for event_id, (file_id, _end) in host.line_ids.items():
-            by_path.setdefault(event_id[1], set()).add(file_id)
-        assert all(len(ids) == 1 for ids in by_path.values()), by_path
-        rotated, new = by_path[str(host.log_dir / "rotating.log.1")], by_path[str(host.log_dir / "rotating.log")]
-        assert rotated != new
-        rotated_path, new_path = str(host.log_dir / "rotating.log.1"), str(host.log_dir / "rotating.log")
-        seen = set()
-        for (name, path, offset), body in rotating:
-            if name != host.host:
-                continue
-            file_id, end, _partition = delivered.line_ids[(name, path, offset)]
-            # the file(s) that hold this line at this offset (the first lines of both are the same)
-            holders = ((rotated if _line_at(rotated_path, offset) == body else set())
-                       | (new if path == new_path and _line_at(new_path, offset) == body else set()))
-            assert file_id in holders and end == offset + len(body) + 1, (name, path, offset, file_id, end)
-            seen.add(file_id)
-        assert seen == rotated | new
+        assert sorted(body for (name, _, _), body in rotating.items() if name == host.host) == sorted(written[host.host])
+    # every id points at its line, in the file that holds it now
+    for event_id, body in rotating.items():
+        assert _line_at(next(h for h in hosts if h.host == event_id[0]).paths[event_id], event_id[2]) == body
 
 
 def _line_at(path: str, offset: int) -> bytes:

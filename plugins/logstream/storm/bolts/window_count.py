@@ -8,12 +8,15 @@ rewinds), offsets below ``expected`` are dropped (a replay). At every tick, and 
 guarded by the stored offset (:meth:`ResultStore.apply`); only then are its tuples acked.
 
 Records with line ids (``logstream/line_ids.py``) whose line was counted before (a copy Flume
-re-sent) are not counted; the byte ranges counted go into the same transaction as the offset.
+re-sent) are counted as bad records of reason ``copy``, not in any pane; the byte ranges counted go
+into the same transaction as the offset.
 """
 
 from __future__ import annotations
 
+import operator
 import time
+from itertools import compress
 from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import Any
@@ -102,7 +105,9 @@ class WindowCountBolt(Bolt):
                          line_ids: list, skip: int) -> bool:
         """Take the records' line ids; True if none was a copy (the caller counts the records as they
         are), else count the runs of new records here, each at its own offsets, and return False."""
-        keep = [state.lines.keep_line(tuple(line) if line else None, stamp) for line, stamp in zip(line_ids, stamps)]
+        if None not in line_ids and state.lines.keep_all(line_ids, stamps):
+            return True  # each file's lines adjacent and new (the common case), taken at once
+        keep = [state.lines.keep(key, stamp) for key, stamp in zip(line_ids, stamps)]
         if all(keep):
             return True
         values = records.encode("latin-1").split(b"\n")[skip:-1] if isinstance(records, str) else \
@@ -115,6 +120,7 @@ class WindowCountBolt(Bolt):
                 state.counter.add_values(first_offset=state.expected + run_start, values=values[run_start:index],
                                          kafka_timestamps_ms=stamps[run_start:index])
                 run_start = None
+        state.counter.add_copies(kafka_timestamps_ms=list(compress(stamps, map(operator.not_, keep))))
         self.copies += keep.count(False)
         return False
 

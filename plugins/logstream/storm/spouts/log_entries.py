@@ -10,13 +10,13 @@ has already counted, so a rewind can only repeat records, never skip them.
 from __future__ import annotations
 
 import operator
+from itertools import repeat
 from collections import defaultdict
 from typing import Any
 
 from confluent_kafka import Consumer, Message, TopicPartition
 from streamparse import Spout
 
-from logstream.line_ids import line_id
 from logstream.log_entry import as_lines
 from logstream.results.store import PostgresResultStore
 from logstream.storm.topology_config import ComponentSettings
@@ -25,8 +25,8 @@ from logstream.storm.topology_config import ComponentSettings
 # none of them holds a newline, else a list of the values (latin-1 strings); the offsets are
 # from_offset .. next_offset - 1 and timestamp_steps is the first record's Kafka timestamp (ms)
 # followed by each next record's difference to the one before it (small numbers: JSON stays short);
-# line_ids is None when no record has a line id (logstream/line_ids.py), else one [file, start, end]
-# or None per record
+# line_ids is None when no record has a key, else each record's key (a line id, logstream/line_ids.py,
+# or another key, which the bolt ignores) as a latin-1 string, or None
 OUTPUT_FIELDS = ["topic", "partition", "from_offset", "next_offset", "records", "timestamp_steps", "line_ids"]
 
 
@@ -92,8 +92,13 @@ class LogEntrySpout(Spout):
         records = lines.decode("latin-1") if lines is not None else [value.decode("latin-1") for value in values]
         stamps = [message.timestamp()[1] for message in batch]
         steps = [stamps[0], *map(operator.sub, stamps[1:], stamps)]
-        headers = list(map(Message.headers, batch))
-        line_ids = list(map(line_id, headers)) if any(headers) else None
+        keys = list(map(Message.key, batch))
+        if not any(keys):
+            line_ids = None
+        elif None in keys:
+            line_ids = [key.decode("latin-1") if key is not None else None for key in keys]
+        else:
+            line_ids = list(map(bytes.decode, keys, repeat("latin-1")))
         self.position[partition] = expected
         self.emit([self.settings.topic, partition, start, expected, records, steps, line_ids],
                   tup_id=f"{partition}:{start}:{expected}")

@@ -19,11 +19,13 @@
 
 /*
  * logstream: Flume 1.11.0's TailFile (tag release-1.11.0-rc2, the released source) with one change,
- * marked "logstream" below: with byteOffsetHeader on, every event also carries
- *   fileid  = "<inode>-<crc32 of the file's first line, hex>": the file's identity, which a rename
- *             (rotation) keeps and a new file of the same name does not, even if the inode is reused;
- *   byteend = the offset just past the line's separator, so the lines of a file tile its bytes as
- *             [byteoffset, byteend) whatever the separator (LF, CRLF) or a later interceptor's cut.
+ * marked "logstream" below: with byteOffsetHeader on and a "host" header in the file group's
+ * headers, every event also carries the header "key" (which the Kafka sink makes the record's key):
+ *   "ls1 <host> <file id> <start> <end>"  (logstream/line_ids.py reads it)
+ * where the file id is "<inode>-<crc32 of the file's first line, hex>", the file's identity, which a
+ * rename (rotation) keeps and a new file of the same name does not, even if the inode is reused, and
+ * [start, end) are the line's bytes, its separator included: the lines of a file tile its bytes
+ * whatever the separator (LF, CRLF) or a later interceptor's cut.
  * Compiled by logstream.stack.flume (javac, against the Flume jars of .jvm/lib/flume) and put first
  * on the agents' classpath, so it replaces the jar's class of the same name.
  */
@@ -69,8 +71,9 @@ public class TailFile {
   // logstream: the file's identity, once its first line is whole (see fileId())
   private String fileId;
   private static final int FIRST_LINE_MAX = 4096;
-  public static final String FILE_ID_HEADER_KEY = "fileid";
-  public static final String BYTE_END_HEADER_KEY = "byteend";
+  public static final String LINE_ID_HEADER_KEY = "key";
+  public static final String HOST_HEADER_KEY = "host";
+  public static final String LINE_ID_FORMAT = "ls1";
 
   public TailFile(File file, Map<String, String> headers, long inode, long pos)
       throws IOException {
@@ -182,9 +185,12 @@ public class TailFile {
     Event event = EventBuilder.withBody(line.line);
     if (addByteOffset == true) {
       event.getHeaders().put(BYTE_OFFSET_HEADER_KEY, posTmp.toString());
-      // logstream: the line's file identity and end (lineReadPos is now just past its separator)
-      event.getHeaders().put(FILE_ID_HEADER_KEY, fileId());
-      event.getHeaders().put(BYTE_END_HEADER_KEY, Long.toString(getLineReadPos()));
+      // logstream: the line id (lineReadPos is now just past the line's separator)
+      String host = headers == null ? null : headers.get(HOST_HEADER_KEY);
+      if (host != null) {
+        event.getHeaders().put(LINE_ID_HEADER_KEY, LINE_ID_FORMAT + " " + host + " " + fileId() + " "
+            + posTmp + " " + getLineReadPos());
+      }
     }
     return event;
   }
