@@ -85,15 +85,8 @@ class LineRanges:
 
     def overlaps(self, other: LineRanges) -> bool:
         """Whether some byte is in both (ranges that only touch do not overlap)."""
-        for file, (starts, ends) in other.files.items():
-            mine = self.files.get(file)
-            if mine is None:
-                continue
-            for start, end in zip(starts, ends):
-                at = bisect.bisect_left(mine[1], start + 1)  # first of mine that ends after start
-                if at < len(mine[0]) and mine[0][at] < end:
-                    return True
-        return False
+        return any(self.overlaps_range(file, start, end)
+                   for file, (starts, ends) in other.files.items() for start, end in zip(starts, ends))
 
     def forget_idle(self, forget_after_ms: int = FORGET_AFTER_MS) -> list[str]:
         """Drop the files last taken more than ``forget_after_ms`` before the newest; their names."""
@@ -173,7 +166,16 @@ class LineDedup:
     def keep(self, key: bytes | str | None, timestamp_ms: int) -> bool:
         """Whether a record with this key is to be taken: it has no line id, or its line's first byte
         was not taken before (then its range is taken now)."""
-        return self.keep_line(line_id(key), timestamp_ms)
+        line = line_id(key)
+        if line is None:
+            return True
+        file, start, end = line
+        if self.covered.covers(file, start):
+            self.copies += 1
+            return False
+        self.covered.add(file, start, end, timestamp_ms)
+        self.taken.add(file, start, end, timestamp_ms)
+        return True
 
     def keep_all(self, keys: list, timestamps_ms: list[int]) -> bool:
         """Take a chunk's records at once if that is safe and cheap: every key is a line id and each
@@ -215,16 +217,4 @@ class LineDedup:
         for file, start, end in runs:
             self.covered.add(file, start, end, newest)
             self.taken.add(file, start, end, newest)
-        return True
-
-    def keep_line(self, line: tuple[str, int, int] | None, timestamp_ms: int) -> bool:
-        """:meth:`keep` for a line id already read (:func:`line_id`)."""
-        if line is None:
-            return True
-        file, start, end = line
-        if self.covered.covers(file, start):
-            self.copies += 1
-            return False
-        self.covered.add(file, start, end, timestamp_ms)
-        self.taken.add(file, start, end, timestamp_ms)
         return True
