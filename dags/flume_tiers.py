@@ -1,6 +1,7 @@
 """The collection tiers (Flume L1 on the front-end hosts, L2 into Kafka): ``flume_tiers`` renders
 and deploys the agents (topics first: the broker does not create them), then checks them;
-``flume_tiers_health`` checks every agent on a schedule and logs the hop accounting."""
+``flume_tiers_health`` checks every agent on a schedule and logs the hop accounting;
+``flume_line_gaps`` finds host file lines no consumer took and refills them from the hosts."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from notifiers.incident_alert import incident_callbacks
 from logstream.pipeline_config import load_pipeline_config
 from operators.flume_agents import DeployFlumeAgentsOperator, FlumeHealthCheckOperator
 from operators.kafka_topic import EnsureKafkaTopicOperator
+from operators.line_gaps import RefillLineGapsOperator
 
 pipeline = load_pipeline_config()
 host_topics = {host.topic for host in pipeline.flume.hosts}
@@ -45,3 +47,17 @@ with DAG(
     tags=["logstream", "collection"],
 ):
     FlumeHealthCheckOperator(task_id="health_check")
+
+with DAG(
+    dag_id="flume_line_gaps",
+    description="Host file lines no consumer took after gap_delay_minutes: reported, refilled through the L1s",
+    schedule=timedelta(minutes=10),
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    # one e-mail when lines go missing, one when every gap is filled again
+    default_args=default_args(retries=0, **incident_callbacks()),
+    tags=["logstream", "collection"],
+):
+    for topic in sorted(host_topics):
+        RefillLineGapsOperator(task_id=f"refill_gaps_{topic}", topic=topic)

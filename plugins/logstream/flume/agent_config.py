@@ -32,6 +32,8 @@ class AgentPlacement:
     avro_base_port: int
     metrics_base_port: int
     bind: str = "127.0.0.1"
+    # an L1's refill port (its Thrift source, flume/line_refill.py) is its metrics port + this
+    refill_port_offset: int = 1000
     # how an L1 reaches L2 agent ``name`` ("flume-{name}" in containers); None: at ``bind``
     l2_address: str | None = None
 
@@ -49,6 +51,7 @@ class FlumeAgentConfig:
     log_dir: Path | None = None  # an L1's host log dir
     state_dir: Path | None = None
     primary_sink: str | None = None  # an L1's sink to the L2 it prefers
+    refill_port: int | None = None  # an L1's Thrift source for the refill of gaps (flume/line_refill.py)
 
 
 @dataclass(frozen=True)
@@ -124,6 +127,8 @@ def render_agents(
         state_dir = placement.state_root / host.name
         # host i prefers L2 i mod n and fails over to the next ones: every L2 carries load, each L1 fails over
         preference = targets[index % len(targets):] + targets[:index % len(targets)]
+        metrics_port = placement.metrics_base_port + len(targets) + index
+        refill_port = metrics_port + placement.refill_port_offset
         properties = env.get_template("l1.properties.j2").render(
             agent=host.name,
             host=host,
@@ -132,15 +137,18 @@ def render_agents(
             position_file=state_dir / "taildir_position.json",
             settings=flume,
             l2_agents=preference,
+            bind=placement.bind,
+            refill_port=refill_port,
         )
-        agents.append(FlumeAgentConfig(name=host.name, tier="l1", metrics_port=placement.metrics_base_port + len(targets) + index,
+        agents.append(FlumeAgentConfig(name=host.name, tier="l1", metrics_port=metrics_port,
                                        properties=properties, topic=host.topic, log_dir=log_dir, state_dir=state_dir,
-                                       primary_sink=f"to_{preference[0].name}" if preference else None))
+                                       primary_sink=f"to_{preference[0].name}" if preference else None,
+                                       refill_port=refill_port))
     if port_is_free is not None:
         problems += [
             f"agent {agent.name!r}: {what} port {port} is in use by another program"
             for agent in agents
-            for what, port in (("Avro", agent.avro_port), ("metrics", agent.metrics_port))
+            for what, port in (("Avro", agent.avro_port), ("metrics", agent.metrics_port), ("refill", agent.refill_port))
             if port is not None and not port_is_free(port)
         ]
     if problems:

@@ -33,7 +33,8 @@ DEFAULT_PORTS = {
     # never bound here (no storm-webapp), but Storm's default 8080 would be Airflow's
     "storm_ui": 8081,
     "storm_logviewer": 8000,
-    # Flume: L2 agent i listens for Avro on flume_avro + i; agent i (L2s, then L1s) serves metrics on flume_metrics + i.
+    # Flume: L2 agent i listens for Avro on flume_avro + i; agent i (L2s, then L1s) serves metrics on
+    # flume_metrics + i, and an L1 takes refilled lines (flume/line_refill.py) on its metrics port + 1000.
     # Not Flume's usual 41414: that is inside Linux's range of ephemeral client ports (32768-60999),
     # where any outgoing connection may hold the port an agent is about to bind.
     "flume_avro": 24414,

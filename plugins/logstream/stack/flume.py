@@ -148,7 +148,7 @@ class FlumeTiers:
         """Render (checking topics, dirs and ports), write the changed files, start or restart those agents."""
         running = {agent.name for agent in self.agents if self.process(agent.name).is_running()}
         own_ports = {port for agent in self.agents if agent.name in running
-                     for port in (agent.avro_port, agent.metrics_port) if port is not None}
+                     for port in (agent.avro_port, agent.metrics_port, agent.refill_port) if port is not None}
         rendered = render_agents(self.pipeline, self.placement,
                                  port_is_free=lambda port: port in own_ports or port_is_free(port, self.stack.host))
         changed = write_agent_configs(rendered, self.conf_dir)

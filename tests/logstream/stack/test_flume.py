@@ -3,18 +3,23 @@ business topic byte for byte, identified by its event id (host, file, byte offse
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
 import uuid
 from collections import Counter
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 from flume_hosts import HostFiles, own_tiers, read_topic
-from produced_and_landed import drain, landed
+from produced_and_landed import drain, landed, quarantine_reasons
 from logstream.hadoop_consumer.consumer import HadoopConsumer
-from logstream.flume.agent_config import FlumeConfigError
+from logstream.flume.agent_config import FlumeConfigError, host_partitions
+from logstream.flume.gap_refill import find_and_refill
+from logstream.flume.line_refill import L1RefillClient, lines_in_range
 from logstream.flume.health import AgentRole, agent_problems
 from logstream.flume.metrics import AgentUnreachable, read_metrics
 from logstream.log_entry import MAX_ENTRY_BYTES
@@ -310,3 +315,99 @@ def test_kafka_down_for_a_while_loses_nothing_and_a_killed_l2_replays_its_file_c
     # a Kafka request that timed out while the broker was away is re-sent: at most a batch per sink
     flume = tiers.pipeline.flume
     assert delivered.duplicates <= flume.batch_size * flume.kafka_sinks_per_l2 * len(l2_agents)
+
+
+def _merged_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[list[int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return [tuple(span) for span in merged]
+
+
+def _copies(client, root: str, topic: str) -> int:
+    return sum(reason == "copy" for reason in quarantine_reasons(client, root, topic).values())
+
+
+def _taildir_position(tiers, host: str) -> int:
+    path = tiers.agent(host).state_dir / "taildir_position.json"
+    try:
+        return sum(entry["pos"] for entry in json.loads(path.read_text()))
+    except (FileNotFoundError, ValueError):
+        return 0
+
+
+def test_kill_9_of_an_l1_with_both_l2s_down_loses_its_channel_and_the_gap_refill_brings_every_line_back_once(
+        start_own_tiers, stack, hdfs_client, zookeeper_hosts):
+    """Lines in a killed L1's memory channel are lost (TAILDIR's position had passed them); the gap
+    finder names exactly those bytes and the refill sends them through the tiers with their ids, so
+    HDFS ends with every line of the host files once. Without the refill (or with other ids) the
+    final ``landed == expected`` fails: missing lines, or lines landed twice."""
+    tiers = start_own_tiers(5)
+    hosts = host_files(tiers)
+    victim, other = hosts
+    l2_agents = list(tiers.pipeline.flume.l2_agents)
+    topic = tiers.pipeline.topics[0].name
+    root = f"/tests/{topic}/logs"
+    pipeline = replace(tiers.pipeline, hdfs_root=root, flume=replace(tiers.pipeline.flume, gap_delay_minutes=0))
+    consumer = HadoopConsumer({"bootstrap.servers": stack.config.kafka_bootstrap}, hdfs_client, root,
+                              zookeeper_hosts=zookeeper_hosts, progress=lambda line: None)
+    try:
+        tiers.stop(l2_agents)
+        victim.append("app.log", _lines(victim.host, 0, 12_000))
+        size = (victim.log_dir / "app.log").stat().st_size
+        # TAILDIR has read every line into the memory channel and saved its position past them
+        _wait(lambda: _taildir_position(tiers, victim.host) == size, timeout=300,
+              what=f"{victim.host}'s TAILDIR position to reach the end of its file")
+        tiers.kill(victim.host)
+        for name in l2_agents:
+            tiers.start(name)
+        tiers.wait_answering(l2_agents)
+        tiers.start(victim.host)
+        tiers.wait_answering([victim.host])
+        victim.append("app.log", _lines(victim.host, 12_000, 2_000))
+        other.append("app.log", _lines(other.host, 0, 2_000))
+        expected = {event_id: line for host in hosts for event_id, line in host.expected.items()}
+        later = {event_id for event_id in victim.expected if event_id[2] >= size} | set(other.expected)
+        read_topic(stack.config.kafka_bootstrap, topic, want_ids=later)
+        _wait(lambda: all(r is not None and r.total("CHANNEL", "ChannelSize") == 0 for r in _readings(tiers).values()),
+              timeout=300, what="every channel to be empty")
+        drain(consumer, topic, tiers.pipeline.topics[0].partitions)
+        before_refill = landed(hdfs_client, root, topic)
+        missing = [event_id for event_id, line in expected.items() if before_refill[line] == 0]
+        assert missing and all(event_id[0] == victim.host and event_id[2] < size for event_id in missing), \
+            "the premise: the killed L1 lost the lines of its channel, and only those"
+        print(f"kill -9 of {victim.host} with both L2s stopped: {len(missing)} of 12,000 lines lost")
+
+        found = find_and_refill(hdfs_client, pipeline, tiers.placement, tiers.agents, topic=topic, now=time.time(),
+                                progress=print)
+
+        # the gaps are the test's own lost lines, merged into byte ranges of the victim's file
+        assert [(gap.host, gap.file_id, gap.start, gap.end) for gap in found.report.gaps] == [
+            (victim.host, missing[0][1], start, end)
+            for start, end in _merged_spans([(event_id[2], victim.ends[event_id]) for event_id in missing])]
+        assert sum(found.refilled.values()) == len(missing) and found.failures == [] and found.report.lost == []
+        _wait(lambda: drain(consumer, topic, tiers.pipeline.topics[0].partitions) is not None
+              and sum(landed(hdfs_client, root, topic).values()) >= len(expected),
+              timeout=300, what="the refilled lines to land")
+        assert landed(hdfs_client, root, topic) == Counter(expected.values())
+
+        # a false alarm only makes copies: the other host's first 500 lines sent again are all dropped
+        first_500 = sorted(other.expected, key=lambda event_id: event_id[2])[:500]
+        path = Path(other.paths[first_500[0]])
+        copies_before = _copies(hdfs_client, root, topic)
+        sent = L1RefillClient(host=stack.config.host, port=tiers.agent(other.host).refill_port).send(
+            topic, other.host, host_partitions(tiers.pipeline)[other.host], first_500[0][1], str(path),
+            lines_in_range(path, 0, other.ends[first_500[-1]]), batch_size=tiers.pipeline.flume.batch_size)
+        assert sent == 500
+        _wait(lambda: drain(consumer, topic, tiers.pipeline.topics[0].partitions) is not None
+              and _copies(hdfs_client, root, topic) >= copies_before + 500,
+              timeout=300, what="the re-sent lines to arrive as copies")
+        assert _copies(hdfs_client, root, topic) == copies_before + 500
+        assert landed(hdfs_client, root, topic) == Counter(expected.values())
+        again = find_and_refill(hdfs_client, pipeline, tiers.placement, tiers.agents, topic=topic, now=time.time())
+        assert again.report.gaps == [] and again.report.pending_bytes == 0
+    finally:
+        hdfs_client.delete(f"/tests/{topic}", recursive=True)

@@ -1,0 +1,98 @@
+"""The gap task on Flume tiers of its own: lines held in an L1 whose L2s are down are a gap once the
+delay is over; the task refills them through that L1 and fails naming them; when the L2s come back
+every line lands once (the refilled copies are dropped) and the next run passes."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+
+import pytest
+import yaml
+from airflow.exceptions import AirflowException
+
+from flume_hosts import HostFiles, own_tiers
+from produced_and_landed import drain, landed, quarantine_reasons
+from logstream.hadoop_consumer.consumer import HadoopConsumer
+from logstream.flume.metrics import read_metrics
+from operators.line_gaps import RefillLineGapsOperator
+
+
+def _wait(check, *, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := check():
+            return result
+        threading.Event().wait(0.5)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+@pytest.fixture
+def tiers(stack, unique_name, tmp_path, monkeypatch):
+    """Tiers of the test's own, named to the task by its pipeline file and Flume connection."""
+    tiers = own_tiers(stack, unique_name, slot=7, batch_size=500)
+    pipeline, flume = tiers.pipeline, tiers.pipeline.flume
+    raw = {
+        "topics": [{"name": topic.name, "partitions": topic.partitions} for topic in pipeline.topics],
+        "hdfs_root": f"/tests/{unique_name}/logs",
+        "flume": {
+            "hosts": [{"name": host.name, "topic": host.topic, "log_dir": host.log_dir} for host in flume.hosts],
+            "l2_agents": [{"name": name} for name in flume.l2_agents],
+            "batch_size": flume.batch_size,
+            "memory_channel_capacity": flume.memory_channel_capacity,
+            "file_channel_capacity": flume.file_channel_capacity,
+            "minimum_free_megabytes": flume.minimum_free_megabytes,
+            "max_penalty_ms": flume.max_penalty_ms,
+            "gap_delay_minutes": 0,
+        },
+    }
+    (tmp_path / "pipeline.yaml").write_text(yaml.safe_dump(raw))
+    monkeypatch.setenv("LOGSTREAM_PIPELINE_CONFIG", str(tmp_path / "pipeline.yaml"))
+    monkeypatch.setenv("AIRFLOW_CONN_FLUME_DEFAULT", json.dumps({
+        "conn_type": "generic", "host": stack.config.host, "port": tiers.metrics_base_port,
+        "extra": {"avro_base_port": tiers.avro_base_port, "home": str(tiers.home)}}))
+    tiers.prepare_hosts()
+    tiers.ensure_topics()
+    tiers.deploy()
+    tiers.wait_answering()
+    yield tiers
+    tiers.stop()
+
+
+def test_lines_held_by_an_l1_without_l2s_are_refilled_once_named_and_land_once(tiers, stack, hdfs_client,
+                                                                               zookeeper_hosts):
+    topic = tiers.pipeline.topics[0].name
+    root = f"/tests/{topic}/logs"
+    hosts = [HostFiles(host=agent.name, log_dir=agent.log_dir) for agent in tiers.agents if agent.tier == "l1"]
+    held = hosts[0]
+    consumer = HadoopConsumer({"bootstrap.servers": stack.config.kafka_bootstrap}, hdfs_client, root,
+                              zookeeper_hosts=zookeeper_hosts, progress=lambda line: None)
+    l2_agents = list(tiers.pipeline.flume.l2_agents)
+    try:
+        tiers.stop(l2_agents)
+        held.append("app.log", [f"10.9.0.{i % 250},7,{1795000000 + i},60 held#{i}".encode() for i in range(1_500)])
+        _wait(lambda: read_metrics(held.host, tiers.metrics_url(held.host)).total("CHANNEL", "ChannelSize") >= 1_500,
+              timeout=300, what=f"{held.host}'s channel to hold every line")
+        file_id = next(iter(held.expected))[1]
+        end = max(held.ends.values())
+
+        with pytest.raises(AirflowException) as error:
+            RefillLineGapsOperator(task_id="refill_gaps", topic=topic).execute({})
+
+        assert f"refilled (lines were missing): {held.host} file {file_id}" in str(error.value)
+        assert f"bytes [0, {end})" in str(error.value)
+        assert read_metrics(held.host, tiers.metrics_url(held.host)).total("SOURCE", "EventAcceptedCount") >= 3_000
+
+        for name in l2_agents:
+            tiers.start(name)
+        copies = lambda: sum(reason == "copy" for reason in quarantine_reasons(hdfs_client, root, topic).values())
+        _wait(lambda: drain(consumer, topic, tiers.pipeline.topics[0].partitions) is not None and copies() >= 1_500,
+              timeout=300, what="both copies of the held lines to arrive")
+        assert landed(hdfs_client, root, topic) == Counter(held.expected.values())
+
+        summary = RefillLineGapsOperator(task_id="refill_gaps", topic=topic).execute({})
+        assert summary.startswith("1 host files: 0 gap(s)")
+    finally:
+        hdfs_client.delete(f"/tests/{topic}", recursive=True)
