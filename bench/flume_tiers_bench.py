@@ -3,6 +3,7 @@
 
     PYTHONPATH=plugins .venv/bin/python bench/flume_tiers_bench.py [--lines 1000000] [--warmup-lines 1000000]
         [--batch-size 1000] [--kafka-sinks 2] [--heap 256m] [--l2-agents 2] [--rate 0] [--jvm-option OPT ...] [--profile DIR]
+        [--l1-channel memory|file]
 
 Starts tiers of its own (2 hosts, ``--l2-agents`` L2s, a fresh topic of 3 partitions, ports of the
 stack's Flume base + 110) with the given batch size / Kafka sinks per L2 / heap, first delivers
@@ -180,6 +181,8 @@ def main() -> None:
     parser.add_argument("--heap", default="256m")
     parser.add_argument("--rate", type=float, default=0, help="lines/s to append at (0: as fast as possible)")
     parser.add_argument("--checkpoint-ms", type=int, default=30_000)
+    parser.add_argument("--l1-channel", choices=("memory", "file"), default="memory",
+                        help="the L1's channel: memory (lost on a kill, refilled by flume_line_gaps) or file")
     parser.add_argument("--jvm-option", action="append", default=[], help="an option for every agent's JVM (repeatable)")
     parser.add_argument("--profile", type=Path, help="record every agent with Java Flight Recorder into this "
                         "directory and print where each agent's CPU samples are (top frames and callers)")
@@ -193,7 +196,7 @@ def main() -> None:
         l2_agents=tuple(f"{name}_l2{chr(97 + i)}" for i in range(args.l2_agents)),
         batch_size=args.batch_size, memory_channel_capacity=max(100_000, 20 * args.batch_size),
         file_channel_capacity=max(1_000_000, args.lines), minimum_free_megabytes=500,
-        kafka_sinks_per_l2=args.kafka_sinks, checkpoint_interval_ms=args.checkpoint_ms,
+        kafka_sinks_per_l2=args.kafka_sinks, checkpoint_interval_ms=args.checkpoint_ms, l1_channel=args.l1_channel,
     )
     pipeline = replace(load_pipeline_config(), topics=(TopicConfig(name, PARTITIONS),), flume=flume)
     tiers = FlumeTiers(stack=config, pipeline=pipeline, home=config.data_dir / "flume_bench" / name,
@@ -201,7 +204,7 @@ def main() -> None:
                        metrics_base_port=config.ports["flume_metrics"] + 110, heap=args.heap,
                        java_options=(*args.jvm_option, *(jfr_options(args.profile) if args.profile else ())))
     print(f"flume tiers bench: {args.lines:,} lines, batch {args.batch_size}, {args.l2_agents} L2 x "
-          f"{args.kafka_sinks} Kafka sink(s), heap {args.heap}, rate {args.rate or 'max'}, "
+          f"{args.kafka_sinks} Kafka sink(s), L1 {args.l1_channel} channel, heap {args.heap}, rate {args.rate or 'max'}, "
           f"JVM options {' '.join(args.jvm_option) or 'none'}", flush=True)
     tiers.prepare_hosts()
     tiers.ensure_topics()
@@ -239,7 +242,7 @@ def main() -> None:
         for agent in tiers.agents:
             print(profile_report(config.java(), args.profile / f"{agent.name}.jfr"))
     baseline = producer_perf_test(config, admin, args.lines)
-    print(f"RESULT flume {flume_rate:,.0f} lines/s, kafka-producer-perf-test {baseline:,.0f} records/s, "
+    print(f"RESULT flume (L1 {args.l1_channel} channel) {flume_rate:,.0f} lines/s, kafka-producer-perf-test {baseline:,.0f} records/s, "
           f"ratio {flume_rate / baseline:.3f}, target 33,333 lines/s: {'met' if flume_rate >= 33_333 else 'NOT met'}")
 
 

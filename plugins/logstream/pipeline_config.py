@@ -82,6 +82,9 @@ class FlumeSettings:
     # a line with no newline at the end of an idle file is sent after this long
     idle_timeout_ms: int = 120_000
     memory_channel_capacity: int = 100_000
+    # the L1's channel: "memory" (a killed L1 loses what it holds; flume_line_gaps refills it) or
+    # "file" (kept across a kill, an fsync per batch; bench/flume_tiers.md has the trade)
+    l1_channel: str = "memory"
     file_channel_capacity: int = 1_000_000
     # the file channel refuses events below this much free disk
     minimum_free_megabytes: int = 500
@@ -141,10 +144,14 @@ def load_pipeline_config(path: Path | str | None = None) -> PipelineConfig:
     return config
 
 
+_TEXT_SETTINGS = ("l1_channel",)
+
+
 def _flume_settings(raw: dict) -> FlumeSettings:
     hosts = tuple(FlumeHost(**{key: str(value) for key, value in host.items()}) for host in raw.get("hosts", []))
     l2_agents = tuple(str(agent["name"]) for agent in raw.get("l2_agents", []))
-    settings = {key: int(value) for key, value in raw.items() if key not in ("hosts", "l2_agents")}
+    settings = {key: str(value) if key in _TEXT_SETTINGS else int(value)
+                for key, value in raw.items() if key not in ("hosts", "l2_agents")}
     return FlumeSettings(hosts=hosts, l2_agents=l2_agents, **settings)
 
 
@@ -176,6 +183,8 @@ def _flume_problems(config: PipelineConfig) -> list[str]:
     if not 0 < flume.line_keep_bytes < flume.max_line_bytes:
         problems.append(f"flume line_keep_bytes ({flume.line_keep_bytes}) must be above 0 and below "
                         f"max_line_bytes ({flume.max_line_bytes})")
+    if flume.l1_channel not in ("memory", "file"):
+        problems.append(f"flume l1_channel {flume.l1_channel!r} is not 'memory' or 'file'")
     if flume.hosts and len(flume.l2_agents) < 2:
         # an L1's failover sink group needs a second L2 to fail over to
         problems.append(f"flume hosts need at least two l2_agents (an L1 fails over to the next), "

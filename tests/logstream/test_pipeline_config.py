@@ -58,3 +58,10 @@ def test_a_cut_line_keeps_less_than_the_longest_line(tmp_path, keep, most):
     with pytest.raises(PipelineConfigError) as error:
         load_pipeline_config(write_config(tmp_path, line_keep_bytes=keep, max_line_bytes=most))
     assert f"flume line_keep_bytes ({keep}) must be above 0 and below max_line_bytes ({most})" in str(error.value)
+
+
+def test_the_l1_channel_is_memory_or_file(tmp_path):
+    assert load_pipeline_config(write_config(tmp_path, l1_channel="file")).flume.l1_channel == "file"
+    with pytest.raises(PipelineConfigError) as error:
+        load_pipeline_config(write_config(tmp_path, l1_channel="spillable"))
+    assert "flume l1_channel 'spillable' is not 'memory' or 'file'" in str(error.value)

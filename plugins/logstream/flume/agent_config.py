@@ -135,6 +135,7 @@ def render_agents(
             partition=partition_of[host.name],
             log_dir=log_dir,
             position_file=state_dir / "taildir_position.json",
+            state_dir=state_dir,
             settings=flume,
             l2_agents=preference,
             bind=placement.bind,

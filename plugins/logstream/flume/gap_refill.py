@@ -1,14 +1,16 @@
 """One round of the gap finder of a topic: its hosts' files against what the HadoopConsumer took,
-the gaps refilled through the hosts' L1 agents, the state kept in HDFS next to the offsets.
+the gaps refilled through the hosts' L1 agents, the state kept in HDFS next to the offsets; and the
+account of each host file's bytes at every hop (``reconciliation.line_accounting``).
 
 The coverage is the union of the topic's partitions' ``offset.dat`` ``lines`` (a host's lines are in
-one partition; the union also holds after a host moved). The state (``GapTracker``) is
-``<hdfs_root>/_line_gaps/<topic>.json``, replaced whole; a second round at the same time only
-disturbs when a part was first seen (the DAG runs one at a time).
+one partition; the union also holds after a host moved). The state (the ``GapTracker`` and the
+incremental ``KafkaLineScan``) is ``<hdfs_root>/_line_gaps/<topic>.json``, replaced whole; a second
+round at the same time only disturbs when a part was first seen (the DAG runs one at a time).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +22,7 @@ from logstream.hadoop_consumer.hdfs_files import read_replaced, replace_file
 from logstream.hadoop_consumer.offset_store import OffsetStore
 from logstream.line_ids import LineRanges
 from logstream.pipeline_config import PipelineConfig
+from logstream.reconciliation.line_accounting import FileAccount, KafkaLineScan, account_files
 
 
 def gaps_state_file(hdfs_root: str, topic: str) -> str:
@@ -41,6 +44,7 @@ class GapRound:
     report: GapReport
     refilled: dict[str, int] = field(default_factory=dict)  # str(gap) -> lines sent
     failures: list[str] = field(default_factory=list)
+    accounts: list[FileAccount] = field(default_factory=list)  # per host file, what each hop holds
 
     def summary(self) -> str:
         report = self.report
@@ -51,19 +55,23 @@ class GapRound:
 
 
 def find_and_refill(client, pipeline: PipelineConfig, placement: AgentPlacement, agents: list[FlumeAgentConfig], *,
-                    topic: str, now: float, refill: bool = True,
-                    progress: Callable[[str], None] = lambda line: None) -> GapRound:
+                    topic: str, now: float, refill: bool = True, kafka_bootstrap: str | None = None,
+                    online: LineRanges | None = None, progress: Callable[[str], None] = lambda line: None) -> GapRound:
     """Observe ``topic``'s host files against the consumer's coverage at ``now`` and refill the gaps.
 
     :param client: the HDFS client (offsets and the state)
     :param placement: where the hosts' log dirs are (the refill reads them: it runs on the hosts' machine)
     :param agents: the rendered agents (each L1's refill port)
+    :param kafka_bootstrap: Kafka, to account for each file's bytes there too (None: not)
+    :param online: the topology's committed line ranges, to account for (None: not)
     """
     flume = pipeline.flume
     hosts = [host for host in flume.hosts if host.topic == topic]
     state_file = gaps_state_file(pipeline.hdfs_root, topic)
     stored = read_replaced(client, state_file)
-    tracker = GapTracker.from_json(stored[1].decode() if stored else "")
+    state = json.loads(stored[1]) if stored else {}
+    tracker = GapTracker.from_json(state.get("gaps", ""))
+    kafka = KafkaLineScan.from_json(state.get("kafka", ""))
     covered = covered_lines(OffsetStore(client, pipeline.hdfs_root), topic)
     oldest = now - flume.gap_lookback_hours * 3600
     files = [file for host in hosts
@@ -71,8 +79,15 @@ def find_and_refill(client, pipeline: PipelineConfig, placement: AgentPlacement,
              if file.mtime >= oldest]
     report = tracker.observe(files, covered, now=now, delay=flume.gap_delay_minutes * 60,
                              hosts={host.name for host in hosts})
-    replace_file(client, state_file, tracker.to_json().encode())
-    outcome = GapRound(report)
+    hops = {"Kafka": kafka.once} if kafka_bootstrap else {}
+    if kafka_bootstrap:
+        read = kafka.read(kafka_bootstrap, topic)
+        progress(f"{topic}: {read} new Kafka records read for the line accounting ({kafka.records} so far)")
+    hops["HDFS"] = covered
+    if online is not None:
+        hops["online"] = online
+    replace_file(client, state_file, json.dumps({"gaps": tracker.to_json(), "kafka": kafka.to_json()}).encode())
+    outcome = GapRound(report, accounts=account_files(files, hops, {"Kafka": kafka.again} if kafka_bootstrap else {}))
     for gap in report.lost:
         progress(f"lost, cannot be refilled: {gap}")
     if not refill:

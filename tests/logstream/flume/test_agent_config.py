@@ -65,6 +65,26 @@ def test_l1_tails_its_host_with_topic_and_event_id_and_fails_over_between_l2s(pi
     assert [a.primary_sink for a in agents] == [None, None, "to_agg1", "to_agg2"]
 
 
+def test_each_l1_takes_refilled_lines_on_its_own_port_into_its_channel_and_may_keep_them_in_a_file(pipeline,
+                                                                                                  placement):
+    agents = render_agents(pipeline, placement, check_log_dirs=False)
+    front1 = java_properties(agents[2].properties)
+    assert [a.refill_port for a in agents] == [None, None, 7002, 7003]  # metrics port + 1000
+    assert front1["front1.sources"].split() == ["tail", "refill"]
+    assert (front1["front1.sources.refill.type"], front1["front1.sources.refill.port"],
+            front1["front1.sources.refill.channels"]) == ("thrift", "7002", "memory")
+    # the same cut of an oversized line as TAILDIR's
+    assert front1["front1.sources.refill.interceptors.oversized.searchPattern"] == front1[
+        "front1.sources.tail.interceptors.oversized.searchPattern"]
+
+    durable = replace(pipeline, flume=replace(pipeline.flume, l1_channel="file"))
+    front1 = java_properties(render_agents(durable, placement, check_log_dirs=False)[2].properties)
+    assert front1["front1.channels"] == "file" and "front1.channels.memory.type" not in front1
+    assert front1["front1.channels.file.checkpointDir"] == f"{placement.state_root}/front1/checkpoint"
+    assert {front1[f"front1.{part}"] for part in ("sources.tail.channels", "sources.refill.channels",
+                                                  "sinks.to_agg1.channel", "sinks.to_agg2.channel")} == {"file"}
+
+
 def test_the_hosts_of_a_topic_take_its_partitions_in_turn(pipeline):
     hosts = (*pipeline.flume.hosts, FlumeHost("front3", "web_logs", "h3"), FlumeHost("front4", "vpn_logs", "h4"),
              FlumeHost("front5", "web_logs", "h5"))

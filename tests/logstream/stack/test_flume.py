@@ -382,12 +382,18 @@ def test_kill_9_of_an_l1_with_both_l2s_down_loses_its_channel_and_the_gap_refill
         print(f"kill -9 of {victim.host} with both L2s stopped: {len(missing)} of 12,000 lines lost")
 
         found = find_and_refill(hdfs_client, pipeline, tiers.placement, tiers.agents, topic=topic, now=time.time(),
-                                progress=print)
+                                kafka_bootstrap=stack.config.kafka_bootstrap, progress=print)
+        lost_spans = _merged_spans([(event_id[2], victim.ends[event_id]) for event_id in missing])
+        # the accounting by ids says the same: those bytes are in neither Kafka nor HDFS
+        account = {str(a.file.path): a for a in found.accounts}
+        victim_account = account[str(victim.log_dir / "app.log")]
+        assert victim_account.missing == {"Kafka": lost_spans, "HDFS": lost_spans}
+        assert account[str(other.log_dir / "app.log")].missing == {"Kafka": [], "HDFS": []}
 
         # the gaps are the test's own lost lines, merged into byte ranges of the victim's file
         assert [(gap.host, gap.file_id, gap.start, gap.end) for gap in found.report.gaps] == [
             (victim.host, missing[0][1], start, end)
-            for start, end in _merged_spans([(event_id[2], victim.ends[event_id]) for event_id in missing])]
+            for start, end in lost_spans]
         assert sum(found.refilled.values()) == len(missing) and found.failures == [] and found.report.lost == []
         _wait(lambda: drain(consumer, topic, tiers.pipeline.topics[0].partitions) is not None
               and sum(landed(hdfs_client, root, topic).values()) >= len(expected),
@@ -407,7 +413,14 @@ def test_kill_9_of_an_l1_with_both_l2s_down_loses_its_channel_and_the_gap_refill
               timeout=300, what="the re-sent lines to arrive as copies")
         assert _copies(hdfs_client, root, topic) == copies_before + 500
         assert landed(hdfs_client, root, topic) == Counter(expected.values())
-        again = find_and_refill(hdfs_client, pipeline, tiers.placement, tiers.agents, topic=topic, now=time.time())
+        again = find_and_refill(hdfs_client, pipeline, tiers.placement, tiers.agents, topic=topic, now=time.time(),
+                                kafka_bootstrap=stack.config.kafka_bootstrap)
         assert again.report.gaps == [] and again.report.pending_bytes == 0
+        # every byte of both files once in HDFS; Kafka holds all of them and the re-sent ones twice
+        account = {str(a.file.path): a for a in again.accounts}
+        assert account[str(victim.log_dir / "app.log")].missing == {"Kafka": [], "HDFS": []}
+        assert account[str(other.log_dir / "app.log")].missing == {"Kafka": [], "HDFS": []}
+        assert account[str(path)].repeated["Kafka"][0] == (0, other.ends[first_500[-1]])
+        assert "HDFS exactly once" in str(account[str(path)])
     finally:
         hdfs_client.delete(f"/tests/{topic}", recursive=True)
