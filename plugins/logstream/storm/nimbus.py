@@ -16,6 +16,11 @@ from typing import Any
 UPLOAD_CHUNK_BYTES = 300 * 1024
 
 
+class NimbusUnreachable(ConnectionError):
+    """Nimbus did not answer (down, restarting, or the connection broke): an OSError, as a refused
+    socket is, so a caller waiting for Nimbus catches one kind of error whatever the transport said."""
+
+
 @dataclass(frozen=True)
 class ComponentStats:
     executors: int
@@ -59,12 +64,17 @@ class NimbusClient:
         from streamparse.thrift import Nimbus
         from thriftpy2.protocol import TBinaryProtocolFactory
         from thriftpy2.rpc import make_client
-        from thriftpy2.transport import TFramedTransportFactory
+        from thriftpy2.transport import TFramedTransportFactory, TTransportException
 
-        client = make_client(Nimbus, self.host, self.port, proto_factory=TBinaryProtocolFactory(),
-                             trans_factory=TFramedTransportFactory(), timeout=self.timeout_ms)
+        try:
+            client = make_client(Nimbus, self.host, self.port, proto_factory=TBinaryProtocolFactory(),
+                                 trans_factory=TFramedTransportFactory(), timeout=self.timeout_ms)
+        except TTransportException as err:  # thriftpy2's word for a refused connection
+            raise NimbusUnreachable(f"Nimbus at {self.host}:{self.port}: {err}") from err
         try:
             yield client
+        except TTransportException as err:
+            raise NimbusUnreachable(f"Nimbus at {self.host}:{self.port}: {err}") from err
         finally:
             client.close()
 

@@ -2,8 +2,9 @@
 
 Tuples of one partition always reach the same task (fields grouping on topic and partition). For
 each partition the bolt keeps a :class:`WindowCounter` and ``expected``, the first offset it has not
-counted; a tuple that starts past ``expected`` is failed (something before it is missing, the spout
-rewinds), offsets below ``expected`` are dropped (a replay). At every tick, and whenever
+counted; a tuple that starts past ``expected`` makes the bolt read the stored offset again when it
+holds nothing uncommitted (another copy may have committed past it), else it is failed (something
+before it is missing, the spout rewinds); offsets below ``expected`` are dropped (a replay). At every tick, and whenever
 ``flush_records`` records wait, each partition's deltas go to the result store in one transaction
 guarded by the stored offset (:meth:`ResultStore.apply`); only then are its tuples acked.
 
@@ -79,6 +80,19 @@ class WindowCountBolt(Bolt):
         if next_offset <= state.expected:
             self.ack(tup)  # a replay of records already counted
             return
+        if from_offset > state.expected and not state.tuples:
+            # nothing of ours is uncommitted: the stored offset may have moved on without us (another
+            # copy of the bolt committed while this partition was elsewhere); read it again
+            self.partitions.pop((topic, partition))
+            try:
+                state = self._state(topic, partition)
+            except psycopg2.Error as err:
+                self._database_error(err)
+                self.fail(tup)
+                return
+            if next_offset <= state.expected:
+                self.ack(tup)
+                return
         if from_offset > state.expected:
             self.fail(tup)  # records before it are missing: the spout rewinds to this tuple's start
             return
@@ -125,8 +139,10 @@ class WindowCountBolt(Bolt):
         return False
 
     def process_tick(self, tup: Any) -> None:
-        for (topic, partition), state in list(self.partitions.items()):
-            self._flush(topic, partition, state)
+        for topic, partition in list(self.partitions):
+            state = self.partitions.get((topic, partition))
+            if state is not None:  # a database error while flushing another one forgets them all
+                self._flush(topic, partition, state)
         self._report()
 
     def _flush(self, topic: str, partition: int, state: PartitionState) -> None:
@@ -162,8 +178,8 @@ class WindowCountBolt(Bolt):
 
     def _forget(self, topic: str, partition: int) -> None:
         """Drop what the partition counted but did not commit; its tuples fail, so the spout sends them again."""
-        state = self.partitions.pop((topic, partition))
-        for tup in state.tuples:
+        state = self.partitions.pop((topic, partition), None)
+        for tup in state.tuples if state is not None else ():
             self.fail(tup)
 
     def _database_error(self, err: Exception) -> None:
