@@ -132,8 +132,9 @@ class RebalanceStormTopologyOperator(BaseOperator):
 
 
 class StormTopologyHealthOperator(BaseOperator):
-    """Fails, naming each problem, when topology ``name`` is down, inactive, short of workers, or more
-    than ``max_lag_records`` behind Kafka in a partition; logs emitted/acked/failed and latency.
+    """Fails, naming each problem, when topology ``name`` is down, inactive, short of workers, more
+    than ``max_lag_records`` behind Kafka in a partition, or lost records to Kafka's retention within
+    the last hour (``online_retention_losses``); logs emitted/acked/failed and latency.
 
     :param name: the topology's name (templated).
     :param topic: the topic it counts (templated).
@@ -165,8 +166,14 @@ class StormTopologyHealthOperator(BaseOperator):
             f"SELECT partition, next_offset FROM {schema.OFFSETS} WHERE topology = %s AND topic = %s",
             parameters=(self.name, self.topic)))
         starts, ends = self._kafka_offsets()
+        # losses noticed within the last hour: one incident that closes by itself an hour later
+        losses = PostgresHook(postgres_conn_id=self.results_conn_id).get_records(
+            f"SELECT partition, from_offset, to_offset FROM {schema.RETENTION_LOSSES} WHERE topology = %s AND "
+            "topic = %s AND noticed_at > now() - interval '1 hour' ORDER BY partition, from_offset",
+            parameters=(self.name, self.topic))
         report = judge(name=self.name, health=health, expected_workers=self.workers,
-                       lag=partition_lag(ends, stored, starts), max_lag_records=int(self.max_lag_records))
+                       lag=partition_lag(ends, stored, starts), max_lag_records=int(self.max_lag_records),
+                       retention_losses=[tuple(map(int, row)) for row in losses])
         if health is not None:
             self.log.info("topology %s (%s): %s, %d workers, up %ds; emitted %d, acked %d, failed %d; "
                           "complete latency %.1f ms", self.name, health.id, health.status, health.workers,

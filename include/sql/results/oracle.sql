@@ -45,6 +45,15 @@ CREATE TABLE online_offsets (
     line_ranges CLOB,
     PRIMARY KEY (topology, topic, partition)
 );
+CREATE TABLE online_retention_losses (
+    topology    VARCHAR2(249)            NOT NULL,
+    topic       VARCHAR2(249)            NOT NULL,
+    partition   NUMBER(10)               NOT NULL,
+    from_offset NUMBER(19)               NOT NULL,
+    to_offset   NUMBER(19)               NOT NULL,
+    noticed_at  TIMESTAMP WITH TIME ZONE DEFAULT SYSTIMESTAMP NOT NULL,
+    PRIMARY KEY (topology, topic, partition, from_offset)
+);
 CREATE TABLE online_flushes (
     topology     VARCHAR2(249)            NOT NULL,
     topic        VARCHAR2(249)            NOT NULL,

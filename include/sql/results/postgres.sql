@@ -69,6 +69,17 @@ ALTER TABLE online_offsets ADD COLUMN IF NOT EXISTS watermark bigint;
 -- The byte ranges of host files counted up to next_offset (logstream/line_ids.py, JSON), moved in the
 -- same transaction as next_offset: a line re-sent by Flume is counted once.
 ALTER TABLE online_offsets ADD COLUMN IF NOT EXISTS line_ranges text;
+-- Offsets the topology could not read because Kafka's retention deleted them first: the spout moved
+-- the partition's stored offset on to the log start and counted [from_offset, to_offset) as lost.
+CREATE TABLE IF NOT EXISTS online_retention_losses (
+    topology    text        NOT NULL,
+    topic       text        NOT NULL,
+    partition   integer     NOT NULL,
+    from_offset bigint      NOT NULL,
+    to_offset   bigint      NOT NULL,
+    noticed_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (topology, topic, partition, from_offset)
+);
 -- When each pane closed (the watermark passed its end) and when that close was committed: the
 -- record that closed it (offset, Kafka timestamp) and the commit's clock time. A pane is final once
 -- its allowed lateness has passed too.

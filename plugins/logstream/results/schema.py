@@ -18,6 +18,7 @@ PANE_TOTALS = "online_pane_totals"
 BAD_RECORDS = "online_bad_records"
 OFFSETS = "online_offsets"
 FLUSHES = "online_flushes"
+RETENTION_LOSSES = "online_retention_losses"
 NOTIFY_CHANNEL = "online_panes"
 
 PANE_SECONDS = 60

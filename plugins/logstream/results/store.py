@@ -103,6 +103,27 @@ class ResultStore:
         line_ranges = row[2].read() if hasattr(row[2], "read") else row[2]  # an Oracle CLOB is read
         return PartitionPosition(int(row[0]), None if row[1] is None else int(row[1]), line_ranges or "")
 
+    def skip_to_log_start(self, *, topology: str, topic: str, partition: int, log_start: int) -> tuple[int, int] | None:
+        """Move the partition's stored offset up to ``log_start`` if it is below (Kafka's retention
+        deleted those records before they were counted) and record the skipped range as lost, in one
+        transaction; returns the range, or None when the stored offset was not below."""
+        conn = self.conn
+        try:
+            with conn.cursor() as cur:
+                cur.execute(self.LOCK_POSITION, (topology, topic, partition))
+                row = cur.fetchone()
+                if row is None or int(row[0]) >= log_start:
+                    conn.rollback()
+                    return None
+                lost = (int(row[0]), log_start)
+                cur.execute(self.SKIP_POSITION, (log_start, topology, topic, partition))
+                cur.execute(self.INSERT_LOSS, (topology, topic, partition, *lost))
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
+        return lost
+
     def apply(self, flush: Flush) -> bool:
         """Write ``flush`` if the stored next offset is its first offset; False (nothing written) if not."""
         conn = self.conn
@@ -134,6 +155,12 @@ class PostgresResultStore(ResultStore):
                        "WHERE topology = %s AND topic = %s AND partition = %s")
     ADVANCE_POSITION = (f"UPDATE {schema.OFFSETS} SET next_offset = %s, watermark = %s, line_ranges = %s, "
                         "updated_at = now() WHERE topology = %s AND topic = %s AND partition = %s AND next_offset = %s")
+    LOCK_POSITION = (f"SELECT next_offset FROM {schema.OFFSETS} WHERE topology = %s AND topic = %s AND partition = %s "
+                     "FOR UPDATE")
+    SKIP_POSITION = (f"UPDATE {schema.OFFSETS} SET next_offset = %s, updated_at = now() "
+                     "WHERE topology = %s AND topic = %s AND partition = %s")
+    INSERT_LOSS = (f"INSERT INTO {schema.RETENTION_LOSSES} (topology, topic, partition, from_offset, to_offset) "
+                   "VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING")
 
     @classmethod
     def from_dsn(cls, dsn: str) -> PostgresResultStore:
@@ -218,6 +245,12 @@ class OracleResultStore(ResultStore):
     ADVANCE_POSITION = (f"UPDATE {schema.OFFSETS} SET next_offset = :1, watermark = :2, line_ranges = :3, "
                         "updated_at = SYSTIMESTAMP WHERE topology = :4 AND topic = :5 AND partition = :6 "
                         "AND next_offset = :7")
+    LOCK_POSITION = (f"SELECT next_offset FROM {schema.OFFSETS} WHERE topology = :1 AND topic = :2 AND partition = :3 "
+                     "FOR UPDATE")
+    SKIP_POSITION = (f"UPDATE {schema.OFFSETS} SET next_offset = :1, updated_at = SYSTIMESTAMP "
+                     "WHERE topology = :2 AND topic = :3 AND partition = :4")
+    INSERT_LOSS = (f"INSERT INTO {schema.RETENTION_LOSSES} (topology, topic, partition, from_offset, to_offset) "
+                   "VALUES (:1, :2, :3, :4, :5)")
 
     @staticmethod
     def _merge_counts(table: str, key: str) -> str:

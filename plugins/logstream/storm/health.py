@@ -25,8 +25,9 @@ def partition_lag(end_offsets: dict[int, int], stored_offsets: dict[int, int],
 
 
 def judge(*, name: str, health: TopologyHealth | None, expected_workers: int, lag: dict[int, int],
-          max_lag_records: int) -> HealthReport:
-    """The problems of topology ``name``: not running, not active, workers missing, lagging."""
+          max_lag_records: int, retention_losses: list[tuple[int, int, int]] = ()) -> HealthReport:
+    """The problems of topology ``name``: not running, not active, workers missing, lagging, records
+    lost to Kafka's retention (``retention_losses``: recent (partition, from, to) skips)."""
     problems = []
     if health is None:
         problems.append(f"topology {name} is not running on Nimbus")
@@ -39,4 +40,7 @@ def judge(*, name: str, health: TopologyHealth | None, expected_workers: int, la
     if lagging:
         detail = ", ".join(f"partition {p}: {records:,}" for p, records in lagging.items())
         problems.append(f"topology {name} lags more than {max_lag_records:,} records behind Kafka ({detail})")
+    for partition, first, end in retention_losses:
+        problems.append(f"topology {name} lost {end - first:,} records of partition {partition} (offsets "
+                        f"[{first}, {end})) to Kafka's retention before counting them")
     return HealthReport(problems, lag)

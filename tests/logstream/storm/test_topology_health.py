@@ -30,3 +30,10 @@ def test_each_problem_is_named():
         "topology s has 0 of its 2 workers up",
         "topology s lags more than 1,000 records behind Kafka (partition 1: 2,000,000)",
     ]
+
+
+def test_records_lost_to_retention_are_named_with_their_offsets():
+    report = judge(name="s", health=_health(), expected_workers=1, lag={0: 0}, max_lag_records=100,
+                   retention_losses=[(2, 100, 1_600)])
+    assert report.problems == ["topology s lost 1,500 records of partition 2 (offsets [100, 1600)) to Kafka's "
+                               "retention before counting them"]

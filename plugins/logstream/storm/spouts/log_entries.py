@@ -5,6 +5,11 @@ Partitions are divided among the spout's tasks (partition % tasks == task index)
 restarted worker resumes where the last committed flush ended, with no consumer-group rebalance to
 wait for. A failed tuple rewinds its partition to the tuple's first offset; the bolt drops what it
 has already counted, so a rewind can only repeat records, never skip them.
+
+A stored offset Kafka no longer has (its retention deleted the records before they were counted) is
+not read around silently, nor looped on: the spout moves the stored offset on to the log start and
+records the skipped range in ``online_retention_losses`` (``ResultStore.skip_to_log_start``), in one
+transaction; the topology's health check reports it.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from itertools import repeat
 from collections import defaultdict
 from typing import Any
 
-from confluent_kafka import Consumer, Message, TopicPartition
+from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 from streamparse import Spout
 
 from logstream.log_entry import as_lines
@@ -43,6 +48,8 @@ class LogEntrySpout(Spout):
             "group.id": f"storm-{self.settings.topology}",
             "enable.auto.commit": False,
             "enable.auto.offset.store": False,
+            # an offset retention deleted is an error to handle (skip_lost), not a silent jump to the end
+            "auto.offset.reset": "error",
             "fetch.max.bytes": 16 * 1024 * 1024,
             # small per-partition fetches interleave the partitions in the consume queue, so a backlog
             # in one partition does not hold the others back for a whole megabyte each
@@ -53,16 +60,16 @@ class LogEntrySpout(Spout):
         if metadata.topics[topic].error is not None:
             raise RuntimeError(f"topic {topic}: {metadata.topics[topic].error}")
         mine = [p for p in sorted(metadata.topics[topic].partitions) if p % len(tasks) == index]
-        store = PostgresResultStore.from_dsn(self.settings.results_dsn)
+        self.store = PostgresResultStore.from_dsn(self.settings.results_dsn)
         self.position: dict[int, int] = {}
         try:
             for partition in mine:
                 low, _high = self.consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=30)
-                stored = store.start_partition(topology=self.settings.topology, topic=topic, partition=partition,
-                                               start_offset=low)
-                self.position[partition] = stored.next_offset
+                stored = self.store.start_partition(topology=self.settings.topology, topic=topic, partition=partition,
+                                                    start_offset=low)
+                self.position[partition] = max(stored.next_offset, self._skip_lost(partition, low))
         finally:
-            store.close()
+            self.store.close()
         self.consumer.assign([TopicPartition(topic, p, self.position[p]) for p in mine])
         self.logger.info("task %s reads %s partitions %s from offsets %s", self.task_id, topic, mine, self.position)
 
@@ -73,7 +80,16 @@ class LogEntrySpout(Spout):
         batches: dict[int, list] = defaultdict(list)
         for message in messages:
             if message.error() is not None:
-                self.logger.warning("Kafka: %s", message.error())
+                if message.error().code() == KafkaError._AUTO_OFFSET_RESET:  # our offset is gone
+                    low, _high = self.consumer.get_watermark_offsets(
+                        TopicPartition(self.settings.topic, message.partition()), timeout=30)
+                    self.position[message.partition()] = max(low, self._skip_lost(message.partition(), low))
+                    batches.pop(message.partition(), None)
+                    # a partition whose offset failed cannot be seek()'d ("erroneous state"): assign again
+                    self.consumer.assign([TopicPartition(self.settings.topic, p, o) for p, o in self.position.items()])
+                    break
+                else:
+                    self.logger.warning("Kafka: %s", message.error())
                 continue
             batches[message.partition()].append(message)
         for partition, batch in batches.items():
@@ -116,6 +132,21 @@ class LogEntrySpout(Spout):
                 break
             kept.append(message)
         return kept
+
+    def _skip_lost(self, partition: int, log_start: int) -> int:
+        """Move the stored offset up to ``log_start`` if retention deleted what it points at, recording
+        the loss; returns the stored offset now."""
+        try:
+            lost = self.store.skip_to_log_start(topology=self.settings.topology, topic=self.settings.topic,
+                                                partition=partition, log_start=log_start)
+            if lost is not None:
+                self.logger.error("partition %s: offsets [%s, %s) were deleted by Kafka's retention before the topology "
+                                  "counted them: %s records lost, recorded in online_retention_losses",
+                                  partition, lost[0], lost[1], lost[1] - lost[0])
+            stored = self.store.position(topology=self.settings.topology, topic=self.settings.topic, partition=partition)
+        finally:
+            self.store.close()
+        return stored.next_offset if stored is not None else log_start
 
     def _seek(self, partition: int, offset: int) -> None:
         self.consumer.seek(TopicPartition(self.settings.topic, partition, offset))
