@@ -44,21 +44,28 @@ class DeployFlumeAgentsOperator(BaseOperator):
 class FlumeHealthCheckOperator(BaseOperator):
     """Reads every agent's metrics twice, ``interval_seconds`` apart, logs the hop accounting (host
     files -> L1 -> L2 -> Kafka, per agent and topic) and fails naming each problem: an agent down, a
-    channel over ``fill_threshold`` percent, sink connection failures or rollbacks, an L1 sending
+    channel over ``fill_threshold`` percent, sink failures or rollbacks, an L1 sending
     through its backup L2 (failed over), events that sit in a channel without moving.
+
+    With ``repair``, an agent whose process is gone is started again first (its rendered
+    configuration as it is; a killed L2 replays its file channel, a killed L1 resumes from its TAILDIR
+    position and ``flume_line_gaps`` refills what its memory channel held), and the task fails naming
+    it with the time it took to answer again: one incident for the outage, closed by the next run.
 
     :param interval_seconds: the time between the two readings.
     :param fill_threshold: the channel fill percentage that is a problem.
+    :param repair: start the agents whose process is gone.
     :param flume_conn_id: the Flume agents' connection.
     :param kafka_config_id: the Kafka connection (end offsets of the topics).
     """
 
-    def __init__(self, *, interval_seconds: float = 10.0, fill_threshold: float = 80.0,
+    def __init__(self, *, interval_seconds: float = 10.0, fill_threshold: float = 80.0, repair: bool = True,
                  flume_conn_id: str = FlumeMetricsHook.default_conn_name,
                  kafka_config_id: str = KafkaBaseHook.default_conn_name, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.interval_seconds = interval_seconds
         self.fill_threshold = fill_threshold
+        self.repair = repair
         self.flume_conn_id = flume_conn_id
         self.kafka_config_id = kafka_config_id
 
@@ -66,6 +73,7 @@ class FlumeHealthCheckOperator(BaseOperator):
         pipeline = load_pipeline_config()
         hook = FlumeMetricsHook(flume_conn_id=self.flume_conn_id)
         tiers = hook.tiers(pipeline)
+        repaired = self._start_dead_agents(tiers) if self.repair else []
         before = {agent.name: hook.read(tiers, agent.name)[0] for agent in tiers.agents}
         # two readings make movement visible; the gap is the measurement, not a wait for something
         time.sleep(self.interval_seconds)
@@ -85,7 +93,22 @@ class FlumeHealthCheckOperator(BaseOperator):
                           file_patterns={host.name: host.file_pattern for host in pipeline.flume.hosts},
                           kafka_end_offsets=offsets)
         self.log.info("hop accounting (counts since each agent started):\n%s", hops)
+        problems = repaired + problems
         if problems:
             raise AirflowException(f"{len(problems)} Flume problem(s):\n" + "\n".join(problems))
         self.log.info("all %d Flume agents healthy", len(tiers.agents))
         return hops.lines
+
+    def _start_dead_agents(self, tiers) -> list[str]:
+        """Start each agent whose process is gone (L2s first: the L1s send to them); what was done."""
+        dead = [agent for agent in tiers.agents if not tiers.process(agent.name).is_running()]
+        done = []
+        for agent in sorted(dead, key=lambda agent: agent.tier != "l2"):
+            began = time.monotonic()
+            self.log.warning("flume agent %s (%s) is not running: starting it", agent.name, agent.tier)
+            tiers.start(agent.name)
+            tiers.wait_answering([agent.name], timeout=300)
+            done.append(f"agent {agent.name!r} was down: started again, serving metrics after "
+                        f"{time.monotonic() - began:.1f}s")
+            self.log.info(done[-1])
+        return done

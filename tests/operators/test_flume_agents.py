@@ -11,7 +11,8 @@ import yaml
 from airflow.exceptions import AirflowException
 
 from logstream.pipeline_config import DEFAULT_PATH
-from operators.flume_agents import DeployFlumeAgentsOperator
+from flume_hosts import HostFiles, read_topic
+from operators.flume_agents import DeployFlumeAgentsOperator, FlumeHealthCheckOperator
 
 
 def test_a_port_held_by_another_program_and_a_missing_log_dir_fail_the_deploy_naming_both(stack, tmp_path, monkeypatch):
@@ -39,3 +40,30 @@ def test_a_port_held_by_another_program_and_a_missing_log_dir_fail_the_deploy_na
     assert f"host 'frontend3': log directory {tiers.home / 'hosts' / 'frontend3'} does not exist" in message
     assert {path.name: path.read_text() for path in tiers.conf_dir.glob("*.properties")} == files_before
     assert {agent.name: tiers.process(agent.name).pid() for agent in tiers.agents} == pids_before
+
+
+def test_the_health_check_starts_a_killed_agent_names_the_outage_once_and_nothing_is_lost(own_deployment, stack):
+    """Without the repair the killed L2 stays down (its file channel's lines never reach Kafka) and
+    the task names it 'down' on every run."""
+    tiers = own_deployment(slot=7)
+    killed = tiers.pipeline.flume.l2_agents[0]
+    hosts = [HostFiles(host=agent.name, log_dir=agent.log_dir) for agent in tiers.agents if agent.tier == "l1"]
+    for host in hosts:
+        host.append("app.log", [f"10.8.0.{i % 250},7,1795000000,60 {host.host}#{i}".encode() for i in range(2_000)])
+    tiers.kill(killed)
+    for host in hosts:
+        host.append("app.log", [f"10.8.1.{i % 250},7,1795000000,60 {host.host}#{i}".encode() for i in range(2_000)])
+
+    with pytest.raises(AirflowException) as error:
+        FlumeHealthCheckOperator(task_id="health_check", interval_seconds=1).execute({})
+
+    assert f"agent '{killed}' was down: started again, serving metrics after" in str(error.value)
+    assert tiers.process(killed).is_running() and tiers.answers(killed)
+    expected = {event_id for host in hosts for event_id in host.expected}
+    delivered = read_topic(stack.config.kafka_bootstrap, tiers.pipeline.topics[0].name, want_ids=expected)
+    assert expected <= delivered.bodies.keys()
+    # the next run has nothing to start: whatever else it finds, the outage is not named again
+    try:
+        FlumeHealthCheckOperator(task_id="health_check", interval_seconds=1).execute({})
+    except AirflowException as again:
+        assert "was down" not in str(again)

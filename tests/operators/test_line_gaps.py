@@ -4,16 +4,14 @@ every line lands once (the refilled copies are dropped) and the next run passes.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections import Counter
 
 import pytest
-import yaml
 from airflow.exceptions import AirflowException
 
-from flume_hosts import HostFiles, own_tiers
+from flume_hosts import HostFiles
 from produced_and_landed import drain, landed, quarantine_reasons
 from logstream.hadoop_consumer.consumer import HadoopConsumer
 from logstream.flume.metrics import read_metrics
@@ -30,35 +28,8 @@ def _wait(check, *, timeout: float, what: str):
 
 
 @pytest.fixture
-def tiers(stack, unique_name, tmp_path, monkeypatch):
-    """Tiers of the test's own, named to the task by its pipeline file and Flume connection."""
-    tiers = own_tiers(stack, unique_name, slot=7, batch_size=500)
-    pipeline, flume = tiers.pipeline, tiers.pipeline.flume
-    raw = {
-        "topics": [{"name": topic.name, "partitions": topic.partitions} for topic in pipeline.topics],
-        "hdfs_root": f"/tests/{unique_name}/logs",
-        "flume": {
-            "hosts": [{"name": host.name, "topic": host.topic, "log_dir": host.log_dir} for host in flume.hosts],
-            "l2_agents": [{"name": name} for name in flume.l2_agents],
-            "batch_size": flume.batch_size,
-            "memory_channel_capacity": flume.memory_channel_capacity,
-            "file_channel_capacity": flume.file_channel_capacity,
-            "minimum_free_megabytes": flume.minimum_free_megabytes,
-            "max_penalty_ms": flume.max_penalty_ms,
-            "gap_delay_minutes": 0,
-        },
-    }
-    (tmp_path / "pipeline.yaml").write_text(yaml.safe_dump(raw))
-    monkeypatch.setenv("LOGSTREAM_PIPELINE_CONFIG", str(tmp_path / "pipeline.yaml"))
-    monkeypatch.setenv("AIRFLOW_CONN_FLUME_DEFAULT", json.dumps({
-        "conn_type": "generic", "host": stack.config.host, "port": tiers.metrics_base_port,
-        "extra": {"avro_base_port": tiers.avro_base_port, "home": str(tiers.home)}}))
-    tiers.prepare_hosts()
-    tiers.ensure_topics()
-    tiers.deploy()
-    tiers.wait_answering()
-    yield tiers
-    tiers.stop()
+def tiers(own_deployment):
+    return own_deployment(slot=7, gap_delay_minutes=0)
 
 
 def test_lines_held_by_an_l1_without_l2s_are_refilled_once_named_and_land_once(tiers, stack, hdfs_client,

@@ -109,6 +109,12 @@ class Airflow(Service):
         for component in COMPONENTS:
             self._start(component, env)
 
+    def launch_missing(self) -> None:
+        env = self.env()
+        for component, process in zip(COMPONENTS, self.processes):
+            if not process.is_running():
+                self._start(component, env)
+
     def _start(self, component: str, env: dict[str, str]) -> None:
         process = self.processes[COMPONENTS.index(component)]
         process.start([self.airflow_bin(), component], env=env, cwd=self.config.home / "airflow")

@@ -235,6 +235,10 @@ class Flume(Service):
         self.tiers.ensure_topics()
         self.tiers.deploy()
 
+    def launch_missing(self) -> None:
+        """The deploy starts the agents that do not run (and restarts those whose file changed)."""
+        self.tiers.deploy()
+
     def wait_healthy(self) -> None:
         self.tiers.wait_answering(timeout=self.start_timeout)
 

@@ -43,11 +43,17 @@ class LocalStack:
         return next(service for service in self.services if service.name == name)
 
     def up(self) -> float:
-        """Start what is not running and wait until everything is healthy; returns the seconds it took."""
+        """Start what is not running (of a partly running service, the parts that are down) and wait
+        until everything is healthy; returns the seconds it took."""
         started = time.monotonic()
         for wave in self.waves:
             for service in wave:
-                if service.is_running():
+                if service.is_complete():
+                    continue
+                if service.is_running():  # a part died: start only what is down
+                    down = [process.name for process in service.processes if not process.is_running()]
+                    self.report(f"starting {', '.join(down)} ({service.name} is partly running)")
+                    service.launch_missing()
                     continue
                 service.check_ports_free()
                 self.report(f"starting {service.name}")

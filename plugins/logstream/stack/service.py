@@ -51,9 +51,20 @@ class Service:
                     f"(set LOGSTREAM_{name.upper()}_PORT to use another port)"
                 )
 
+    def is_complete(self) -> bool:
+        """Every process of the service runs."""
+        return all(process.is_running() for process in self.processes)
+
     def launch(self) -> None:
         """Start the processes without waiting for them to be healthy."""
         raise NotImplementedError
+
+    def launch_missing(self) -> None:
+        """Start the processes of a partly running service that are down (a service of one process,
+        or one that cannot start a part alone, says so)."""
+        running = [process.name for process in self.processes if process.is_running()]
+        raise ServiceError(f"{self.name} is partly running ({', '.join(running)}) and cannot start its other "
+                           f"parts alone: `stack down {self.name}` first")
 
     def wait_healthy(self) -> None:
         self.process.wait_until(lambda: self.health().ok, timeout=self.start_timeout, what="a healthy state")

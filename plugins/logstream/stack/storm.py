@@ -116,11 +116,16 @@ class Storm(Service):
     def launch(self) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.lay_out_home()
-        self.launch_nimbus()
-        self.supervisor_process.start(
-            self._daemon_argv("org.apache.storm.daemon.supervisor.Supervisor", "supervisor.log"),
-            env=self._environment(), cwd=self.home,
-        )
+        self.launch_missing()
+
+    def launch_missing(self) -> None:
+        if not self.nimbus_process.is_running():
+            self.launch_nimbus()
+        if not self.supervisor_process.is_running():
+            self.supervisor_process.start(
+                self._daemon_argv("org.apache.storm.daemon.supervisor.Supervisor", "supervisor.log"),
+                env=self._environment(), cwd=self.home,
+            )
 
     def launch_nimbus(self) -> None:
         self.nimbus_process.start(

@@ -88,3 +88,21 @@ def test_restart_keeps_kafka_messages_hdfs_files_and_hive_tables(stack):
             f"/tests/{name}/part-0.log") as reader:
         assert reader.read().count(b"\n") == 2
     assert HiveServer2Hook().get_records(f"SELECT count(*), sum(config_id) FROM {name}") == [(2, 14)]
+
+
+def test_up_starts_the_dead_part_of_a_partly_running_service(stack):
+    """An L2 agent killed: `stack up flume` starts it alone (before, it waited for the dead agent's
+    metrics and failed with 'exited before serving metrics'), the other agents keep their processes."""
+    from logstream.stack.local_stack import LocalStack
+
+    flume = stack.service("flume")
+    victim = flume.tiers.pipeline.flume.l2_agents[-1]
+    others = {agent.name: flume.tiers.process(agent.name).pid() for agent in flume.tiers.agents if agent.name != victim}
+    flume.tiers.kill(victim)
+    said = []
+
+    LocalStack(stack.config, only=["flume"], report=said.append).up()
+
+    assert f"starting flume-{victim} (flume is partly running)" in said
+    assert flume.tiers.answers(victim)
+    assert {name: flume.tiers.process(name).pid() for name in others} == others
