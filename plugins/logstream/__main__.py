@@ -16,6 +16,8 @@ def main(argv: list[str] | None = None) -> int:
     stack = commands.add_parser("stack", help="the embedded local stack")
     stack.add_argument("action", choices=["up", "status", "down", "env"])
     stack.add_argument("services", nargs="*", help="only these services (default: all)")
+    stack.add_argument("--paused", action="store_true",
+                       help="up: leave the scheduled DAGs paused (e.g. to run the tests against this stack)")
     demo = commands.add_parser("demo", help="the whole pipeline end to end on the local stack")
     demo.add_argument("--records", type=int, default=300_000, help="generated entries per topic")
     args = parser.parse_args(argv)
@@ -37,6 +39,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {err}", file=sys.stderr)
             return 1
         print(f"stack up in {seconds:.1f}s")
+        if not args.paused and any(service.name == "airflow" for service in local.services):
+            from logstream.stack.airflow_api import AirflowApi, AirflowApiError
+
+            try:
+                AirflowApi.for_stack(local.config).unpause_scheduled()
+            except AirflowApiError as err:
+                print(f"error: the scheduled DAGs could not be unpaused: {err}", file=sys.stderr)
+                return 1
         return 0
     if args.action == "down":
         local.down()

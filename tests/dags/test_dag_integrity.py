@@ -34,3 +34,30 @@ def test_every_task_has_an_execution_timeout():
     unbounded = [f"{dag.dag_id}.{task.task_id}" for dag in bag.dags.values() for task in dag.tasks
                  if task.execution_timeout is None]
     assert unbounded == []
+
+
+def test_a_second_topic_in_the_pipeline_gets_its_scheduled_topology_line_gaps_and_checks(tmp_path, monkeypatch):
+    """Every topic is served on the schedules, none only by a manual trigger (the scheduled
+    storm_topology DAG used to serve the first topic alone)."""
+    import yaml
+
+    from logstream.pipeline_config import DEFAULT_PATH
+
+    raw = yaml.safe_load(Path(DEFAULT_PATH).read_text())
+    raw["topics"].append({"name": "vpn_logs", "partitions": 2})
+    raw["flume"]["hosts"].append({"name": "vpn1", "topic": "vpn_logs", "log_dir": "hosts/vpn1"})
+    (tmp_path / "pipeline.yaml").write_text(yaml.safe_dump(raw))
+    monkeypatch.setenv("LOGSTREAM_PIPELINE_CONFIG", str(tmp_path / "pipeline.yaml"))
+
+    bag = DagBag(str(DAGS))
+
+    assert bag.import_errors == {}
+    topics = [topic["name"] for topic in raw["topics"]]
+    topologies = bag.dags["storm_topologies"]
+    assert type(topologies.timetable).__name__ != "NullTimetable"  # on a schedule
+    for topic in topics:
+        assert {f"{topic}.deploy", f"{topic}.wait_until_running", f"{topic}.health_check"} <= set(topologies.task_ids)
+        assert topologies.get_task(f"{topic}.deploy").topic == topic
+    assert {f"refill_gaps_{topic}" for topic in topics} <= set(bag.dags["flume_line_gaps"].task_ids)
+    assert {f"check_{topic}" for topic in topics} <= set(bag.dags["exactly_once_check"].task_ids)
+    assert type(bag.dags["storm_topology"].timetable).__name__ == "NullTimetable"  # on demand only

@@ -14,6 +14,12 @@ from logstream.stack.airflow import OPERATOR, stack_passwords
 from logstream.stack.config import StackConfig
 
 
+# the DAGs that keep the pipeline running once unpaused (stack up and the demo unpause them; the
+# tests' stack keeps them paused and runs what it needs itself)
+SCHEDULED_DAGS = ("hadoop_consumer", "hive_reports", "storm_topologies", "flume_tiers_health", "flume_line_gaps",
+                  "exactly_once_check", "reconcile")
+
+
 class AirflowApiError(RuntimeError):
     pass
 
@@ -65,6 +71,13 @@ class AirflowApi:
 
     def unpause(self, dag_id: str) -> None:
         self._call("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
+
+    def unpause_scheduled(self, report=print) -> None:
+        """Unpause the DAGs that keep the pipeline running on their schedules (:data:`SCHEDULED_DAGS`)."""
+        for dag_id in SCHEDULED_DAGS:
+            self.wait_for_dag(dag_id)
+            self.unpause(dag_id)
+        report(f"unpaused {', '.join(SCHEDULED_DAGS)}")
 
     def trigger(self, dag_id: str, conf: dict | None = None, *, logical_date: datetime | None = None) -> str:
         """A manual run; with a ``logical_date``, its data interval is the one the DAG's timetable infers from it."""
