@@ -73,6 +73,8 @@ class SubmitStormTopologyOperator(BaseOperator):
             overrides=self.overrides,
         )
         verb = "submitted" if deployment.submitted else "already running with the same jar"
+        if deployment.replaced:
+            verb = f"submitted in place of {deployment.replaced}, which ran other code (killed and waited out)"
         self.log.info("topology %s (%s) %s: %s", self.name, deployment.topology_id, verb, deployment.jar.name)
         return deployment.topology_id
 

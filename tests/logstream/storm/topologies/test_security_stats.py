@@ -173,3 +173,18 @@ def test_exact_after_nimbus_restart(run):
     run.produce_round(10_000)
     run.check_exact()
     assert storm.nimbus().topology_id(run.name) == run.topology_id
+
+
+def test_changed_code_replaces_the_running_topology_and_the_counts_stay_exact(run):
+    """Other code (here another flush size) under the same name is rolled out by the deploy itself:
+    the old topology killed and waited out, the new one resuming from the committed offsets. Without
+    it the deploy raised TopologyAlreadyRunning on every scheduled run until someone killed it."""
+    run.produce_round(5_000)
+    storm = run.stack.service("storm")
+    changed = deploy(nimbus=storm.nimbus(), name=run.name, topic=run.name, kafka_bootstrap=run.stack.config.kafka_bootstrap,
+                     results_dsn=run.dsn, jar_dir=run.stack.config.data_dir / "storm" / "jars",
+                     overrides={"flush_records": 10_000})
+    assert changed.submitted and changed.replaced == run.topology_id and changed.topology_id != run.topology_id
+    run.topology_id = changed.topology_id
+    run.produce_round(5_000)
+    run.check_exact()
