@@ -212,3 +212,9 @@ def wait_for(check: Callable[[], object], timeout: float, what: str) -> object:
 
 def sigkill(pid: int) -> None:
     os.kill(pid, 9)
+
+
+def expired_lines(rng: random.Random, before: int, records: int) -> list[tuple[bytes, str]]:
+    """Lines of the hour before ``before`` up to 10 minutes before it: with a watermark at or past
+    ``before`` (a round's base), all of them arrive after their pane's allowed lateness."""
+    return [(_entry(rng, before - 3600 + rng.randrange(3000)), "expired") for _ in range(records)]

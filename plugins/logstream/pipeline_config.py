@@ -61,6 +61,19 @@ class ConsumerSettings:
 
 
 @dataclass(frozen=True)
+class HealthSettings:
+    """When the online statistics are called frozen or stalled (the storm health checks)."""
+
+    # the window the shares are taken over, of flushes committed in it
+    online_window_minutes: int = 10
+    # a larger share of records arriving expired (after their pane's allowed lateness) in the window
+    # means the counts no longer follow the traffic (a watermark run ahead, a clock far off)
+    online_max_expired_share: float = 0.5
+    # a partition with records waiting and no flush committed for this long is stalled
+    online_stalled_minutes: int = 10
+
+
+@dataclass(frozen=True)
 class FlumeHost:
     """A front-end host: its L1 agent tails ``log_dir`` and files every line under ``topic``."""
 
@@ -122,6 +135,7 @@ class PipelineConfig:
     reports: ReportSettings = field(default_factory=ReportSettings)
     consumer: ConsumerSettings = field(default_factory=ConsumerSettings)
     flume: FlumeSettings = field(default_factory=FlumeSettings)
+    health: HealthSettings = field(default_factory=HealthSettings)
 
 
 def load_pipeline_config(path: Path | str | None = None) -> PipelineConfig:
@@ -139,6 +153,7 @@ def load_pipeline_config(path: Path | str | None = None) -> PipelineConfig:
         reports=ReportSettings(**(raw.get("reports") or {})),
         consumer=ConsumerSettings(**(raw.get("consumer") or {})),
         flume=_flume_settings(raw.get("flume") or {}),
+        health=HealthSettings(**(raw.get("health") or {})),
     )
     _validate(config, path)
     return config

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,8 @@ from airflow.sdk import BaseOperator
 from hooks.storm_nimbus import StormNimbusHook
 from logstream.results import schema
 from logstream.storm.deployment import deploy
-from logstream.storm.health import judge, partition_lag
+from logstream.pipeline_config import load_pipeline_config
+from logstream.storm.health import Progress, judge, partition_lag
 
 RESULTS_CONN_ID = "logstream_results"
 JAR_DIR = Path(tempfile.gettempdir()) / "logstream-storm-jars"
@@ -135,22 +137,26 @@ class RebalanceStormTopologyOperator(BaseOperator):
 
 class StormTopologyHealthOperator(BaseOperator):
     """Fails, naming each problem, when topology ``name`` is down, inactive, short of workers, more
-    than ``max_lag_records`` behind Kafka in a partition, or lost records to Kafka's retention within
-    the last hour (``online_retention_losses``); logs emitted/acked/failed and latency.
+    than ``max_lag_records`` behind Kafka in a partition, lost records to Kafka's retention within
+    the last hour (``online_retention_losses``), frozen (most records of the window arriving expired)
+    or stalled (a partition's oldest uncounted record waiting too long); logs emitted/acked/failed,
+    latency and each partition's progress.
 
     :param name: the topology's name (templated).
     :param topic: the topic it counts (templated).
     :param workers: how many workers it must have up.
     :param max_lag_records: the most records a partition may wait in Kafka uncounted (templated).
+    :param window_minutes: the window of the expired share (templated; default ``pipeline.yaml``'s
+        ``health.online_window_minutes``, which also holds the share and the stalled time).
     :param storm_conn_id: the Nimbus connection.
     :param kafka_config_id: the Kafka connection.
     :param results_conn_id: the PostgreSQL connection of the result store.
     """
 
-    template_fields: Sequence[str] = ("name", "topic", "max_lag_records")
+    template_fields: Sequence[str] = ("name", "topic", "max_lag_records", "window_minutes")
 
     def __init__(self, *, name: str, topic: str, workers: int = 1, max_lag_records: int = 1_000_000,
-                 storm_conn_id: str = StormNimbusHook.default_conn_name,
+                 window_minutes: float | None = None, storm_conn_id: str = StormNimbusHook.default_conn_name,
                  kafka_config_id: str = KafkaBaseHook.default_conn_name, results_conn_id: str = RESULTS_CONN_ID,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -158,6 +164,7 @@ class StormTopologyHealthOperator(BaseOperator):
         self.topic = topic
         self.workers = workers
         self.max_lag_records = max_lag_records
+        self.window_minutes = window_minutes
         self.storm_conn_id = storm_conn_id
         self.kafka_config_id = kafka_config_id
         self.results_conn_id = results_conn_id
@@ -173,9 +180,26 @@ class StormTopologyHealthOperator(BaseOperator):
             f"SELECT partition, from_offset, to_offset FROM {schema.RETENTION_LOSSES} WHERE topology = %s AND "
             "topic = %s AND noticed_at > now() - interval '1 hour' ORDER BY partition, from_offset",
             parameters=(self.name, self.topic))
+        settings = load_pipeline_config().health
+        window = float(self.window_minutes) if self.window_minutes is not None else settings.online_window_minutes
+        flushed = PostgresHook(postgres_conn_id=self.results_conn_id).get_records(
+            f"SELECT partition, sum(records), coalesce(sum(expired), 0) FROM {schema.FLUSHES} WHERE topology = %s "
+            "AND topic = %s AND committed_at > now() - make_interval(secs => %s) GROUP BY partition",
+            parameters=(self.name, self.topic, window * 60))
+        counted = {int(partition): (int(records), int(expired)) for partition, records, expired in flushed}
+        lag = partition_lag(ends, stored, starts)
+        waited = self._oldest_waiting_seconds({p: stored.get(p, starts.get(p, 0)) for p, n in lag.items() if n})
+        progress = {p: Progress(*counted.get(p, (0, 0)), oldest_waiting_seconds=waited.get(p)) for p in lag}
         report = judge(name=self.name, health=health, expected_workers=self.workers,
-                       lag=partition_lag(ends, stored, starts), max_lag_records=int(self.max_lag_records),
-                       retention_losses=[tuple(map(int, row)) for row in losses])
+                       lag=lag, max_lag_records=int(self.max_lag_records),
+                       retention_losses=[tuple(map(int, row)) for row in losses], progress=progress,
+                       window_minutes=window, max_expired_share=settings.online_max_expired_share,
+                       stalled_minutes=settings.online_stalled_minutes)
+        self.log.info("per partition, the last %g minutes: %s", window,
+                      {p: f"{g.records} records counted, {g.expired} expired"
+                          + (f", oldest uncounted waiting {g.oldest_waiting_seconds:.0f}s"
+                             if g.oldest_waiting_seconds is not None else "")
+                       for p, g in sorted(progress.items())})
         if health is not None:
             self.log.info("topology %s (%s): %s, %d workers, up %ds; emitted %d, acked %d, failed %d; "
                           "complete latency %.1f ms", self.name, health.id, health.status, health.workers,
@@ -185,6 +209,26 @@ class StormTopologyHealthOperator(BaseOperator):
             raise AirflowException("; ".join(report.problems))
         return {"lag": report.total_lag, "acked": health.acked, "failed": health.failed,
                 "complete_latency_ms": health.complete_latency_ms}
+
+    def _oldest_waiting_seconds(self, next_offsets: dict[int, int]) -> dict[int, float]:
+        """Per partition, how long ago (by its Kafka timestamp) the record at ``next_offsets`` arrived."""
+        from confluent_kafka import TopicPartition
+
+        if not next_offsets:
+            return {}
+        consumer = KafkaConsumerHook([self.topic], kafka_config_id=self.kafka_config_id).get_consumer()
+        waited: dict[int, float] = {}
+        try:
+            consumer.assign([TopicPartition(self.topic, p, offset) for p, offset in next_offsets.items()])
+            deadline = time.monotonic() + 20
+            while len(waited) < len(next_offsets) and time.monotonic() < deadline:
+                for message in consumer.consume(num_messages=len(next_offsets), timeout=2):
+                    if message.error() is None and message.partition() not in waited:
+                        waited[message.partition()] = time.time() - message.timestamp()[1] / 1000
+                        consumer.pause([TopicPartition(self.topic, message.partition())])
+        finally:
+            consumer.close()
+        return waited
 
     def _kafka_offsets(self) -> tuple[dict[int, int], dict[int, int]]:
         """Each partition's first and next offset in Kafka."""

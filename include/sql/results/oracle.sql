@@ -61,6 +61,7 @@ CREATE TABLE online_flushes (
     first_offset NUMBER(19)               NOT NULL,
     last_offset  NUMBER(19)               NOT NULL,
     records      NUMBER(19)               NOT NULL,
+    expired      NUMBER(19),
     committed_at TIMESTAMP WITH TIME ZONE DEFAULT SYSTIMESTAMP NOT NULL,
     PRIMARY KEY (topology, topic, partition, first_offset)
 );

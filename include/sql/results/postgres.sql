@@ -69,6 +69,9 @@ ALTER TABLE online_offsets ADD COLUMN IF NOT EXISTS watermark bigint;
 -- The byte ranges of host files counted up to next_offset (logstream/line_ids.py, JSON), moved in the
 -- same transaction as next_offset: a line re-sent by Flume is counted once.
 ALTER TABLE online_offsets ADD COLUMN IF NOT EXISTS line_ranges text;
+-- Of a flush's records, how many arrived after their pane's allowed lateness (expired): the health
+-- check's share of them over a window tells frozen statistics (every record expired) from a quiet hour.
+ALTER TABLE online_flushes ADD COLUMN IF NOT EXISTS expired bigint;
 -- Offsets the topology could not read because Kafka's retention deleted them first: the spout moved
 -- the partition's stored offset on to the log start and counted [from_offset, to_offset) as lost.
 CREATE TABLE IF NOT EXISTS online_retention_losses (

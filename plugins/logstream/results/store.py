@@ -222,9 +222,10 @@ class PostgresResultStore(ResultStore):
                  for close in deltas.closes],
             )
         cur.execute(
-            f"INSERT INTO {schema.FLUSHES} (topology, topic, partition, first_offset, last_offset, records) "
-            "VALUES (%s, %s, %s, %s, %s, %s)",
-            (flush.topology, topic, flush.partition, flush.first_offset, flush.last_offset, deltas.records),
+            f"INSERT INTO {schema.FLUSHES} (topology, topic, partition, first_offset, last_offset, records, expired) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            (flush.topology, topic, flush.partition, flush.first_offset, flush.last_offset, deltas.records,
+             sum(deltas.pane_expired.values())),
         )
         payload = json.dumps({"topic": topic, "partition": flush.partition, "last_offset": flush.last_offset})
         cur.execute("SELECT pg_notify(%s, %s)", (schema.NOTIFY_CHANNEL, payload))
@@ -304,7 +305,8 @@ class OracleResultStore(ResultStore):
                  for close in deltas.closes],
             )
         cur.execute(
-            f"INSERT INTO {schema.FLUSHES} (topology, topic, partition, first_offset, last_offset, records) "
-            "VALUES (:1, :2, :3, :4, :5, :6)",
-            (flush.topology, topic, flush.partition, flush.first_offset, flush.last_offset, deltas.records),
+            f"INSERT INTO {schema.FLUSHES} (topology, topic, partition, first_offset, last_offset, records, expired) "
+            "VALUES (:1, :2, :3, :4, :5, :6, :7)",
+            (flush.topology, topic, flush.partition, flush.first_offset, flush.last_offset, deltas.records,
+             sum(deltas.pane_expired.values())),
         )

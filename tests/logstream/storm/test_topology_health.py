@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from logstream.storm.health import judge, partition_lag
+from logstream.storm.health import Progress, judge, partition_lag
 from logstream.storm.nimbus import TopologyHealth
 
 
@@ -37,3 +37,16 @@ def test_records_lost_to_retention_are_named_with_their_offsets():
                    retention_losses=[(2, 100, 1_600)])
     assert report.problems == ["topology s lost 1,500 records of partition 2 (offsets [100, 1600)) to Kafka's "
                                "retention before counting them"]
+
+
+def test_frozen_and_stalled_statistics_are_named():
+    progress = {0: Progress(records=900, expired=600), 1: Progress(records=100, expired=0, oldest_waiting_seconds=1_260)}
+    report = judge(name="s", health=_health(), expected_workers=1, lag={0: 0, 1: 40}, max_lag_records=100,
+                   progress=progress, window_minutes=10, max_expired_share=0.5, stalled_minutes=20)
+    assert report.problems == [
+        "topology s: the statistics look frozen: 60% of the 1,000 records counted in the last 10 minutes arrived "
+        "expired (after their pane's allowed lateness; more than 50%): partition 0: 600 of 900, partition 1: 0 of 100",
+        "topology s: partition 1 is stalled: its oldest record not counted has waited 21 minutes in Kafka (40 records wait)"]
+    quiet = judge(name="s", health=_health(), expected_workers=1, lag={0: 0, 1: 40}, max_lag_records=100,
+                  progress={0: Progress(900, 400), 1: Progress(100, 0, 1_140)}, max_expired_share=0.5, stalled_minutes=20)
+    assert quiet.problems == []

@@ -14,15 +14,17 @@ import time
 from collections import Counter
 
 import pytest
+from airflow.exceptions import AirflowException
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from log_times import hour_start_ago
-from online_stats import (IMPLAUSIBLE, Expected, ResultReader, produce, round_lines, sigkill, wait_for,
-                          with_line_ids)
+from online_stats import (IMPLAUSIBLE, Expected, ResultReader, expired_lines, produce, round_lines, sigkill,
+                          wait_for, with_line_ids)
 from produced_and_landed import drain, quarantine_reasons
 from logstream.hadoop_consumer.consumer import HadoopConsumer
 from logstream.stack.storm import worker_pids
 from logstream.storm.deployment import deploy
+from operators.storm_topology import StormTopologyHealthOperator
 
 PARTITIONS = 3
 # A pane start; each round's lines take the next hour (rounds must move forward by more than the 30-minute
@@ -188,3 +190,31 @@ def test_changed_code_replaces_the_running_topology_and_the_counts_stay_exact(ru
     run.topology_id = changed.topology_id
     run.produce_round(5_000)
     run.check_exact()
+
+
+def test_records_all_arriving_expired_make_the_health_check_call_the_statistics_frozen(stack):
+    """The live counts froze once for 20 minutes (every record expired) while the health check stayed
+    green: it now names the expired share of the window's records. A topology of its own: one
+    on-time record sets the watermark, every later one arrives an hour older."""
+    name = f"t_frozen_{random.randrange(16**8):08x}"
+    admin = AdminClient({"bootstrap.servers": stack.config.kafka_bootstrap})
+    admin.create_topics([NewTopic(name, 1, 1)])[name].result()
+    nimbus = stack.service("storm").nimbus()
+    dsn = stack.service("postgres").dsn("logstream")
+    deploy(nimbus=nimbus, name=name, topic=name, kafka_bootstrap=stack.config.kafka_bootstrap, results_dsn=dsn,
+           jar_dir=stack.config.data_dir / "storm" / "jars")
+    try:
+        rng, expected, base = random.Random(name), Expected(), hour_start_ago(48)
+        produce(stack.config.kafka_bootstrap, name, {0: round_lines(rng, base, 1)}, expected)
+        produce(stack.config.kafka_bootstrap, name, {0: expired_lines(rng, base, 5_000)}, expected)
+        ResultReader(dsn, name, name).wait_for_offsets(expected.end_offsets, 600)
+
+        with pytest.raises(AirflowException) as error:
+            StormTopologyHealthOperator(task_id="health_check", name=name, topic=name).execute({})
+
+        assert sum(expected.expired.values()) == 5_000
+        assert (f"topology {name}: the statistics look frozen: 100% of the 5,001 records counted in the last 10 "
+                f"minutes arrived expired") in str(error.value)
+    finally:
+        nimbus.kill(name, wait_secs=0)
+        wait_for(lambda: nimbus.topology_id(name) is None, 120, f"topology {name} gone")
