@@ -54,6 +54,9 @@ with DAG(
             split_from_records=pipeline.consumer.split_from_records,
             start_time_max_age_hours=pipeline.consumer.start_time_max_age_hours,
             start_time_max_lead_hours=pipeline.consumer.start_time_max_lead_hours,
+            # a partition that fails run after run is one incident (one e-mail, one when it recovers),
+            # not a mail per run; the map index is the partition's place in the list, its id
+            **incident_callbacks("{{ ti.dag_id }}.{{ ti.task_id }}.partition_{{ ti.map_index }}"),
         ).expand(partition=partitions.output)
         # announces what HDFS holds, so it runs even when a partition's batch failed
         announce = AnnounceCompleteHoursOperator(
@@ -67,8 +70,9 @@ with DAG(
         [batches, announce] >> RunWatcherOperator(task_id=f"batches_failed_{topic.name}")
         batches >> announce
         # one e-mail when partitions fall too far behind, one when they caught up (not one per run)
+        # (it runs when a batch failed too: the other partitions' lag still counts)
         batches >> CheckConsumerLagOperator(task_id=f"lag_{topic.name}", topic=topic.name, batches=batches.output,
-                                            max_lag_records=MAX_LAG_RECORDS,
+                                            max_lag_records=MAX_LAG_RECORDS, trigger_rule="all_done",
                                             **incident_callbacks("{{ ti.dag_id }}.{{ ti.task_id }}"))
 
 with DAG(

@@ -1,9 +1,11 @@
 """Alerts operators can live with: one e-mail when an incident opens, none while it stays open (a
 check that fails every hour, every retry), and one when it recovers.
 
-An incident is named (``{{ dag_id }}.{{ task_id }}`` by default, templated) and is open while the
-Airflow Variable ``logstream_incident__<name>`` exists: the failure callback creates it and mails,
-the success callback deletes it and mails the recovery. Same recipients and SMTP connection as the
+An incident is named (``{{ dag_id }}.{{ task_id }}`` by default, templated: a topic's task group or a
+partition's map index make it one per check, topic and partition) and is open while the Airflow
+Variable ``logstream_incident__<name>`` exists: the failure callback creates it and mails, the
+success callback deletes it, mails the recovery and puts it at the head of ``logstream_incidents_recent``
+(the last 50 closed, with when they opened and closed): both are in the UI under Admin > Variables. Same recipients and SMTP connection as the
 failure alert (``[logstream] alert_emails``, ``smtp_default``).
 """
 
@@ -20,6 +22,9 @@ from notifiers.failure_alert import alert_recipients
 
 VARIABLE_PREFIX = "logstream_incident__"
 OPENED, RECOVERED = "opened", "recovered"
+# the incidents closed lately, newest first (JSON), beside the open ones in Admin > Variables
+RECENT_VARIABLE = "logstream_incidents_recent"
+RECENT_KEPT = 50
 
 
 def incident_variable(incident: str) -> str:
@@ -62,6 +67,10 @@ class IncidentAlert(BaseNotifier):
                 return
             Variable.delete(key)
             opened = json.loads(state)
+            recent = json.loads(Variable.get(RECENT_VARIABLE, default="[]"))
+            recent.insert(0, {"incident": self.incident, "opened": opened.get("opened"), "closed": now,
+                              "opened_in": opened.get("run_id"), "closed_in": ti.run_id, "error": opened.get("error")})
+            Variable.set(RECENT_VARIABLE, json.dumps(recent[:RECENT_KEPT]))
             subject = f"[logstream] recovered: {self.incident} ({ti.run_id})"
             body = (f"<p><b>{self.incident}</b> succeeded again in run {ti.run_id} at {now}; the incident opened "
                     f"at {opened.get('opened')} in run {opened.get('run_id')} is closed.</p>"

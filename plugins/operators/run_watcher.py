@@ -15,10 +15,12 @@ from airflow.sdk import BaseOperator
 
 
 class RunWatcherOperator(BaseOperator):
-    """Fails (without retries) when at least one upstream task failed; skipped otherwise."""
+    """Fails (without retries) when at least one upstream task failed; skipped otherwise. It sends no
+    alert of its own: the failed tasks alert (per failure, or once per incident), and a second mail
+    for the same cause on every run would defeat the incidents."""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(trigger_rule="one_failed", **{**kwargs, "retries": 0})
+        super().__init__(trigger_rule="one_failed", **{**kwargs, "retries": 0, "on_failure_callback": None})
 
     def execute(self, context: Any) -> None:
         failed = sorted({ti.task_id for ti in context["dag_run"].get_task_instances(state=["failed", "upstream_failed"])})

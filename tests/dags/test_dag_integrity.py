@@ -8,6 +8,7 @@ from airflow.dag_processing.dagbag import DagBag
 
 from notifiers.failure_alert import SUBJECT
 from notifiers.incident_alert import OPENED, RECOVERED, IncidentAlert
+from operators.run_watcher import RunWatcherOperator
 
 DAGS = Path(__file__).parents[2] / "dags"
 
@@ -19,6 +20,10 @@ def test_dags_load_without_errors_and_alert_on_failure():
             "exactly_once_check", "reconcile"} <= set(bag.dag_ids)
     for dag in bag.dags.values():
         for task in dag.tasks:
+            if isinstance(task, RunWatcherOperator):  # it only marks the run failed: the failed tasks alert
+                assert not task.on_failure_callback
+                assert all(isinstance(up, RunWatcherOperator) is False for up in task.upstream_list)
+                continue
             callbacks = task.on_failure_callback or []
             subjects = [getattr(callback, "subject", None) for callback in callbacks]
             incidents = [callback.event for callback in callbacks if isinstance(callback, IncidentAlert)]
@@ -61,3 +66,16 @@ def test_a_second_topic_in_the_pipeline_gets_its_scheduled_topology_line_gaps_an
     assert {f"refill_gaps_{topic}" for topic in topics} <= set(bag.dags["flume_line_gaps"].task_ids)
     assert {f"check_{topic}" for topic in topics} <= set(bag.dags["exactly_once_check"].task_ids)
     assert type(bag.dags["storm_topology"].timetable).__name__ == "NullTimetable"  # on demand only
+
+
+def test_a_failing_partition_is_one_incident_and_the_lag_check_runs_beside_it():
+    """A partition that failed every run mailed once per run (24 an hour) while the lag check, whose
+    upstream had failed, never ran."""
+    bag = DagBag(str(DAGS))
+    dag = bag.dags["hadoop_consumer"]
+    for topic in {task.task_id.split("_", 1)[1] for task in dag.tasks if task.task_id.startswith("consume_")}:
+        consume = dag.get_task(f"consume_{topic}")
+        incidents = [c for c in consume.partial_kwargs["on_failure_callback"] if isinstance(c, IncidentAlert)]
+        assert [c.incident for c in incidents] == ["{{ ti.dag_id }}.{{ ti.task_id }}.partition_{{ ti.map_index }}"]
+        assert not [c for c in consume.partial_kwargs["on_failure_callback"] if getattr(c, "subject", None) == SUBJECT]
+        assert dag.get_task(f"lag_{topic}").trigger_rule == "all_done"

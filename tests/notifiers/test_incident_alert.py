@@ -3,6 +3,7 @@ sends one e-mail, and one more when it passes again; passing runs after that sen
 
 from __future__ import annotations
 
+import json
 import mailbox
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from airflow.models.variable import Variable
 from dag_runs import run_dag
 from mail_messages import body_of, new_messages
 
-from notifiers.incident_alert import incident_variable
+from notifiers.incident_alert import RECENT_VARIABLE, incident_variable
 
 PROBE_DAG = Path(__file__).with_name("flaky_check_dag.py")
 INCIDENT = "logstream_incident_probe.check"
@@ -38,6 +39,10 @@ def test_one_mail_when_an_incident_opens_and_one_when_it_recovers(stack, monkeyp
         assert len(recovered) == 1 and recovered[0]["Subject"].startswith(f"[logstream] recovered: {INCIDENT}")
         assert "the landed offsets have a gap" in body_of(recovered[0])
         assert Variable.get(incident_variable(INCIDENT), default_var=None) is None
+        # the closed incident is listed first among the recent ones (Admin > Variables)
+        [latest, *_] = json.loads(Variable.get(RECENT_VARIABLE))
+        assert latest["incident"] == INCIDENT and latest["opened"] <= latest["closed"]
+        assert "the landed offsets have a gap" in latest["error"]
 
         assert runs("pass", 1) == []
     finally:
