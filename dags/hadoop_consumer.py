@@ -54,6 +54,7 @@ with DAG(
             split_from_records=pipeline.consumer.split_from_records,
             start_time_max_age_hours=pipeline.consumer.start_time_max_age_hours,
             start_time_max_lead_hours=pipeline.consumer.start_time_max_lead_hours,
+            watermark_max_lead_seconds=pipeline.consumer.watermark_max_lead_seconds,
             # a partition that fails run after run is one incident (one e-mail, one when it recovers),
             # not a mail per run; the map index is the partition's place in the list, its id
             **incident_callbacks("{{ ti.dag_id }}.{{ ti.task_id }}.partition_{{ ti.map_index }}"),

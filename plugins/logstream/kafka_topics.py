@@ -1,16 +1,21 @@
-"""One topic per business, with the partitions the pipeline config asks for."""
+"""One topic per business, with the partitions the pipeline config asks for, its records stamped by
+the broker's clock (``message.timestamp.type=LogAppendTime``): the consumers judge StartTimes and
+bound watermarks by the Kafka timestamp, which a front-end host's or an L2's clock must not set."""
 
 from __future__ import annotations
 
 import time
 
 from confluent_kafka import TopicPartition
-from confluent_kafka.admin import AdminClient, NewPartitions, NewTopic, OffsetSpec
+from confluent_kafka.admin import (AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, NewPartitions, NewTopic,
+                                   OffsetSpec)
 
 METADATA_TIMEOUT_S = 15.0
 # A broker acknowledges create_topics/create_partitions before every metadata answer shows the
 # change; callers (and the next ensure_topic) must see the new count.
 VISIBLE_TIMEOUT_S = 60.0
+# set on every pipeline topic, at creation or afterwards
+TOPIC_CONFIG = {"message.timestamp.type": "LogAppendTime"}
 
 
 class TopicMismatch(RuntimeError):
@@ -24,19 +29,34 @@ def ensure_topic(admin: AdminClient, name: str, partitions: int, replication: in
     """
     current = partition_count(admin, name)
     if current is None:
-        admin.create_topics([NewTopic(name, partitions, replication)], request_timeout=METADATA_TIMEOUT_S)[name].result()
+        admin.create_topics([NewTopic(name, partitions, replication, config=TOPIC_CONFIG)],
+                            request_timeout=METADATA_TIMEOUT_S)[name].result()
         wait_for_partition_count(admin, name, partitions)
         return f"created {name} with {partitions} partitions"
-    if current < partitions:
-        admin.create_partitions([NewPartitions(name, partitions)], request_timeout=METADATA_TIMEOUT_S)[name].result()
-        wait_for_partition_count(admin, name, partitions)
-        return f"grew {name} from {current} to {partitions} partitions"
     if current > partitions:
         raise TopicMismatch(
             f"{name} has {current} partitions, the pipeline config says {partitions}; Kafka cannot remove "
             "partitions: set the config to the real count"
         )
-    return f"{name} has its {partitions} partitions"
+    done = f"{name} has its {partitions} partitions"
+    if current < partitions:
+        admin.create_partitions([NewPartitions(name, partitions)], request_timeout=METADATA_TIMEOUT_S)[name].result()
+        wait_for_partition_count(admin, name, partitions)
+        done = f"grew {name} from {current} to {partitions} partitions"
+    changed = ensure_topic_config(admin, name)
+    return done + (f"; set {', '.join(changed)}" if changed else "")
+
+
+def ensure_topic_config(admin: AdminClient, name: str) -> list[str]:
+    """Set :data:`TOPIC_CONFIG` on an existing topic where it differs; the settings changed."""
+    resource = ConfigResource(ConfigResource.Type.TOPIC, name)
+    current = admin.describe_configs([resource], request_timeout=METADATA_TIMEOUT_S)[resource].result()
+    wrong = {key: value for key, value in TOPIC_CONFIG.items() if current.get(key) is None or current[key].value != value}
+    if wrong:
+        entries = [ConfigEntry(key, value, incremental_operation=AlterConfigOpType.SET) for key, value in wrong.items()]
+        target = ConfigResource(ConfigResource.Type.TOPIC, name, incremental_configs=entries)
+        admin.incremental_alter_configs([target], request_timeout=METADATA_TIMEOUT_S)[target].result()
+    return [f"{key}={value}" for key, value in wrong.items()]
 
 
 def partition_count(admin: AdminClient, name: str) -> int | None:

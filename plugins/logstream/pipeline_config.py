@@ -53,6 +53,9 @@ class ConsumerSettings:
     # StartTimes further than this before / after their record's Kafka timestamp are quarantined
     start_time_max_age_hours: float = 720
     start_time_max_lead_hours: float = 48
+    # a record moves its partition's watermark at most this far past its Kafka timestamp (the
+    # broker's clock): a host whose clock runs ahead cannot make an hour look complete early
+    watermark_max_lead_seconds: int = 300
 
     @property
     def start_time_bounds(self) -> StartTimeBounds:

@@ -81,15 +81,18 @@ class HadoopConsumerOperator(_HadoopConsumerTask):
     :param start_time_max_age_hours: an entry whose StartTime is more than this before its record's
         Kafka timestamp is quarantined (``implausible_start_time``).
     :param start_time_max_lead_hours: the same, after the Kafka timestamp.
+    :param watermark_max_lead_seconds: a record moves the watermark at most this far past its Kafka
+        timestamp (a host whose clock runs ahead cannot announce an hour early).
     """
 
     def __init__(self, *, partition: int, max_records: int = BatchLimits.max_records,
                  max_megabytes: int = BatchLimits.max_bytes // 2**20, split_from_records: int = BatchLimits.split_from,
                  start_time_max_age_hours: float = BatchLimits.start_time_max_age / 3600,
                  start_time_max_lead_hours: float = BatchLimits.start_time_max_lead / 3600,
-                 **kwargs: Any) -> None:
+                 watermark_max_lead_seconds: int = BatchLimits.watermark_max_lead, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.partition = partition
+        self.watermark_max_lead_seconds = watermark_max_lead_seconds
         self.max_records = max_records
         self.max_megabytes = max_megabytes
         self.split_from_records = split_from_records
@@ -100,7 +103,8 @@ class HadoopConsumerOperator(_HadoopConsumerTask):
         limits = BatchLimits(max_records=self.max_records, max_bytes=self.max_megabytes * 2**20,
                              split_from=self.split_from_records,
                              start_time_max_age=int(self.start_time_max_age_hours * 3600),
-                             start_time_max_lead=int(self.start_time_max_lead_hours * 3600))
+                             start_time_max_lead=int(self.start_time_max_lead_hours * 3600),
+                             watermark_max_lead=int(self.watermark_max_lead_seconds))
         try:
             result = self.consumer.run_batch(self.topic, int(self.partition), limits)
         except LeaseLost as lost:  # another run is moving this partition: its work, not a failure

@@ -27,3 +27,30 @@ def test_the_new_count_is_visible_as_soon_as_ensure_topic_returns(stack, unique_
         ensure_topic(admin, unique_name, partitions)
         seen.append(len(admin.list_topics(unique_name, timeout=10).topics[unique_name].partitions))
     assert seen == list(range(1, 13))
+
+
+def test_records_are_stamped_by_the_brokers_clock_also_on_a_topic_made_before(stack, unique_name):
+    """A producer's (a host's, an L2's) clock does not set the Kafka timestamp the consumers judge
+    StartTimes and watermarks by: the topic's message.timestamp.type is LogAppendTime."""
+    from confluent_kafka import Consumer, Producer, TopicPartition, TIMESTAMP_LOG_APPEND_TIME
+    from confluent_kafka.admin import NewTopic
+    import time
+
+    admin = AdminClient({"bootstrap.servers": stack.config.kafka_bootstrap})
+    admin.create_topics([NewTopic(unique_name, 1, 1)])[unique_name].result()  # the broker's default: CreateTime
+
+    assert ensure_topic(admin, unique_name, 1) == (f"{unique_name} has its 1 partitions; "
+                                                   "set message.timestamp.type=LogAppendTime")
+    assert ensure_topic(admin, unique_name, 1) == f"{unique_name} has its 1 partitions"
+    an_hour_ahead = int((time.time() + 3600) * 1000)
+    producer = Producer({"bootstrap.servers": stack.config.kafka_bootstrap})
+    producer.produce(unique_name, b"x", timestamp=an_hour_ahead)
+    assert producer.flush(30) == 0
+    consumer = Consumer({"bootstrap.servers": stack.config.kafka_bootstrap, "group.id": unique_name})
+    try:
+        consumer.assign([TopicPartition(unique_name, 0, 0)])
+        message = consumer.consume(1, timeout=30)[0]
+    finally:
+        consumer.close()
+    kind, stamp = message.timestamp()
+    assert kind == TIMESTAMP_LOG_APPEND_TIME and stamp < an_hour_ahead - 3_000_000

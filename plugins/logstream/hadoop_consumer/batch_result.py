@@ -24,6 +24,9 @@ class BatchLimits:
     # the record is quarantined (reason "implausible_start_time") and does not move the watermark
     start_time_max_age: int = StartTimeBounds.max_age
     start_time_max_lead: int = StartTimeBounds.max_lead
+    # a record moves the watermark at most to its Kafka timestamp plus this (seconds): a front-end
+    # host whose clock runs ahead cannot announce an hour that is still being written
+    watermark_max_lead: int = 300
 
     @property
     def start_time_bounds(self) -> StartTimeBounds:

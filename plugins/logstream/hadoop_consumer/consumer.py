@@ -213,7 +213,7 @@ class HadoopConsumer:
         own_limits = replace(limits, max_bytes=limits.max_bytes // 2)
         upper_range = UpperRange(self.kafka_config, self.root, topic, partition, split, end, own_limits.max_bytes,
                                  limits.stall_timeout, result.watermark, os.getpid(), limits.start_time_max_age,
-                                 limits.start_time_max_lead, lines=dedup.covered.to_json())
+                                 limits.start_time_max_lead, limits.watermark_max_lead, lines=dedup.covered.to_json())
         if not upper_range.can_be_sent():
             self.progress(f"{topic}[{partition}] the Kafka settings hold callbacks, which a helper process cannot "
                           f"get: fetching all {end - start:,} records in this one")

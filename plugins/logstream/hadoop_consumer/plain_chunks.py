@@ -28,6 +28,7 @@ class PlainChunk:
     records: int
     bytes: int
     newest_start_time: int
+    newest_timestamp_ms: int  # the chunk's latest Kafka timestamp (a watermark stays below it plus a lead)
 
 
 def _separated(values: list[bytes]) -> bytes:
@@ -39,10 +40,9 @@ def _separated(values: list[bytes]) -> bytes:
         values.pop()
 
 
-def _plausible_for_all(messages: list, oldest: int, newest: int, *, max_age: int, max_lead: int) -> bool:
+def _plausible_for_all(stamps: list[int], oldest: int, newest: int, *, max_age: int, max_lead: int) -> bool:
     """Whether every StartTime in [oldest, newest] is plausible (:func:`valid_start_time`'s rule) for
     every message's Kafka timestamp: stricter than record by record, and cheap."""
-    stamps = list(map(operator.itemgetter(1), map(Message.timestamp, messages)))
     window = StartTimeBounds(max_age, max_lead).window_for_all(stamps)
     # None: a record without a usable timestamp, which the record-by-record path decides
     return window is not None and window[0] <= oldest and newest <= window[1]
@@ -79,13 +79,15 @@ def split_chunk(messages: list, end: int, *, max_age: int, max_lead: int) -> tup
     # StartTimes of one length compare as numbers: a chunk within one hour needs no int per entry
     numbers = None if len(set(map(len, start_times))) == 1 else list(map(int, start_times))
     oldest, newest = (int(min(start_times)), int(max(start_times))) if numbers is None else (min(numbers), max(numbers))
-    if not _plausible_for_all(messages, oldest, newest, max_age=max_age, max_lead=max_lead):
+    stamps = list(map(operator.itemgetter(1), map(Message.timestamp, messages)))
+    if not _plausible_for_all(stamps, oldest, newest, max_age=max_age, max_lead=max_lead):
         return [], messages
+    newest_stamp = max(stamps)
     if numbers is None:
         if oldest // 3600 == newest // 3600:
             lines = b"\n".join(values)
             return [PlainChunk(oldest // 3600, first_offset, last_offset, lines, len(values),
-                               len(lines) - len(values) + 1, newest)], others
+                               len(lines) - len(values) + 1, newest, newest_stamp)], others
         numbers = list(map(int, start_times))
     hours = list(map(operator.floordiv, numbers, repeat(3600)))
     if hours != sorted(hours):  # entries out of time order: file them one by one
@@ -95,5 +97,5 @@ def split_chunk(messages: list, end: int, *, max_age: int, max_lead: int) -> tup
         low, high = bisect.bisect_left(hours, hour), bisect.bisect_right(hours, hour)
         lines = b"\n".join(values[low:high])
         chunks.append(PlainChunk(hour, first_offset, last_offset, lines, high - low, len(lines) - (high - low) + 1,
-                                 max(numbers[low:high])))
+                                 max(numbers[low:high]), newest_stamp))
     return chunks, others

@@ -120,6 +120,7 @@ def fetch_range(consumer: Consumer, result: BatchResult, start: int, end: int, l
     topic, partition = result.topic, result.partition
     max_age, max_lead = limits.start_time_max_age, limits.start_time_max_lead
     bounds = limits.start_time_bounds
+    watermark_max_lead = limits.watermark_max_lead
     fetched = Fetched()
     reasons: dict[str, int] = defaultdict(int)
     entries_by_hour: dict[int, list[tuple[int, bytes]]] = {}
@@ -185,8 +186,8 @@ def fetch_range(consumer: Consumer, result: BatchResult, start: int, end: int, l
                 line = quarantine_row(partition, offset, timestamp_ms, invalid.reason, value)
                 quarantined[(quarantine_root, *hour_partition(timestamp_ms // 1000))].append((offset, line))
                 continue
-            if start_time > watermark:
-                watermark = start_time
+            if start_time > watermark:  # at most the record's Kafka timestamp plus the allowed lead
+                watermark = max(watermark, min(start_time, timestamp_ms // 1000 + watermark_max_lead))
             hour_rows = entries_by_hour.get(start_time // 3600)
             if hour_rows is None:
                 hour_rows = entries_by_hour[start_time // 3600] = []
@@ -199,7 +200,7 @@ def fetch_range(consumer: Consumer, result: BatchResult, start: int, end: int, l
             next_offset = last + 1
             records += chunk.records
             size += chunk.bytes
-            watermark = max(watermark, chunk.newest_start_time)
+            watermark = max(watermark, min(chunk.newest_start_time, chunk.newest_timestamp_ms // 1000 + watermark_max_lead))
             open_hours.add(chunk.hour_number)
         # copies of lines taken before: quarantined as "copy" (every offset lands in some file)
         for message in copies:

@@ -55,6 +55,7 @@ class UpperRange:
     parent_pid: int
     start_time_max_age: int = BatchLimits.start_time_max_age
     start_time_max_lead: int = BatchLimits.start_time_max_lead
+    watermark_max_lead: int = BatchLimits.watermark_max_lead
     # the line ids taken before the batch (LineRanges.to_json())
     lines: str = ""
 
@@ -230,7 +231,7 @@ def fetch_upper_range(upper: UpperRange, sink: _FrameSink) -> UpperRangeResult:
     result = BatchResult(upper.topic, upper.partition, upper.start, upper.start, watermark=upper.watermark)
     limits = BatchLimits(max_records=upper.end - upper.start, max_bytes=upper.max_bytes,
                          stall_timeout=upper.stall_timeout, start_time_max_age=upper.start_time_max_age,
-                         start_time_max_lead=upper.start_time_max_lead)
+                         start_time_max_lead=upper.start_time_max_lead, watermark_max_lead=upper.watermark_max_lead)
     outcome = UpperRangeResult()
     dedup = LineDedup(LineRanges.from_json(upper.lines))
     consumer = Consumer(consumer_settings(upper.kafka_config))

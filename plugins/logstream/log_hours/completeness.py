@@ -3,9 +3,15 @@
 Each partition's ``offset.dat`` carries a watermark, the largest StartTime landed from it, and the
 committed offset. Hour H is complete when every partition's watermark is at or past H's end (an
 entry of a later hour has landed from each), or when every partition's committed offset has reached
-Kafka's offset for H's end. Otherwise H is reported anyway once ``lateness`` has passed since its
-end, and says so: a quiet or stuck partition delays reports by at most that much, and what it brings
-later is a restatement.
+Kafka's offset for H's end, and in both cases only once H ended ``collection_delay`` ago (the time a
+line takes from a host file into Kafka). Otherwise H is reported anyway once ``lateness`` has passed
+since its end, and says so: a quiet or stuck partition delays reports by at most that much, and what
+it brings later is a restatement.
+
+A front-end host whose clock runs ahead cannot announce an hour early: the consumer moves a
+partition's watermark at most to each record's Kafka timestamp plus a small lead
+(``BatchLimits.watermark_max_lead``), and the pipeline's topics stamp records with the broker's clock
+(``message.timestamp.type=LogAppendTime``).
 """
 
 from __future__ import annotations
@@ -38,6 +44,9 @@ class ProgressReader(Protocol):
 WATERMARKS = "watermarks"
 OFFSETS = "offsets"
 LATENESS_ELAPSED = "lateness_elapsed"
+# how long a line takes from its host file into Kafka, at most, in normal operation: the Flume tiers'
+# p99 end-to-end delay was 12-21 s in bench/flume_tiers.md (2026-12-05), so a minute
+COLLECTION_DELAY = timedelta(seconds=60)
 
 
 def how_complete(
@@ -48,6 +57,7 @@ def how_complete(
     now: datetime,
     lateness: timedelta,
     end_offsets: Mapping[int, int] | None = None,
+    collection_delay: timedelta = COLLECTION_DELAY,
 ) -> str | None:
     """How hour ``key`` may be reported, given each partition's offset.dat read so far; None while it may not.
 
@@ -63,9 +73,11 @@ def how_complete(
     hour_end = parse_hour_key(key) + HOUR
     progress = {offset.partition: offset for offset in offsets}
     expected = set(range(partitions)) | set(progress)
-    if all(partition in progress and progress[partition].watermark >= hour_end.timestamp() for partition in expected):
+    collected = now >= hour_end + collection_delay
+    if collected and all(partition in progress and progress[partition].watermark >= hour_end.timestamp()
+                         for partition in expected):
         return WATERMARKS
-    if end_offsets is not None and now >= hour_end and all(
+    if end_offsets is not None and collected and all(
         partition in progress and partition in end_offsets and progress[partition].offset >= end_offsets[partition]
         for partition in expected
     ):
@@ -82,9 +94,11 @@ def hour_is_complete(
     partitions: int,
     now: datetime,
     lateness: timedelta,
+    collection_delay: timedelta = COLLECTION_DELAY,
 ) -> bool:
     """Whether hour ``key`` may be reported (see :func:`how_complete`)."""
-    return how_complete(key, offsets, partitions=partitions, now=now, lateness=lateness) is not None
+    return how_complete(key, offsets, partitions=partitions, now=now, lateness=lateness,
+                        collection_delay=collection_delay) is not None
 
 
 def read_offsets(store: ProgressReader, topic: str, partitions: int) -> list[PartitionProgress]:

@@ -36,6 +36,8 @@ class ComponentSettings:
     # the pipeline's StartTime bounds (include/pipeline.yaml's consumer section), as the HadoopConsumer's
     start_time_max_age_seconds: int
     start_time_max_lead_seconds: int
+    # a record moves the watermark at most this far past its Kafka timestamp (the HadoopConsumer's too)
+    watermark_max_lead_seconds: int
 
     @classmethod
     def from_storm_conf(cls, conf: dict[str, Any]) -> ComponentSettings:
@@ -53,6 +55,7 @@ def topology_conf(*, name: str, topic: str, kafka_bootstrap: str, results_dsn: s
     # one rule for both consumers: the topology judges StartTimes by the HadoopConsumer's bounds
     bounds = load_pipeline_config().consumer.start_time_bounds
     own = {"start_time_max_age_seconds": bounds.max_age, "start_time_max_lead_seconds": bounds.max_lead,
+           "watermark_max_lead_seconds": load_pipeline_config().consumer.watermark_max_lead_seconds,
            **settings["logstream"], **(overrides or {})}
     conf = dict(settings["storm"])
     conf.update({PREFIX + key: value for key, value in own.items() if key in ComponentSettings.__dataclass_fields__})

@@ -81,14 +81,17 @@ class WindowCounter:
     :param allowed_lateness_seconds: how long after its end a pane still takes records.
     :param watermark: the partition's watermark stored with its offset (None: no record yet).
     :param start_time_bounds: how far a StartTime may lie from its record's Kafka timestamp.
+    :param watermark_max_lead: a record moves the watermark at most this far past its Kafka timestamp
+        (seconds; None: no bound), so a host whose clock runs ahead closes no pane early.
     """
 
     def __init__(self, *, pane_seconds: int, allowed_lateness_seconds: int, watermark: int | None,
-                 start_time_bounds: StartTimeBounds = StartTimeBounds()) -> None:
+                 start_time_bounds: StartTimeBounds = StartTimeBounds(), watermark_max_lead: int | None = None) -> None:
         self.pane_seconds = pane_seconds
         self.allowed_lateness_seconds = allowed_lateness_seconds
         self.watermark = watermark
         self.start_time_bounds = start_time_bounds
+        self.watermark_max_lead = watermark_max_lead
         self._start_deltas()
         # panes with records that the watermark has not passed yet, to report when it does
         self._open_panes: set[int] = set()
@@ -130,7 +133,7 @@ class WindowCounter:
 
     def _add(self, first_offset: int, fields, values_of: Callable[[], list[bytes]],
              kafka_timestamps_ms: Sequence[int]) -> None:
-        pane_seconds, lateness = self.pane_seconds, self.allowed_lateness_seconds
+        pane_seconds, lateness, lead = self.pane_seconds, self.allowed_lateness_seconds, self.watermark_max_lead
         watermark = -1 if self.watermark is None else self.watermark  # StartTimes are >= 0
         open_panes = self._open_panes
         # the watermark closes a pane when it reaches this (the earliest open pane's end)
@@ -175,6 +178,10 @@ class WindowCounter:
             else:
                 expired.append(pane)
             if start_time > watermark:
+                if lead is not None:  # no further than the broker's clock plus the lead
+                    start_time = min(start_time, kafka_timestamps_ms[index] // 1000 + lead)
+                    if start_time <= watermark:
+                        continue
                 watermark = start_time
                 if next_close is not None and watermark >= next_close:
                     next_close = self._close_panes(watermark, first_offset + index, kafka_timestamps_ms[index])

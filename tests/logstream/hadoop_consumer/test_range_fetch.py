@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import time
+from datetime import datetime, timedelta, timezone
 from collections import Counter
 
 import pytest
@@ -12,6 +13,8 @@ from confluent_kafka.admin import AdminClient
 
 from logstream.hadoop_consumer.batch_result import BatchLimits, BatchResult, OffsetOutOfRange
 from logstream.hadoop_consumer.range_fetch import fetch_range
+from logstream.log_hours.completeness import how_complete, read_offsets
+from logstream.log_hours.hours import hour_key
 from produced_and_landed import create_topic, landed, produce
 
 DAY = 86400
@@ -87,6 +90,35 @@ def test_bounds_count_from_each_records_own_kafka_timestamp(consumer, kafka_conf
     assert result.quarantine_reasons == {"implausible_start_time": 1}
     assert [raw for _, raw in quarantine_rows(hdfs_client, root, unique_name)] == [
         f"10.8.1.1,4,{start_time},60".encode()]
+
+
+def test_a_host_writing_an_hour_ahead_moves_no_watermark_past_the_brokers_clock(consumer, kafka_config, hdfs_client,
+                                                                              root, unique_name):
+    """A front-end host whose clock runs an hour ahead writes plausible StartTimes (inside the 48 h
+    lead); they used to move the watermark an hour ahead and announce the current hour complete
+    while it was still being written. Without the bound in range_fetch (per record and per chunk)
+    the watermark assertion fails; without the collection delay in completeness, so does the last."""
+    create_topic(kafka_config, unique_name, 1)
+    producer = Producer(kafka_config)
+    now = int(time.time())
+    on_time = [f"10.8.0.{i % 250},4,{now - 600 + i},60".encode() for i in range(100)]
+    # in time order (the chunk path), then one record alone among unordered ones (record by record)
+    ahead = [f"10.9.0.{i % 250},4,{now + 3600 + i},60".encode() for i in range(100)]
+    alone = [f"10.9.1.1,4,{now + 3700},60".encode(), f"10.9.1.2,4,{now - 5},60".encode()]
+    for value in on_time + ahead + alone:
+        producer.produce(unique_name, value)
+    assert producer.flush(10) == 0
+    produced_by = int(time.time())
+
+    result = consumer.run_batch(unique_name, 0)
+
+    assert (result.valid, result.quarantined) == (202, 0)  # the records themselves are plausible
+    assert now + 3600 > produced_by + 300
+    assert consumer.store.read(unique_name, 0).watermark <= produced_by + BatchLimits.watermark_max_lead
+    offsets = read_offsets(consumer.store, unique_name, 1)
+    current = hour_key(datetime.fromtimestamp(now, timezone.utc))
+    assert how_complete(current, offsets, partitions=1, now=datetime.now(timezone.utc), lateness=timedelta(minutes=30)) \
+        is None
 
 
 def quarantine_rows(client, root: str, topic: str) -> list[tuple[str, bytes]]:

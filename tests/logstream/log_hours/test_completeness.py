@@ -24,6 +24,15 @@ def test_complete_when_every_partition_passed_the_hours_end():
     assert not complete(offsets(END, END - 1, END + 600), now=soon)
 
 
+def test_watermarks_past_the_end_wait_for_the_collection_delay():
+    """A watermark at the hour's end says a record of the next hour landed; lines of the hour may still
+    be on their way through the tiers until the collection delay has passed on the clock."""
+    passed = offsets(END + 30, END + 30, END + 30)
+    assert not complete(passed, now=datetime(2026, 1, 1, 5, 59, 50, tzinfo=timezone.utc))
+    assert not complete(passed, now=datetime(2026, 1, 1, 6, 0, 59, tzinfo=timezone.utc))
+    assert complete(passed, now=datetime(2026, 1, 1, 6, 1, tzinfo=timezone.utc))
+
+
 def test_a_partition_without_offset_file_holds_the_hour_back():
     soon = datetime(2026, 1, 1, 6, 5, tzinfo=timezone.utc)
     assert not complete(offsets(END, END), now=soon)

@@ -123,3 +123,16 @@ def test_records_without_a_usable_timestamp_are_bad_within_the_stores_minutes():
     # the store holds minutes from 1970 to 9999-12-31T23:59 (253402300740, computed by hand)
     assert counter.take().bad_records == Counter({(0, "implausible_start_time"): 1, (253402300740, "field_count"): 1,
                                                   (253402300740, "implausible_start_time"): 1})
+
+
+def test_a_host_an_hour_ahead_moves_the_watermark_no_further_than_the_stamp_plus_the_lead(feed):
+    """The stamps are T0 + 7 s: an entry an hour ahead (plausible: inside the 2-day lead) once moved
+    the watermark an hour on and every on-time entry after it was expired."""
+    ahead = [b"10.0.0.9,1,%d,60" % (T0 + 3600)]
+    on_time = [b"10.0.0.1,5,%d,60" % (T0 + i) for i in range(0, 120, 10)]
+    bounded = WindowCounter(pane_seconds=60, allowed_lateness_seconds=300, watermark=None, watermark_max_lead=300)
+    feed(bounded, on_time[:3] + ahead + on_time[3:])
+    deltas = bounded.take()
+    assert bounded.watermark == T0 + 7 + 300
+    # the on-time entries are counted (the first pane's late), none expired; the host ahead in its own pane
+    assert deltas.pane_records == Counter({T0: 6, T0 + 60: 6, T0 + 3600: 1}) and not deltas.pane_expired

@@ -64,7 +64,8 @@ class WindowCountBolt(Bolt):
                 raise LookupError(f"no stored position for {topic}/{partition}: the spout creates it before reading")
             counter = WindowCounter(pane_seconds=self.settings.pane_seconds,
                                     allowed_lateness_seconds=self.settings.allowed_lateness_seconds,
-                                    watermark=position.watermark, start_time_bounds=self.settings.start_time_bounds)
+                                    watermark=position.watermark, start_time_bounds=self.settings.start_time_bounds,
+                                    watermark_max_lead=self.settings.watermark_max_lead_seconds)
             state = self.partitions[key] = PartitionState(counter, position.next_offset, position.next_offset,
                                                           LineDedup(LineRanges.from_json(position.line_ranges)))
         return state
