@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 
@@ -11,7 +12,7 @@ import yaml
 from confluent_kafka import Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 from dag_runs import DAGS, run_dag
-from log_times import HOUR, hour_name, next_utc_midnight
+from log_times import HOUR, hour_name, hour_start_ago
 from produced_and_landed import create_topic, drain, landed, produce
 
 from logstream.hadoop_consumer.consumer import HadoopConsumer, split_point
@@ -40,12 +41,14 @@ def pipeline(stack, tmp_path, monkeypatch, unique_name):
 
 
 @pytest.fixture
-def day_boundary() -> int:
-    """The next UTC midnight at least an hour ahead. The announce task reads the wall clock (an hour is
-    complete lateness_minutes after its end) and the records' Kafka timestamps are now: with the
-    entries around a midnight still ahead, hours 22 and 23 close by the watermark, hour 00 stays
-    open, and the hour of now (quarantined records) ends before the watermark, whatever the time."""
-    return next_utc_midnight(at_least=HOUR)
+def boundary() -> int:
+    """An hour's start 61 s to 61 min before now. The entries run from two hours before it to half an
+    hour after: hours "22" and "23" (before it) close by the watermark a minute (the collection delay)
+    after their end, which has passed; hour "00" (from it) stays open, its lateness (30 min) not
+    passed; the hour of now (quarantined records, by their Kafka timestamp) has not ended. A record
+    moves the watermark no further than its Kafka timestamp plus 5 minutes: entries of hours still
+    ahead of the clock would close nothing (issue #20)."""
+    return hour_start_ago(0, now=time.time() - 61)
 
 
 def asset_event_extras(run_id: str, dag_id: str = "hadoop_consumer") -> list[dict]:
@@ -64,13 +67,13 @@ def task_states(dag_run) -> Counter:
     return Counter((ti.task_id, ti.state) for ti in dag_run.get_task_instances())
 
 
-def test_consumer_dag_lands_everything_and_announces_complete_hours(stack, pipeline, unique_name, day_boundary):
+def test_consumer_dag_lands_everything_and_announces_complete_hours(stack, pipeline, unique_name, boundary):
     kafka = {"bootstrap.servers": stack.config.kafka_bootstrap}
     client = hdfs.InsecureClient(f"http://{stack.config.host}:{stack.config.ports['hdfs_http']}", user="root")
     root = pipeline["hdfs_root"]
     create_topic(kafka, unique_name, 2)
-    # three hours of entries ending past the day boundary: hours 22 and 23 close, hour 00 stays open
-    sent = produce(kafka, unique_name, 3000, partitions=2, start=day_boundary - 2 * HOUR, end=day_boundary + HOUR // 2)
+    # three hours of entries ending past the boundary: hours 22 and 23 close, hour 00 stays open
+    sent = produce(kafka, unique_name, 3000, partitions=2, start=boundary - 2 * HOUR, end=boundary + HOUR // 2)
 
     first = run_dag(DAGS / "hadoop_consumer.py", "hadoop_consumer")
     assert first.state == "success"
@@ -86,9 +89,10 @@ def test_consumer_dag_lands_everything_and_announces_complete_hours(stack, pipel
         ranges = {parse_batch_file_name(path.rsplit("/", 1)[1])[2:] for path in batch["files"]}
         assert ranges == {(0, split_point(0, 1500) - 1), (split_point(0, 1500), 1499)}
     hours = first.get_task_instance(f"announce_hours_{unique_name}").xcom_pull(task_ids=f"announce_hours_{unique_name}")
-    # quarantined records count in the hour of their Kafka timestamp: those hours are announced too
-    closed = {hour_name(day_boundary - 2 * HOUR), hour_name(day_boundary - HOUR)}
-    assert hours == sorted(closed | quarantine_hours(client, root, unique_name))
+    # quarantined records count in the hour of their Kafka timestamp, which has not ended: not announced yet
+    closed = {hour_name(boundary - 2 * HOUR), hour_name(boundary - HOUR)}
+    assert quarantine_hours(client, root, unique_name) and not quarantine_hours(client, root, unique_name) & closed
+    assert hours == sorted(closed)
     assert asset_event_extras(first.run_id) == [{"topic": unique_name, "hours": hours}]
 
     # nothing new: batches land nothing, no hour to announce, so no asset event
@@ -108,27 +112,27 @@ def quarantine_hours(client, root: str, topic: str) -> set[str]:
 
 
 def test_restatements_are_announced_when_a_sibling_fails_and_after_a_replay(stack, pipeline, unique_name,
-                                                                          day_boundary):
+                                                                          boundary):
     kafka = {"bootstrap.servers": stack.config.kafka_bootstrap}
     client = hdfs.InsecureClient(f"http://{stack.config.host}:{stack.config.ports['hdfs_http']}", user="root")
     root = pipeline["hdfs_root"]
     announce = f"announce_hours_{unique_name}"
     create_topic(kafka, unique_name, 2)
-    sent = produce(kafka, unique_name, 2000, partitions=2, bad_ratio=0.0, start=day_boundary - 2 * HOUR,
-                   end=day_boundary + HOUR // 2)
+    sent = produce(kafka, unique_name, 2000, partitions=2, bad_ratio=0.0, start=boundary - 2 * HOUR,
+                   end=boundary + HOUR // 2)
     first = run_dag(DAGS / "hadoop_consumer.py", "hadoop_consumer")
     assert first.state == "success"
-    hour_22, hour_23 = hour_name(day_boundary - 2 * HOUR), hour_name(day_boundary - HOUR)
+    hour_22, hour_23 = hour_name(boundary - 2 * HOUR), hour_name(boundary - HOUR)
     assert first.get_task_instance(announce).xcom_pull(task_ids=announce) == [hour_22, hour_23]
 
     # partition 1 now fails (retention deleted records it has not landed); partition 0 gets late
     # records of hour 22, already announced: a restatement
     producer = Producer({**kafka, "linger.ms": 5})
-    late = [f"10.7.0.{i},3,{day_boundary - 2 * HOUR + 60 + i},60".encode() for i in range(50)]
+    late = [f"10.7.0.{i},3,{boundary - 2 * HOUR + 60 + i},60".encode() for i in range(50)]
     for value in late:
         producer.produce(unique_name, value, partition=0)
     for i in range(100):
-        producer.produce(unique_name, f"10.7.1.{i},3,{day_boundary},60".encode(), partition=1)
+        producer.produce(unique_name, f"10.7.1.{i},3,{boundary},60".encode(), partition=1)
     assert producer.flush(30) == 0
     admin = AdminClient(kafka)
     for future in admin.delete_records([TopicPartition(unique_name, 1, 1050)]).values():
@@ -144,7 +148,7 @@ def test_restatements_are_announced_when_a_sibling_fails_and_after_a_replay(stac
     assert landed(client, root, unique_name) == sent + Counter(late)
 
     # partition 0's files of hour 23 lost, then replayed: the restored hour is announced by the replay DAG
-    lost_folder = hour_dir(topic_dir(root, unique_name), *hour_partition(day_boundary - HOUR))
+    lost_folder = hour_dir(topic_dir(root, unique_name), *hour_partition(boundary - HOUR))
     for name in client.list(lost_folder):
         if parse_batch_file_name(name)[1] == 0:
             client.delete(f"{lost_folder}/{name}")
@@ -159,7 +163,7 @@ def test_restatements_are_announced_when_a_sibling_fails_and_after_a_replay(stac
 
 
 def test_hours_of_an_announcement_that_never_went_out_are_announced_again(stack, pipeline, unique_name,
-                                                                         day_boundary):
+                                                                         boundary):
     """The announcer saves its state before Airflow sends the task's asset event: a task that dies in
     between once lost its hours for good. Without the carried hours in HourAnnouncer.announce
     (``unconfirmed``), the DAG's run below finds nothing new and skips."""
@@ -167,15 +171,15 @@ def test_hours_of_an_announcement_that_never_went_out_are_announced_again(stack,
     client = hdfs.InsecureClient(f"http://{stack.config.host}:{stack.config.ports['hdfs_http']}", user="root")
     root = pipeline["hdfs_root"]
     create_topic(kafka, unique_name, 2)
-    produce(kafka, unique_name, 2000, partitions=2, bad_ratio=0.0, start=day_boundary - 2 * HOUR,
-            end=day_boundary + HOUR // 2)
+    produce(kafka, unique_name, 2000, partitions=2, bad_ratio=0.0, start=boundary - 2 * HOUR,
+            end=boundary + HOUR // 2)
     drain(HadoopConsumer(kafka, client, root, zookeeper_hosts=f"{stack.config.host}:{stack.config.ports['zookeeper']}"),
           unique_name, 2)
     # what an announce task does before it dies: the state saved, no event sent
     died = HourAnnouncer(client, root, unique_name, 2).announce(
         now=datetime.now(timezone.utc), lateness=timedelta(minutes=pipeline["lateness_minutes"]),
         announcement_id="a task that died")
-    hour_22, hour_23 = hour_name(day_boundary - 2 * HOUR), hour_name(day_boundary - HOUR)
+    hour_22, hour_23 = hour_name(boundary - 2 * HOUR), hour_name(boundary - HOUR)
     assert died.hours == [hour_22, hour_23]
 
     again = run_dag(DAGS / "hadoop_consumer.py", "hadoop_consumer")

@@ -13,7 +13,7 @@ from confluent_kafka import Consumer, KafkaException, TopicPartition
 from kazoo.client import KazooClient
 
 from logstream.hadoop_consumer.batch_result import BatchLimits, BatchResult, OffsetOutOfRange
-from logstream.hadoop_consumer.inflight_batch import InflightBatch, Manifest, Stager
+from logstream.hadoop_consumer.inflight_batch import InflightBatch, Manifest, Stager, committed_offset
 from logstream.hadoop_consumer.offset_store import FROM_BEGINNING, OffsetStore, PartitionOffset
 from logstream.hadoop_consumer.partition_lease import LeaseLost, PartitionLease
 from logstream.hadoop_consumer.range_fetch import Fetched, consumer_settings, fetch_range, file_suffix, staged_name
@@ -50,16 +50,20 @@ class HadoopConsumer:
     :param zookeeper_hosts: the ZooKeeper ensemble that holds the partitions' leases (``host:port,...``).
     :param lease_wait: how long a batch waits for another consumer of its partition before standing down.
     :param progress: where progress lines go (the Airflow task log, through logging).
+    :param session_timeout: the ZooKeeper session's timeout (seconds): how long a paused or cut-off
+        holder keeps its lease (ZooKeeper allows 2 to 20 ticks, 4 to 40 s with the stack's 2 s tick).
     """
 
     def __init__(self, kafka_config: dict, hdfs_client, root: str, *, zookeeper_hosts: str,
-                 lease_wait: float = 30.0, progress: Callable[[str], None] = log.info) -> None:
+                 lease_wait: float = 30.0, progress: Callable[[str], None] = log.info,
+                 session_timeout: float = ZOOKEEPER_SESSION_SECONDS) -> None:
         self.kafka_config = consumer_settings(kafka_config)
         self.client = hdfs_client
         self.root = root
         self.store = OffsetStore(hdfs_client, root)
         self.zookeeper_hosts = zookeeper_hosts
         self.lease_wait = lease_wait
+        self.session_timeout = session_timeout
         self.progress = progress
         self.sessions: list[KazooClient] = []
 
@@ -88,7 +92,7 @@ class HadoopConsumer:
     def leased(self, topic: str, partition: int) -> Iterator[PartitionLease]:
         """The partition's lease, on a ZooKeeper session of its own (:meth:`cancel` ends it), for a batch
         or a replay: whatever writes a partition's files holds it."""
-        zookeeper = KazooClient(hosts=self.zookeeper_hosts, timeout=ZOOKEEPER_SESSION_SECONDS)
+        zookeeper = KazooClient(hosts=self.zookeeper_hosts, timeout=self.session_timeout)
         self.sessions.append(zookeeper)
         try:
             zookeeper.start(timeout=ZOOKEEPER_SESSION_SECONDS)
@@ -108,12 +112,12 @@ class HadoopConsumer:
 
     def _run_leased_batch(self, lease: PartitionLease, limits: BatchLimits) -> BatchResult:
         topic, partition = lease.topic, lease.partition
-        committed = self.store.read(topic, partition)
+        committed = committed_offset(self.store, lease)
         inflight = InflightBatch(self.client, self.store, lease)
         recovery = inflight.recover(committed)
         if recovery != "clean":
             self.progress(f"{topic}[{partition}] recovery: {recovery}")
-            committed = self.store.read(topic, partition)
+            committed = committed_offset(self.store, lease)
         if committed is None:
             leader = self.partitions(topic).get(partition)
             if leader is None:
@@ -154,8 +158,7 @@ class HadoopConsumer:
         end = min(high, start + limits.max_records)
         if start >= end:
             if committed.leader != leader:
-                inflight.lease.check("commit")
-                self.store.write(replace(committed, leader=leader))
+                inflight.commit_offset(replace(committed, leader=leader))
             return result
 
         dedup = LineDedup(LineRanges.from_json(committed.lines))
@@ -164,9 +167,8 @@ class HadoopConsumer:
             first = fetched.first if fetched.first is not None else upper and upper.first
             if first is None:
                 if result.next_offset > start:  # nothing but control records or copies: move past them
-                    inflight.lease.check("commit")
-                    self.store.write(replace(committed, leader=leader, offset=result.next_offset,
-                                             watermark=result.watermark))
+                    inflight.commit_offset(replace(committed, leader=leader, offset=result.next_offset,
+                                                   watermark=result.watermark))
                 return result
             stager.finish({staged_name(topic, self.root, *key): rows for key, rows in fetched.groups.items()})
 

@@ -15,12 +15,12 @@ from __future__ import annotations
 import json
 import posixpath
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from hdfs.util import HdfsError
 
 from logstream.hadoop_consumer.hdfs_files import delete_tree, exists, publish_file, read_bytes, write_bytes
-from logstream.hadoop_consumer.offset_store import OffsetStore, PartitionOffset
+from logstream.hadoop_consumer.offset_store import OffsetStore, PartitionOffset, now_text
 from logstream.hadoop_consumer.partition_lease import PartitionLease
 from logstream.hdfs_layout import inflight_dir
 
@@ -44,6 +44,22 @@ class Manifest:
     def commit_record(self) -> PartitionOffset:
         return PartitionOffset(self.topic, self.partition, self.leader, self.next_offset, self.watermark,
                                lines=self.lines)
+
+
+def committed_offset(store: OffsetStore, lease: PartitionLease) -> PartitionOffset | None:
+    """The partition's committed offset: ZooKeeper's record or offset.dat, whichever is further (a
+    mirror left behind is written again; offset.dat further ahead was set by hand, or before commits
+    went through ZooKeeper)."""
+    mirror = store.read(lease.topic, lease.partition)
+    held = lease.committed()
+    if held is None:
+        return mirror
+    record = PartitionOffset.from_text(held.decode(errors="replace"), source=f"ZooKeeper {lease.offset_node}")
+    if mirror is not None and mirror.offset >= record.offset:
+        return mirror
+    lease.check("mirror the committed offset")
+    store.write(record)
+    return record
 
 
 class InflightBatch:
@@ -70,8 +86,8 @@ class InflightBatch:
         self.lease.check("recovery")
         outcomes = []
         for attempt in sorted(self.client.list(self.partition_folder)):
-            if not attempt.isdigit() or int(attempt) == self.lease.token:
-                continue  # not an attempt, or this one's own
+            if not attempt.isdigit() or int(attempt) >= self.lease.token:
+                continue  # not an attempt, this one's own, or a newer holder's (this one was paused)
             folder = f"{self.partition_folder}/{attempt}"
             manifest_path = f"{folder}/MANIFEST"
             if not exists(self.client, manifest_path):
@@ -130,9 +146,17 @@ class InflightBatch:
                           manifest.files.items()))
 
     def commit(self, manifest: Manifest) -> None:
-        """Move offset.dat past the batch."""
+        """Move the committed offset past the batch."""
+        self.commit_offset(manifest.commit_record())
+
+    def commit_offset(self, record: PartitionOffset) -> None:
+        """Commit ``record``: in ZooKeeper, conditional on this attempt's lease (PartitionLease.commit),
+        then into offset.dat, its mirror. A holder paused between the two leaves the mirror behind (or,
+        waking late, puts it back): readers take the larger of the two (:func:`committed_offset`)."""
         self.lease.check("commit")
-        self.store.write(manifest.commit_record())
+        record = replace(record, updated=now_text())
+        self.lease.commit(record.to_text().encode())
+        self.store.write(record)
 
     def clean(self) -> None:
         """Delete this attempt's inflight folder, and the partition's if nothing else is in it. Only

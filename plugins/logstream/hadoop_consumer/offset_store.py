@@ -118,5 +118,9 @@ class OffsetStore:
         return sorted(int(name) for name in self.client.list(base) if name.isdigit())
 
 
+def now_text() -> str:
+    return _now()
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -12,6 +12,13 @@ has written a larger token. The node vanishes with its holder's session, so a ki
 expires after the session timeout (at once when the holder was a process of this machine that is
 gone: its node is deleted by the next consumer), and recovery (which runs only under the lease) knows that every
 older attempt's folder belongs to a holder that is gone.
+
+The commit itself is conditional where the offset is kept: the committed offset's record lives in
+the ZooKeeper node ``<lease folder>-offset``, set in one transaction with a check that this holder's
+lease node still exists (:meth:`PartitionLease.commit`); ``offset.dat`` in HDFS is its mirror,
+written after it. A holder paused past its session (SIGSTOP, a long GC, cut off from ZooKeeper)
+whose lease node is gone cannot commit, however late it wakes: the check between its lease check and
+its write, which a pause could fall into, is gone from the commit.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ import socket
 import threading
 
 from kazoo.client import KazooClient, KazooState
-from kazoo.exceptions import KazooException, LockTimeout, NoNodeError
+from kazoo.exceptions import KazooException, LockTimeout, NoNodeError, NodeExistsError
 from kazoo.recipe.lock import Lock
 
 from logstream.hadoop_consumer.hdfs_files import read_replaced, replace_file
@@ -126,6 +133,42 @@ class PartitionLease:
                     self.zookeeper.delete(f"{self.folder}/{child}")
             except NoNodeError:  # gone meanwhile
                 continue
+
+    @property
+    def offset_node(self) -> str:
+        """Where the committed offset's record is kept (beside the lock's folder, not in it)."""
+        return f"{self.folder}-offset"
+
+    def committed(self) -> bytes | None:
+        """The committed offset's record as the last commit set it (None: no commit went through ZooKeeper)."""
+        try:
+            return self.zookeeper.get(self.offset_node)[0]
+        except NoNodeError:
+            return None
+
+    def commit(self, record: bytes) -> None:
+        """Set the committed offset's record in one ZooKeeper transaction with the check that this
+        lease's node still exists; :class:`LeaseLost` (nothing written) if it does not."""
+        if self.node is None:
+            raise LeaseLost(f"{self._name()}: no lease held before commit")
+        for _ in range(2):  # the node may be created by another holder between the look and the write
+            try:
+                transaction = self.zookeeper.transaction()
+                transaction.check(self.node, 0)  # the lease node: never changed, gone with its session
+                if self.zookeeper.exists(self.offset_node) is None:
+                    transaction.create(self.offset_node, record)
+                else:
+                    transaction.set_data(self.offset_node, record)
+                results = transaction.commit()
+            except KazooException as err:
+                raise LeaseLost(f"{self._name()}: standing down at commit: ZooKeeper did not answer ({err!r})") from err
+            failed = [result for result in results if isinstance(result, Exception)]
+            if not failed:
+                return
+            if not any(isinstance(result, NodeExistsError) for result in failed):
+                raise LeaseLost(f"{self._name()}: standing down at commit: the lease node is gone (its session "
+                                f"expired; a newer consumer may have committed): {failed[0]!r}")
+        raise LeaseLost(f"{self._name()}: standing down at commit: the offset node kept changing")
 
     def check(self, step: str) -> None:
         """Raise :class:`LeaseLost` unless this consumer still holds the lease (call before ``step``)."""

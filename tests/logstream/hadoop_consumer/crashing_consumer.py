@@ -3,7 +3,10 @@
     python crashing_consumer.py BOOTSTRAP WEBHDFS_URL ZOOKEEPER ROOT TOPIC PARTITIONS MAX_RECORDS [CRASH_POINT]
 
 SPLIT_FROM in the environment sets the batches' ``split_from`` (to make them use a helper process),
-LEASE_WAIT how long a batch waits for another consumer's lease before it stands down.
+LEASE_WAIT how long a batch waits for another consumer's lease before it stands down,
+ZK_SESSION_SECONDS its ZooKeeper session's timeout; with KEEP_GOING a batch that fails (a woken
+process meeting its expired session, say) is printed and the loop goes on, as the next scheduled run
+would.
 
 Without CRASH_POINT it loops over the partitions' batches until killed from outside, printing why
 it stood down whenever another consumer held a partition. With one, it
@@ -66,6 +69,7 @@ def main(bootstrap: str, webhdfs: str, zookeeper: str, root: str, topic: str, pa
     client = hdfs.InsecureClient(webhdfs, user="root")
     consumer = HadoopConsumer({"bootstrap.servers": bootstrap}, client, root, zookeeper_hosts=zookeeper,
                               lease_wait=float(os.environ.get("LEASE_WAIT", 30)),
+                              session_timeout=float(os.environ.get("ZK_SESSION_SECONDS", 10)),
                               progress=lambda line: print(line, flush=True))
     consumer.initialize(topic)
     if crash_point:
@@ -78,6 +82,10 @@ def main(bootstrap: str, webhdfs: str, zookeeper: str, root: str, topic: str, pa
                 consumer.run_batch(topic, partition, limits)
             except LeaseLost as lost:
                 print(f"stood down: {lost}", flush=True)
+            except Exception as err:  # noqa: BLE001 - what a scheduler does: this run failed, the next one runs
+                if os.environ.get("KEEP_GOING") is None:
+                    raise
+                print(f"batch failed: {err!r}", flush=True)
         if crash_point:
             raise SystemExit(f"crash point {crash_point} was never reached")
 

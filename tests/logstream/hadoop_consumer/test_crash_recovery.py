@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -30,13 +31,17 @@ CRASH_POINTS = (
 )
 
 
-def child(stack, root, topic, partitions, max_records, *crash_point, split_from=None, lease_wait=None):
+def child(stack, root, topic, partitions, max_records, *crash_point, split_from=None, lease_wait=None,
+          session_seconds=None):
     webhdfs = f"http://{stack.config.host}:{stack.config.ports['hdfs_http']}"
     env = {**os.environ, "PYTHONPATH": str(stack.config.repo / "plugins")}
     if split_from is not None:
         env["SPLIT_FROM"] = str(split_from)
     if lease_wait is not None:
         env["LEASE_WAIT"] = str(lease_wait)
+    if session_seconds is not None:
+        env["ZK_SESSION_SECONDS"] = str(session_seconds)
+        env["KEEP_GOING"] = "1"
     zookeeper = f"{stack.config.host}:{stack.config.ports['zookeeper']}"
     argv = [sys.executable, str(CHILD), stack.config.kafka_bootstrap, webhdfs, zookeeper, root, topic, str(partitions),
             str(max_records), *crash_point]
@@ -199,3 +204,46 @@ def test_overlapping_consumers_killed_at_random_land_each_record_once(stack, con
     assert stood_down
     assert all("standing down" in line and ("being moved by" in line or "fence" in line or "lease" in line)
                for line in stood_down)
+
+
+def test_consumers_paused_past_their_session_at_random_then_resumed_land_each_record_once(
+        stack, consumer, kafka_config, hdfs_client, root, unique_name):
+    """Three consumers of the same two partitions while records keep arriving; 50 times one of them is
+    SIGSTOPped at a random moment, held past its ZooKeeper session (its lease goes to another), then
+    resumed: whatever step it was at, it must not write. Before the commit went through ZooKeeper in
+    one transaction with the lease check (PartitionLease.commit), a holder paused between its check
+    and its offset.dat write moved the offset backwards when it woke, and the records after landed
+    twice; before recovery skipped newer attempts' folders, one paused inside recovery could finish
+    or delete a newer holder's sealed batch."""
+    create_topic(kafka_config, unique_name, 2)
+    session = 4.0  # ZooKeeper's shortest with the stack's 2 s tick
+    chance = random.Random(29)
+    sent = Counter()
+    running = [child(stack, root, unique_name, 2, 700, lease_wait=0.2, session_seconds=session,
+                     split_from=500 if i == 1 else None) for i in range(3)]
+    outputs: list[str] = []
+    try:
+        for round_number in range(50):
+            sent += produce(kafka_config, unique_name, 600, partitions=2, seed=round_number, bad_ratio=0.05)
+            threading.Event().wait(chance.uniform(0.1, 1.5))  # a random moment of the victim's batch
+            victim = chance.choice(running)
+            victim.send_signal(signal.SIGSTOP)
+            # held past its session: ZooKeeper ends it, the lease passes on
+            threading.Event().wait(session + 1.0)
+            victim.send_signal(signal.SIGCONT)
+        alive = [process.poll() is None for process in running]
+    finally:
+        for process in running:
+            process.send_signal(signal.SIGCONT)
+            process.send_signal(signal.SIGKILL)
+            outputs.append(process.communicate(timeout=30)[0])
+    assert all(alive), "a consumer died:\n" + "\n".join(output[-3000:] for output in outputs)
+    assert sum(sent.values()) == 50 * 600
+    drain(consumer, unique_name, 2, BatchLimits(max_records=5000))
+    assert landed(hdfs_client, root, unique_name) == sent, "\n".join(output[-3000:] for output in outputs)
+    assert [consumer.store.read(unique_name, p).offset for p in (0, 1)] == end_offsets(kafka_config, unique_name, 2)
+    woke_and_stood_down = [line for output in outputs for line in output.splitlines()
+                           if line.startswith("stood down: ") and ("session" in line or "fence" in line
+                                                                   or "lease node" in line)]
+    failed = [line for output in outputs for line in output.splitlines() if line.startswith("batch failed: ")]
+    print(f"{len(woke_and_stood_down)} stand-downs of a woken holder, {len(failed)} failed batches: {failed[:5]}")
