@@ -74,19 +74,8 @@ def test_a_holder_paused_after_its_check_cleans_only_its_own_folder(zookeeper_ho
     lease and sealed its batch. A's Clean, when it wakes, once deleted the partition's whole inflight
     folder, B's MANIFEST and files included; now it deletes only A's (InflightBatch.clean)."""
     store = OffsetStore(hdfs_client, root)
-    store.write(PartitionOffset(unique_name, 0, "b", 10))
-    with lease_of(zookeeper_hosts, hdfs_client, root, unique_name) as lease_a:
-        paused = InflightBatch(hdfs_client, store, lease_a)
-        paused.stage("2026-11-28-22.log", b"a\n")
-    # A's session is gone (the lease block released it), as after a pause past its timeout
-    with lease_of(zookeeper_hosts, hdfs_client, root, unique_name) as lease_b:
-        newer = InflightBatch(hdfs_client, store, lease_b)
-        final = f"{root}/{unique_name}/dt=2026-11-28/hour=22/{unique_name}+0+10+19.log"
-        newer.stage("2026-11-28-22.log", b"b\n")
-        manifest = Manifest(unique_name, 0, 10, 19, 20, 1795906800, "b", {"2026-11-28-22.log": final})
-        newer.seal(manifest)
-
-        paused.lease.check = lambda step: None  # the check A passed before its pause
+    with paused_while_newer_sealed(zookeeper_hosts, hdfs_client, root, unique_name, store, staged=True) as (
+            paused, newer, manifest, final):
         paused.clean()
         assert hdfs_client.status(paused.folder, strict=False) is None
 
@@ -151,17 +140,8 @@ def test_recovery_leaves_a_newer_holders_sealed_batch_alone(zookeeper_hosts, hdf
     Publish: it must neither finish nor delete B's batch (it once treated every other attempt as an
     older one)."""
     store = OffsetStore(hdfs_client, root)
-    store.write(PartitionOffset(unique_name, 0, "b", 10))
-    with lease_of(zookeeper_hosts, hdfs_client, root, unique_name) as lease_a:
-        paused = InflightBatch(hdfs_client, store, lease_a)
-    with lease_of(zookeeper_hosts, hdfs_client, root, unique_name) as lease_b:
-        newer = InflightBatch(hdfs_client, store, lease_b)
-        final = f"{root}/{unique_name}/dt=2026-11-28/hour=22/{unique_name}+0+10+19.log"
-        newer.stage("2026-11-28-22.log", b"b\n")
-        manifest = Manifest(unique_name, 0, 10, 19, 20, 1795906800, "b", {"2026-11-28-22.log": final})
-        newer.seal(manifest)
-
-        paused.lease.check = lambda step: None  # the checks A passed before its pause
+    with paused_while_newer_sealed(zookeeper_hosts, hdfs_client, root, unique_name, store) as (
+            paused, newer, manifest, final):
         paused.recover(store.read(unique_name, 0))
 
         assert hdfs_client.status(f"{newer.folder}/MANIFEST", strict=False) is not None
@@ -169,3 +149,24 @@ def test_recovery_leaves_a_newer_holders_sealed_batch_alone(zookeeper_hosts, hdf
         newer.complete(manifest)
     with hdfs_client.read(final) as reader:
         assert reader.read() == b"b\n"
+
+
+@contextmanager
+def paused_while_newer_sealed(zookeeper_hosts: str, hdfs_client, root: str, topic: str, store: OffsetStore, *,
+                              staged: bool = False):
+    """Holder A (its session gone, as after a pause past its timeout, having ``staged`` a file) and
+    holder B, holding the lease, between Seal and Publish of batch 10-19: ``(A, B, B's manifest, its
+    final path)``; A's lease checks pass, as the ones it passed before its pause."""
+    store.write(PartitionOffset(topic, 0, "b", 10))
+    with lease_of(zookeeper_hosts, hdfs_client, root, topic) as lease_a:
+        paused = InflightBatch(hdfs_client, store, lease_a)
+        if staged:
+            paused.stage("2026-11-28-22.log", b"a\n")
+    with lease_of(zookeeper_hosts, hdfs_client, root, topic) as lease_b:
+        newer = InflightBatch(hdfs_client, store, lease_b)
+        final = f"{root}/{topic}/dt=2026-11-28/hour=22/{topic}+0+10+19.log"
+        newer.stage("2026-11-28-22.log", b"b\n")
+        manifest = Manifest(topic, 0, 10, 19, 20, 1795906800, "b", {"2026-11-28-22.log": final})
+        newer.seal(manifest)
+        paused.lease.check = lambda step: None
+        yield paused, newer, manifest, final
