@@ -6,12 +6,11 @@ from types import SimpleNamespace
 
 import pytest
 from confluent_kafka import Producer
-from confluent_kafka.admin import AdminClient
+from confluent_kafka.admin import AdminClient, NewTopic
 from mail_messages import body_of, new_messages
 
 from hooks.webhdfs import BoundedWebHDFSHook
 from logstream.hadoop_consumer.offset_store import OffsetStore, PartitionOffset
-from logstream.kafka_topics import ensure_topic
 from logstream.log_hours.hours import hour_key
 from logstream_assets import logs_asset
 from sensors.complete_hours import CompleteHoursSensor, run_hours
@@ -37,33 +36,14 @@ def test_an_asset_triggered_run_reports_the_hours_its_events_name():
     assert run_hours({**context, "triggering_asset_events": {}}, "security_logs") == []
 
 
-def test_pokes_until_every_partition_passed_the_hour(stack, unique_name):
-    client = BoundedWebHDFSHook().get_conn()
-    root = f"/tests/{unique_name}/logs"
-    store = OffsetStore(client, root)
-    # the next hour: it cannot end while the test runs (an ended hour would also ask Kafka)
-    now = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-    current_end = int((now + timedelta(hours=1)).timestamp())
-    sensor = CompleteHoursSensor(task_id="wait", topic="t", hdfs_root=root, partitions=2, lateness=timedelta(minutes=30))
-    context = {"data_interval_start": now, "data_interval_end": now + timedelta(hours=1)}
-    try:
-        store.write(PartitionOffset("t", 0, "b:9092", 10, current_end + 5))
-        store.write(PartitionOffset("t", 1, "b:9092", 10, current_end - 5))
-        assert not sensor.poke(context).is_done
-
-        store.write(PartitionOffset("t", 1, "b:9092", 12, current_end))
-        done = sensor.poke(context)
-        assert done.is_done and done.xcom_value == {hour_key(now): "watermarks"}
-    finally:
-        client.delete(f"/tests/{unique_name}", recursive=True)
-
-
 @pytest.fixture
 def two_partitions(stack, unique_name):
-    """A topic of two partitions in Kafka and its offset store in HDFS, both removed afterwards."""
+    """A topic of two partitions in Kafka and its offset store in HDFS, both removed afterwards. Its
+    records keep their producer's timestamps (CreateTime; the pipeline's topics use the broker's
+    clock), so that the tests can place records before and after an hour's end."""
     client = BoundedWebHDFSHook().get_conn()
     admin = AdminClient({"bootstrap.servers": stack.config.kafka_bootstrap})
-    ensure_topic(admin, unique_name, 2)
+    admin.create_topics([NewTopic(unique_name, 2, 1)])[unique_name].result()
     yield OffsetStore(client, f"/tests/{unique_name}/logs")
     client.delete(f"/tests/{unique_name}", recursive=True)
     admin.delete_topics([unique_name])
@@ -83,11 +63,30 @@ def hours_ago(hours: int) -> tuple[datetime, int]:
     return hour, int((hour + timedelta(hours=1)).timestamp() * 1000)
 
 
+def test_pokes_until_every_partition_passed_the_hour(stack, unique_name, two_partitions):
+    # an hour that ended an hour or more ago (its collection delay long over); each partition holds a
+    # record of it not landed yet, so Kafka's offsets cannot complete it: only the watermarks can
+    store = two_partitions
+    hour, end_ms = hours_ago(2)
+    for partition in (0, 1):
+        produce_at(stack.config.kafka_bootstrap, unique_name, partition, [end_ms - 60_000])
+    sensor = CompleteHoursSensor(task_id="wait", topic=unique_name, hdfs_root=store.root, partitions=2,
+                                 lateness=timedelta(hours=5))
+    context = {"data_interval_start": hour, "data_interval_end": hour + timedelta(hours=1)}
+    store.write(PartitionOffset(unique_name, 0, "b:9092", 0, end_ms // 1000 + 5))
+    store.write(PartitionOffset(unique_name, 1, "b:9092", 0, end_ms // 1000 - 5))
+    assert not sensor.poke(context).is_done
+
+    store.write(PartitionOffset(unique_name, 1, "b:9092", 0, end_ms // 1000))
+    done = sensor.poke(context)
+    assert done.is_done and done.xcom_value == {hour_key(hour): "watermarks"}
+
+
 def test_a_quiet_partition_completes_the_hour_by_its_offsets(stack, unique_name, two_partitions):
     # Partition 0 landed an entry of a later hour; partition 1 is quiet: its watermark stays in the
     # hour, but it has landed every record Kafka received before the hour ended.
     store = two_partitions
-    hour, end_ms = hours_ago(1)
+    hour, end_ms = hours_ago(2)  # ended an hour or more ago: its collection delay is over
     produce_at(stack.config.kafka_bootstrap, unique_name, 1, [end_ms - 600_000, end_ms - 300_000, end_ms - 1, end_ms + 1])
     sensor = CompleteHoursSensor(task_id="wait", topic=unique_name, hdfs_root=store.root, partitions=2,
                                  lateness=timedelta(hours=5))
