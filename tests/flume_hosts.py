@@ -45,6 +45,15 @@ def own_tiers(stack, name: str, *, slot: int, batch_size: int = 100, idle_timeou
                       metrics_base_port=ports["flume_metrics"] + 20 + 10 * slot)
 
 
+def start_tiers(tiers: FlumeTiers) -> FlumeTiers:
+    """Host dirs, topics, agents deployed and answering."""
+    tiers.prepare_hosts()
+    tiers.ensure_topics()
+    tiers.deploy()
+    tiers.wait_answering()
+    return tiers
+
+
 # a line's event id as the tests name it: (host, file identity, first byte), the file identity being
 # "<inode>-<CRC-32 of the file's first line, hex>", computed here from the files
 EventId = tuple[str, str, int]

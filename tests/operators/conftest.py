@@ -8,7 +8,7 @@ import json
 import pytest
 import yaml
 
-from flume_hosts import own_tiers
+from flume_hosts import own_tiers, start_tiers
 
 
 @pytest.fixture
@@ -39,11 +39,7 @@ def own_deployment(stack, unique_name, tmp_path, monkeypatch):
             "conn_type": "generic", "host": stack.config.host, "port": tiers.metrics_base_port,
             "extra": {"avro_base_port": tiers.avro_base_port, "home": str(tiers.home)}}))
         started.append(tiers)
-        tiers.prepare_hosts()
-        tiers.ensure_topics()
-        tiers.deploy()
-        tiers.wait_answering()
-        return tiers
+        return start_tiers(tiers)
 
     yield deploy
     for tiers in started:

@@ -4,6 +4,7 @@ with a message naming each problem, and nothing is written or restarted."""
 from __future__ import annotations
 
 import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -49,10 +50,12 @@ def test_the_health_check_starts_a_killed_agent_names_the_outage_once_and_nothin
     killed = tiers.pipeline.flume.l2_agents[0]
     hosts = [HostFiles(host=agent.name, log_dir=agent.log_dir) for agent in tiers.agents if agent.tier == "l1"]
     for host in hosts:
-        host.append("app.log", [f"10.8.0.{i % 250},7,1795000000,60 {host.host}#{i}".encode() for i in range(2_000)])
+        host.append("app.log", [f"10.8.0.{i % 250},7,{int(time.time()) - 60},60 {host.host}#{i}".encode()
+                                for i in range(2_000)])
     tiers.kill(killed)
     for host in hosts:
-        host.append("app.log", [f"10.8.1.{i % 250},7,1795000000,60 {host.host}#{i}".encode() for i in range(2_000)])
+        host.append("app.log", [f"10.8.1.{i % 250},7,{int(time.time()) - 60},60 {host.host}#{i}".encode()
+                                for i in range(2_000)])
 
     with pytest.raises(AirflowException) as error:
         FlumeHealthCheckOperator(task_id="health_check", interval_seconds=1).execute({})

@@ -4,7 +4,6 @@ every line lands once (the refilled copies are dropped) and the next run passes.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import Counter
 
@@ -12,19 +11,11 @@ import pytest
 from airflow.exceptions import AirflowException
 
 from flume_hosts import HostFiles
+from online_stats import wait_for
 from produced_and_landed import drain, landed, quarantine_reasons
 from logstream.hadoop_consumer.consumer import HadoopConsumer
 from logstream.flume.metrics import read_metrics
 from operators.line_gaps import RefillLineGapsOperator
-
-
-def _wait(check, *, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := check():
-            return result
-        threading.Event().wait(0.5)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
 @pytest.fixture
@@ -43,9 +34,10 @@ def test_lines_held_by_an_l1_without_l2s_are_refilled_once_named_and_land_once(t
     l2_agents = list(tiers.pipeline.flume.l2_agents)
     try:
         tiers.stop(l2_agents)
-        held.append("app.log", [f"10.9.0.{i % 250},7,{1795000000 + i},60 held#{i}".encode() for i in range(1_500)])
-        _wait(lambda: read_metrics(held.host, tiers.metrics_url(held.host)).total("CHANNEL", "ChannelSize") >= 1_500,
-              timeout=300, what=f"{held.host}'s channel to hold every line")
+        held.append("app.log", [f"10.9.0.{i % 250},7,{int(time.time()) - 600 + i},60 held#{i}".encode()
+                                for i in range(1_500)])
+        wait_for(lambda: read_metrics(held.host, tiers.metrics_url(held.host)).total("CHANNEL", "ChannelSize") >= 1_500,
+                 300, f"{held.host}'s channel to hold every line")
         file_id = next(iter(held.expected))[1]
         end = max(held.ends.values())
 
@@ -59,8 +51,8 @@ def test_lines_held_by_an_l1_without_l2s_are_refilled_once_named_and_land_once(t
         for name in l2_agents:
             tiers.start(name)
         copies = lambda: sum(reason == "copy" for reason in quarantine_reasons(hdfs_client, root, topic).values())
-        _wait(lambda: drain(consumer, topic, tiers.pipeline.topics[0].partitions) is not None and copies() >= 1_500,
-              timeout=300, what="both copies of the held lines to arrive")
+        wait_for(lambda: drain(consumer, topic, tiers.pipeline.topics[0].partitions) is not None and copies() >= 1_500,
+                 300, "both copies of the held lines to arrive")
         assert landed(hdfs_client, root, topic) == Counter(held.expected.values())
 
         summary = RefillLineGapsOperator(task_id="refill_gaps", topic=topic).execute({})

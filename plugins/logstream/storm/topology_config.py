@@ -53,9 +53,10 @@ def topology_conf(*, name: str, topic: str, kafka_bootstrap: str, results_dsn: s
     """The Storm config to submit: Storm's settings from the file, then every ``logstream.*`` key."""
     settings = settings or load_settings()
     # one rule for both consumers: the topology judges StartTimes by the HadoopConsumer's bounds
-    bounds = load_pipeline_config().consumer.start_time_bounds
+    consumer = load_pipeline_config().consumer
+    bounds = consumer.start_time_bounds
     own = {"start_time_max_age_seconds": bounds.max_age, "start_time_max_lead_seconds": bounds.max_lead,
-           "watermark_max_lead_seconds": load_pipeline_config().consumer.watermark_max_lead_seconds,
+           "watermark_max_lead_seconds": consumer.watermark_max_lead_seconds,
            **settings["logstream"], **(overrides or {})}
     conf = dict(settings["storm"])
     conf.update({PREFIX + key: value for key, value in own.items() if key in ComponentSettings.__dataclass_fields__})

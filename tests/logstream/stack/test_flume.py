@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from flume_hosts import HostFiles, own_tiers, read_topic
+from flume_hosts import HostFiles, own_tiers, read_topic, start_tiers
 from produced_and_landed import drain, landed, quarantine_reasons
 from logstream.hadoop_consumer.consumer import HadoopConsumer
 from logstream.flume.agent_config import FlumeConfigError, host_partitions
@@ -188,11 +188,7 @@ def start_own_tiers(stack, unique_name):
     def start(slot: int, **options):
         tiers = own_tiers(stack, unique_name, slot=slot, batch_size=500, **options)
         started.append(tiers)
-        tiers.prepare_hosts()
-        tiers.ensure_topics()
-        tiers.deploy()
-        tiers.wait_answering()
-        return tiers
+        return start_tiers(tiers)
 
     yield start
     for tiers in started:

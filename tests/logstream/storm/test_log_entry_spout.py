@@ -6,26 +6,18 @@ from __future__ import annotations
 import io
 import json
 import logging
-import threading
 import time
 
 import pytest
 from confluent_kafka import Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from online_stats import wait_for
+
 from logstream.results import schema
 from logstream.results.store import PostgresResultStore
 from logstream.storm.spouts.log_entries import LogEntrySpout
 from logstream.storm.topology_config import topology_conf
-
-
-def _wait(check, *, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := check():
-            return result
-        threading.Event().wait(0.2)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
 class Spout:
@@ -48,8 +40,8 @@ class Spout:
     def offsets_until(self, end: int) -> list[tuple[int, int, int]]:
         """Call next_tuple until a tuple reaching ``end`` was emitted; every tuple emitted."""
         tuples: list = []
-        _wait(lambda: self.spout.next_tuple() or tuples.extend(self.emitted()) or (tuples and tuples[-1][2] >= end),
-              timeout=60, what=f"tuples up to offset {end}")
+        wait_for(lambda: self.spout.next_tuple() or tuples.extend(self.emitted()) or (tuples and tuples[-1][2] >= end),
+                 60, f"tuples up to offset {end}")
         return tuples
 
 

@@ -70,13 +70,19 @@ class WindowCountBolt(Bolt):
                                                           LineDedup(LineRanges.from_json(position.line_ranges)))
         return state
 
-    def process(self, tup: Any) -> None:
-        topic, partition, from_offset, next_offset, records, timestamp_steps, line_ids = tup.values
+    def _state_or_fail(self, tup: Any, topic: str, partition: int) -> PartitionState | None:
+        """The partition's state (read from the store if not held); None, the tuple failed, on a database error."""
         try:
-            state = self._state(topic, partition)
+            return self._state(topic, partition)
         except psycopg2.Error as err:
             self._database_error(err)
             self.fail(tup)
+            return None
+
+    def process(self, tup: Any) -> None:
+        topic, partition, from_offset, next_offset, records, timestamp_steps, line_ids = tup.values
+        state = self._state_or_fail(tup, topic, partition)
+        if state is None:
             return
         if next_offset <= state.expected:
             self.ack(tup)  # a replay of records already counted
@@ -85,11 +91,8 @@ class WindowCountBolt(Bolt):
             # nothing of ours is uncommitted: the stored offset may have moved on without us (another
             # copy of the bolt committed while this partition was elsewhere); read it again
             self.partitions.pop((topic, partition))
-            try:
-                state = self._state(topic, partition)
-            except psycopg2.Error as err:
-                self._database_error(err)
-                self.fail(tup)
+            state = self._state_or_fail(tup, topic, partition)
+            if state is None:
                 return
             if next_offset <= state.expected:
                 self.ack(tup)
