@@ -123,7 +123,7 @@ class FlumeSettings:
     # bytes of a host file that no consumer has taken this long after they were first seen so are a
     # gap: reported and refilled from the host (flume/line_gaps.py, the flume_line_gaps DAG)
     gap_delay_minutes: int = 20
-    # host files last written longer ago are not looked at (well inside the 30 days after which the
+    # host files last written this long before the host's newest are not looked at (well inside the 30 days after which the
     # consumers forget a file's ranges: a refill of a forgotten file would land its lines again)
     gap_lookback_hours: int = 168
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import psycopg2.errors
 
 from airflow.providers.apache.kafka.hooks.base import KafkaBaseHook
 from airflow.providers.postgres.hooks.postgres import PostgresHook
@@ -16,6 +15,7 @@ from hooks.flume_metrics import FlumeMetricsHook
 from hooks.webhdfs import BoundedWebHDFSHook
 from logstream.flume.gap_refill import find_and_refill
 from logstream.pipeline_config import load_pipeline_config
+from logstream.results import schema
 from logstream.reconciliation.line_accounting import online_line_ranges
 
 
@@ -60,11 +60,10 @@ class RefillLineGapsOperator(BaseOperator):
         tiers = FlumeMetricsHook(flume_conn_id=self.flume_conn_id).tiers(pipeline)
         client = BoundedWebHDFSHook(webhdfs_conn_id=self.webhdfs_conn_id).get_conn()
         kafka = KafkaBaseHook(kafka_config_id=self.kafka_config_id).get_connection(self.kafka_config_id)
-        try:
-            online = online_line_ranges(PostgresHook(postgres_conn_id=self.results_conn_id).get_records,
-                                        self.topology, self.topic)
-        except psycopg2.errors.UndefinedTable:  # no topology has ever written here
-            online = None
+        results = PostgresHook(postgres_conn_id=self.results_conn_id)
+        # no topology has ever written here (the table comes with the first deploy): nothing to account for
+        deployed = results.get_first("SELECT to_regclass(%s)", parameters=(schema.OFFSETS,))[0] is not None
+        online = online_line_ranges(results.get_records, self.topology, self.topic) if deployed else None
         outcome = find_and_refill(client, pipeline, tiers.placement, tiers.agents, topic=self.topic, now=time.time(),
                                   kafka_bootstrap=kafka.extra_dejson["bootstrap.servers"], online=online,
                                   progress=self.log.info)

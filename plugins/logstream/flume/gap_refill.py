@@ -73,10 +73,12 @@ def find_and_refill(client, pipeline: PipelineConfig, placement: AgentPlacement,
     tracker = GapTracker.from_json(state.get("gaps", ""))
     kafka = KafkaLineScan.from_json(state.get("kafka", ""))
     covered = covered_lines(OffsetStore(client, pipeline.hdfs_root), topic)
-    oldest = now - flume.gap_lookback_hours * 3600
-    files = [file for host in hosts
-             for file in scan_host_files(host.name, host_log_dir(host, placement), host.file_pattern)
-             if file.mtime >= oldest]
+    files = []
+    for host in hosts:
+        found = scan_host_files(host.name, host_log_dir(host, placement), host.file_pattern)
+        # by the host's own file times (its clock, not this machine's): files idle that long before its newest
+        oldest = max((file.mtime for file in found), default=0) - flume.gap_lookback_hours * 3600
+        files += [file for file in found if file.mtime >= oldest]
     report = tracker.observe(files, covered, now=now, delay=flume.gap_delay_minutes * 60,
                              hosts={host.name for host in hosts})
     hops = {"Kafka": kafka.once} if kafka_bootstrap else {}
