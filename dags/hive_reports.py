@@ -24,22 +24,21 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from airflow.providers.apache.hive.hooks.hive import HiveServer2Hook
-from airflow.providers.common.sql.operators.sql import SQLCheckOperator, SQLColumnCheckOperator, SQLTableCheckOperator
 from airflow.sdk import DAG, AssetAny, AssetOrTimeSchedule, CronDataIntervalTimetable, Param, TaskGroup
 
 from dag_defaults import default_args
+from hooks.hiveserver2 import BoundedHiveServer2Hook
 from logstream.hive.hql import HQL_DIR
 from logstream.hive.reports import KEY_CHECKS, RUN_CHECKS, REPORTS_BY_NAME
 from logstream.pipeline_config import IDENTIFIER, load_pipeline_config
 from logstream_assets import logs_asset
 from notifiers.deadline_alert import deadline_alert
 from operators.hive_report import PlanReportHoursOperator, ReportHoursOperator, WriteReportFilesOperator
-from operators.hql import HqlOperator
+from operators.hql import HiveCheckOperator, HiveColumnCheckOperator, HiveTableCheckOperator, HqlOperator
 from sensors.complete_hours import CompleteHoursSensor
 
 CONFIG = load_pipeline_config()
-HIVE = HiveServer2Hook.default_conn_name
+HIVE = BoundedHiveServer2Hook.default_conn_name
 REPORTED_HOURS = "{{ ti.xcom_pull(task_ids=params.plan_task, key='partition_clause') }}"
 
 with DAG(
@@ -104,9 +103,9 @@ with DAG(
                 max_active_tis_per_dag=1,
             )
             checks = [
-                SQLCheckOperator(task_id="check_totals", conn_id=HIVE, sql="checks/report_totals.hql", params=planned),
+                HiveCheckOperator(task_id="check_totals", conn_id=HIVE, sql="checks/report_totals.hql", params=planned),
                 *(
-                    SQLColumnCheckOperator(
+                    HiveColumnCheckOperator(
                         task_id=f"check_{name}_keys",
                         conn_id=HIVE,
                         table=f"{{{{ params.database }}}}.{REPORTS_BY_NAME[name].table}",
@@ -116,7 +115,7 @@ with DAG(
                     )
                     for name, mapping in KEY_CHECKS.items()
                 ),
-                SQLTableCheckOperator(
+                HiveTableCheckOperator(
                     task_id="check_report_runs",
                     conn_id=HIVE,
                     table="{{ params.database }}.report_runs",

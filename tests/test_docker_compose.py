@@ -4,7 +4,13 @@ carries no secret of its own.
 
 Needs the Debian package ``docker-compose`` (its ``docker-compose`` binary and the
 ``compose_spec.json`` schema it ships). ``docker-compose config`` only reads the file, so no Docker
-engine is involved.
+engine is involved: nothing here starts the services (there is no Docker engine on these machines;
+running the deployment on hosts of its own is the multi-host issue's). What each protection's
+removal does, checked once: ``${RESULTS_DB_PASSWORD:?...}`` written as ``${RESULTS_DB_PASSWORD}``
+-> ``test_docker_compose_refuses_to_render_without_a_secret[RESULTS_DB_PASSWORD]`` fails; a password
+written into ``AIRFLOW_CONN_LOGSTREAM_RESULTS`` -> ``test_no_secret_is_written_in_the_file`` fails;
+``auth_mechanism`` back to ``PLAIN`` (which pyhive refuses) or the ``hadoop.proxyuser.hive`` grant
+taken out -> the two tests of the Hive connection fail.
 """
 
 from __future__ import annotations
@@ -222,6 +228,22 @@ def test_airflow_connections_take_credentials_from_the_operator(rendered: dict[s
     assert environment["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] == (
         f"postgresql+psycopg2://airflow:{REQUIRED_VARIABLES['AIRFLOW_DB_PASSWORD']}@postgres:5432/airflow"
     )
+
+
+def test_the_hive_connection_is_one_the_hook_can_open(rendered: dict[str, Any]) -> None:
+    # pyhive's modes (hooks/hiveserver2.py passes the connection's on): PLAIN raised NotImplementedError
+    environment = rendered["services"]["airflow-worker"]["environment"]
+    extra = json.loads(environment["AIRFLOW_CONN_HIVESERVER2_DEFAULT"])["extra"]
+    assert extra["auth_mechanism"] in {"NONE", "NOSASL", "CUSTOM", "LDAP", "KERBEROS"}
+    assert float(extra["statement_timeout_seconds"]) > 0 and float(extra["socket_timeout_seconds"]) > 0
+
+
+def test_hdfs_lets_the_thrift_server_run_statements_as_its_proxy(rendered: dict[str, Any]) -> None:
+    # the hook runs every statement asynchronously; Spark's Thrift server runs those as a proxy user
+    user = rendered["services"]["spark-thrift"]["environment"]["HADOOP_USER_NAME"]
+    namenode = rendered["services"]["hdfs-namenode"]["environment"]
+    assert namenode.get(f"CORE-SITE.XML_hadoop.proxyuser.{user}.hosts")
+    assert namenode.get(f"CORE-SITE.XML_hadoop.proxyuser.{user}.groups")
 
 
 def test_kafka_is_a_single_kraft_node(rendered: dict[str, Any]) -> None:

@@ -26,6 +26,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from dashboard.auth import RESULTS_CONN_ID, DashboardUserDep, accept_dashboard_socket
 from logstream.results.live_view import read_snapshot
 from logstream.results.schema import NOTIFY_CHANNEL
+from logstream.results.store import SESSION_OPTIONS, session_settings
 
 log = logging.getLogger(__name__)
 
@@ -125,9 +126,17 @@ class ResultStoreFeed:
 
 
 def _results_dsn() -> str:
+    """The ``logstream_results`` connection as asyncpg's URI, its ``options`` extra (else the store's
+    session bounds) as server settings: the connection's own URI carries its extras as a JSON
+    ``__extra__`` parameter, which asyncpg would send to the server as a setting."""
+    from urllib.parse import quote, urlencode
+
     from airflow.models.connection import Connection
 
-    return Connection.get_connection_from_secrets(RESULTS_CONN_ID).get_uri()
+    conn = Connection.get_connection_from_secrets(RESULTS_CONN_ID)
+    settings = session_settings(conn.extra_dejson.get("options", SESSION_OPTIONS))
+    return (f"postgresql://{quote(conn.login or '', safe='')}:{quote(conn.password or '', safe='')}@{conn.host}:"
+            f"{conn.port or 5432}/{quote(conn.schema or '', safe='')}?{urlencode(settings)}")
 
 
 def create_app(*, dsn: str | None = None) -> FastAPI:

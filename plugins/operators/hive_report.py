@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
-from airflow.providers.apache.hive.hooks.hive import HiveServer2Hook
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowSkipException
 
+from hooks.hiveserver2 import BoundedHiveServer2Hook
 from hooks.webhdfs import BoundedWebHDFSHook
 from hooks.zookeeper import ZOOKEEPER_DEFAULT_CONN_ID, ZooKeeperHook
 from logstream.hive.report_lock import report_lock
@@ -43,7 +43,7 @@ class PlanReportHoursOperator(BaseOperator):
         hdfs_root: str,
         database: str,
         lookback_hours: int,
-        hiveserver2_conn_id: str = HiveServer2Hook.default_conn_name,
+        hiveserver2_conn_id: str = BoundedHiveServer2Hook.default_conn_name,
         webhdfs_conn_id: str = BoundedWebHDFSHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
@@ -57,7 +57,7 @@ class PlanReportHoursOperator(BaseOperator):
         self.webhdfs_conn_id = webhdfs_conn_id
 
     def execute(self, context) -> list[dict]:
-        hive = HiveServer2Hook(hiveserver2_conn_id=self.hiveserver2_conn_id)
+        hive = BoundedHiveServer2Hook(hiveserver2_conn_id=self.hiveserver2_conn_id)
         client = BoundedWebHDFSHook(webhdfs_conn_id=self.webhdfs_conn_id).get_conn()
         keys = sorted(set(self.hours or []))
         if not keys:
@@ -105,7 +105,7 @@ class ReportHoursOperator(BaseOperator):
         top_hosts: Any,
         interval_tolerance: Any,
         lock_wait: float = 900,
-        hiveserver2_conn_id: str = HiveServer2Hook.default_conn_name,
+        hiveserver2_conn_id: str = BoundedHiveServer2Hook.default_conn_name,
         zookeeper_conn_id: str = ZOOKEEPER_DEFAULT_CONN_ID,
         **kwargs: Any,
     ) -> None:
@@ -118,9 +118,10 @@ class ReportHoursOperator(BaseOperator):
         self.lock_wait = lock_wait
         self.hiveserver2_conn_id = hiveserver2_conn_id
         self.zookeeper_conn_id = zookeeper_conn_id
+        self._hive: BoundedHiveServer2Hook | None = None
 
     def execute(self, context) -> list[dict]:
-        hive = HiveServer2Hook(hiveserver2_conn_id=self.hiveserver2_conn_id)
+        self._hive = hive = BoundedHiveServer2Hook(hiveserver2_conn_id=self.hiveserver2_conn_id)
         params = ReportParams(database=self.database, hdfs_root=self.hdfs_root, top_hosts=int(self.top_hosts),
                               interval_tolerance=float(self.interval_tolerance))
         plans = [HourPlan.from_dict(plan) for plan in self.plans]
@@ -132,6 +133,11 @@ class ReportHoursOperator(BaseOperator):
         for plan in reported:
             self.log.info("%s %s: reported as version %d (%s)", plan.topic, plan.key, plan.version, plan.completeness)
         return [plan.as_dict() for plan in reported]
+
+    def on_kill(self) -> None:
+        # a killed report must not go on overwriting partitions on the server after its lock is gone
+        if self._hive is not None:
+            self.log.info("killed: cancelled %d running HiveServer2 statement(s)", self._hive.cancel_running())
 
 
 class WriteReportFilesOperator(BaseOperator):
@@ -151,7 +157,7 @@ class WriteReportFilesOperator(BaseOperator):
         hours: Any,
         database: str,
         reports_dir: str,
-        hiveserver2_conn_id: str = HiveServer2Hook.default_conn_name,
+        hiveserver2_conn_id: str = BoundedHiveServer2Hook.default_conn_name,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -163,7 +169,7 @@ class WriteReportFilesOperator(BaseOperator):
     def execute(self, context) -> list[str]:
         from logstream.hive.report_files import export_hour  # matplotlib: not at DAG parse time
 
-        hive = HiveServer2Hook(hiveserver2_conn_id=self.hiveserver2_conn_id)
+        hive = BoundedHiveServer2Hook(hiveserver2_conn_id=self.hiveserver2_conn_id)
         written = []
         for plan in self.hours:
             paths = export_hour(

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from airflow.providers.apache.hive.hooks.hive import HiveServer2Hook
 from airflow.providers.postgres.hooks.postgres import PostgresHook
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException
 
+from hooks.hiveserver2 import BoundedHiveServer2Hook
 from logstream.results import schema
 from logstream.reconciliation.online_offline import (
     DIFFERENT,
@@ -49,7 +49,7 @@ class ReconcileHoursOperator(BaseOperator):
 
     def __init__(self, *, topic: str, database: str, reports_dir: str, hours: Any = None,
                  results_conn_id: str = RESULTS_CONN_ID,
-                 hiveserver2_conn_id: str = HiveServer2Hook.default_conn_name, **kwargs: Any) -> None:
+                 hiveserver2_conn_id: str = BoundedHiveServer2Hook.default_conn_name, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.topic = topic
         self.database = database
@@ -59,7 +59,7 @@ class ReconcileHoursOperator(BaseOperator):
         self.hiveserver2_conn_id = hiveserver2_conn_id
 
     def execute(self, context) -> list[str]:
-        hive = HiveServer2Hook(hiveserver2_conn_id=self.hiveserver2_conn_id)
+        hive = BoundedHiveServer2Hook(hiveserver2_conn_id=self.hiveserver2_conn_id)
         results = PostgresHook(postgres_conn_id=self.results_conn_id)
         keys = sorted(self.hours) if self.hours else run_hours(context, self.topic)
         summaries, differing = [], []

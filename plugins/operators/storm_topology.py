@@ -16,6 +16,7 @@ from airflow.sdk import BaseOperator
 
 from hooks.storm_nimbus import StormNimbusHook
 from logstream.results import schema
+from logstream.results.store import CONNECT_TIMEOUT_SECONDS, SESSION_OPTIONS
 from logstream.storm.deployment import deploy
 from logstream.pipeline_config import load_pipeline_config
 from logstream.storm.health import Progress, judge, partition_lag
@@ -25,12 +26,15 @@ JAR_DIR = Path(tempfile.gettempdir()) / "logstream-storm-jars"
 
 
 def results_dsn(conn_id: str) -> str:
-    """The result database as a libpq DSN for the workers (the hook's URI names a SQLAlchemy driver)."""
+    """The result database as a libpq DSN for the workers (the hook's URI names a SQLAlchemy driver),
+    with the connection's ``connect_timeout`` and ``options`` extras, else the store's session bounds."""
     from psycopg2.extensions import make_dsn
 
     conn = PostgresHook.get_connection(conn_id)
+    extra = conn.extra_dejson
     return make_dsn(host=conn.host, port=conn.port, user=conn.login, password=conn.password or None,
-                    dbname=conn.schema)
+                    dbname=conn.schema, connect_timeout=extra.get("connect_timeout", CONNECT_TIMEOUT_SECONDS),
+                    options=extra.get("options", SESSION_OPTIONS))
 
 
 class SubmitStormTopologyOperator(BaseOperator):

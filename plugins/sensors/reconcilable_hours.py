@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from airflow.providers.apache.hive.hooks.hive import HiveServer2Hook
 from airflow.providers.postgres.hooks.postgres import PostgresHook
 from airflow.sdk import BaseSensorOperator
 
+from hooks.hiveserver2 import BoundedHiveServer2Hook
 from logstream.reconciliation.online_offline import offline_hour_version, online_final_through, online_hour_is_final
 from operators.storm_topology import RESULTS_CONN_ID
 from sensors.complete_hours import run_hours
@@ -29,7 +29,7 @@ class ReconcilableHoursSensor(BaseSensorOperator):
 
     def __init__(self, *, topic: str, topology: str, database: str, allowed_lateness: timedelta,
                  results_conn_id: str = RESULTS_CONN_ID,
-                 hiveserver2_conn_id: str = HiveServer2Hook.default_conn_name, **kwargs: Any) -> None:
+                 hiveserver2_conn_id: str = BoundedHiveServer2Hook.default_conn_name, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.topic = topic
         self.topology = topology
@@ -39,7 +39,7 @@ class ReconcilableHoursSensor(BaseSensorOperator):
         self.hiveserver2_conn_id = hiveserver2_conn_id
 
     def poke(self, context) -> bool:
-        hive = HiveServer2Hook(hiveserver2_conn_id=self.hiveserver2_conn_id)
+        hive = BoundedHiveServer2Hook(hiveserver2_conn_id=self.hiveserver2_conn_id)
         results = PostgresHook(postgres_conn_id=self.results_conn_id)
         waiting = []
         for key in run_hours(context, self.topic):

@@ -30,6 +30,8 @@ def report(landed: LandedLogs, database: str, plans: list[dict], run_id: str) ->
 
 
 def test_two_runs_planned_together_report_two_versions(stack, hdfs_client, unique_name):
+    """Two runs planned before either reported: the version is taken again when reporting. This one
+    reports them one after the other; the test below makes two writers overlap."""
     hive = HiveServer2Hook()
     landed = LandedLogs(hdfs_client, f"/tests/{unique_name}/logs")
     [key] = hours_across_midnight(datetime(2026, 4, 1), count=1)
@@ -55,7 +57,11 @@ def test_two_runs_planned_together_report_two_versions(stack, hdfs_client, uniqu
 
 def test_two_writers_of_one_database_at_once_report_every_row_once(stack, hdfs_client, unique_name):
     """As a scheduled run and ``airflow tasks test`` (or dag.test, or a retry beside a live first try)
-    would: two report tasks of the same hours and database at the same moment."""
+    would: two report tasks of the same hours and database at the same moment, really overlapping
+    (both start together at a barrier; only the report lock orders them). Removal check: with
+    ``report_lock(...)`` taken out of ``ReportHoursOperator.execute`` the two write at once and the
+    test fails (in the check run one writer failed with Spark's FileNotFoundException: the other
+    one's job had removed the table's shared _temporary folder)."""
     hive = HiveServer2Hook()
     landed = LandedLogs(hdfs_client, f"/tests/{unique_name}/logs")
     keys = hours_across_midnight(datetime(2026, 5, 1), count=2)

@@ -20,6 +20,22 @@ from typing import Any
 from logstream.results import schema
 from logstream.storm.window_counter import PaneDeltas
 
+# Every session of the result store is bounded (libpq options, for connections that say nothing
+# else): a stuck statement or lock wait ends after 5 minutes, and a writer paused inside a
+# transaction (SIGSTOP, a long GC, a cut link) loses the transaction and its row locks after a
+# minute, so the other copy of a bolt waits for it no longer than that.
+SESSION_OPTIONS = "-c statement_timeout=300s -c idle_in_transaction_session_timeout=60s"
+CONNECT_TIMEOUT_SECONDS = 10
+
+
+def session_settings(options: str) -> dict[str, str]:
+    """The settings of a libpq ``options`` string (``-c name=value ...``), for drivers that take
+    them one by one (asyncpg's ``server_settings``); ValueError for any other form."""
+    words = options.split()
+    if len(words) % 2 or any(flag != "-c" or "=" not in setting for flag, setting in zip(words[::2], words[1::2])):
+        raise ValueError(f"options must be '-c name=value' pairs: {options!r}")
+    return dict(setting.split("=", 1) for setting in words[1::2])
+
 
 @dataclass(frozen=True)
 class PartitionPosition:

@@ -12,6 +12,7 @@ import json
 from logstream.stack.config import StackConfig
 from logstream.stack.credentials import HIVE_USER, local_secret
 from logstream.stack.hive import USER as HIVE_LOGIN
+from logstream.results.store import CONNECT_TIMEOUT_SECONDS, SESSION_OPTIONS
 from logstream.stack.postgres import role_and_password
 
 
@@ -19,7 +20,7 @@ def connections(config: StackConfig) -> dict[str, dict]:
     host, ports = config.host, config.ports
     role, password = role_and_password(config, "logstream")
     postgres = {"conn_type": "postgres", "host": host, "port": ports["postgres"], "login": role, "password": password,
-                "schema": "logstream"}
+                "schema": "logstream", "extra": {"connect_timeout": CONNECT_TIMEOUT_SECONDS, "options": SESSION_OPTIONS}}
     return {
         "kafka_default": {
             "conn_type": "kafka",

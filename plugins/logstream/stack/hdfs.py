@@ -32,6 +32,10 @@ class Hdfs(Service):
             # closing a file otherwise waits 400 ms+ for the block to complete: small files crawl
             "-D", "dfs.client.block.write.locateFollowingBlock.initial.delay.ms=10",
             "-D", "dfs.namenode.file.close.num-committed-allowed=1",
+            # Spark's Thrift server runs asynchronous statements as a proxy of its own user
+            # (HADOOP_USER_NAME, stack/hive.py): HiveServer2's usual proxy-user grant, from this host only
+            "-D", f"hadoop.proxyuser.root.hosts={self.config.host}",
+            "-D", "hadoop.proxyuser.root.groups=*",
             "-writeConfig", str(self.config.run_dir / "hdfs" / "hdfs-site.xml"),
         ]
         (self.config.run_dir / "hdfs").mkdir(parents=True, exist_ok=True)

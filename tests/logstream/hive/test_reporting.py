@@ -58,8 +58,11 @@ def test_report_tables_have_the_columns_the_exports_read(hive, landed, database)
 
 
 def test_overlapping_runs_never_take_the_same_version(hive, landed, database):
-    # Run A plans the hour; a late batch lands; run B plans it before A has reported: both plans see
-    # the same history. Their reports run one at a time (the DAG's report task), and take 1 and 2.
+    """Run A plans the hour; a late batch lands; run B plans it before A has reported: both plans see
+    the same history. Their reports run one after the other here (the report lock orders real overlaps:
+    tests/operators/test_hive_report.py), and take 1 and 2. Removal check: with ``report_planned_hours``
+    keeping the plan's version instead of ``assign_version(...)`` from the history it reads again,
+    both take version 1 and the test fails."""
     [key] = hours_across_midnight(datetime(2026, 3, 1), count=1)
     landed.land_hour(key, count=200, seed=3, hosts=20)
     params = ReportParams(database=database, hdfs_root=landed.root)

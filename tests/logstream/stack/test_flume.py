@@ -10,13 +10,17 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 from flume_hosts import HostFiles, own_tiers, read_topic, start_tiers
+from log_times import hour_name, hour_start_ago
 from produced_and_landed import drain, landed, quarantine_reasons
+from hooks.hiveserver2 import BoundedHiveServer2Hook
 from logstream.hadoop_consumer.consumer import HadoopConsumer
+from logstream.hive.reporting import ReportParams, report_hours
 from logstream.flume.agent_config import FlumeConfigError, host_partitions
 from logstream.flume.gap_refill import find_and_refill
 from logstream.flume.line_refill import L1RefillClient, lines_in_range
@@ -175,8 +179,19 @@ def _readings(tiers) -> dict:
     return readings
 
 
+# The HadoopConsumer judges these lines' StartTimes against their Kafka timestamps (the age bound is
+# 720 h): a day back from the clock, never a fixed date (lines of up to 14,000 s stay in the past).
+START_TIME_BASE = hour_start_ago(24)
+
+
+_HOST_OCTETS: dict[str, int] = {}
+
+
 def _lines(host: str, start: int, count: int) -> list[bytes]:
-    return [f"10.1.{start % 200}.{i % 250},{i % 13},{1795000000 + i},300 {host}#{i}".encode()
+    """Valid entries, each line of the session different (the host's own second octet, ``i`` in the
+    last two), so that the consumers and Hive count them as data."""
+    octet = _HOST_OCTETS.setdefault(host, len(_HOST_OCTETS) % 250 + 1)
+    return [f"10.{octet}.{i // 250 % 250}.{i % 250},{i % 13},{START_TIME_BASE + i},300".encode()
             for i in range(start, start + count)]
 
 
@@ -335,11 +350,26 @@ def _taildir_position(tiers, host: str) -> int:
         return 0
 
 
+def _hive_records_per_config(hdfs_client, topic: str, root: str, keys: list[str]) -> Counter:
+    """The hive_reports HQL over the topic's landed hours, into a database of the test's own:
+    records per (hour, Configuration ID)."""
+    hive = BoundedHiveServer2Hook()
+    params = ReportParams(database=topic, hdfs_root=root)
+    try:
+        report_hours(partial(hive.run, split_statements=True), hive.get_records, hdfs_client, topic=topic, keys=keys,
+                     params=params, run_id="test")
+        rows = hive.get_records(f"SELECT dt, hour, config_id, records FROM {topic}.report_records_per_config "
+                                f"WHERE topic = '{topic}'")
+        return Counter({(f"{dt}T{hour}", int(config)): int(records) for dt, hour, config, records in rows})
+    finally:
+        hive.run(f"DROP DATABASE IF EXISTS {topic} CASCADE")
+
+
 def test_kill_9_of_an_l1_with_both_l2s_down_loses_its_channel_and_the_gap_refill_brings_every_line_back_once(
         start_own_tiers, stack, hdfs_client, zookeeper_hosts):
     """Lines in a killed L1's memory channel are lost (TAILDIR's position had passed them); the gap
     finder names exactly those bytes and the refill sends them through the tiers with their ids, so
-    HDFS ends with every line of the host files once. Without the refill (or with other ids) the
+    HDFS ends with every line of the host files once, and Hive's reports count each once. Without the refill (or with other ids) the
     final ``landed == expected`` fails: missing lines, or lines landed twice."""
     tiers = start_own_tiers(5)
     hosts = host_files(tiers)
@@ -395,6 +425,9 @@ def test_kill_9_of_an_l1_with_both_l2s_down_loses_its_channel_and_the_gap_refill
               and sum(landed(hdfs_client, root, topic).values()) >= len(expected),
               timeout=300, what="the refilled lines to land")
         assert landed(hdfs_client, root, topic) == Counter(expected.values())
+        # and Hive's reports count each of them once: records per hour and configuration, from the lines
+        per_config = Counter((hour_name(int(line.split(b",")[2])), int(line.split(b",")[1])) for line in expected.values())
+        assert _hive_records_per_config(hdfs_client, topic, root, sorted({key for key, _ in per_config})) == per_config
 
         # a false alarm only makes copies: the other host's first 500 lines sent again are all dropped
         first_500 = sorted(other.expected, key=lambda event_id: event_id[2])[:500]
