@@ -39,11 +39,16 @@ def stack() -> LocalStack:
     # only what this session starts is stopped after it: a developer's stack (or another session's
     # services) stays as it was
     started = [service for service in local.services if not service.is_running()]
-    local.up()
+    keep = bool(os.environ.get("LOGSTREAM_KEEP_STACK"))
+    try:
+        local.up()
+    except BaseException:
+        if not keep:  # a stack that did not come up leaves none of its parts running
+            local.stop(started)
+        raise
     yield local
-    if not os.environ.get("LOGSTREAM_KEEP_STACK"):
-        for service in reversed(started):
-            service.stop()
+    if not keep:
+        local.stop(started)
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from contextlib import closing
 from functools import cached_property
 from typing import Any
@@ -48,9 +49,13 @@ class BoundedHiveServer2Hook(HiveServer2Hook):
 
     hook_name = "HiveServer2 (bounded)"
 
-    def __init__(self, *args: Any, statement_timeout: float | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, statement_timeout: float | None = None,
+                 guard: Callable[[], None] | None = None, **kwargs: Any) -> None:
+        """:param guard: called before each statement is sent; what it raises stops the statement
+            (a report writer checks that it still holds its lock)."""
         super().__init__(*args, **kwargs)
         self._statement_timeout = statement_timeout
+        self.guard = guard
         self._running: dict[int, Any] = {}  # id(cursor) -> its operation handle
         self._running_lock = threading.RLock()  # on_kill may run in a signal handler of the thread holding it
 
@@ -103,6 +108,8 @@ class BoundedHiveServer2Hook(HiveServer2Hook):
         timeout; cancel it on the server if the wait ends any other way than by its end."""
         from TCLIService.ttypes import TOperationState
 
+        if self.guard is not None:
+            self.guard()
         execute(sql_statement, parameters or None, async_=True)
         handle = cur._operationHandle  # pyhive keeps the server's handle here; cancel_running needs it
         with self._running_lock:

@@ -127,7 +127,8 @@ class ReportHoursOperator(BaseOperator):
         plans = [HourPlan.from_dict(plan) for plan in self.plans]
         with ZooKeeperHook(self.zookeeper_conn_id).session() as zookeeper, \
                 report_lock(zookeeper, self.database, wait=self.lock_wait, progress=self.log.info,
-                            writer=f"{self.dag_id}.{self.task_id} {context['run_id']}"):
+                            writer=f"{self.dag_id}.{self.task_id} {context['run_id']}") as held:
+            hive.guard = held.check  # a writer that lost the lock (paused past its session) sends nothing more
             reported = report_planned_hours(partial(hive.run, split_statements=True), hive.get_records, plans,
                                             params=params, run_id=context["run_id"])
         for plan in reported:

@@ -10,26 +10,14 @@ from __future__ import annotations
 import threading
 
 import pytest
-import requests
 
 from hooks.hiveserver2 import BoundedHiveServer2Hook, HiveStatementCancelled, HiveStatementTimeout
 from online_stats import wait_for
+from spark_jobs import running, spark_jobs
 from operators.hql import HqlOperator
 
 # about 10^14 rows: hours of work on two cores, so only a cancel ends it within the test
 ENDLESS_ROWS = "range(0, 100000000000000, 1, 2)"
-
-
-def spark_jobs(stack, marker: str) -> list[dict]:
-    """The Spark jobs of the Thrift server whose statement contains ``marker``."""
-    base = f"http://{stack.config.host}:{stack.config.ports['hive_ui']}/api/v1/applications"
-    [application] = requests.get(base, timeout=10).json()
-    jobs = requests.get(f"{base}/{application['id']}/jobs", timeout=10).json()
-    return [job for job in jobs if marker in job.get("description", "")]
-
-
-def running(stack, marker: str) -> list[dict]:
-    return [job for job in spark_jobs(stack, marker) if job["status"] == "RUNNING"]
 
 
 def in_background(work) -> list:

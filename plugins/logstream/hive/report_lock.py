@@ -9,6 +9,12 @@ partition" step can follow the other's commit (the partition ends empty). Two wr
 would also both add a ``report_runs`` row. So a writer first takes this lock: kazoo's lock recipe,
 an ephemeral sequential znode under ``/logstream/hive_reports/<database>``; a killed holder's node
 goes with its ZooKeeper session, so the lock frees itself once that session expires.
+
+A holder paused past its session (SIGSTOP, a long GC, a cut link) has lost the lock when it wakes,
+and another writer may hold it: :meth:`HeldReportLock.check` (a round trip to ZooKeeper for the
+holder's own node) fails it before each statement it would send (``BoundedHiveServer2Hook.guard``).
+A statement already running on the server while its client was paused is not stopped by this (see
+``DESIGN.md``, known limits).
 """
 
 from __future__ import annotations
@@ -18,8 +24,9 @@ import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from kazoo.client import KazooClient
-from kazoo.exceptions import LockTimeout
+from kazoo.client import KazooClient, KazooState
+from kazoo.exceptions import KazooException, LockTimeout
+from kazoo.recipe.lock import Lock
 
 LOCK_ROOT = "/logstream/hive_reports"
 
@@ -28,13 +35,37 @@ class ReportLockTimeout(RuntimeError):
     """Another writer held the database's report lock for longer than this one would wait."""
 
 
+class ReportLockLost(RuntimeError):
+    """This writer's report lock is gone (its ZooKeeper session ended): it must not write any more."""
+
+
+class HeldReportLock:
+    """The lock as its holder sees it inside the block."""
+
+    def __init__(self, zookeeper: KazooClient, lock: Lock, database: str, me: str) -> None:
+        self.zookeeper, self.lock, self.database, self.me = zookeeper, lock, database, me
+
+    def check(self) -> None:
+        """ReportLockLost unless this writer still holds the lock, asked of ZooKeeper now."""
+        node = f"{self.lock.path}/{self.lock.node}"
+        try:
+            held = (self.lock.is_acquired and self.zookeeper.state == KazooState.CONNECTED
+                    and self.zookeeper.exists(node) is not None)
+        except KazooException as error:  # a session that expired while this process was paused
+            raise ReportLockLost(f"the report lock of {self.database} is lost ({error!r}); {self.me} stops "
+                                 "writing") from error
+        if not held:
+            raise ReportLockLost(f"the report lock of {self.database} is lost (ZooKeeper {self.zookeeper.state}); "
+                                 f"{self.me} stops writing")
+
+
 def lock_path(database: str) -> str:
     return f"{LOCK_ROOT}/{database.lower()}"  # Hive's names are case-insensitive
 
 
 @contextmanager
 def report_lock(zookeeper: KazooClient, database: str, *, wait: float, writer: str = "",
-                progress: Callable[[str], None] = lambda message: None) -> Iterator[None]:
+                progress: Callable[[str], None] = lambda message: None) -> Iterator[HeldReportLock]:
     """Hold ``database``'s report lock for the block, waiting up to ``wait`` seconds for it.
 
     ``writer`` (a task instance, say) is shown to the writers that wait, beside this host and process.
@@ -53,6 +84,6 @@ def report_lock(zookeeper: KazooClient, database: str, *, wait: float, writer: s
                                 f"for {wait:g}s (this writer: {me})") from None
     progress(f"holding the report lock of {database} ({me})")
     try:
-        yield
+        yield HeldReportLock(zookeeper, lock, database, me)
     finally:
         lock.release()

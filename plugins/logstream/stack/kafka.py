@@ -33,7 +33,9 @@ class Kafka(Service):
         self.process.start(self.java_argv("kafka", "kafka.Kafka", str(conf), heap="768m"))
 
     def _format(self, conf) -> None:
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = "-"
+        while cluster_id.startswith("-"):  # as Kafka's Uuid.randomUuid: a leading '-' reads as an option
+            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         argv = self.java_argv(
             "kafka", "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(conf), "--standalone", heap="256m"
         )

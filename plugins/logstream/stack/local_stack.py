@@ -74,7 +74,15 @@ class LocalStack:
         return result
 
     def down(self) -> None:
-        for service in reversed(self.services):
+        self.stop(self.services)
+
+    def stop(self, services: Iterable[Service]) -> None:
+        """Stop ``services``: Airflow first, since its DAGs repair what they find dead (the Flume
+        health check restarts stopped agents), then the rest in reverse start order."""
+        chosen = {id(service) for service in services}
+        ordered = sorted((service for service in reversed(self.services) if id(service) in chosen),
+                         key=lambda service: service.name != "airflow")
+        for service in ordered:
             if service.is_running():
                 self.report(f"stopping {service.name}")
             service.stop()

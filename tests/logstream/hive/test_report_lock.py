@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
 import pytest
 
+from hooks.hiveserver2 import BoundedHiveServer2Hook
 from logstream.hive.report_lock import ReportLockTimeout, lock_path, report_lock
+from online_stats import wait_for
+from spark_jobs import running
 
 
 def test_a_second_writer_waits_then_stands_down_naming_the_holder(sessions, unique_name):
@@ -28,3 +38,38 @@ def test_a_holder_whose_session_ends_frees_the_lock(sessions, unique_name):
     said: list[str] = []
     with report_lock(other, unique_name, wait=30, progress=said.append):
         assert said[-1].startswith(f"holding the report lock of {unique_name}")
+
+
+def test_a_writer_paused_past_its_session_writes_nothing_when_it_wakes(stack, sessions, zookeeper_hosts, unique_name):
+    """A report writer SIGSTOPped past its ZooKeeper session while it inserts, statement after
+    statement; a second writer takes the lock and writes; the first is resumed. It must send nothing
+    more: each statement is preceded by ``HeldReportLock.check`` (``BoundedHiveServer2Hook.guard``).
+    Removal check: with ``check()`` returning at once, the woken writer goes on inserting after the
+    second writer's row (the wait for it to stop failed)."""
+    table = f"default.{unique_name}"
+    hive = BoundedHiveServer2Hook()
+    hive.run(f"CREATE TABLE {table} (value INT) STORED AS PARQUET")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(stack.config.repo / "plugins"), os.environ.get("PYTHONPATH", "")])}
+    writer = subprocess.Popen([sys.executable, str(Path(__file__).with_name("paused_report_writer.py")), zookeeper_hosts,
+                               unique_name, table, "4"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    said: list[str] = []
+    reader = threading.Thread(target=lambda: said.extend(iter(writer.stdout.readline, "")), daemon=True)
+    reader.start()
+    try:
+        wait_for(lambda: "inserted 2\n" in said, timeout=300, what="the first writer inserting")
+        os.kill(writer.pid, signal.SIGSTOP)
+        with report_lock(sessions(), unique_name, wait=120):  # free once the paused writer's session expired
+            # a statement the paused writer had sent goes on at the server; let it end (the known limit)
+            wait_for(lambda: not running(stack, table), timeout=120, what="the paused writer's last statement ending")
+            before = sorted(row[0] for row in hive.get_records(f"SELECT value FROM {table}"))
+            hive.run(f"INSERT INTO {table} VALUES (-1)")
+        os.kill(writer.pid, signal.SIGCONT)
+        assert writer.wait(timeout=120) == 3, "".join(said)
+        after = sorted(row[0] for row in hive.get_records(f"SELECT value FROM {table}"))
+    finally:
+        writer.kill()
+        hive.run(f"DROP TABLE IF EXISTS {table}")
+    reader.join(timeout=10)
+    assert any(line.startswith("ReportLockLost") for line in said), "".join(said)
+    assert before and -1 not in before
+    assert after == sorted([*before, -1])

@@ -106,3 +106,21 @@ def test_up_starts_the_dead_part_of_a_partly_running_service(stack):
     assert f"starting flume-{victim} (flume is partly running)" in said
     assert flume.tiers.answers(victim)
     assert {name: flume.tiers.process(name).pid() for name in others} == others
+
+
+def test_down_stops_airflow_first_so_that_no_repair_starts_a_stopped_part_again(tmp_path):
+    """The Flume health DAG restarts agents it finds dead. On the dev stack three of the four Flume
+    agents outlived ``stack down`` (their pid files named them):
+    Airflow, stopped after Flume, is the one thing that starts agents. Only the order is checked
+    here: each service's stop is recorded instead of run."""
+    from logstream.stack.local_stack import LocalStack
+
+    stack = LocalStack(StackConfig(home=tmp_path), report=lambda line: None)
+    stopped: list[str] = []
+    for service in stack.services:
+        service.is_running = lambda: True
+        service.stop = lambda name=service.name: stopped.append(name)
+    stack.down()
+    names = [service.name for service in stack.services]
+    assert names.index("airflow") > names.index("postgres"), "the premise: Airflow starts after the databases"
+    assert stopped == ["airflow", *(name for name in reversed(names) if name != "airflow")]
