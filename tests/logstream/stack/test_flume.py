@@ -17,7 +17,8 @@ import pytest
 
 from flume_hosts import HostFiles, own_tiers, read_topic, start_tiers
 from log_times import hour_name, hour_start_ago
-from produced_and_landed import drain, landed, quarantine_reasons
+from online_stats import PANE, ResultReader
+from produced_and_landed import drain, end_offsets, landed, quarantine_reasons
 from hooks.hiveserver2 import BoundedHiveServer2Hook
 from logstream.hadoop_consumer.consumer import HadoopConsumer
 from logstream.hive.reporting import ReportParams, report_hours
@@ -27,6 +28,7 @@ from logstream.flume.line_refill import L1RefillClient, lines_in_range
 from logstream.flume.health import AgentRole, agent_problems
 from logstream.flume.metrics import AgentUnreachable, read_metrics
 from logstream.log_entry import MAX_ENTRY_BYTES
+from logstream.storm.deployment import deploy
 
 
 @pytest.fixture(scope="module")
@@ -369,17 +371,25 @@ def test_kill_9_of_an_l1_with_both_l2s_down_loses_its_channel_and_the_gap_refill
         start_own_tiers, stack, hdfs_client, zookeeper_hosts):
     """Lines in a killed L1's memory channel are lost (TAILDIR's position had passed them); the gap
     finder names exactly those bytes and the refill sends them through the tiers with their ids, so
-    HDFS ends with every line of the host files once, and Hive's reports count each once. Without the refill (or with other ids) the
-    final ``landed == expected`` fails: missing lines, or lines landed twice."""
+    HDFS ends with every line of the host files once, Hive's reports count each once, and the
+    topology (running on the topic throughout) counts each once: in its pane, or as expired when the
+    refill comes after the pane closed. Without the refill (or with other ids) the final
+    ``landed == expected`` fails: missing lines, or lines landed twice; the topology's line ranges
+    taken out of its flushes (every copy counted) fail the online comparison."""
     tiers = start_own_tiers(5)
     hosts = host_files(tiers)
     victim, other = hosts
     l2_agents = list(tiers.pipeline.flume.l2_agents)
     topic = tiers.pipeline.topics[0].name
+    partitions = tiers.pipeline.topics[0].partitions
     root = f"/tests/{topic}/logs"
     pipeline = replace(tiers.pipeline, hdfs_root=root, flume=replace(tiers.pipeline.flume, gap_delay_minutes=0))
     consumer = HadoopConsumer({"bootstrap.servers": stack.config.kafka_bootstrap}, hdfs_client, root,
                               zookeeper_hosts=zookeeper_hosts, progress=lambda line: None)
+    nimbus = stack.service("storm").nimbus()
+    online = ResultReader(stack.service("postgres").dsn("logstream"), topic, topic)
+    deploy(nimbus=nimbus, name=topic, topic=topic, kafka_bootstrap=stack.config.kafka_bootstrap,
+           results_dsn=online.dsn, jar_dir=stack.config.data_dir / "storm" / "jars")
     try:
         tiers.stop(l2_agents)
         victim.append("app.log", _lines(victim.host, 0, 12_000))
@@ -451,5 +461,18 @@ def test_kill_9_of_an_l1_with_both_l2s_down_loses_its_channel_and_the_gap_refill
         assert account[str(other.log_dir / "app.log")].missing == {"Kafka": [], "HDFS": []}
         assert account[str(path)].repeated["Kafka"][0] == (0, other.ends[first_500[-1]])
         assert "HDFS exactly once" in str(account[str(path)])
+
+        # online: once the topology has read the whole topic, each line is counted once in its pane
+        # (on time or late) or as expired there, and it dropped the same copies the HadoopConsumer did
+        ends = end_offsets({"bootstrap.servers": stack.config.kafka_bootstrap}, topic, partitions)
+        online.wait_for_offsets(Counter(dict(enumerate(ends))), timeout=600)
+        counted = online.actual()
+        per_pane = Counter(int(line.split(b",")[2]) // PANE * PANE for line in expected.values())
+        assert counted.totals + counted.expired == per_pane
+        assert counted.bad == Counter({"copy": _copies(hdfs_client, root, topic)})
+        print(f"online: {sum(counted.totals.values())} lines counted in their panes, "
+              f"{sum(counted.expired.values())} refilled after their panes closed (expired), {counted.bad['copy']} copies")
     finally:
+        nimbus.kill(topic, wait_secs=0)
+        _wait(lambda: nimbus.topology_id(topic) is None, timeout=120, what=f"topology {topic} to be gone")
         hdfs_client.delete(f"/tests/{topic}", recursive=True)
