@@ -10,11 +10,14 @@ removal does, checked once: ``${RESULTS_DB_PASSWORD:?...}`` written as ``${RESUL
 -> ``test_docker_compose_refuses_to_render_without_a_secret[RESULTS_DB_PASSWORD]`` fails; a password
 written into ``AIRFLOW_CONN_LOGSTREAM_RESULTS`` -> ``test_no_secret_is_written_in_the_file`` fails;
 ``auth_mechanism`` back to ``PLAIN`` (which pyhive refuses) or the ``hadoop.proxyuser.hive`` grant
-taken out -> the two tests of the Hive connection fail.
+taken out -> the two tests of the Hive connection fail; ``AIRFLOW_CONN_STORM_DEFAULT`` taken out ->
+the connection test fails naming ``storm_default`` and its users; Kafka's ``29092`` published again
+-> the published-ports test fails.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -43,6 +46,8 @@ REQUIRED_VARIABLES = {
         "AIRFLOW_JWT_SECRET",
         "AIRFLOW_API_SECRET_KEY",
         "AIRFLOW_ADMIN_PASSWORD",
+        "SMTP_HOST",
+        "ALERT_EMAILS",
     )
 }
 
@@ -262,7 +267,6 @@ def test_hdfs_runs_namenode_and_datanode_with_webhdfs(rendered: dict[str, Any]) 
     assert services["hdfs-datanode"]["command"] == ["hdfs", "datanode"]
     assert namenode["environment"]["HDFS-SITE.XML_dfs.webhdfs.enabled"] == "true"
     assert namenode["environment"]["CORE-SITE.XML_fs.defaultFS"] == "hdfs://hdfs-namenode:8020"
-    assert {"published": 9870, "target": 9870} in namenode["ports"]
 
 
 def _spark_settings(argv: list[str]) -> dict[str, str]:
@@ -315,7 +319,9 @@ def test_storm_daemons_share_zookeeper_and_nimbus(rendered: dict[str, Any]) -> N
         assert command[:2] == ["storm", daemon]
         assert 'storm.zookeeper.servers=["zookeeper"]' in command
         assert 'nimbus.seeds=["storm-nimbus"]' in command
-    assert services["storm-ui"]["ports"] == [{"published": 8081, "target": 8080}]
+    storm = json.loads(services["airflow-worker"]["environment"]["AIRFLOW_CONN_STORM_DEFAULT"])
+    nimbus_port = 6627  # Storm's nimbus.thrift.port, which the image's Nimbus keeps
+    assert (storm["host"], storm["port"]) == ("storm-nimbus", nimbus_port)
 
 
 @pytest.mark.parametrize("agent", ["collector1", "collector2", "frontend1", "frontend2"])
@@ -428,3 +434,130 @@ def test_no_secret_is_written_in_the_file(document: dict[str, Any]) -> None:
 )
 def test_secret_check_catches_a_literal(leak: dict[str, Any]) -> None:
     assert _literal_secrets(leak) != []
+
+
+# A task's or notifier's parameter that names a connection
+CONNECTION_PARAMETER = re.compile(r"(conn_id|config_id)$")
+
+
+def _named_connection(name: str | None, value: ast.expr | None) -> str | None:
+    if name and (CONNECTION_PARAMETER.search(name) or name == "default_conn_name" or name.endswith("_CONN_ID")) \
+            and isinstance(value, ast.Constant) and isinstance(value.value, str):
+        return value.value
+    return None
+
+
+def _connections_named_in_code() -> dict[str, set[str]]:
+    """Connection id -> where the code names it: the plugins' and DAGs' ``*conn_id=`` / ``*config_id=``
+    arguments, parameter defaults and dict entries, hooks' ``default_conn_name`` and ``*_CONN_ID``
+    constants (``logstream/stack`` defines the local stack's connections: it names them all)."""
+    named: dict[str, set[str]] = {}
+    paths = sorted((REPO_ROOT / "plugins").rglob("*.py")) + sorted((REPO_ROOT / "dags").glob("*.py"))
+    for path in paths:
+        where = str(path.relative_to(REPO_ROOT))
+        if where.startswith("plugins/logstream/stack/"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), filename=where)):
+            pairs: list[tuple[str | None, ast.expr | None]] = []
+            if isinstance(node, ast.keyword):
+                pairs = [(node.arg, node.value)]
+            elif isinstance(node, ast.Dict):
+                pairs = [(key.value, value) for key, value in zip(node.keys, node.values)
+                         if isinstance(key, ast.Constant) and isinstance(key.value, str)]
+            elif isinstance(node, ast.Assign):
+                pairs = [(target.id, node.value) for target in node.targets if isinstance(target, ast.Name)]
+            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+                pairs = [(node.target.id, node.value)]
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                positional = node.args.posonlyargs + node.args.args
+                pairs = [(arg.arg, default) for arg, default in zip(positional[len(positional) - len(node.args.defaults):],
+                                                                     node.args.defaults)]
+                pairs += [(arg.arg, default) for arg, default in zip(node.args.kwonlyargs, node.args.kw_defaults)]
+            for name, value in pairs:
+                if conn_id := _named_connection(name, value):
+                    named.setdefault(conn_id, set()).add(where)
+    return named
+
+
+def _connections_held_by_tasks() -> dict[str, set[str]]:
+    """Connection id -> the DAG tasks (and their callbacks) that hold it in a ``*conn_id`` /
+    ``*config_id`` attribute, defaults resolved: what the tasks open when they run."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(str(REPO_ROOT / "dags"))
+    assert bag.import_errors == {}
+    held: dict[str, set[str]] = {}
+    for dag in bag.dags.values():
+        for task in dag.tasks:
+            callbacks = [callback for kind in ("on_failure_callback", "on_success_callback", "on_retry_callback")
+                         for callback in (getattr(task, kind, None) or [])]
+            for holder in (task, *callbacks):
+                for name, value in vars(holder).items():
+                    if CONNECTION_PARAMETER.search(name) and isinstance(value, str):
+                        held.setdefault(value, set()).add(f"{dag.dag_id}.{task.task_id}")
+    return held
+
+
+def test_every_connection_the_dags_and_operators_use_is_defined_in_compose_and_the_local_stack(
+        rendered: dict[str, Any], tmp_path: Path) -> None:
+    """A task that names a connection compose does not define fails at run time in the deployment
+    (the issue found 4 of 9 missing). Checked once: ``AIRFLOW_CONN_STORM_DEFAULT`` taken out of the
+    file fails this test naming ``storm_default`` and the tasks and files that use it."""
+    from logstream.stack.config import StackConfig
+    from logstream.stack.connections import connections
+
+    used: dict[str, set[str]] = {}
+    for found in (_connections_named_in_code(), _connections_held_by_tasks()):
+        for conn_id, where in found.items():
+            used.setdefault(conn_id, set()).update(where)
+    # the collection itself found what the DAGs are known to use (a scan that finds nothing passes nothing)
+    assert {"kafka_default", "webhdfs_default", "hiveserver2_default", "logstream_results", "zookeeper_default",
+            "storm_default", "flume_default", "smtp_default"} <= used.keys()
+    environment = rendered["services"]["airflow-worker"]["environment"]
+    in_compose = {key.removeprefix("AIRFLOW_CONN_").lower() for key in environment if key.startswith("AIRFLOW_CONN_")}
+    in_local_stack = set(connections(StackConfig(home=tmp_path)))
+
+    assert {conn_id: sorted(where) for conn_id, where in used.items() if conn_id not in in_compose} == {}
+    assert {conn_id: sorted(where) for conn_id, where in used.items() if conn_id not in in_local_stack} == {}
+    # every Airflow service gets the same connections
+    for name in AIRFLOW_SERVICES:
+        assert {key for key in rendered["services"][name]["environment"] if key.startswith("AIRFLOW_CONN_")} == \
+            {f"AIRFLOW_CONN_{conn_id.upper()}" for conn_id in in_compose}, name
+
+
+def test_only_airflows_authenticated_api_server_publishes_a_port(rendered: dict[str, Any]) -> None:
+    """Kafka, HDFS, the Thrift server (``auth_mechanism: NONE``) and the Storm and Spark UIs have no
+    authentication in this deployment: nothing but Airflow's api-server (its own login) is
+    published beyond the compose network."""
+    published = {name: [port.get("published") for port in service.get("ports", [])]
+                 for name, service in rendered["services"].items() if service.get("ports")}
+
+    assert published == {"airflow-apiserver": [8080]}
+
+
+def test_the_flume_connection_reaches_each_agent_on_its_host_and_the_hosts_logs(rendered: dict[str, Any],
+                                                                                monkeypatch) -> None:
+    """The DAGs' Flume hook on compose's connection: every agent's metrics at its own container and
+    port, the agents left to compose's restart policy, and each front-end host's log dir mounted
+    read-only where the gap finder looks for it."""
+    from hooks.flume_metrics import FlumeMetricsHook
+    from logstream.flume.agent_config import host_log_dir
+    from logstream.pipeline_config import load_pipeline_config
+
+    services = rendered["services"]
+    monkeypatch.setenv("AIRFLOW_CONN_FLUME_DEFAULT", services["airflow-worker"]["environment"]["AIRFLOW_CONN_FLUME_DEFAULT"])
+    pipeline = load_pipeline_config()
+    tiers = FlumeMetricsHook().tiers(pipeline)
+
+    assert not tiers.launches_agents
+    for agent in tiers.agents:
+        service = services[f"flume-{agent.name}"]
+        monitoring = next(arg for arg in service["command"] if arg.startswith("-Dflume.monitoring.port="))
+        assert tiers.metrics_url(agent.name) == \
+            f"http://{service['hostname']}:{monitoring.split('=')[1]}/metrics"
+        assert service["restart"] == "unless-stopped"
+    worker_mounts = {volume.split(":")[1]: volume for volume in services["airflow-worker"]["volumes"]}
+    for host in pipeline.flume.hosts:
+        mounted = worker_mounts[str(host_log_dir(host, tiers.placement))]
+        agent_mounts = {volume.split(":")[0]: volume.split(":")[1] for volume in services[f"flume-{host.name}"]["volumes"]}
+        assert mounted.endswith(":ro") and mounted.split(":")[0] in agent_mounts, mounted

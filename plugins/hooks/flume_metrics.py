@@ -2,7 +2,10 @@
 
 Connection ``flume_default`` (``AIRFLOW_CONN_FLUME_DEFAULT``): ``host`` the agents' address, ``port``
 the first metrics port, extra ``avro_base_port`` (the first L2's Avro port) and ``home`` (configs,
-state and the simulated hosts' log dirs on this machine).
+state and the hosts' log dirs as this machine sees them). Agents on hosts of their own (compose):
+extra ``agent_address`` (``flume-{name}``: where each agent answers) and ``supervisor: hosts`` (each
+agent's host restarts it; the tasks never start one here). ``supervisor: airflow`` (the default) is
+the local stack, whose agents the deploy and repair tasks start on this machine.
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ from logstream.flume.metrics import AgentMetrics, AgentUnreachable, read_metrics
 from logstream.pipeline_config import PipelineConfig
 from logstream.stack.config import StackConfig
 from logstream.stack.flume import FlumeTiers
+
+# who starts a dead agent: the deploy and health tasks on this machine, or the agent's own host
+SUPERVISORS = {"airflow", "hosts"}
 
 
 class FlumeMetricsHook(BaseHook):
@@ -40,8 +46,14 @@ class FlumeMetricsHook(BaseHook):
 
     def tiers(self, pipeline: PipelineConfig) -> FlumeTiers:
         extra = self.connection.extra_dejson
-        return FlumeTiers(stack=StackConfig(host=self.connection.host), pipeline=pipeline, home=Path(extra["home"]),
-                          avro_base_port=int(extra["avro_base_port"]), metrics_base_port=int(self.connection.port))
+        supervisor = extra.get("supervisor", "airflow")
+        if supervisor not in SUPERVISORS:
+            raise ValueError(f"connection {self.flume_conn_id!r}: supervisor must be one of {sorted(SUPERVISORS)}, "
+                             f"not {supervisor!r}")
+        return FlumeTiers(stack=StackConfig(host=self.connection.host or "127.0.0.1"), pipeline=pipeline,
+                          home=Path(extra["home"]), avro_base_port=int(extra["avro_base_port"]),
+                          metrics_base_port=int(self.connection.port), agent_address=extra.get("agent_address", ""),
+                          launches_agents=supervisor == "airflow")
 
     def read(self, tiers: FlumeTiers, agent: str) -> tuple[AgentMetrics | None, str]:
         """One reading of ``agent``, or None and why."""

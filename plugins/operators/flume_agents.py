@@ -15,6 +15,7 @@ from logstream.flume.agent_config import FlumeConfigError
 from logstream.flume.health import AgentRole, agent_problems
 from logstream.flume.hops import hop_counts, kafka_end_offsets
 from logstream.pipeline_config import load_pipeline_config
+from logstream.stack.process import ServiceError
 
 
 class DeployFlumeAgentsOperator(BaseOperator):
@@ -23,20 +24,39 @@ class DeployFlumeAgentsOperator(BaseOperator):
     A configuration that cannot be rendered (unknown topic, port in use, missing log dir) fails the
     task with a message naming each problem, before any file is written.
 
+    Agents supervised by their own hosts (the connection's ``supervisor: hosts``, docker-compose):
+    the configuration is rendered and checked, and the task waits for every agent to answer, failing
+    naming those that do not; it starts nothing (the hosts do, from their own copies of the files).
+
     :param flume_conn_id: the Flume agents' connection.
+    :param answer_timeout_seconds: how long an agent may take to serve its metrics.
     """
 
-    def __init__(self, *, flume_conn_id: str = FlumeMetricsHook.default_conn_name, **kwargs: Any) -> None:
+    def __init__(self, *, flume_conn_id: str = FlumeMetricsHook.default_conn_name,
+                 answer_timeout_seconds: float = 300.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.flume_conn_id = flume_conn_id
+        self.answer_timeout_seconds = answer_timeout_seconds
 
     def execute(self, context: Any) -> dict[str, list[str]]:
         tiers = FlumeMetricsHook(flume_conn_id=self.flume_conn_id).tiers(load_pipeline_config())
+        if not tiers.launches_agents:
+            try:
+                agents = tiers.agents
+            except FlumeConfigError as err:
+                raise AirflowException(str(err)) from err
+            try:
+                tiers.wait_answering(timeout=self.answer_timeout_seconds)
+            except ServiceError as err:
+                raise AirflowException(f"{err} (they run under their hosts' supervisor, which starts them)") from err
+            self.log.info("flume agents supervised by their hosts, all %d answering: %s", len(agents),
+                          ", ".join(agent.name for agent in agents))
+            return {"changed": [], "started": [], "restarted": []}
         try:
             report = tiers.deploy()
         except FlumeConfigError as err:
             raise AirflowException(str(err)) from err
-        tiers.wait_answering(report.started + report.restarted)
+        tiers.wait_answering(report.started + report.restarted, timeout=self.answer_timeout_seconds)
         self.log.info("flume agents deployed: %s", report)
         return {"changed": report.changed, "started": report.started, "restarted": report.restarted}
 
@@ -47,7 +67,8 @@ class FlumeHealthCheckOperator(BaseOperator):
     channel over ``fill_threshold`` percent, sink failures or rollbacks, an L1 sending
     through its backup L2 (failed over), events that sit in a channel without moving.
 
-    With ``repair``, an agent whose process is gone is started again first (its rendered
+    With ``repair`` (and agents this machine launches: the connection's ``supervisor: airflow``), an
+    agent whose process is gone is started again first (its rendered
     configuration as it is; a killed L2 replays its file channel, a killed L1 resumes from its TAILDIR
     position and ``flume_line_gaps`` refills what its memory channel held), and the task fails naming
     it with the time it took to answer again: one incident for the outage, closed by the next run.
@@ -73,7 +94,8 @@ class FlumeHealthCheckOperator(BaseOperator):
         pipeline = load_pipeline_config()
         hook = FlumeMetricsHook(flume_conn_id=self.flume_conn_id)
         tiers = hook.tiers(pipeline)
-        repaired = self._start_dead_agents(tiers) if self.repair else []
+        # agents under their hosts' supervisor are restarted there: a down one is named, never started here
+        repaired = self._start_dead_agents(tiers) if self.repair and tiers.launches_agents else []
         before = {agent.name: hook.read(tiers, agent.name)[0] for agent in tiers.agents}
         # two readings make movement visible; the gap is the measurement, not a wait for something
         time.sleep(self.interval_seconds)

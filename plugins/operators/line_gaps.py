@@ -66,7 +66,7 @@ class RefillLineGapsOperator(BaseOperator):
         online = online_line_ranges(results.get_records, self.topology, self.topic) if deployed else None
         outcome = find_and_refill(client, pipeline, tiers.placement, tiers.agents, topic=self.topic, now=time.time(),
                                   kafka_bootstrap=kafka.extra_dejson["bootstrap.servers"], online=online,
-                                  progress=self.log.info)
+                                  l1_address=tiers.address, progress=self.log.info)
         self.log.info("%s: %s", self.topic, outcome.summary())
         if online is None:
             self.log.info("%s: the topology %s has committed nothing from it: not accounted for", self.topic,

@@ -3,6 +3,8 @@ with a message naming each problem, and nothing is written or restarted."""
 
 from __future__ import annotations
 
+import json
+import os
 import socket
 import time
 from pathlib import Path
@@ -70,3 +72,38 @@ def test_the_health_check_starts_a_killed_agent_names_the_outage_once_and_nothin
         FlumeHealthCheckOperator(task_id="health_check", interval_seconds=1).execute({})
     except AirflowException as again:
         assert "was down" not in str(again)
+
+
+def test_agents_supervised_by_their_hosts_are_checked_and_named_down_but_never_started_here(own_deployment,
+                                                                                           monkeypatch):
+    """The compose deployment's Flume connection (``supervisor: hosts``, an ``agent_address`` per
+    agent): deploy and health check read every agent where it answers, and a killed agent is named
+    down by both and left to its host. Without the ``launches_agents`` guard in the health check the
+    killed L2 is started here and the task names it "started again" instead of down (checked once)."""
+    tiers = own_deployment(slot=7)
+    conn = json.loads(os.environ["AIRFLOW_CONN_FLUME_DEFAULT"])
+    conn["extra"].update(supervisor="hosts", agent_address="{name}.invalid")
+    monkeypatch.setenv("AIRFLOW_CONN_FLUME_DEFAULT", json.dumps(conn))
+    # every agent asked at its own address: no such host answers
+    with pytest.raises(AirflowException) as error:
+        DeployFlumeAgentsOperator(task_id="deploy_agents", answer_timeout_seconds=5).execute({})
+    for agent in tiers.agents:
+        assert f"{agent.name} (http://{agent.name}.invalid:{agent.metrics_port}/metrics)" in str(error.value)
+
+    conn["extra"]["agent_address"] = tiers.stack.host
+    monkeypatch.setenv("AIRFLOW_CONN_FLUME_DEFAULT", json.dumps(conn))
+    pids = {agent.name: tiers.process(agent.name).pid() for agent in tiers.agents}
+    assert DeployFlumeAgentsOperator(task_id="deploy_agents").execute({}) == \
+        {"changed": [], "started": [], "restarted": []}
+    assert {agent.name: tiers.process(agent.name).pid() for agent in tiers.agents} == pids
+
+    killed = tiers.pipeline.flume.l2_agents[0]
+    tiers.kill(killed)
+    with pytest.raises(AirflowException) as error:
+        FlumeHealthCheckOperator(task_id="health_check", interval_seconds=1).execute({})
+    assert f"{killed}: down:" in str(error.value)
+    assert "started again" not in str(error.value)
+    with pytest.raises(AirflowException) as error:
+        DeployFlumeAgentsOperator(task_id="deploy_agents", answer_timeout_seconds=5).execute({})
+    assert killed in str(error.value) and "their hosts' supervisor" in str(error.value)
+    assert not tiers.process(killed).is_running()

@@ -56,7 +56,8 @@ class GapRound:
 
 def find_and_refill(client, pipeline: PipelineConfig, placement: AgentPlacement, agents: list[FlumeAgentConfig], *,
                     topic: str, now: float, refill: bool = True, kafka_bootstrap: str | None = None,
-                    online: LineRanges | None = None, progress: Callable[[str], None] = lambda line: None) -> GapRound:
+                    online: LineRanges | None = None, l1_address: Callable[[str], str] | None = None,
+                    progress: Callable[[str], None] = lambda line: None) -> GapRound:
     """Observe ``topic``'s host files against the consumer's coverage at ``now`` and refill the gaps.
 
     :param client: the HDFS client (offsets and the state)
@@ -64,6 +65,7 @@ def find_and_refill(client, pipeline: PipelineConfig, placement: AgentPlacement,
     :param agents: the rendered agents (each L1's refill port)
     :param kafka_bootstrap: Kafka, to account for each file's bytes there too (None: not)
     :param online: the topology's committed line ranges, to account for (None: not)
+    :param l1_address: the host an L1 agent answers on, by name (None: the placement's bind address)
     """
     flume = pipeline.flume
     hosts = [host for host in flume.hosts if host.topic == topic]
@@ -98,8 +100,8 @@ def find_and_refill(client, pipeline: PipelineConfig, placement: AgentPlacement,
     l1 = {agent.name: agent for agent in agents if agent.tier == "l1"}
     for gap in report.gaps:
         agent = l1[gap.host]
-        client_of_host = L1RefillClient(host=placement.bind if placement.bind != "0.0.0.0" else "127.0.0.1",
-                                        port=agent.refill_port)
+        address = l1_address(agent.name) if l1_address else placement.bind if placement.bind != "0.0.0.0" else "127.0.0.1"
+        client_of_host = L1RefillClient(host=address, port=agent.refill_port)
         try:
             sent = client_of_host.send(topic, gap.host, partition_of[gap.host], gap.file_id, gap.path,
                                        lines_in_range(Path(gap.path), gap.start, gap.end), batch_size=flume.batch_size,

@@ -95,10 +95,16 @@ class FlumeTiers:
     :param heap: -Xmx of each agent
     :param java_options: more JVM options for every agent, ``{name}`` replaced by the agent's name
         (the Flume bench's ``--profile`` records each agent with Java Flight Recorder this way)
+    :param agent_address: where agent ``{name}`` answers (metrics, refill), e.g. ``flume-{name}`` in
+        docker-compose.yaml; empty: every agent on the stack's host
+    :param launches_agents: this machine starts the agents' processes (the local stack); False: each
+        agent runs under its own host's supervisor (compose's restart policy, systemd), and the
+        deploy and repair here only render, check and wait, never start a process
     """
 
     def __init__(self, *, stack: StackConfig, pipeline: PipelineConfig, home: Path, avro_base_port: int,
-                 metrics_base_port: int, heap: str = "256m", java_options: tuple[str, ...] = ()) -> None:
+                 metrics_base_port: int, heap: str = "256m", java_options: tuple[str, ...] = (),
+                 agent_address: str = "", launches_agents: bool = True) -> None:
         self.stack = stack
         self.pipeline = pipeline
         self.home = home
@@ -106,6 +112,8 @@ class FlumeTiers:
         self.metrics_base_port = metrics_base_port
         self.heap = heap
         self.java_options = java_options
+        self.agent_address = agent_address
+        self.launches_agents = launches_agents
 
     @property
     def placement(self) -> AgentPlacement:
@@ -128,8 +136,12 @@ class FlumeTiers:
     def process(self, name: str) -> ManagedProcess:
         return ManagedProcess(f"flume-{name}", self.home / "run")
 
+    def address(self, name: str) -> str:
+        """The host agent ``name`` answers on."""
+        return self.agent_address.format(name=name) if self.agent_address else self.stack.host
+
     def metrics_url(self, name: str) -> str:
-        return f"http://{self.stack.host}:{self.agent(name).metrics_port}/metrics"
+        return f"http://{self.address(name)}:{self.agent(name).metrics_port}/metrics"
 
     def prepare_hosts(self) -> None:
         """The simulated front-end hosts' log dirs (a real host has its own)."""
@@ -205,8 +217,19 @@ class FlumeTiers:
         return True
 
     def wait_answering(self, names: Iterable[str] | None = None, *, timeout: float = 300.0) -> None:
-        for name in names or [agent.name for agent in self.agents]:
-            self.process(name).wait_until(lambda name=name: self.answers(name), timeout=timeout, what="serving metrics")
+        names = list(names or [agent.name for agent in self.agents])
+        if self.launches_agents:  # a process of ours that died says so at once
+            for name in names:
+                self.process(name).wait_until(lambda name=name: self.answers(name), timeout=timeout,
+                                              what="serving metrics")
+            return
+        deadline = time.monotonic() + timeout
+        silent = names
+        while silent := [name for name in silent if not self.answers(name)]:
+            if time.monotonic() >= deadline:
+                raise ServiceError(f"flume agent(s) not serving metrics after {timeout:.0f}s: "
+                                   + ", ".join(f"{name} ({self.metrics_url(name)})" for name in silent))
+            time.sleep(1)
 
 
 class Flume(Service):
