@@ -11,7 +11,10 @@ writing after the task is gone). This hook:
   (Airflow's ``execution_timeout``, an exception, Ctrl-C): :class:`HiveStatementTimeout` says so;
 - :meth:`cancel_running` cancels the statements this hook has running, from another connection
   (operators call it from ``on_kill``, which Airflow runs in the task's SIGTERM handler, while the
-  hook's own connection may be in the middle of a call).
+  hook's own connection may be in the middle of a call);
+- ``guard`` is called before each statement is sent, ``on_submit`` with each sent statement's
+  server handle (serialized: :meth:`end_statement` ends it from any process, e.g. the next holder
+  of a report lock whose previous holder was paused with a statement running).
 
 Kerberos connections keep the provider's connection (no socket timeout); the rest applies.
 """
@@ -50,12 +53,16 @@ class BoundedHiveServer2Hook(HiveServer2Hook):
     hook_name = "HiveServer2 (bounded)"
 
     def __init__(self, *args: Any, statement_timeout: float | None = None,
-                 guard: Callable[[], None] | None = None, **kwargs: Any) -> None:
+                 guard: Callable[[], None] | None = None, on_submit: Callable[[bytes], None] | None = None,
+                 **kwargs: Any) -> None:
         """:param guard: called before each statement is sent; what it raises stops the statement
-            (a report writer checks that it still holds its lock)."""
+            (a report writer checks that it still holds its lock).
+        :param on_submit: called with each statement's serialized server handle once sent; what it
+            raises cancels the statement (a report writer records it under its lock)."""
         super().__init__(*args, **kwargs)
         self._statement_timeout = statement_timeout
         self.guard = guard
+        self.on_submit = on_submit
         self._running: dict[int, Any] = {}  # id(cursor) -> its operation handle
         self._running_lock = threading.RLock()  # on_kill may run in a signal handler of the thread holding it
 
@@ -117,6 +124,10 @@ class BoundedHiveServer2Hook(HiveServer2Hook):
         deadline = time.monotonic() + self.statement_timeout
         pause = POLL_INTERVAL_SECONDS[0]
         try:
+            if self.on_submit is not None:
+                from thrift.TSerialization import serialize
+
+                self.on_submit(serialize(handle))
             while True:
                 status = cur.poll(get_progress_update=False)
                 state = status.operationState
@@ -149,6 +160,30 @@ class BoundedHiveServer2Hook(HiveServer2Hook):
             handles = list(self._running.values())
         self._cancel(handles)
         return len(handles)
+
+    def end_statement(self, handle: bytes, timeout: float = 120.0) -> str:
+        """End a statement by its serialized server handle (``on_submit``'s), whoever sent it: cancel
+        it on the server and wait until the server says it is no longer running. Returns how it
+        ended; HiveStatementTimeout if it still runs after ``timeout`` seconds."""
+        from TCLIService.ttypes import (TCancelOperationReq, TGetOperationStatusReq, TOperationHandle,
+                                        TOperationState, TStatusCode)
+        from thrift.TSerialization import deserialize
+
+        operation = deserialize(TOperationHandle(), handle)
+        running = (TOperationState.INITIALIZED_STATE, TOperationState.RUNNING_STATE, TOperationState.PENDING_STATE)
+        ok = (TStatusCode.SUCCESS_STATUS, TStatusCode.SUCCESS_WITH_INFO_STATUS)
+        deadline = time.monotonic() + timeout
+        with closing(self._connect(None)) as conn:
+            conn.client.CancelOperation(TCancelOperationReq(operationHandle=operation))
+            while True:
+                status = conn.client.GetOperationStatus(TGetOperationStatusReq(operationHandle=operation))
+                if status.status.statusCode not in ok:  # closed and forgotten by the server: it ended long ago
+                    return f"no longer known to the server ({status.status.errorMessage})"
+                if status.operationState not in running:
+                    return f"ended ({TOperationState._VALUES_TO_NAMES[status.operationState]})"
+                if time.monotonic() >= deadline:
+                    raise HiveStatementTimeout(f"a statement cancelled {timeout:g}s ago still runs on the server")
+                time.sleep(0.2)
 
     def _cancel(self, handles: list) -> None:
         from TCLIService.ttypes import TCancelOperationReq

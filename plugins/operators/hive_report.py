@@ -80,8 +80,9 @@ class ReportHoursOperator(BaseOperator):
     One writer per database at a time, whoever runs it: the task takes the database's report lock
     in ZooKeeper (``logstream.hive.report_lock``) before it writes; the DAG also runs it one at a
     time (``max_active_tis_per_dag=1``). The version is read from ``report_runs`` and recorded
-    there under that lock, so overlapping runs cannot take the same one. Returns the plans with
-    their versions.
+    there under that lock, so overlapping runs cannot take the same one. A writer that lost the lock
+    (paused past its session) sends nothing more, and the statement it left running on the server is
+    ended by the next holder before that one writes. Returns the plans with their versions.
 
     :param plans: the plan task's XCom (templated)
     :param database: the reports' Hive database (templated)
@@ -127,8 +128,10 @@ class ReportHoursOperator(BaseOperator):
         plans = [HourPlan.from_dict(plan) for plan in self.plans]
         with ZooKeeperHook(self.zookeeper_conn_id).session() as zookeeper, \
                 report_lock(zookeeper, self.database, wait=self.lock_wait, progress=self.log.info,
-                            writer=f"{self.dag_id}.{self.task_id} {context['run_id']}") as held:
+                            writer=f"{self.dag_id}.{self.task_id} {context['run_id']}",
+                            end_statement=hive.end_statement) as held:
             hive.guard = held.check  # a writer that lost the lock (paused past its session) sends nothing more
+            hive.on_submit = held.record_statement  # ... and the next holder ends the statement it had sent
             reported = report_planned_hours(partial(hive.run, split_statements=True), hive.get_records, plans,
                                             params=params, run_id=context["run_id"])
         for plan in reported:

@@ -13,8 +13,14 @@ goes with its ZooKeeper session, so the lock frees itself once that session expi
 A holder paused past its session (SIGSTOP, a long GC, a cut link) has lost the lock when it wakes,
 and another writer may hold it: :meth:`HeldReportLock.check` (a round trip to ZooKeeper for the
 holder's own node) fails it before each statement it would send (``BoundedHiveServer2Hook.guard``).
-A statement already running on the server while its client was paused is not stopped by this (see
-``DESIGN.md``, known limits).
+
+The statement it had already sent goes on running on the server during the pause (the pause stops
+the client, not Spark's job). So each statement's server handle is recorded in ZooKeeper once sent
+(:meth:`HeldReportLock.record_statement`, ``BoundedHiveServer2Hook.on_submit``), in one transaction
+that checks the holder's lock node: a writer that lost its lock cannot record, and cancels what it
+just sent. The next holder, before its block runs, ends the recorded statement (``end_statement``:
+cancel it on the server and wait until the server says it ended), so no two writers' statements
+overlap on the server.
 """
 
 from __future__ import annotations
@@ -29,6 +35,8 @@ from kazoo.exceptions import KazooException, LockTimeout
 from kazoo.recipe.lock import Lock
 
 LOCK_ROOT = "/logstream/hive_reports"
+# the server handle of the statement a database's writer sent last (persistent: it outlives the writer's session)
+STATEMENT_ROOT = "/logstream/hive_report_statements"
 
 
 class ReportLockTimeout(RuntimeError):
@@ -44,13 +52,34 @@ class HeldReportLock:
 
     def __init__(self, zookeeper: KazooClient, lock: Lock, database: str, me: str) -> None:
         self.zookeeper, self.lock, self.database, self.me = zookeeper, lock, database, me
+        self.node = f"{lock.path}/{lock.node}"
+        stat = zookeeper.exists(self.node)
+        if stat is None:
+            raise ReportLockLost(f"the report lock of {database} is lost before its first statement; {me} stops")
+        self.node_version = stat.version
+
+    def record_statement(self, handle: bytes) -> None:
+        """Record ``handle`` (a statement just sent) as the database's running statement, in one
+        ZooKeeper transaction with a check of this writer's lock node; ReportLockLost if the node is
+        gone (the caller then cancels the statement)."""
+        transaction = self.zookeeper.transaction()
+        transaction.check(self.node, self.node_version)
+        transaction.set_data(statement_path(self.database), handle)
+        try:
+            results = transaction.commit()
+        except KazooException as error:
+            raise ReportLockLost(f"the report lock of {self.database} is lost ({error!r}); {self.me} cancels the "
+                                 "statement it sent") from error
+        failed = [result for result in results if isinstance(result, Exception)]
+        if failed:
+            raise ReportLockLost(f"the report lock of {self.database} is lost ({failed[0]!r}); {self.me} cancels the "
+                                 "statement it sent")
 
     def check(self) -> None:
         """ReportLockLost unless this writer still holds the lock, asked of ZooKeeper now."""
-        node = f"{self.lock.path}/{self.lock.node}"
         try:
             held = (self.lock.is_acquired and self.zookeeper.state == KazooState.CONNECTED
-                    and self.zookeeper.exists(node) is not None)
+                    and self.zookeeper.exists(self.node) is not None)
         except KazooException as error:  # a session that expired while this process was paused
             raise ReportLockLost(f"the report lock of {self.database} is lost ({error!r}); {self.me} stops "
                                  "writing") from error
@@ -63,12 +92,21 @@ def lock_path(database: str) -> str:
     return f"{LOCK_ROOT}/{database.lower()}"  # Hive's names are case-insensitive
 
 
+def statement_path(database: str) -> str:
+    return f"{STATEMENT_ROOT}/{database.lower()}"
+
+
 @contextmanager
 def report_lock(zookeeper: KazooClient, database: str, *, wait: float, writer: str = "",
+                end_statement: Callable[[bytes], str] | None = None,
                 progress: Callable[[str], None] = lambda message: None) -> Iterator[HeldReportLock]:
     """Hold ``database``'s report lock for the block, waiting up to ``wait`` seconds for it.
 
     ``writer`` (a task instance, say) is shown to the writers that wait, beside this host and process.
+    ``end_statement`` ends a statement on the server by its recorded handle and says how it ended
+    (``BoundedHiveServer2Hook.end_statement``): called, once the lock is held, for the statement the
+    previous holder recorded, before the block runs. Without it (a caller that sends no statement
+    itself) nothing is ended.
     """
     me = f"{socket.gethostname()}:{os.getpid()} {writer}".strip()
     lock = zookeeper.Lock(lock_path(database), identifier=me)
@@ -84,6 +122,14 @@ def report_lock(zookeeper: KazooClient, database: str, *, wait: float, writer: s
                                 f"for {wait:g}s (this writer: {me})") from None
     progress(f"holding the report lock of {database} ({me})")
     try:
-        yield HeldReportLock(zookeeper, lock, database, me)
+        held = HeldReportLock(zookeeper, lock, database, me)
+        if end_statement is not None:
+            zookeeper.ensure_path(statement_path(database))
+            previous, _ = zookeeper.get(statement_path(database))
+            if previous:
+                # a holder that lost the lock (paused, cut off) may have left a statement running on the server
+                progress(f"the previous writer's last statement: {end_statement(previous)}")
+                held.record_statement(b"")
+        yield held
     finally:
         lock.release()

@@ -1,10 +1,13 @@
-"""A report writer in a child process, for the paused-writer test: it takes the report lock of
+"""A report writer in a child process, for the paused-writer tests: it takes the report lock of
 DATABASE and inserts 0, 1, 2, ... into TABLE, one statement at a time, through the bounded Hive hook
-guarded by the lock (as ``ReportHoursOperator`` wires them), printing each value once inserted.
+guarded by the lock and recording each statement under it (as ``ReportHoursOperator`` wires them),
+printing each value once inserted. With ENDLESS_AFTER, after that many values it sends an INSERT
+that never ends by itself (about 10^14 rows to sum), printing ``sending the endless insert`` first.
 
-    python paused_report_writer.py ZOOKEEPER DATABASE TABLE SESSION_SECONDS
+    python paused_report_writer.py ZOOKEEPER DATABASE TABLE SESSION_SECONDS [ENDLESS_AFTER]
 
-Exits 3 printing ``ReportLockLost`` when the guard stops it; stops by itself after 2,000 values.
+Exits 3 printing ``ReportLockLost`` when the guard stops it, 4 printing ``HiveStatementCancelled``
+when the server cancelled its statement; stops by itself after 2,000 values.
 """
 
 from __future__ import annotations
@@ -13,24 +16,33 @@ import sys
 
 from kazoo.client import KazooClient
 
-from hooks.hiveserver2 import BoundedHiveServer2Hook
+from hooks.hiveserver2 import BoundedHiveServer2Hook, HiveStatementCancelled
 from logstream.hive.report_lock import ReportLockLost, report_lock
 
+ENDLESS_ROWS = "range(0, 100000000000000, 1, 2)"
 
-def main(zookeeper_hosts: str, database: str, table: str, session_seconds: str) -> int:
+
+def main(zookeeper_hosts: str, database: str, table: str, session_seconds: str, endless_after: str = "-1") -> int:
     zookeeper = KazooClient(hosts=zookeeper_hosts, timeout=float(session_seconds))
     zookeeper.start(timeout=30)
     hive = BoundedHiveServer2Hook()
     try:
-        with report_lock(zookeeper, database, wait=60) as held:
+        with report_lock(zookeeper, database, wait=60, end_statement=hive.end_statement) as held:
             hive.guard = held.check
+            hive.on_submit = held.record_statement
             print("holding", flush=True)
             for value in range(2_000):
+                if value == int(endless_after):
+                    print("sending the endless insert", flush=True)
+                    hive.run(f"INSERT INTO {table} SELECT CAST(sum(id % 7) AS INT) FROM {ENDLESS_ROWS}")
                 hive.run(f"INSERT INTO {table} VALUES ({value})")
                 print(f"inserted {value}", flush=True)
     except ReportLockLost as lost:
         print(f"ReportLockLost: {lost}", flush=True)
         return 3
+    except HiveStatementCancelled as cancelled:
+        print(f"HiveStatementCancelled: {cancelled}", flush=True)
+        return 4
     return 0
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from hooks.hiveserver2 import BoundedHiveServer2Hook
-from logstream.hive.report_lock import ReportLockTimeout, lock_path, report_lock
+from logstream.hive.report_lock import ReportLockTimeout, lock_path, report_lock, statement_path
 from online_stats import wait_for
 from spark_jobs import running
 
@@ -58,8 +58,8 @@ def test_a_writer_paused_past_its_session_writes_nothing_when_it_wakes(stack, se
     try:
         wait_for(lambda: "inserted 2\n" in said, timeout=300, what="the first writer inserting")
         os.kill(writer.pid, signal.SIGSTOP)
-        with report_lock(sessions(), unique_name, wait=120):  # free once the paused writer's session expired
-            # a statement the paused writer had sent goes on at the server; let it end (the known limit)
+        with report_lock(sessions(), unique_name, wait=120, end_statement=hive.end_statement):
+            # (free once the paused writer's session expired; its last statement, if still running, ended)
             wait_for(lambda: not running(stack, table), timeout=120, what="the paused writer's last statement ending")
             before = sorted(row[0] for row in hive.get_records(f"SELECT value FROM {table}"))
             hive.run(f"INSERT INTO {table} VALUES (-1)")
@@ -73,3 +73,48 @@ def test_a_writer_paused_past_its_session_writes_nothing_when_it_wakes(stack, se
     assert any(line.startswith("ReportLockLost") for line in said), "".join(said)
     assert before and -1 not in before
     assert after == sorted([*before, -1])
+
+
+def test_the_statement_a_paused_writer_left_running_is_ended_before_the_next_holder_writes(
+        stack, sessions, zookeeper_hosts, unique_name):
+    """A report writer SIGSTOPped past its ZooKeeper session while its statement runs on the server
+    (an INSERT that never ends by itself: the pause stops the client, not Spark's job). The next
+    holder of the lock ends that statement before its block runs, so the two writers never run
+    statements at once; the woken writer finds its statement cancelled and writes nothing. Whether
+    the job runs is read from Spark's REST API. Removal check: without the previous statement ended
+    in ``report_lock`` (its ``end_statement`` call), the endless INSERT still runs while the next
+    holder writes, and the wait for it to stop fails (checked once)."""
+    table = f"default.{unique_name}"
+    hive = BoundedHiveServer2Hook()
+    hive.run(f"CREATE TABLE {table} (value INT) STORED AS PARQUET")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(stack.config.repo / "plugins"), os.environ.get("PYTHONPATH", "")])}
+    writer = subprocess.Popen([sys.executable, str(Path(__file__).with_name("paused_report_writer.py")), zookeeper_hosts,
+                               unique_name, table, "4", "2"], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    said: list[str] = []
+    reader = threading.Thread(target=lambda: said.extend(iter(writer.stdout.readline, "")), daemon=True)
+    reader.start()
+    progress: list[str] = []
+    try:
+        wait_for(lambda: "sending the endless insert\n" in said and running(stack, f"{table} SELECT"), timeout=300,
+                 what="the first writer's endless insert running on Spark")
+        os.kill(writer.pid, signal.SIGSTOP)
+        with report_lock(sessions(), unique_name, wait=120, end_statement=hive.end_statement,
+                         progress=progress.append):
+            wait_for(lambda: not running(stack, f"{table} SELECT"), timeout=60,
+                     what="the paused writer's endless insert to stop on Spark")
+            hive.run(f"INSERT INTO {table} VALUES (-1)")
+        os.kill(writer.pid, signal.SIGCONT)
+        assert writer.wait(timeout=120) == 4, "".join(said)
+        rows = sorted(row[0] for row in hive.get_records(f"SELECT value FROM {table}"))
+    finally:
+        writer.kill()
+        # whatever the outcome, the endless insert does not go on running (its handle is in ZooKeeper)
+        left, _ = sessions().get(statement_path(unique_name))
+        if left:
+            hive.end_statement(left)
+        hive.run(f"DROP TABLE IF EXISTS {table}")
+    reader.join(timeout=10)
+    assert "the previous writer's last statement: ended (CANCELED_STATE)" in progress, progress
+    assert any(line.startswith("HiveStatementCancelled") for line in said), "".join(said)
+    assert rows == [-1, 0, 1]
