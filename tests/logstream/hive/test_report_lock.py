@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import subprocess
 import sys
 import threading
+from collections import Counter
+from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 from hooks.hiveserver2 import BoundedHiveServer2Hook
+from landed_logs import expected_reports, hours_across_midnight, report_rows
+from logstream.hive.reporting import ReportParams, report_hours
 from logstream.hive.report_lock import ReportLockTimeout, lock_path, report_lock, statement_path
 from online_stats import wait_for
 from spark_jobs import running
+
+# rounds of the paused-report test; LOGSTREAM_PAUSED_REPORT_ROUNDS=50 for the issue's soak (about 30 min)
+PAUSED_REPORT_ROUNDS = int(os.environ.get("LOGSTREAM_PAUSED_REPORT_ROUNDS", "4"))
 
 
 def test_a_second_writer_waits_then_stands_down_naming_the_holder(sessions, unique_name):
@@ -118,3 +127,70 @@ def test_the_statement_a_paused_writer_left_running_is_ended_before_the_next_hol
     assert "the previous writer's last statement: ended (CANCELED_STATE)" in progress, progress
     assert any(line.startswith("HiveStatementCancelled") for line in said), "".join(said)
     assert rows == [-1, 0, 1]
+
+
+def _child_env(stack) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(stack.config.repo / "plugins"), os.environ.get("PYTHONPATH", "")])}
+
+
+def test_rounds_of_a_report_writer_paused_at_random_points_leave_the_hour_reported_once(
+        stack, sessions, zookeeper_hosts, landed, database):
+    """Round after round, a report writer (the hive_reports HQL for one hour, in a child process
+    wired as ``ReportHoursOperator`` is) is SIGSTOPped at a random point of its run, past its
+    ZooKeeper session; a second writer takes the lock, the first is resumed at once, and the second
+    reports the same hour. After every round the hour's report rows are exactly those computed here
+    from the landed entries, in one version, with one ``report_runs`` row: no statement of the woken
+    writer ran beside the second's. The woken writer ends by its guard (``ReportLockLost``) or with
+    its running statement cancelled by the second (``HiveStatementCancelled``), or it had finished
+    before the pause. Rounds: ``LOGSTREAM_PAUSED_REPORT_ROUNDS`` (4 here; 50 by hand). Removal
+    check: with ``HeldReportLock.check`` returning at once and no statement ended by the next
+    holder, the woken writer goes on beside the second (exit 0 without having reported before the
+    pause) and the round fails."""
+    [key] = hours_across_midnight(datetime(2026, 3, 2), count=1)
+    landed.land_hour(key, count=300, seed=5, hosts=25)
+    expected = expected_reports(landed, key, version=1)
+    assert all(expected.values()), "the generated data gives every report rows"
+    hive = BoundedHiveServer2Hook()
+    rng = random.Random(database)
+    endings: Counter = Counter()
+    for round_number in range(PAUSED_REPORT_ROUNDS):
+        writer = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("paused_hour_report.py")), zookeeper_hosts, database,
+             landed.root, landed.topic, key, f"paused_{round_number}", "4"],
+            env=_child_env(stack), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        said: list[str] = []
+        reader = threading.Thread(target=lambda: said.extend(iter(writer.stdout.readline, "")), daemon=True)
+        reader.start()
+        try:
+            wait_for(lambda: "holding\n" in said or writer.poll() is not None, timeout=300,
+                     what=f"round {round_number}: the first writer holding the lock")
+            assert "holding\n" in said, "".join(said)
+            pause_at = rng.uniform(0, 6)  # a report of this hour takes about 6-10 s here
+            try:
+                writer.wait(timeout=pause_at)
+                ending = "finished before the pause"
+            except subprocess.TimeoutExpired:
+                os.kill(writer.pid, signal.SIGSTOP)
+                reported_before_pause = "reported\n" in said
+                with report_lock(sessions(), database, wait=120, end_statement=hive.end_statement) as held:
+                    # woken while the second writes: whatever it would still send would run beside its statements
+                    os.kill(writer.pid, signal.SIGCONT)
+                    hive.guard, hive.on_submit = held.check, held.record_statement
+                    report_hours(partial(hive.run, split_statements=True), hive.get_records, landed.client,
+                                 topic=landed.topic, keys=[key], params=ReportParams(database=database, hdfs_root=landed.root),
+                                 run_id=f"second_{round_number}")
+                    hive.guard = hive.on_submit = None
+                code = writer.wait(timeout=120)
+                reader.join(timeout=10)
+                assert code in (3, 4) or (code == 0 and reported_before_pause), "".join(said)
+                ending = {0: "finished before the pause", 3: "stopped by its guard",
+                          4: "its running statement cancelled"}[code]
+            assert writer.returncode in (0, 3, 4), "".join(said)
+        finally:
+            writer.kill()
+        endings[ending] += 1
+        assert report_rows(hive.get_records, database, key) == expected, f"round {round_number} ({ending})"
+        dt, hour = key.split("T")
+        runs = hive.get_records(f"SELECT version FROM {database}.report_runs WHERE dt = '{dt}' AND hour = '{hour}'")
+        assert runs == [(1,)], f"round {round_number} ({ending}): {runs}"
+    print(f"{PAUSED_REPORT_ROUNDS} rounds: {dict(endings)}")

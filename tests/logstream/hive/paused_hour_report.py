@@ -1,0 +1,49 @@
+"""A report writer in a child process, for the paused-report rounds: it takes the report lock of
+DATABASE and reports hour KEY of TOPIC (the hive_reports HQL, ``logstream.hive.reporting``) through
+the bounded Hive hook wired to the lock as ``ReportHoursOperator`` wires it, printing ``holding``
+once it holds the lock and ``reported`` once every statement is done.
+
+    python paused_hour_report.py ZOOKEEPER DATABASE HDFS_ROOT TOPIC KEY RUN_ID SESSION_SECONDS
+
+Exits 0 when reported, 3 printing ``ReportLockLost`` when its lock is gone, 4 printing
+``HiveStatementCancelled`` when the server cancelled its statement (the next holder ended it).
+"""
+
+from __future__ import annotations
+
+import sys
+from functools import partial
+
+from kazoo.client import KazooClient
+
+from hooks.hiveserver2 import BoundedHiveServer2Hook, HiveStatementCancelled
+from hooks.webhdfs import BoundedWebHDFSHook
+from logstream.hive.report_lock import ReportLockLost, report_lock
+from logstream.hive.reporting import ReportParams, report_hours
+
+
+def main(zookeeper_hosts: str, database: str, hdfs_root: str, topic: str, key: str, run_id: str,
+         session_seconds: str) -> int:
+    zookeeper = KazooClient(hosts=zookeeper_hosts, timeout=float(session_seconds))
+    zookeeper.start(timeout=30)
+    hive = BoundedHiveServer2Hook()
+    client = BoundedWebHDFSHook().get_conn()
+    try:
+        with report_lock(zookeeper, database, wait=120, end_statement=hive.end_statement) as held:
+            hive.guard = held.check
+            hive.on_submit = held.record_statement
+            print("holding", flush=True)
+            report_hours(partial(hive.run, split_statements=True), hive.get_records, client, topic=topic, keys=[key],
+                         params=ReportParams(database=database, hdfs_root=hdfs_root), run_id=run_id)
+            print("reported", flush=True)
+    except ReportLockLost as lost:
+        print(f"ReportLockLost: {lost}", flush=True)
+        return 3
+    except HiveStatementCancelled as cancelled:
+        print(f"HiveStatementCancelled: {cancelled}", flush=True)
+        return 4
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:]))
