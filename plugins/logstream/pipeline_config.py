@@ -65,7 +65,8 @@ class ConsumerSettings:
 
 @dataclass(frozen=True)
 class HealthSettings:
-    """When the online statistics are called frozen or stalled (the storm health checks)."""
+    """When the online statistics are called frozen or stalled (the storm health checks), and the
+    reports overdue (the report freshness check)."""
 
     # the window the shares are taken over, of flushes committed in it
     online_window_minutes: int = 10
@@ -74,6 +75,11 @@ class HealthSettings:
     online_max_expired_share: float = 0.5
     # a partition with records waiting and no flush committed for this long is stalled
     online_stalled_minutes: int = 10
+    # an hour whose landed input no report covers, this long after it had to be reported (its end
+    # plus the lateness) and after its last file landed, is overdue (the report freshness check)
+    report_max_delay_minutes: int = 90
+    # how far back the report freshness check looks (older hours are backfills' business)
+    report_lookback_hours: int = 48
 
 
 @dataclass(frozen=True)
