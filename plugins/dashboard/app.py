@@ -1,6 +1,7 @@
 """The live dashboard's FastAPI app, mounted in Airflow's api-server by ``dashboard_plugin.py``.
 
-``GET /`` the page, ``GET /static/<file>`` its script and style, ``GET /api/snapshot`` the numbers
+``GET /`` the page, ``GET /static/<file>`` its script and style, ``GET /api/incidents`` the
+pipeline's open and recently closed incidents, ``GET /api/snapshot`` the numbers
 as JSON, ``/ws`` the push feed: a full snapshot on connect and after every committed flush.
 
 One :class:`ResultStoreFeed` per process (started in the app's lifespan) LISTENs on the result
@@ -24,6 +25,7 @@ from fastapi import FastAPI, HTTPException, WebSocket, WebSocketDisconnect, stat
 from fastapi.responses import FileResponse, JSONResponse
 
 from dashboard.auth import RESULTS_CONN_ID, DashboardUserDep, accept_dashboard_socket
+from logstream.incidents import RECENT_VARIABLE, VARIABLE_PREFIX, incidents_view
 from logstream.results.live_view import read_snapshot
 from logstream.results.schema import NOTIFY_CHANNEL
 from logstream.results.store import SESSION_OPTIONS, session_settings
@@ -139,6 +141,18 @@ def _results_dsn() -> str:
             f"{conn.port or 5432}/{quote(conn.schema or '', safe='')}?{urlencode(settings)}")
 
 
+def _incident_variables() -> dict[str, str]:
+    """The incident notifier's Variables, read from Airflow's metadata database (the api-server's)."""
+    from airflow.models.variable import Variable
+    from airflow.utils.session import create_session
+    from sqlalchemy import or_, select
+
+    with create_session() as session:
+        rows = session.scalars(select(Variable).where(or_(Variable.key.startswith(VARIABLE_PREFIX, autoescape=True),
+                                                          Variable.key == RECENT_VARIABLE))).all()
+        return {row.key: row.val for row in rows}
+
+
 def create_app(*, dsn: str | None = None) -> FastAPI:
     """The dashboard app.
 
@@ -171,6 +185,12 @@ def create_app(*, dsn: str | None = None) -> FastAPI:
     @app.get("/api/snapshot")
     async def snapshot(user: DashboardUserDep) -> JSONResponse:
         return JSONResponse(await app.state.feed.snapshot())
+
+    @app.get("/api/incidents")
+    async def incidents(user: DashboardUserDep) -> JSONResponse:
+        """The pipeline's open incidents and the last closed ones (``logstream/incidents.py``)."""
+        return JSONResponse(incidents_view(await asyncio.to_thread(_incident_variables)),
+                            headers={"Cache-Control": "no-store"})
 
     @app.websocket("/ws")
     async def feed(websocket: WebSocket) -> None:

@@ -5,30 +5,23 @@ An incident is named (``{{ dag_id }}.{{ task_id }}`` by default, templated: a to
 partition's map index make it one per check, topic and partition) and is open while the Airflow
 Variable ``logstream_incident__<name>`` exists: the failure callback creates it and mails, the
 success callback deletes it, mails the recovery and puts it at the head of ``logstream_incidents_recent``
-(the last 50 closed, with when they opened and closed): both are in the UI under Admin > Variables. Same recipients and SMTP connection as the
+(the last 50 closed, with when they opened and closed): both are in the UI under Admin > Variables,
+and the live page lists them (``logstream/incidents.py``). Same recipients and SMTP connection as the
 failure alert (``[logstream] alert_emails``, ``smtp_default``).
 """
 
 from __future__ import annotations
 
 import json
-import re
 from datetime import datetime, timezone
 
 from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 from airflow.sdk import BaseNotifier, Variable
 
+from logstream.incidents import RECENT_KEPT, RECENT_VARIABLE, incident_variable
 from notifiers.failure_alert import alert_recipients
 
-VARIABLE_PREFIX = "logstream_incident__"
 OPENED, RECOVERED = "opened", "recovered"
-# the incidents closed lately, newest first (JSON), beside the open ones in Admin > Variables
-RECENT_VARIABLE = "logstream_incidents_recent"
-RECENT_KEPT = 50
-
-
-def incident_variable(incident: str) -> str:
-    return VARIABLE_PREFIX + re.sub(r"[^A-Za-z0-9_.-]+", "_", incident)
 
 
 class IncidentAlert(BaseNotifier):
@@ -58,7 +51,8 @@ class IncidentAlert(BaseNotifier):
                               json.loads(state).get("opened"))
                 return
             error = str(context.get("exception") or "failed")[:2000]
-            Variable.set(key, json.dumps({"opened": now, "run_id": ti.run_id, "error": error[:500]}))
+            Variable.set(key, json.dumps({"incident": self.incident, "opened": now, "run_id": ti.run_id,
+                                          "error": error[:500]}))
             subject = f"[logstream] incident: {self.incident} failed ({ti.run_id})"
             body = (f"<p><b>{self.incident}</b> failed in run {ti.run_id} at {now}.</p><p><pre>{error}</pre></p>"
                     f"<p>Log: {ti.log_url}</p><p>No further e-mail until it succeeds again.</p>")

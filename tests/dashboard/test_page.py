@@ -150,6 +150,30 @@ def test_the_operator_sees_the_databases_numbers_change_live(stack, browser, res
     print(f"screenshot of the live dashboard inside the Airflow UI: {screenshot}")
 
 
+def test_the_operator_sees_the_open_incidents_each_linked_to_its_dag(stack, browser, unique_name):
+    """An incident as the notifier records it (``notifiers/incident_alert.py``), written here by
+    hand: the page lists it with its error's first line and a link that opens its DAG in the UI."""
+    from airflow.models.variable import Variable
+
+    from logstream.incidents import incident_variable
+
+    incident = f"{unique_name}.check_it"
+    Variable.set(incident_variable(incident), json.dumps({
+        "incident": incident, "opened": utc_now().isoformat(timespec="seconds"), "run_id": "manual__test",
+        "error": "the landed offsets have a gap at 42\nTraceback (most recent call last): ..."}))
+    try:
+        log_in(browser, stack, "operator")
+        row = WebDriverWait(browser, WAIT_SECONDS).until(
+            lambda d: d.find_elements(By.CSS_SELECTOR, f"#open-incidents tr[data-incident='{incident}']"))[0]
+        cells = [td.text for td in row.find_elements(By.TAG_NAME, "td")]
+        link = row.find_element(By.TAG_NAME, "a")
+        assert cells[0] == incident and cells[2] == "the landed offsets have a gap at 42"
+        assert link.get_attribute("href").endswith(f"/dags/{unique_name}") and link.get_attribute("target") == "_top"
+        assert "open)" in browser.find_element(By.ID, "incidents-summary").text
+    finally:
+        Variable.delete(incident_variable(incident))
+
+
 def test_the_page_comes_back_by_itself_after_the_api_server_restarts(stack, browser, results):
     flush(results, minute(utc_now()), 5)
     log_in(browser, stack, "operator")

@@ -98,4 +98,47 @@ function render(snapshot) {
   pushedAt.dataset.at = snapshot.generated_at || "";
 }
 
+// The pipeline's incidents (open and closed lately), each linked to its DAG in the Airflow UI.
+const INCIDENTS_EVERY_MS = 30000;
+
+function dagLink(incident) {
+  const link = document.createElement("a");
+  link.href = `/dags/${encodeURIComponent(incident.dag_id)}`;
+  link.textContent = incident.incident;
+  link.target = "_top";  // the page sits in the Airflow UI's frame: the DAG opens in the UI itself
+  return link;
+}
+
+function incidentRows(table, incidents, cells) {
+  table.querySelector("tbody").replaceChildren(...incidents.map((incident) => {
+    const tr = document.createElement("tr");
+    tr.dataset.incident = incident.incident;
+    for (const value of cells(incident)) {
+      const td = document.createElement("td");
+      td.append(value);
+      tr.append(td);
+    }
+    return tr;
+  }));
+}
+
+async function loadIncidents() {
+  const summary = document.getElementById("incidents-summary");
+  try {
+    const response = await fetch(`${location.pathname.replace(/\/?$/, "/")}api/incidents`, {cache: "no-store"});
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    const incidents = await response.json();
+    incidentRows(document.getElementById("open-incidents"), incidents.open,
+                 (i) => [dagLink(i), when(i.opened), i.error]);
+    incidentRows(document.getElementById("recent-incidents"), incidents.recent,
+                 (i) => [dagLink(i), when(i.opened), when(i.closed)]);
+    summary.textContent = incidents.open.length ? `(${incidents.open.length} open)` : "(none open)";
+    summary.dataset.open = incidents.open.length;
+  } catch (error) {
+    summary.textContent = `(could not be read: ${error.message})`;
+  }
+  setTimeout(loadIncidents, INCIDENTS_EVERY_MS);
+}
+
 connect();
+loadIncidents();
