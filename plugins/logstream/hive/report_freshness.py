@@ -16,10 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from hdfs.util import HdfsError
-
 from logstream.hdfs_layout import quarantine_dir, topic_dir
-from logstream.hive.report_plan import fingerprint, hour_folders
+from logstream.hive.report_plan import fingerprint, hour_folders, landed_file_statuses
 from logstream.log_hours.hours import hour_key, shift
 
 
@@ -39,18 +37,6 @@ class OverdueHour:
         return f"{self.topic} {self.key}: {self.files} file(s), the last landed {landed}, {reported}"
 
 
-def _files(client, folder: str) -> list[tuple[str, int, float]]:
-    """(name, size, landing time) of the files Hive reads in ``folder`` (as ``report_plan.landed_files``)."""
-    try:
-        listing = client.list(folder, status=True)
-    except HdfsError:
-        if client.status(folder, strict=False) is not None:
-            raise
-        return []
-    return sorted((name, status["length"], status["modificationTime"] / 1000) for name, status in listing
-                  if status["type"] == "FILE" and not name.startswith(("_", ".")))
-
-
 def overdue_hours(client, root: str, topic: str, history: Mapping[str, list[tuple[int, str]]], *, now: float,
                   lateness_seconds: float, max_delay_seconds: float, lookback_hours: int) -> list[OverdueHour]:
     """The hours of ``topic`` under ``root`` whose landed input is overdue for a report at ``now``.
@@ -64,8 +50,8 @@ def overdue_hours(client, root: str, topic: str, history: Mapping[str, list[tupl
     quarantine = hour_folders(client, quarantine_dir(root, topic), oldest, newest)
     overdue = []
     for key in sorted(logs.keys() | quarantine.keys()):
-        log_files = _files(client, logs[key].location) if key in logs else []
-        quarantine_files = _files(client, quarantine[key].location) if key in quarantine else []
+        log_files = landed_file_statuses(client, logs[key].location) if key in logs else []
+        quarantine_files = landed_file_statuses(client, quarantine[key].location) if key in quarantine else []
         if not log_files and not quarantine_files:
             continue
         current = fingerprint([(name, size) for name, size, _ in log_files],

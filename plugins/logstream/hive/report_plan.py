@@ -61,8 +61,9 @@ class HourPlan:
         return cls(**{**plan, **folders})
 
 
-def landed_files(client, folder: str) -> list[tuple[str, int]]:
-    """(name, size) of the files Hive reads in ``folder``; Hadoop input formats skip ``_`` and ``.`` names."""
+def landed_file_statuses(client, folder: str) -> list[tuple[str, int, float]]:
+    """(name, size, landing time in epoch seconds) of the files Hive reads in ``folder``; Hadoop input
+    formats skip ``_`` and ``.`` names."""
     try:
         listing = client.list(folder, status=True)  # one call; asking whether it exists first would be two
     except HdfsError:
@@ -70,10 +71,15 @@ def landed_files(client, folder: str) -> list[tuple[str, int]]:
             raise
         return []
     return sorted(
-        (name, status["length"])
+        (name, status["length"], status["modificationTime"] / 1000)
         for name, status in listing
         if status["type"] == "FILE" and not name.startswith(("_", "."))
     )
+
+
+def landed_files(client, folder: str) -> list[tuple[str, int]]:
+    """(name, size) of the files Hive reads in ``folder``."""
+    return [(name, size) for name, size, _ in landed_file_statuses(client, folder)]
 
 
 def fingerprint(log_files: Iterable[tuple[str, int]], quarantine_files: Iterable[tuple[str, int]]) -> str:

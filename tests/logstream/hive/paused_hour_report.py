@@ -14,35 +14,22 @@ from __future__ import annotations
 import sys
 from functools import partial
 
-from kazoo.client import KazooClient
-
-from hooks.hiveserver2 import BoundedHiveServer2Hook, HiveStatementCancelled
+from hooks.hiveserver2 import BoundedHiveServer2Hook
 from hooks.webhdfs import BoundedWebHDFSHook
-from logstream.hive.report_lock import ReportLockLost, report_lock
 from logstream.hive.reporting import ReportParams, report_hours
+from paused_report_writer import write_under_lock  # beside this script (its folder is on sys.path)
 
 
 def main(zookeeper_hosts: str, database: str, hdfs_root: str, topic: str, key: str, run_id: str,
          session_seconds: str) -> int:
-    zookeeper = KazooClient(hosts=zookeeper_hosts, timeout=float(session_seconds))
-    zookeeper.start(timeout=30)
-    hive = BoundedHiveServer2Hook()
     client = BoundedWebHDFSHook().get_conn()
-    try:
-        with report_lock(zookeeper, database, wait=120, end_statement=hive.end_statement) as held:
-            hive.guard = held.check
-            hive.on_submit = held.record_statement
-            print("holding", flush=True)
-            report_hours(partial(hive.run, split_statements=True), hive.get_records, client, topic=topic, keys=[key],
-                         params=ReportParams(database=database, hdfs_root=hdfs_root), run_id=run_id)
-            print("reported", flush=True)
-    except ReportLockLost as lost:
-        print(f"ReportLockLost: {lost}", flush=True)
-        return 3
-    except HiveStatementCancelled as cancelled:
-        print(f"HiveStatementCancelled: {cancelled}", flush=True)
-        return 4
-    return 0
+
+    def report(hive: BoundedHiveServer2Hook) -> None:
+        report_hours(partial(hive.run, split_statements=True), hive.get_records, client, topic=topic, keys=[key],
+                     params=ReportParams(database=database, hdfs_root=hdfs_root), run_id=run_id)
+        print("reported", flush=True)
+
+    return write_under_lock(zookeeper_hosts, database, session_seconds, report)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,18 @@ from spark_jobs import running
 PAUSED_REPORT_ROUNDS = int(os.environ.get("LOGSTREAM_PAUSED_REPORT_ROUNDS", "4"))
 
 
+def _start_writer(stack, script: str, *args: str) -> tuple[subprocess.Popen, list[str], threading.Thread]:
+    """``script`` (a writer beside this file) in a child process; what it prints is collected, line
+    by line, into the returned list by the returned thread."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(stack.config.repo / "plugins"), os.environ.get("PYTHONPATH", "")])}
+    writer = subprocess.Popen([sys.executable, str(Path(__file__).with_name(script)), *args], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    said: list[str] = []
+    reader = threading.Thread(target=lambda: said.extend(iter(writer.stdout.readline, "")), daemon=True)
+    reader.start()
+    return writer, said, reader
+
+
 def test_a_second_writer_waits_then_stands_down_naming_the_holder(sessions, unique_name):
     holder, other = sessions(), sessions()
     said: list[str] = []
@@ -58,12 +70,7 @@ def test_a_writer_paused_past_its_session_writes_nothing_when_it_wakes(stack, se
     table = f"default.{unique_name}"
     hive = BoundedHiveServer2Hook()
     hive.run(f"CREATE TABLE {table} (value INT) STORED AS PARQUET")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(stack.config.repo / "plugins"), os.environ.get("PYTHONPATH", "")])}
-    writer = subprocess.Popen([sys.executable, str(Path(__file__).with_name("paused_report_writer.py")), zookeeper_hosts,
-                               unique_name, table, "4"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    said: list[str] = []
-    reader = threading.Thread(target=lambda: said.extend(iter(writer.stdout.readline, "")), daemon=True)
-    reader.start()
+    writer, said, reader = _start_writer(stack, "paused_report_writer.py", zookeeper_hosts, unique_name, table, "4")
     try:
         wait_for(lambda: "inserted 2\n" in said, timeout=300, what="the first writer inserting")
         os.kill(writer.pid, signal.SIGSTOP)
@@ -96,13 +103,7 @@ def test_the_statement_a_paused_writer_left_running_is_ended_before_the_next_hol
     table = f"default.{unique_name}"
     hive = BoundedHiveServer2Hook()
     hive.run(f"CREATE TABLE {table} (value INT) STORED AS PARQUET")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(stack.config.repo / "plugins"), os.environ.get("PYTHONPATH", "")])}
-    writer = subprocess.Popen([sys.executable, str(Path(__file__).with_name("paused_report_writer.py")), zookeeper_hosts,
-                               unique_name, table, "4", "2"], env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True)
-    said: list[str] = []
-    reader = threading.Thread(target=lambda: said.extend(iter(writer.stdout.readline, "")), daemon=True)
-    reader.start()
+    writer, said, reader = _start_writer(stack, "paused_report_writer.py", zookeeper_hosts, unique_name, table, "4", "2")
     progress: list[str] = []
     try:
         wait_for(lambda: "sending the endless insert\n" in said and running(stack, f"{table} SELECT"), timeout=300,
@@ -129,10 +130,6 @@ def test_the_statement_a_paused_writer_left_running_is_ended_before_the_next_hol
     assert rows == [-1, 0, 1]
 
 
-def _child_env(stack) -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(stack.config.repo / "plugins"), os.environ.get("PYTHONPATH", "")])}
-
-
 def test_rounds_of_a_report_writer_paused_at_random_points_leave_the_hour_reported_once(
         stack, sessions, zookeeper_hosts, landed, database):
     """Round after round, a report writer (the hive_reports HQL for one hour, in a child process
@@ -154,13 +151,8 @@ def test_rounds_of_a_report_writer_paused_at_random_points_leave_the_hour_report
     rng = random.Random(database)
     endings: Counter = Counter()
     for round_number in range(PAUSED_REPORT_ROUNDS):
-        writer = subprocess.Popen(
-            [sys.executable, str(Path(__file__).with_name("paused_hour_report.py")), zookeeper_hosts, database,
-             landed.root, landed.topic, key, f"paused_{round_number}", "4"],
-            env=_child_env(stack), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        said: list[str] = []
-        reader = threading.Thread(target=lambda: said.extend(iter(writer.stdout.readline, "")), daemon=True)
-        reader.start()
+        writer, said, reader = _start_writer(stack, "paused_hour_report.py", zookeeper_hosts, database, landed.root,
+                                             landed.topic, key, f"paused_{round_number}", "4")
         try:
             wait_for(lambda: "holding\n" in said or writer.poll() is not None, timeout=300,
                      what=f"round {round_number}: the first writer holding the lock")
