@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import bisect
 import random
 from collections import Counter
 
@@ -11,7 +12,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from logstream.hadoop_consumer.consumer import BatchLimits, HadoopConsumer
 from logstream.log_generator import LogGenerator
-from log_times import HOUR, previous_utc_midnight
+from log_times import HOUR, hour_folder, previous_utc_midnight
 
 # the default entries run from two hours before a recent UTC midnight to an hour after it: every
 # hour of them is in the past, within the consumer's StartTime bounds whatever the date
@@ -25,7 +26,7 @@ def create_topic(kafka_config: dict, topic: str, partitions: int) -> None:
 
 def produce(kafka_config: dict, topic: str, count: int, *, partitions: int, seed: int = 1, bad_ratio: float = 0.05,
             start: int = DAY_BOUNDARY - 2 * HOUR, end: int = DAY_BOUNDARY + HOUR, resent_ratio: float | None = None,
-            first_lines_again: int = 0) -> Counter:
+            first_lines_again: int = 0, line_ids: dict[str, list[tuple[int, int, bool, bytes]]] | None = None) -> Counter:
     """Produce ``count`` generated records round-robin over partitions; the multiset of values that
     must land.
 
@@ -33,7 +34,8 @@ def produce(kafka_config: dict, topic: str, count: int, *, partitions: int, seed
     ids as the Flume tiers send them (the key "ls1 <host> <file id> <start> <end>", written here by
     hand; the file's bytes tiled by its lines), and that share of 50-line batches is sent again 1-5 batches later, as a failover re-sends:
     older lines after newer ones; and each partition's first ``first_lines_again`` lines are sent again
-    at the end. A copy must not land: the multiset holds each line once.
+    at the end. A copy must not land: the multiset holds each line once. ``line_ids`` then gets each
+    host file's lines as (start, end, valid, value).
     """
     producer = Producer({**kafka_config, "linger.ms": 20, "enable.idempotence": True})
     sent = Counter()
@@ -76,6 +78,9 @@ def produce(kafka_config: dict, topic: str, count: int, *, partitions: int, seed
             begin = file_end[partition]
             file_end[partition] += len(record.value) + 1
             key = b"ls1 host%d %d-9a0c31f2 %d %d" % (partition, 4242 + partition, begin, file_end[partition])
+            if line_ids is not None:
+                line_ids.setdefault(f"host{partition} {4242 + partition}-9a0c31f2", []).append(
+                    (begin, file_end[partition], record.valid, record.value))
             batches[partition].append((record.value, key))
             if i // partitions < first_lines_again:
                 first_lines[partition].append((record.value, key))
@@ -124,6 +129,62 @@ def landed(client, root: str, topic: str) -> Counter:
                         elif line.split(b"\t")[3] != b"copy":
                             found[base64.b64decode(line.split(b"\t")[4])] += 1
     return found
+
+
+def landed_line_ids(client, root: str, topic: str, *, folders: dict | None = None) -> dict[str, list[tuple[int, int, int]]]:
+    """Every row of the side indexes of ``topic``'s landed entries (``_line_ids``), read as Hive would:
+    "<host> <file id>" -> sorted (start, end, lines). ``folders`` gets each row's hour folder
+    (``dt=…/hour=…``) by (file, start, end)."""
+    rows: dict[str, list[tuple[int, int, int]]] = {}
+    base = f"{root}/_line_ids/{topic}"
+    for folder, _, files in client.walk(base) if client.status(base, strict=False) else ():
+        for name in files:
+            with client.read(f"{folder}/{name}") as reader:
+                for row in reader.read().decode().split("\n")[:-1]:
+                    host, file_id, start, end, lines = row.split("\t")
+                    rows.setdefault(f"{host} {file_id}", []).append((int(start), int(end), int(lines)))
+                    if folders is not None:
+                        folders[(f"{host} {file_id}", int(start), int(end))] = "/".join(folder.rsplit("/", 2)[1:])
+    return {file: sorted(found) for file, found in rows.items()}
+
+
+def once_each(rows: dict[str, list[tuple[int, int, int]]]) -> tuple[dict[str, list[tuple[int, int, int]]], int]:
+    """The rows merged where they touch, per host file, and the bytes held more than once (rows
+    that overlap)."""
+    merged: dict[str, list[list[int]]] = {}
+    again = 0
+    for file, found in rows.items():
+        runs = merged[file] = []
+        for start, end, lines in sorted(found):
+            if runs and start < runs[-1][1]:
+                again += min(end, runs[-1][1]) - start
+            if runs and start <= runs[-1][1]:
+                runs[-1][1] = max(runs[-1][1], end)
+                runs[-1][2] += lines
+            else:
+                runs.append([start, end, lines])
+    return {file: [tuple(run) for run in runs] for file, runs in merged.items()}, again
+
+
+def valid_line_runs(line_ids: dict[str, list[tuple[int, int, bool, bytes]]]) -> dict[str, list[tuple[int, int, int]]]:
+    """What the side indexes must hold for lines the test wrote: per host file, the runs of adjacent
+    valid lines with their number of lines."""
+    return once_each({file: [(start, end, 1) for start, end, valid, _ in lines if valid]
+                      for file, lines in line_ids.items()})[0]
+
+
+def misfiled_line_ids(line_ids: dict[str, list[tuple[int, int, bool, bytes]]], folders: dict) -> list:
+    """The side index rows (of :func:`landed_line_ids`'s ``folders``) that hold a line whose StartTime
+    (read here from the line the test wrote) is not in the row's hour folder."""
+    hour_of = {(file, start): hour_folder(int(value.split(b",")[2]))
+               for file, lines in line_ids.items() for start, _end, valid, value in lines if valid}
+    starts = {file: sorted(start for start, _end, valid, _ in lines if valid) for file, lines in line_ids.items()}
+    wrong = []
+    for (file, start, end), folder in folders.items():
+        low, high = bisect.bisect_left(starts[file], start), bisect.bisect_left(starts[file], end)
+        if {hour_of[(file, line)] for line in starts[file][low:high]} != {folder}:
+            wrong.append((file, start, end, folder))
+    return wrong
 
 
 def quarantine_reasons(client, root: str, topic: str) -> dict[tuple[int, int], str]:

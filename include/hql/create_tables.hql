@@ -30,6 +30,21 @@ ROW FORMAT DELIMITED FIELDS TERMINATED BY '\t'
 STORED AS TEXTFILE
 LOCATION '{{ params.hdfs_root }}/_quarantine';
 
+-- The side indexes of the entries files: <root>/_line_ids/<topic>/dt=/hour=/*.ids, one row per run
+-- of adjacent lines of a host file (its bytes [start_byte, end_byte), `lines` lines) that the entries
+-- file of the same name holds (logstream.line_ids.LandedLines); entries sent without a line id have none.
+CREATE EXTERNAL TABLE IF NOT EXISTS {{ params.database }}.line_ids (
+    host STRING,
+    file_id STRING,
+    start_byte BIGINT,
+    end_byte BIGINT,
+    lines BIGINT
+)
+PARTITIONED BY (topic STRING, dt STRING, hour STRING)
+ROW FORMAT DELIMITED FIELDS TERMINATED BY '\t'
+STORED AS TEXTFILE
+LOCATION '{{ params.hdfs_root }}/_line_ids';
+
 -- One partition per topic and hour in every report table, replaced as a whole by each report run;
 -- `version` says which input of the hour the rows were computed from (see report_runs).
 CREATE TABLE IF NOT EXISTS {{ params.database }}.report_records_per_config (

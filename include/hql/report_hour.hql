@@ -16,9 +16,16 @@ ALTER TABLE {{ db }}.quarantine ADD IF NOT EXISTS
     PARTITION (topic = '{{ h.topic }}', dt = '{{ p.dt }}', hour = '{{ p.hour }}') LOCATION '{{ p.location }}'
 {% endfor %};
 {% endif %}
+{% if h.line_id_partitions %}
+ALTER TABLE {{ db }}.line_ids ADD IF NOT EXISTS
+{% for p in h.line_id_partitions %}
+    PARTITION (topic = '{{ h.topic }}', dt = '{{ p.dt }}', hour = '{{ p.hour }}') LOCATION '{{ p.location }}'
+{% endfor %};
+{% endif %}
 -- files that landed since the last query of the tables must be listed again
 REFRESH TABLE {{ db }}.logs;
 REFRESH TABLE {{ db }}.quarantine;
+REFRESH TABLE {{ db }}.line_ids;
 
 {% include "reports/records_per_config.hql" %}
 {% include "reports/records_per_host.hql" %}

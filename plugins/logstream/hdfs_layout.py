@@ -5,6 +5,10 @@
     <root>/_quarantine/<topic>/dt=YYYY-MM-DD/hour=HH/<topic>+<partition>+<first>+<last>.tsv
         records that are not entries, filed by their Kafka timestamp (UTC), one per line
         (:func:`quarantine_row`): partition TAB offset TAB kafka_timestamp_ms TAB reason TAB base64(raw value);
+    <root>/_line_ids/<topic>/dt=YYYY-MM-DD/hour=HH/<topic>+<partition>+<first>+<last>.ids
+        the side index of the entries file of the same name (``.log``): the line ids of its entries that
+        came with one (``line_ids.LandedLines``: host TAB file id TAB start TAB end TAB lines per run of
+        adjacent lines), published with it; Hive's ``line_ids`` table;
     <root>/_offsets/<topic>/<partition>/offset.dat
         the partition's committed offset (see offset_store.py);
     <root>/_inflight/<topic>/<partition>/<token>/
@@ -24,6 +28,7 @@ from logstream.log_entry import LAST_START_TIME
 
 DEFAULT_ROOT = "/logs"
 QUARANTINE = "_quarantine"
+LINE_IDS = "_line_ids"
 # the last moment with a (dt, hour) folder: 9999-12-31T23:59:59Z
 LAST_FILEABLE_SECOND = LAST_START_TIME
 
@@ -61,6 +66,10 @@ def topic_dir(root: str, topic: str) -> str:
 
 def quarantine_dir(root: str, topic: str) -> str:
     return f"{root}/{QUARANTINE}/{topic}"
+
+
+def line_ids_dir(root: str, topic: str) -> str:
+    return f"{root}/{LINE_IDS}/{topic}"
 
 
 def hour_dir(base: str, dt: str, hour: str) -> str:

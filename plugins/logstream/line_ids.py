@@ -218,3 +218,81 @@ class LineDedup:
             self.covered.add(file, start, end, newest)
             self.taken.add(file, start, end, newest)
         return True
+
+
+class LandedLines:
+    """The line ids of the entries one landed file holds, as the rows of its side index
+    (``hdfs_layout.line_ids_dir``, Hive's ``line_ids`` table): per host file, runs of adjacent lines
+    with their number of lines. Lines are added in any order; touching runs are merged when the rows
+    are made, overlapping ones are not (a line held twice stays visible as two rows that overlap)."""
+
+    def __init__(self) -> None:
+        # file -> [[start, end, lines], ...] in the order added, the last one grown while lines touch it
+        self.runs: dict[str, list[list[int]]] = {}
+
+    def add(self, file: str, start: int, end: int, lines: int = 1) -> None:
+        runs = self.runs.get(file)
+        if runs is None:
+            self.runs[file] = [[start, end, lines]]
+        elif runs[-1][1] == start:
+            runs[-1][1] = end
+            runs[-1][2] += lines
+        else:
+            runs.append([start, end, lines])
+
+    def __bool__(self) -> bool:
+        return bool(self.runs)
+
+    def add_keys(self, keys: list) -> None:
+        """Add the lines of records with these Kafka keys, in their order; keys that are not line ids
+        are skipped. C-level passes over the keys when all are line ids (runs break where a line does
+        not start at the end of the one before it in the same file), else key by key."""
+        try:
+            parts = list(map(bytes.split, keys))
+            if set(map(len, parts)) != {5} or set(map(operator.itemgetter(0), parts)) != {_FORMATS[1]}:
+                raise ValueError("not all line ids")
+            starts = list(map(int, map(operator.itemgetter(3), parts)))
+            ends = list(map(int, map(operator.itemgetter(4), parts)))
+            if not all(map(operator.lt, starts, ends)) or min(starts) < 0:
+                raise ValueError("not all line ids")
+            files = list(map(operator.itemgetter(1, 2), parts))
+            distinct = set(files)
+            named = {pair: f"{_text(pair[0])} {_text(pair[1])}" for pair in distinct}
+        except (TypeError, ValueError, UnicodeDecodeError):  # a record without a key, or keys of other kinds
+            for key in keys:
+                found = line_id(key)
+                if found is not None:
+                    self.add(*found)
+            return
+        for pair in distinct:
+            if len(distinct) == 1:
+                mine_starts, mine_ends = starts, ends
+            else:
+                mine = list(map(pair.__eq__, files))
+                mine_starts, mine_ends = list(compress(starts, mine)), list(compress(ends, mine))
+            # where a run breaks: a line that does not start where the one before ended
+            cuts = [0, *compress(range(1, len(mine_starts)), map(operator.ne, mine_starts[1:], mine_ends[:-1])),
+                    len(mine_starts)]
+            for low, high in zip(cuts, cuts[1:]):
+                self.add(named[pair], mine_starts[low], mine_ends[high - 1], high - low)
+
+    def rows(self) -> list[bytes]:
+        """``host TAB file id TAB start TAB end TAB lines`` per merged run, by host file and start."""
+        rows = []
+        for file in sorted(self.runs):
+            host, file_id = file.split(" ", 1)
+            merged: list[list[int]] = []
+            for start, end, lines in sorted(self.runs[file]):
+                if merged and merged[-1][1] == start:
+                    merged[-1][1] = end
+                    merged[-1][2] += lines
+                else:
+                    merged.append([start, end, lines])
+            rows.extend(f"{host}\t{file_id}\t{start}\t{end}\t{lines}".encode() for start, end, lines in merged)
+        return rows
+
+
+def parse_landed_row(row: bytes | str) -> tuple[str, int, int, int]:
+    """A side index row back as ``("<host> <file id>", start, end, lines)``."""
+    host, file_id, start, end, lines = (row.decode() if isinstance(row, bytes) else row).split("\t")
+    return f"{host} {file_id}", int(start), int(end), int(lines)

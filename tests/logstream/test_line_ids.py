@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from logstream.line_ids import LineDedup, LineRanges, line_id
+from logstream.line_ids import LandedLines, LineDedup, LineRanges, line_id, parse_landed_row
 
 FILES = ("web1 11-aa", "web2 12-bb")
 ranges_added = st.lists(st.tuples(st.sampled_from(FILES), st.integers(0, 300), st.integers(1, 40)), max_size=60)
@@ -135,3 +135,49 @@ def test_keep_all_refuses_what_it_cannot_take_at_once():
     assert not dedup.keep_all([_key(b"web1", b"9-f", 20, 30), _key(b"web1", b"9-f", 30, 30)], [3, 4])
     assert not dedup.keep_all([_key(b"web1", b"9-f", 20, 30), _key(b"web1", b"9-f", 30, 40).decode()], [3, 4])
     assert dedup.taken.ranges("web1 9-f") == [(0, 20)]
+
+
+def test_side_index_rows_from_a_chunks_keys_at_once_equal_key_by_key():
+    """add_keys's C-level passes give the rows adding each key's line gives, whatever the keys."""
+    keys = [_key(b"web1", b"9-f", 0, 10), _key(b"web2", b"8-e", 0, 7), _key(b"web1", b"9-f", 10, 25),
+            _key(b"web1", b"9-f", 40, 41), _key(b"web1", b"9-f", 41, 50), _key(b"web2", b"8-e", 7, 9),
+            _key(b"web1", b"9-f", 0, 10)]
+    for chunk in (keys, keys[:1], [*keys, None], [*keys, b"other key"], [*keys, _key(b"web1", b"9-f", 5, 5)]):
+        at_once, one_by_one = LandedLines(), LandedLines()
+        at_once.add_keys(chunk)
+        for key in chunk:
+            if line_id(key) is not None:
+                one_by_one.add(*line_id(key))
+        assert at_once.rows() == one_by_one.rows()
+    at_once = LandedLines()
+    at_once.add_keys(keys)
+    assert [parse_landed_row(row) for row in at_once.rows()] == [
+        ("web1 9-f", 0, 10, 1), ("web1 9-f", 0, 25, 2), ("web1 9-f", 40, 50, 2), ("web2 8-e", 0, 9, 2)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(lines=st.lists(st.tuples(st.sampled_from(FILES), st.integers(0, 30), st.integers(1, 3)), max_size=40),
+       order=st.randoms(use_true_random=False))
+def test_side_index_rows_hold_each_line_added_and_show_overlaps(lines, order):
+    """Lines of 10-byte slots added in any order: the rows cover exactly the bytes added, tell every
+    line, and a byte added twice is in two rows (rows of a file overlap exactly where lines repeat)."""
+    added = [(file, slot * 10, slot * 10 + 10 * width) for file, slot, width in lines]
+    order.shuffle(added)
+    landed = LandedLines()
+    for file, start, end in added:
+        landed.add(file, start, end)
+    rows = [parse_landed_row(row) for row in landed.rows()]
+    assert sum(lines for *_, lines in rows) == len(added)
+    for file in FILES:
+        held: dict[int, int] = {}
+        for _, start, end in (line for line in added if line[0] == file):
+            for at in range(start, end):
+                held[at] = held.get(at, 0) + 1
+        in_rows: dict[int, int] = {}
+        for _, start, end, _lines in (row for row in rows if row[0] == file):
+            for at in range(start, end):
+                in_rows[at] = in_rows.get(at, 0) + 1
+        assert in_rows == held
+        mine = sorted((start, end) for name, start, end, _ in rows if name == file)
+        # merged where they touch: no two rows of a file meet end to start
+        assert all(a[1] != b[0] for a, b in zip(mine, mine[1:]))

@@ -19,13 +19,14 @@ from logstream.hadoop_consumer.plain_chunks import split_chunk
 from logstream.hdfs_layout import (
     LAST_FILEABLE_SECOND,
     hour_partition,
+    line_ids_dir,
     offset_file,
     quarantine_dir,
     quarantine_row,
     topic_dir,
 )
 from logstream.kafka_partitions import KafkaUnavailable
-from logstream.line_ids import COPY, LineDedup
+from logstream.line_ids import COPY, LandedLines, LineDedup, line_id
 from logstream.log_entry import InvalidEntry, valid_start_time
 
 PROGRESS_EVERY_SECONDS = 10.0
@@ -69,7 +70,9 @@ def consumer_settings(kafka_config: dict) -> dict:
 
 
 def file_suffix(folder: str, topic: str, root: str) -> str:
-    return "tsv" if folder == quarantine_dir(root, topic) else "log"
+    if folder == quarantine_dir(root, topic):
+        return "tsv"
+    return "ids" if folder == line_ids_dir(root, topic) else "log"
 
 
 def staged_name(topic: str, root: str, base: str, dt: str, hour: str) -> str:
@@ -85,16 +88,17 @@ def _filing_timestamp_ms(timestamp_ms: int) -> int:
     return int(time.time() * 1000)
 
 
-def new_lines_only(messages: list, end: int, dedup: LineDedup) -> tuple[list, list]:
+def new_lines_only(messages: list, end: int, dedup: LineDedup) -> tuple[list, list, bool]:
     """``messages`` split into new ones and copies of lines taken before (by the line ids in their
-    keys); a chunk without any key comes back whole, at the cost of one C-level pass over its keys.
-    Messages at or past ``end`` belong to the next batch: they are left alone, taken or not."""
+    keys), and whether any has a key; a chunk without any key comes back whole, at the cost of one
+    C-level pass over its keys. Messages at or past ``end`` belong to the next batch: they are left
+    alone, taken or not."""
     keys = list(map(Message.key, messages))
     if not any(keys):
-        return messages, []
+        return messages, [], False
     if (messages[-1].offset() < end and not any(map(Message.error, messages))
             and dedup.keep_all(keys, list(map(operator.itemgetter(1), map(Message.timestamp, messages))))):
-        return messages, []  # each file's lines adjacent and new: taken at once
+        return messages, [], True  # each file's lines adjacent and new: taken at once
     kept, copies = [], []
     for message, key in zip(messages, keys):
         if (key is None or message.error() is not None or message.offset() >= end
@@ -102,12 +106,13 @@ def new_lines_only(messages: list, end: int, dedup: LineDedup) -> tuple[list, li
             kept.append(message)
         else:
             copies.append(message)
-    return kept, copies
+    return kept, copies, True
 
 
 def fetch_range(consumer: Consumer, result: BatchResult, start: int, end: int, limits: BatchLimits, *, root: str,
                 whole_chunks: bool = True, hour_done: Callable[[HourKey, list[tuple[int, bytes]]], None] | None = None,
-                dedup: LineDedup | None = None, progress: Callable[[str], None]) -> Fetched:
+                dedup: LineDedup | None = None, progress: Callable[[str], None],
+                record_lines: dict[int, tuple[str, int, int]] | None = None) -> Fetched:
     """Read [start, end) of the partition into per-hour groups; counts go into ``result``.
 
     A fetched chunk whose records are all plain entries of one hour is checked and filed whole
@@ -116,6 +121,8 @@ def fetch_range(consumer: Consumer, result: BatchResult, start: int, end: int, l
     by hour number, the folders' names being made once per hour. Once the fetch has moved past an
     hour, ``hour_done`` gets its group (it may still grow if entries of that hour come late).
     With ``dedup``, a record whose line id was taken before is quarantined as a ``copy``.
+    The line ids of each hour's entries go into a group of their own, the hour file's side index
+    (``hdfs_layout.line_ids_dir``); ``record_lines``, if given (with ``whole_chunks=False``), gets each entry's line id by offset.
     """
     topic, partition = result.topic, result.partition
     max_age, max_lead = limits.start_time_max_age, limits.start_time_max_lead
@@ -128,6 +135,7 @@ def fetch_range(consumer: Consumer, result: BatchResult, start: int, end: int, l
     quarantine_root = quarantine_dir(root, topic)
     valid_root = topic_dir(root, topic)
     open_hours: set[int] = set()
+    lines_by_hour: dict[int, LandedLines] = {}
     # the first offset itself, even at the log's start: OFFSET_BEGINNING costs a look-up first
     consumer.assign([TopicPartition(topic, partition, start)])
     next_offset, records, size, watermark = start, 0, 0, result.watermark
@@ -151,7 +159,9 @@ def fetch_range(consumer: Consumer, result: BatchResult, start: int, end: int, l
         last_delivery = now
         copies = ()
         if dedup is not None:
-            messages, copies = new_lines_only(messages, end, dedup)
+            messages, copies, keyed = new_lines_only(messages, end, dedup)
+        else:
+            keyed = any(map(Message.key, messages))
         chunks, messages = (split_chunk(messages, end, max_age=max_age, max_lead=max_lead)
                             if whole_chunks and messages else ([], messages))
         for message in messages:
@@ -193,6 +203,15 @@ def fetch_range(consumer: Consumer, result: BatchResult, start: int, end: int, l
                 hour_rows = entries_by_hour[start_time // 3600] = []
                 open_hours.add(start_time // 3600)
             hour_rows.append((offset, value))
+            if keyed:
+                found = line_id(message.key())
+                if found is not None:
+                    landed = lines_by_hour.get(start_time // 3600)
+                    if landed is None:
+                        landed = lines_by_hour[start_time // 3600] = LandedLines()
+                    landed.add(*found)
+                    if record_lines is not None:
+                        record_lines[offset] = found
         for chunk in chunks:
             entries_by_hour.setdefault(chunk.hour_number, []).append((chunk.first_offset, chunk.lines))
             first = chunk.first_offset if first is None else min(first, chunk.first_offset)
@@ -202,6 +221,11 @@ def fetch_range(consumer: Consumer, result: BatchResult, start: int, end: int, l
             size += chunk.bytes
             watermark = max(watermark, min(chunk.newest_start_time, chunk.newest_timestamp_ms // 1000 + watermark_max_lead))
             open_hours.add(chunk.hour_number)
+            if keyed:
+                landed = lines_by_hour.get(chunk.hour_number)
+                if landed is None:
+                    landed = lines_by_hour[chunk.hour_number] = LandedLines()
+                landed.add_keys(chunk.keys)
         # copies of lines taken before: quarantined as "copy" (every offset lands in some file)
         for message in copies:
             offset, value = message.offset(), message.value() or b""
@@ -226,5 +250,10 @@ def fetch_range(consumer: Consumer, result: BatchResult, start: int, end: int, l
     fetched.first, fetched.last = first, last
     for hour_number, rows in entries_by_hour.items():
         fetched.groups[(valid_root, *hour_partition(hour_number * 3600))] = rows
+    ids_root = line_ids_dir(root, topic)
+    for hour_number, landed in lines_by_hour.items():
+        # one group, hence one file, per hour file with ids: the same name with .ids
+        first_entry = entries_by_hour[hour_number][0][0]
+        fetched.groups[(ids_root, *hour_partition(hour_number * 3600))] = [(first_entry, row) for row in landed.rows()]
     result.add_counts(records, size, dict(reasons), watermark, next_offset)
     return fetched

@@ -12,9 +12,9 @@ from logstream.hadoop_consumer.hdfs_files import delete_tree, exists, move_into_
 from logstream.hadoop_consumer.offset_store import FROM_BEGINNING
 from logstream.hadoop_consumer.partition_lease import PartitionLease
 from logstream.hadoop_consumer.range_fetch import Fetched, fetch_range, file_suffix
-from logstream.hdfs_layout import batch_file_name, hour_dir, inflight_dir, parse_batch_file_name
+from logstream.hdfs_layout import batch_file_name, hour_dir, inflight_dir, line_ids_dir, parse_batch_file_name
 from logstream.kafka_partitions import KafkaUnavailable, offset_at
-from logstream.line_ids import LineDedup, LineRanges
+from logstream.line_ids import LandedLines, LineDedup, LineRanges
 
 WHOLE_PERIOD = BatchLimits(max_records=10**12, max_bytes=2**62)
 
@@ -59,11 +59,12 @@ def _replay_leased(consumer: HadoopConsumer, lease: PartitionLease, start_ms: in
             )
         result = BatchResult(topic, partition, first_offset, first_offset, high_watermark=high,
                              leader=committed.leader, watermark=committed.watermark)
+        record_lines: dict[int, tuple[str, int, int]] = {}
         fetched = (
             # copies of a line within the period are quarantined as the batches did; a copy whose
             # line was taken before the period is not known here and would be restored (DESIGN.md)
             fetch_range(kafka, result, first_offset, end_offset, limits, root=root, whole_chunks=False,
-                        dedup=LineDedup(LineRanges()), progress=consumer.progress)
+                        dedup=LineDedup(LineRanges()), progress=consumer.progress, record_lines=record_lines)
             if first_offset < end_offset else Fetched()
         )
     except KafkaException as err:
@@ -78,17 +79,31 @@ def _replay_leased(consumer: HadoopConsumer, lease: PartitionLease, start_ms: in
         if token.isdigit() and int(token) < lease.token:
             delete_tree(client, f"{replays}/{token}")
     restored = 0
+    ids_base = line_ids_dir(root, topic)
     for (base, dt, hour), rows in sorted(fetched.groups.items()):
+        if base == ids_base:  # made below for the restored entries only
+            continue
         folder = hour_dir(base, dt, hour)
         covered = _landed_ranges(client, folder, topic, partition)
         missing = [(offset, line) for offset, line in rows if not any(a <= offset <= b for a, b in covered)]
         if not missing:
             continue
         name = batch_file_name(topic, partition, missing[0][0], missing[-1][0], file_suffix(base, topic, root))
-        write_bytes(client, f"{staging}/{name}", b"\n".join(line for _, line in missing) + b"\n")
-        lease.check("publish")
-        move_into_place(client, f"{staging}/{name}", f"{folder}/{name}")
-        result.files.append(f"{folder}/{name}")
+        files = {name: (folder, b"\n".join(line for _, line in missing) + b"\n")}
+        landed = LandedLines()
+        for offset, _ in missing:
+            if offset in record_lines:
+                landed.add(*record_lines[offset])
+        if landed:
+            # the side index first: a replay killed between the two renames restores both again
+            ids_name = batch_file_name(topic, partition, missing[0][0], missing[-1][0], file_suffix(ids_base, topic, root))
+            files = {ids_name: (hour_dir(ids_base, dt, hour), b"\n".join(landed.rows()) + b"\n"), **files}
+        for staged, (target, data) in files.items():
+            write_bytes(client, f"{staging}/{staged}", data)
+        for staged, (target, _) in files.items():
+            lease.check("publish")
+            move_into_place(client, f"{staging}/{staged}", f"{target}/{staged}")
+            result.files.append(f"{target}/{staged}")
         restored += len(missing)
     delete_tree(client, staging)
     result.seconds = time.monotonic() - started

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 
 from hdfs.util import HdfsError
 
-from logstream.hdfs_layout import hour_dir, quarantine_dir, topic_dir
+from logstream.hdfs_layout import hour_dir, line_ids_dir, quarantine_dir, topic_dir
 from logstream.log_hours.hours import dt_and_hour, parse_hour_key, shift
 
 
@@ -50,6 +50,8 @@ class HourPlan:
     quarantine_partitions: tuple[HourFolder, ...]
     # how the hour became reportable (logstream.log_hours.completeness), recorded in report_runs
     completeness: str = UNCHECKED
+    # the hour's side index folder (the line ids of its entries), if any
+    line_id_partitions: tuple[HourFolder, ...] = ()
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -57,7 +59,8 @@ class HourPlan:
     @classmethod
     def from_dict(cls, plan: Mapping) -> HourPlan:
         """The inverse of :meth:`as_dict` (a plan that travelled through XCom)."""
-        folders = {name: tuple(HourFolder(**folder) for folder in plan[name]) for name in ("log_partitions", "quarantine_partitions")}
+        folders = {name: tuple(HourFolder(**folder) for folder in plan.get(name, ()))
+                   for name in ("log_partitions", "quarantine_partitions", "line_id_partitions")}
         return cls(**{**plan, **folders})
 
 
@@ -138,7 +141,7 @@ def plan_hours(
     keys = sorted(set(keys))
     if not keys:
         return []
-    logs_base, quarantine_base = topic_dir(root, topic), quarantine_dir(root, topic)
+    logs_base, quarantine_base, line_ids_base = topic_dir(root, topic), quarantine_dir(root, topic), line_ids_dir(root, topic)
     log_folders = hour_folders(client, logs_base, shift(keys[0], -lookback_hours), keys[-1])
     plans = []
     for key in keys:
@@ -147,6 +150,8 @@ def plan_hours(
         # the listing above already says which log folders exist
         log_files = landed_files(client, log_folders[key].location) if key in log_folders else []
         quarantine_files = landed_files(client, hour_dir(quarantine_base, dt, hour))
+        # published with the hour's entries files: not part of the input's fingerprint
+        has_line_ids = bool(log_files) and bool(landed_files(client, hour_dir(line_ids_base, dt, hour)))
         current = fingerprint(log_files, quarantine_files)
         start = int(parse_hour_key(key).timestamp())
         plans.append(
@@ -168,6 +173,7 @@ def plan_hours(
                 ),
                 quarantine_partitions=(HourFolder(dt, hour, hour_dir(quarantine_base, dt, hour)),) if quarantine_files else (),
                 completeness=completeness.get(key, UNCHECKED),
+                line_id_partitions=(HourFolder(dt, hour, hour_dir(line_ids_base, dt, hour)),) if has_line_ids else (),
             )
         )
     return plans

@@ -21,8 +21,9 @@ from logstream.hadoop_consumer.offset_store import OffsetFileError
 from logstream.storm.window_counter import WindowCounter
 
 from log_times import hour_folder
-from produced_and_landed import (DAY_BOUNDARY, HOUR, create_topic, drain, end_offsets, landed, produce,
-                                  quarantine_reasons)
+from produced_and_landed import (DAY_BOUNDARY, HOUR, create_topic, drain, end_offsets, landed, landed_line_ids,
+                                  misfiled_line_ids, once_each, produce, quarantine_reasons,
+                                  valid_line_runs)
 from logstream.line_ids import LineRanges
 
 
@@ -47,9 +48,10 @@ def test_batches_land_every_record_exactly_once(consumer, kafka_config, hdfs_cli
 def test_copies_of_lines_land_once_by_their_line_ids(consumer, kafka_config, hdfs_client, root, unique_name):
     """Lines re-sent as a failover does (older after newer, some in a later batch than their first
     copy) land once, bad ones quarantined once, each copy quarantined as "copy"; offset.dat holds each
-    host file's bytes as taken."""
+    host file's bytes as taken, and the landed files' side indexes the bytes of each valid line once."""
     create_topic(kafka_config, unique_name, 2)
-    sent = produce(kafka_config, unique_name, 20_000, partitions=2, resent_ratio=0.2)
+    written: dict = {}
+    sent = produce(kafka_config, unique_name, 20_000, partitions=2, resent_ratio=0.2, line_ids=written)
     ends = end_offsets(kafka_config, unique_name, 2)
     assert sum(ends) > 20_000 + 3000  # the copies are in Kafka
 
@@ -69,14 +71,40 @@ def test_copies_of_lines_land_once_by_their_line_ids(consumer, kafka_config, hdf
     spans = [f.ranges(file) for f in files for file in f.files]
     assert all(len(span) == 1 and span[0][0] == 0 for span in spans)
     assert sum(span[0][1] for span in spans) == sum(len(value) + 1 for value in sent.elements())
+    # the side indexes: every valid line's bytes once, in runs between the bad lines, each run's lines
+    # told, each run beside its lines' hour file
+    folders: dict = {}
+    indexed, again = once_each(landed_line_ids(hdfs_client, root, unique_name, folders=folders))
+    assert again == 0
+    assert indexed == valid_line_runs(written)
+    assert len(set(folders.values())) == 3 and misfiled_line_ids(written, folders) == []
+    assert sum(lines for runs in indexed.values() for *_, lines in runs) == sum(
+        valid for lines in written.values() for _start, _end, valid, _value in lines) > 18_000
+
+
+def test_side_indexes_of_lines_taken_at_once_lie_beside_their_hours_files(consumer, kafka_config, hdfs_client, root,
+                                                                          unique_name):
+    """Valid lines, no copies: chunks taken whole (the fast paths), some of them across an hour's end.
+    Each hour's side index holds exactly the lines of its hour. Attributing a chunk's lines to its
+    first hour fails ``misfiled_line_ids``."""
+    create_topic(kafka_config, unique_name, 1)
+    written: dict = {}
+    sent = produce(kafka_config, unique_name, 6000, partitions=1, bad_ratio=0.0, resent_ratio=0.0, line_ids=written)
+    assert drain(consumer, unique_name, 1, BatchLimits(max_records=1100)) == 6
+    assert landed(hdfs_client, root, unique_name) == sent
+    folders: dict = {}
+    indexed, again = once_each(landed_line_ids(hdfs_client, root, unique_name, folders=folders))
+    assert (indexed, again) == (valid_line_runs(written), 0)
+    assert len(set(folders.values())) == 3 and misfiled_line_ids(written, folders) == []
 
 
 def test_a_split_batch_whose_parts_took_the_same_line_ends_at_the_split(consumer, kafka_config, hdfs_client, root,
                                                                         unique_name):
     create_topic(kafka_config, unique_name, 1)
     # the first 2,000 lines again after all others: copies in the helper's part of lines in the batch's
+    written: dict = {}
     sent = produce(kafka_config, unique_name, 60_000, partitions=1, bad_ratio=0.01, resent_ratio=0.0,
-                   first_lines_again=2000)
+                   first_lines_again=2000, line_ids=written)
     [end] = end_offsets(kafka_config, unique_name, 1)
     assert end == 62_000
     progress: list[str] = []
@@ -93,6 +121,11 @@ def test_a_split_batch_whose_parts_took_the_same_line_ends_at_the_split(consumer
     assert landed(hdfs_client, root, unique_name) == sent
     assert consumer.store.read(unique_name, 0).offset == end
     assert Counter(quarantine_reasons(hdfs_client, root, unique_name).values())["copy"] == 2000
+    # both processes wrote side indexes: together every valid line once, each beside its hour's file
+    folders: dict = {}
+    indexed, again = once_each(landed_line_ids(hdfs_client, root, unique_name, folders=folders))
+    assert (indexed, again) == (valid_line_runs(written), 0)
+    assert len(set(folders.values())) == 3 and misfiled_line_ids(written, folders) == []
 
 
 def test_hour_folders_follow_start_time_and_quarantine_keeps_reasons(consumer, kafka_config, hdfs_client, root,

@@ -9,7 +9,8 @@ from confluent_kafka import Consumer, TopicPartition
 from logstream.hadoop_consumer.consumer import BatchLimits, HadoopConsumer
 from logstream.hadoop_consumer.replay import replay
 from log_times import hour_folder
-from produced_and_landed import DAY_BOUNDARY, create_topic, drain, landed, produce
+from produced_and_landed import (DAY_BOUNDARY, create_topic, drain, landed, landed_line_ids, once_each, produce,
+                                  valid_line_runs)
 
 
 def test_replay_restores_a_lost_hour_without_duplicates(consumer, kafka_config, hdfs_client, root, unique_name):
@@ -31,6 +32,27 @@ def test_replay_restores_a_lost_hour_without_duplicates(consumer, kafka_config, 
     assert sum(restored) == sum(lost.values())
     assert landed(hdfs_client, root, unique_name) == sent
     assert [replay(consumer, unique_name, p, *whole_period).restored for p in range(2)] == [0, 0]
+
+
+def test_replay_restores_a_lost_hour_with_its_side_index(consumer, kafka_config, hdfs_client, root, unique_name):
+    """Records with line ids: an hour lost with its side index comes back with both, and the side
+    indexes again hold every valid line once."""
+    create_topic(kafka_config, unique_name, 1)
+    written: dict = {}
+    sent = produce(kafka_config, unique_name, 4000, partitions=1, resent_ratio=0.1, line_ids=written)
+    drain(consumer, unique_name, 1, BatchLimits(max_records=700))
+    expected = valid_line_runs(written)
+    assert once_each(landed_line_ids(hdfs_client, root, unique_name)) == (expected, 0)
+
+    for tree in (unique_name, f"_line_ids/{unique_name}"):
+        hdfs_client.delete(f"{root}/{tree}/{hour_folder(DAY_BOUNDARY - 1)}", recursive=True)
+    indexed, _ = once_each(landed_line_ids(hdfs_client, root, unique_name))
+    assert sum(lines for *_, lines in indexed["host0 4242-9a0c31f2"]) < sum(lines for *_, lines in expected[
+        "host0 4242-9a0c31f2"]) - 500
+
+    assert replay(consumer, unique_name, 0, 0, 2**62).restored > 500
+    assert landed(hdfs_client, root, unique_name) == sent
+    assert once_each(landed_line_ids(hdfs_client, root, unique_name)) == (expected, 0)
 
 
 def test_overlapping_replays_at_once_land_each_lost_record_once(consumer, kafka_config, hdfs_client, root,

@@ -18,7 +18,7 @@ import pytest
 from flume_hosts import HostFiles, own_tiers, read_topic, start_tiers
 from log_times import hour_name, hour_start_ago
 from online_stats import PANE, ResultReader
-from produced_and_landed import drain, end_offsets, landed, quarantine_reasons
+from produced_and_landed import drain, end_offsets, landed, once_each, quarantine_reasons
 from hooks.hiveserver2 import BoundedHiveServer2Hook
 from logstream.hadoop_consumer.consumer import HadoopConsumer
 from logstream.hive.reporting import ReportParams, report_hours
@@ -352,9 +352,10 @@ def _taildir_position(tiers, host: str) -> int:
         return 0
 
 
-def _hive_records_per_config(hdfs_client, topic: str, root: str, keys: list[str]) -> Counter:
+def _hive_reports(hdfs_client, topic: str, root: str, keys: list[str]) -> tuple[Counter, dict]:
     """The hive_reports HQL over the topic's landed hours, into a database of the test's own:
-    records per (hour, Configuration ID)."""
+    records per (hour, Configuration ID), and the rows of the ``line_ids`` table (the landed side
+    indexes) per "<host> <file id>"."""
     hive = BoundedHiveServer2Hook()
     params = ReportParams(database=topic, hdfs_root=root)
     try:
@@ -362,7 +363,11 @@ def _hive_records_per_config(hdfs_client, topic: str, root: str, keys: list[str]
                      params=params, run_id="test")
         rows = hive.get_records(f"SELECT dt, hour, config_id, records FROM {topic}.report_records_per_config "
                                 f"WHERE topic = '{topic}'")
-        return Counter({(f"{dt}T{hour}", int(config)): int(records) for dt, hour, config, records in rows})
+        line_ids: dict[str, list] = {}
+        for host, file_id, start, end, lines in hive.get_records(
+                f"SELECT host, file_id, start_byte, end_byte, lines FROM {topic}.line_ids WHERE topic = '{topic}'"):
+            line_ids.setdefault(f"{host} {file_id}", []).append((int(start), int(end), int(lines)))
+        return Counter({(f"{dt}T{hour}", int(config)): int(records) for dt, hour, config, records in rows}), line_ids
     finally:
         hive.run(f"DROP DATABASE IF EXISTS {topic} CASCADE")
 
@@ -435,9 +440,18 @@ def test_kill_9_of_an_l1_with_both_l2s_down_loses_its_channel_and_the_gap_refill
               and sum(landed(hdfs_client, root, topic).values()) >= len(expected),
               timeout=300, what="the refilled lines to land")
         assert landed(hdfs_client, root, topic) == Counter(expected.values())
-        # and Hive's reports count each of them once: records per hour and configuration, from the lines
+        # and Hive's reports count each of them once: records per hour and configuration, from the lines;
+        # Hive's line_ids table says every byte of both host files is landed once, in runs of the lines
         per_config = Counter((hour_name(int(line.split(b",")[2])), int(line.split(b",")[1])) for line in expected.values())
-        assert _hive_records_per_config(hdfs_client, topic, root, sorted({key for key, _ in per_config})) == per_config
+        hive_per_config, hive_line_ids = _hive_reports(hdfs_client, topic, root, sorted({key for key, _ in per_config}))
+        assert hive_per_config == per_config
+        written_lines: dict[str, list] = {}
+        for (host_name, file_id, start), end in {**victim.ends, **other.ends}.items():
+            written_lines.setdefault(f"{host_name} {file_id}", []).append((start, end, 1))
+        written = once_each(written_lines)
+        assert once_each(hive_line_ids) == written
+        assert {file.split()[0]: [(start, end) for start, end, _ in runs] for file, runs in written[0].items()} == {
+            host.host: [(0, (host.log_dir / "app.log").stat().st_size)] for host in hosts}
 
         # a false alarm only makes copies: the other host's first 500 lines sent again are all dropped
         first_500 = sorted(other.expected, key=lambda event_id: event_id[2])[:500]
