@@ -162,6 +162,9 @@ class LineDedup:
         self.covered = committed.copy()
         self.taken = LineRanges()
         self.copies = 0
+        # what the last keep_all that took its chunk took, per host file: (file, each line's start, end
+        # of the run, each line's record offset or None)
+        self.chunk_runs: list[tuple[str, list[int], int, list[int] | None]] = []
 
     def keep(self, key: bytes | str | None, timestamp_ms: int) -> bool:
         """Whether a record with this key is to be taken: it has no line id, or its line's first byte
@@ -177,11 +180,13 @@ class LineDedup:
         self.taken.add(file, start, end, timestamp_ms)
         return True
 
-    def keep_all(self, keys: list, timestamps_ms: list[int]) -> bool:
+    def keep_all(self, keys: list, timestamps_ms: list[int], offsets: list[int] | None = None) -> bool:
         """Take a chunk's records at once if that is safe and cheap: every key is a line id and each
         file's lines are one run of adjacent ranges (``start`` of each = ``end`` of the one before)
-        that touches nothing taken. True if so (all taken); False (nothing taken) sends the caller
-        record by record through :meth:`keep`. C-level passes over the chunk, no Python frame per record."""
+        that touches nothing taken. True if so (all taken, each file's run in :attr:`chunk_runs`); False
+        (nothing taken) sends the caller record by record through :meth:`keep`. C-level passes over the
+        chunk, no Python frame per record. ``offsets`` (the records' offsets) go into the runs too."""
+        self.chunk_runs = []
         if not keys:
             return True
         try:
@@ -205,18 +210,21 @@ class LineDedup:
                 file = f"{_text(host)} {_text(file_id)}"
             except UnicodeDecodeError:
                 return False
+            mine_offsets = offsets
             if len(distinct) == 1:
                 mine_starts, mine_ends = starts, ends
             else:
                 mine = list(map((host, file_id).__eq__, files))
                 mine_starts, mine_ends = list(compress(starts, mine)), list(compress(ends, mine))
+                mine_offsets = None if offsets is None else list(compress(offsets, mine))
             if mine_starts[1:] != mine_ends[:-1] or self.covered.overlaps_range(file, mine_starts[0], mine_ends[-1]):
                 return False
-            runs.append((file, mine_starts[0], mine_ends[-1]))
+            runs.append((file, mine_starts, mine_ends[-1], mine_offsets))
         newest = max(timestamps_ms)
-        for file, start, end in runs:
-            self.covered.add(file, start, end, newest)
-            self.taken.add(file, start, end, newest)
+        for file, starts_of_lines, end, _ in runs:
+            self.covered.add(file, starts_of_lines[0], end, newest)
+            self.taken.add(file, starts_of_lines[0], end, newest)
+        self.chunk_runs = runs
         return True
 
 
@@ -243,38 +251,32 @@ class LandedLines:
     def __bool__(self) -> bool:
         return bool(self.runs)
 
-    def add_keys(self, keys: list) -> None:
-        """Add the lines of records with these Kafka keys, in their order; keys that are not line ids
-        are skipped. C-level passes over the keys when all are line ids (runs break where a line does
-        not start at the end of the one before it in the same file), else key by key."""
-        try:
-            parts = list(map(bytes.split, keys))
-            if set(map(len, parts)) != {5} or set(map(operator.itemgetter(0), parts)) != {_FORMATS[1]}:
-                raise ValueError("not all line ids")
-            starts = list(map(int, map(operator.itemgetter(3), parts)))
-            ends = list(map(int, map(operator.itemgetter(4), parts)))
-            if not all(map(operator.lt, starts, ends)) or min(starts) < 0:
-                raise ValueError("not all line ids")
-            files = list(map(operator.itemgetter(1, 2), parts))
-            distinct = set(files)
-            named = {pair: f"{_text(pair[0])} {_text(pair[1])}" for pair in distinct}
-        except (TypeError, ValueError, UnicodeDecodeError):  # a record without a key, or keys of other kinds
-            for key in keys:
-                found = line_id(key)
-                if found is not None:
-                    self.add(*found)
-            return
-        for pair in distinct:
-            if len(distinct) == 1:
-                mine_starts, mine_ends = starts, ends
-            else:
-                mine = list(map(pair.__eq__, files))
-                mine_starts, mine_ends = list(compress(starts, mine)), list(compress(ends, mine))
-            # where a run breaks: a line that does not start where the one before ended
-            cuts = [0, *compress(range(1, len(mine_starts)), map(operator.ne, mine_starts[1:], mine_ends[:-1])),
-                    len(mine_starts)]
-            for low, high in zip(cuts, cuts[1:]):
-                self.add(named[pair], mine_starts[low], mine_ends[high - 1], high - low)
+    def add_runs_except(self, runs: list[tuple[str, list[int], int, list[int] | None]], left_out: list,
+                        within: tuple[int, int] | None = None) -> None:
+        """Add runs of adjacent lines (:attr:`LineDedup.chunk_runs`) but the lines of the records with
+        the keys ``left_out`` (the few of the chunk that are not among these entries): each such line
+        splits its run. ``within`` (first, last record offset) keeps only the lines of those records
+        (the runs need their offsets then). Python work per left-out line only."""
+        holes: dict[str, list[int]] = {}
+        for key in left_out:
+            found = line_id(key)
+            if found is not None:
+                holes.setdefault(found[0], []).append(found[1])
+        for file, starts, end, offsets in runs:
+            low, high = 0, len(starts)
+            if within is not None:  # lines of a file are in offset order: a slice of the run
+                low, high = bisect.bisect_left(offsets, within[0]), bisect.bisect_right(offsets, within[1])
+            run_end = starts[high] if high < len(starts) else end
+            at = low  # the first line of the part not added yet
+            for hole in sorted(holes.get(file, ())):
+                index = bisect.bisect_left(starts, hole, low, high)
+                if index >= high or starts[index] != hole:
+                    continue  # not a line of this run
+                if index > at:
+                    self.add(file, starts[at], hole, index - at)
+                at = index + 1
+            if at < high:
+                self.add(file, starts[at], run_end, high - at)
 
     def rows(self) -> list[bytes]:
         """``host TAB file id TAB start TAB end TAB lines`` per merged run, by host file and start."""

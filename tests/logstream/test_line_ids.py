@@ -137,22 +137,33 @@ def test_keep_all_refuses_what_it_cannot_take_at_once():
     assert dedup.taken.ranges("web1 9-f") == [(0, 20)]
 
 
-def test_side_index_rows_from_a_chunks_keys_at_once_equal_key_by_key():
-    """add_keys's C-level passes give the rows adding each key's line gives, whatever the keys."""
-    keys = [_key(b"web1", b"9-f", 0, 10), _key(b"web2", b"8-e", 0, 7), _key(b"web1", b"9-f", 10, 25),
-            _key(b"web1", b"9-f", 40, 41), _key(b"web1", b"9-f", 41, 50), _key(b"web2", b"8-e", 7, 9),
-            _key(b"web1", b"9-f", 0, 10)]
-    for chunk in (keys, keys[:1], [*keys, None], [*keys, b"other key"], [*keys, _key(b"web1", b"9-f", 5, 5)]):
+@settings(max_examples=300, deadline=None)
+@given(files=st.lists(st.lists(st.integers(1, 30), min_size=1, max_size=30), min_size=1, max_size=3),
+       left_out=st.lists(st.integers(0, 100), max_size=10), others=st.booleans(), shuffle=st.randoms(use_true_random=False),
+       cut=st.tuples(st.floats(0, 1), st.floats(0, 1)))
+def test_a_chunks_runs_but_the_lines_left_out_equal_its_other_lines_one_by_one(files, left_out, others, shuffle, cut):
+    """keep_all's runs minus a few records' lines (those filed one by one), for the whole chunk and
+    for the records of an offset range (an hour's entries), give the rows adding each remaining line
+    gives; keys of other kinds among the left-out records change nothing."""
+    per_file = [[_key(b"web%d" % number, b"9-f", sum(lengths[:i]), sum(lengths[:i + 1])) for i in range(len(lengths))]
+                for number, lengths in enumerate(files)]
+    # the files' lines interleaved, each file's in its order
+    keys = []
+    while any(per_file):
+        keys.append(shuffle.choice([lines for lines in per_file if lines]).pop(0))
+    offsets = [100 + 2 * at for at in range(len(keys))]
+    dedup = LineDedup(LineRanges())
+    assert dedup.keep_all(keys, [1] * len(keys), offsets)
+    removed = sorted({at % len(keys) for at in left_out})
+    left = [keys[at] for at in removed] + ([None, b"another key", _key(b"web9", b"1-a", 0, 4)] if others else [])
+    low, high = sorted(offsets[int(share * (len(keys) - 1))] for share in cut)
+    for within in (None, (low, high)):
         at_once, one_by_one = LandedLines(), LandedLines()
-        at_once.add_keys(chunk)
-        for key in chunk:
-            if line_id(key) is not None:
+        at_once.add_runs_except(dedup.chunk_runs, left, within)
+        for at, key in enumerate(keys):
+            if at not in removed and (within is None or within[0] <= offsets[at] <= within[1]):
                 one_by_one.add(*line_id(key))
         assert at_once.rows() == one_by_one.rows()
-    at_once = LandedLines()
-    at_once.add_keys(keys)
-    assert [parse_landed_row(row) for row in at_once.rows()] == [
-        ("web1 9-f", 0, 10, 1), ("web1 9-f", 0, 25, 2), ("web1 9-f", 40, 50, 2), ("web2 8-e", 0, 9, 2)]
 
 
 @settings(max_examples=300, deadline=None)

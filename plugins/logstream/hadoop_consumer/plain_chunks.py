@@ -29,7 +29,9 @@ class PlainChunk:
     bytes: int
     newest_start_time: int
     newest_timestamp_ms: int  # the chunk's latest Kafka timestamp (a watermark stays below it plus a lead)
-    keys: list  # the entries' Kafka keys, in the order of their lines (their line ids, if any)
+    # the offsets of its first and last entries: the entries are the plain ones between them
+    first_entry_offset: int = -1
+    last_entry_offset: int = -1
 
 
 def _separated(values: list[bytes]) -> bytes:
@@ -67,14 +69,13 @@ def split_chunk(messages: list, end: int, *, max_age: int, max_lead: int) -> tup
         kept = list(compress(messages, plain))
         values = list(compress(values, plain))
         records = _separated(values)
-    keys = list(map(Message.key, kept))
     start_times = plain_entry_start_times(records)
     if not values or len(start_times) != len(values):
         return [], messages
     if b"" in start_times:
         others += compress(kept, map(operator.not_, start_times))
         values = list(compress(values, start_times))
-        keys = list(compress(keys, start_times))
+        kept = list(compress(kept, start_times))
         start_times = list(filter(None, start_times))
         if not values:
             return [], messages
@@ -90,7 +91,8 @@ def split_chunk(messages: list, end: int, *, max_age: int, max_lead: int) -> tup
         if oldest // 3600 == newest // 3600:
             lines = b"\n".join(values)
             return [PlainChunk(oldest // 3600, first_offset, last_offset, lines, len(values),
-                               len(lines) - len(values) + 1, newest, newest_stamp, keys)], others
+                               len(lines) - len(values) + 1, newest, newest_stamp, kept[0].offset(),
+                               kept[-1].offset())], others
         numbers = list(map(int, start_times))
     hours = list(map(operator.floordiv, numbers, repeat(3600)))
     if hours != sorted(hours):  # entries out of time order: file them one by one
@@ -100,5 +102,5 @@ def split_chunk(messages: list, end: int, *, max_age: int, max_lead: int) -> tup
         low, high = bisect.bisect_left(hours, hour), bisect.bisect_right(hours, hour)
         lines = b"\n".join(values[low:high])
         chunks.append(PlainChunk(hour, first_offset, last_offset, lines, high - low, len(lines) - (high - low) + 1,
-                                 max(numbers[low:high]), newest_stamp, keys[low:high]))
+                                 max(numbers[low:high]), newest_stamp, kept[low].offset(), kept[high - 1].offset()))
     return chunks, others

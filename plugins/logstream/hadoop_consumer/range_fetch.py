@@ -88,17 +88,19 @@ def _filing_timestamp_ms(timestamp_ms: int) -> int:
     return int(time.time() * 1000)
 
 
-def new_lines_only(messages: list, end: int, dedup: LineDedup) -> tuple[list, list, bool]:
+def new_lines_only(messages: list, end: int, dedup: LineDedup) -> tuple[list, list, bool, list | None]:
     """``messages`` split into new ones and copies of lines taken before (by the line ids in their
-    keys), and whether any has a key; a chunk without any key comes back whole, at the cost of one
-    C-level pass over its keys. Messages at or past ``end`` belong to the next batch: they are left
-    alone, taken or not."""
+    keys), whether any has a key, and each file's run when all were taken at once
+    (:attr:`LineDedup.chunk_runs`; None when taken record by record). A chunk without any key comes
+    back whole, at the cost of one C-level pass over its keys. Messages at or past ``end`` belong to
+    the next batch: they are left alone, taken or not."""
     keys = list(map(Message.key, messages))
     if not any(keys):
-        return messages, [], False
+        return messages, [], False, None
     if (messages[-1].offset() < end and not any(map(Message.error, messages))
-            and dedup.keep_all(keys, list(map(operator.itemgetter(1), map(Message.timestamp, messages))))):
-        return messages, [], True  # each file's lines adjacent and new: taken at once
+            and dedup.keep_all(keys, list(map(operator.itemgetter(1), map(Message.timestamp, messages))),
+                               list(map(Message.offset, messages)))):
+        return messages, [], True, dedup.chunk_runs  # each file's lines adjacent and new: taken at once
     kept, copies = [], []
     for message, key in zip(messages, keys):
         if (key is None or message.error() is not None or message.offset() >= end
@@ -106,7 +108,7 @@ def new_lines_only(messages: list, end: int, dedup: LineDedup) -> tuple[list, li
             kept.append(message)
         else:
             copies.append(message)
-    return kept, copies, True
+    return kept, copies, True, None
 
 
 def fetch_range(consumer: Consumer, result: BatchResult, start: int, end: int, limits: BatchLimits, *, root: str,
@@ -158,12 +160,26 @@ def fetch_range(consumer: Consumer, result: BatchResult, start: int, end: int, l
             continue
         last_delivery = now
         copies = ()
+        runs = None
         if dedup is not None:
-            messages, copies, keyed = new_lines_only(messages, end, dedup)
+            messages, copies, keyed, runs = new_lines_only(messages, end, dedup)
         else:
             keyed = any(map(Message.key, messages))
+        taken = messages
         chunks, messages = (split_chunk(messages, end, max_age=max_age, max_lead=max_lead)
                             if whole_chunks and messages else ([], messages))
+        if keyed and chunks:
+            if runs is not None:
+                # each hour's side index: the runs of its entries' records, split at the few filed one by one
+                left_out = list(map(Message.key, messages))
+                for chunk in chunks:
+                    landed = lines_by_hour.get(chunk.hour_number)
+                    if landed is None:
+                        landed = lines_by_hour[chunk.hour_number] = LandedLines()
+                    landed.add_runs_except(runs, left_out, (chunk.first_entry_offset, chunk.last_entry_offset)
+                                           if len(chunks) > 1 else None)
+            else:  # lines taken one by one (copies among them: rare): all go record by record
+                chunks, messages = [], taken
         for message in messages:
             error = message.error()
             if error is not None:
@@ -221,11 +237,6 @@ def fetch_range(consumer: Consumer, result: BatchResult, start: int, end: int, l
             size += chunk.bytes
             watermark = max(watermark, min(chunk.newest_start_time, chunk.newest_timestamp_ms // 1000 + watermark_max_lead))
             open_hours.add(chunk.hour_number)
-            if keyed:
-                landed = lines_by_hour.get(chunk.hour_number)
-                if landed is None:
-                    landed = lines_by_hour[chunk.hour_number] = LandedLines()
-                landed.add_keys(chunk.keys)
         # copies of lines taken before: quarantined as "copy" (every offset lands in some file)
         for message in copies:
             offset, value = message.offset(), message.value() or b""
