@@ -1,21 +1,49 @@
-"""Incidents as the incident notifier keeps them in Airflow Variables (``notifiers/incident_alert.py``),
-and the view of them the live page shows.
+"""Incidents as the incident notifier keeps them in Airflow Variables (``notifiers/incident_alert.py``):
+opened and closed once each, whoever fails or recovers at the same moment; and the view of them the
+live page shows.
 
 An open incident is the Variable ``logstream_incident__<name>`` (JSON: ``incident``, ``opened``,
 ``run_id``, ``error``); ``logstream_incidents_recent`` holds the last closed ones (a JSON list,
 newest first). An incident's name starts with its DAG id (``<dag_id>.<task_id>...``).
+
+Variables have no compare-and-set: two failures of one incident at once (mapped partitions, a retry
+beside a backfill) would both read "not open" and both mail. So each decision (read, mail, write)
+runs under the incident's ZooKeeper lock (:func:`incident_lock`), and the list of closed ones under
+a lock of its own. If ZooKeeper cannot be reached, the decision is made without the lock and the
+task log says so: a second mail is better than none. The mail goes before the Variable is written:
+a mail that fails leaves the incident as it was, and the next failure (or success) tries again.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
-from typing import Any
+import urllib.parse
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+from kazoo.client import KazooClient
+from kazoo.exceptions import KazooException
+from kazoo.handlers.threading import KazooTimeoutError
 
 VARIABLE_PREFIX = "logstream_incident__"
 RECENT_VARIABLE = "logstream_incidents_recent"
 RECENT_KEPT = 50
+LOCKS = "/logstream/incident_locks"
+RECENT_LOCK = f"{LOCKS}/_recent"
+LOCK_WAIT_SECONDS = 60.0
+CONNECT_SECONDS = 5.0
+
+
+class IncidentRecords(Protocol):
+    """Where incidents are kept: Airflow Variables (the task SDK's in a callback, the models' in a test)."""
+
+    def get(self, key: str) -> str | None: ...
+
+    def set(self, key: str, value: str) -> None: ...
+
+    def delete(self, key: str) -> None: ...
 
 
 def incident_variable(incident: str) -> str:
@@ -53,3 +81,84 @@ def incidents_view(variables: Mapping[str, str], *, recent_shown: int = 10) -> d
               for item in recent if isinstance(item, dict)][:recent_shown]
     # oldest first; a record without its opening time (unreadable) first of all
     return {"open": sorted(opened, key=lambda item: (str(item["opened"] or ""), item["incident"])), "recent": closed}
+
+
+@contextmanager
+def incident_lock(zookeeper_hosts: str | None, name: str, *, warn: Callable[[str], None],
+                  wait: float = LOCK_WAIT_SECONDS) -> Iterator[KazooClient | None]:
+    """The incident's lock held for the block (the session's client is yielded, for
+    :func:`close_incident`'s second lock); None, with a warning, when ZooKeeper cannot be reached or the
+    lock not taken within ``wait``."""
+    if not zookeeper_hosts:
+        warn(f"incident {name}: no ZooKeeper to serialize on; deciding without a lock")
+        yield None
+        return
+    client = KazooClient(hosts=zookeeper_hosts, timeout=CONNECT_SECONDS)
+    try:
+        client.start(timeout=CONNECT_SECONDS)
+    except (KazooTimeoutError, KazooException, OSError, ValueError) as err:
+        client.close()
+        warn(f"incident {name}: ZooKeeper at {zookeeper_hosts} unreachable ({err}); deciding without a lock "
+             f"(a failure at this same moment may mail too)")
+        yield None
+        return
+    try:
+        lock = client.Lock(f"{LOCKS}/{urllib.parse.quote(name, safe='')}")
+        if not lock.acquire(timeout=wait):
+            warn(f"incident {name}: its lock was not free within {wait:.0f}s; deciding without it")
+            yield None
+            return
+        try:
+            yield client
+        finally:
+            lock.release()
+    finally:
+        client.stop()
+        client.close()
+
+
+def open_incident(records: IncidentRecords, name: str, *, run_id: str, error: str, now: str,
+                  mail: Callable[[], None]) -> dict | None:
+    """Open ``name`` unless it is open: mail, then record it. The record if this call opened it,
+    None if it was open already. Call it under :func:`incident_lock`."""
+    key = incident_variable(name)
+    if records.get(key) is not None:
+        return None
+    mail()
+    record = {"incident": name, "opened": now, "run_id": run_id, "error": error[:500]}
+    records.set(key, json.dumps(record))
+    return record
+
+
+def close_incident(records: IncidentRecords, name: str, *, run_id: str, now: str, mail: Callable[[dict], None],
+                   session: KazooClient | None = None) -> dict | None:
+    """Close ``name`` if it is open: mail (with its record), delete it and put it first in the list of
+    closed ones (under that list's own lock, on ``session``). The closed entry if this call closed it,
+    None if it was not open. Call it under :func:`incident_lock`."""
+    key = incident_variable(name)
+    state = records.get(key)
+    if state is None:
+        return None
+    try:
+        opened = json.loads(state)
+        if not isinstance(opened, dict):
+            raise ValueError("not an object")
+    except ValueError:
+        opened = {"error": f"unreadable incident record: {state[:200]}"}
+    mail(opened)
+    records.delete(key)
+    closed = {"incident": name, "opened": opened.get("opened"), "closed": now, "opened_in": opened.get("run_id"),
+              "closed_in": run_id, "error": opened.get("error")}
+    lock = session.Lock(RECENT_LOCK) if session is not None else None
+    if lock is not None and not lock.acquire(timeout=LOCK_WAIT_SECONDS):
+        lock = None
+    try:
+        try:
+            recent = json.loads(records.get(RECENT_VARIABLE) or "[]")
+        except ValueError:
+            recent = []
+        records.set(RECENT_VARIABLE, json.dumps([closed, *recent][:RECENT_KEPT]))
+    finally:
+        if lock is not None:
+            lock.release()
+    return closed

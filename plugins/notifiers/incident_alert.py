@@ -6,22 +6,36 @@ partition's map index make it one per check, topic and partition) and is open wh
 Variable ``logstream_incident__<name>`` exists: the failure callback creates it and mails, the
 success callback deletes it, mails the recovery and puts it at the head of ``logstream_incidents_recent``
 (the last 50 closed, with when they opened and closed): both are in the UI under Admin > Variables,
-and the live page lists them (``logstream/incidents.py``). Same recipients and SMTP connection as the
+and the live page lists them. Each decision runs under the incident's ZooKeeper lock, so failures of
+one incident at the same moment mail once (``logstream/incidents.py``). Same recipients and SMTP connection as the
 failure alert (``[logstream] alert_emails``, ``smtp_default``).
 """
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 
 from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 from airflow.sdk import BaseNotifier, Variable
 
-from logstream.incidents import RECENT_KEPT, RECENT_VARIABLE, incident_variable
+from hooks.zookeeper import ZooKeeperHook
+from logstream.incidents import close_incident, incident_lock, open_incident
 from notifiers.failure_alert import alert_recipients
 
 OPENED, RECOVERED = "opened", "recovered"
+
+
+class TaskVariables:
+    """The incidents' records as a callback reaches them: the task SDK's Variables."""
+
+    def get(self, key: str) -> str | None:
+        return Variable.get(key, default=None)
+
+    def set(self, key: str, value: str) -> None:
+        Variable.set(key, value)
+
+    def delete(self, key: str) -> None:
+        Variable.delete(key)
 
 
 class IncidentAlert(BaseNotifier):
@@ -29,47 +43,57 @@ class IncidentAlert(BaseNotifier):
 
     :param incident: the incident's name (templated)
     :param event: ``"opened"`` (use as ``on_failure_callback``) or ``"recovered"`` (``on_success_callback``)
+    :param zookeeper_conn_id: the ZooKeeper whose locks serialize the decisions (``logstream/incidents.py``)
     """
 
     template_fields = ("incident",)
 
-    def __init__(self, *, incident: str = "{{ ti.dag_id }}.{{ ti.task_id }}", event: str) -> None:
+    def __init__(self, *, incident: str = "{{ ti.dag_id }}.{{ ti.task_id }}", event: str,
+                 zookeeper_conn_id: str = "zookeeper_default") -> None:
         super().__init__()
         if event not in (OPENED, RECOVERED):
             raise ValueError(f"event must be {OPENED!r} or {RECOVERED!r}, not {event!r}")
         self.incident = incident
         self.event = event
+        self.zookeeper_conn_id = zookeeper_conn_id
+
+    def _zookeeper_hosts(self) -> str | None:
+        try:
+            return ZooKeeperHook(self.zookeeper_conn_id).hosts()
+        except Exception as err:  # noqa: BLE001 - no connection: the incident is still decided, without a lock
+            self.log.warning("incident %s: no ZooKeeper connection %r (%s)", self.incident, self.zookeeper_conn_id, err)
+            return None
 
     def notify(self, context) -> None:
-        key = incident_variable(self.incident)
-        state = Variable.get(key, default=None)
         ti = context["ti"]
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        if self.event == OPENED:
-            if state is not None:
-                self.log.info("incident %s is still open (since %s): no new e-mail", self.incident,
-                              json.loads(state).get("opened"))
-                return
-            error = str(context.get("exception") or "failed")[:2000]
-            Variable.set(key, json.dumps({"incident": self.incident, "opened": now, "run_id": ti.run_id,
-                                          "error": error[:500]}))
-            subject = f"[logstream] incident: {self.incident} failed ({ti.run_id})"
-            body = (f"<p><b>{self.incident}</b> failed in run {ti.run_id} at {now}.</p><p><pre>{error}</pre></p>"
-                    f"<p>Log: {ti.log_url}</p><p>No further e-mail until it succeeds again.</p>")
-        else:
-            if state is None:
-                return
-            Variable.delete(key)
-            opened = json.loads(state)
-            recent = json.loads(Variable.get(RECENT_VARIABLE, default="[]"))
-            recent.insert(0, {"incident": self.incident, "opened": opened.get("opened"), "closed": now,
-                              "opened_in": opened.get("run_id"), "closed_in": ti.run_id, "error": opened.get("error")})
-            Variable.set(RECENT_VARIABLE, json.dumps(recent[:RECENT_KEPT]))
-            subject = f"[logstream] recovered: {self.incident} ({ti.run_id})"
-            body = (f"<p><b>{self.incident}</b> succeeded again in run {ti.run_id} at {now}; the incident opened "
-                    f"at {opened.get('opened')} in run {opened.get('run_id')} is closed.</p>"
-                    f"<p>It had failed with: <pre>{opened.get('error')}</pre></p>")
-        SmtpNotifier(to=alert_recipients(), subject=subject, html_content=body, smtp_conn_id="smtp_default").notify(context)
+
+        def send(subject: str, body: str) -> None:
+            SmtpNotifier(to=alert_recipients(), subject=subject, html_content=body,
+                         smtp_conn_id="smtp_default").notify(context)
+
+        with incident_lock(self._zookeeper_hosts(), self.incident, warn=self.log.warning) as session:
+            if self.event == OPENED:
+                error = str(context.get("exception") or "failed")[:2000]
+                opened = open_incident(
+                    TaskVariables(), self.incident, run_id=ti.run_id, error=error, now=now,
+                    mail=lambda: send(f"[logstream] incident: {self.incident} failed ({ti.run_id})",
+                                      f"<p><b>{self.incident}</b> failed in run {ti.run_id} at {now}.</p>"
+                                      f"<p><pre>{error}</pre></p><p>Log: {ti.log_url}</p>"
+                                      f"<p>No further e-mail until it succeeds again.</p>"))
+                if opened is None:
+                    self.log.info("incident %s is still open: no new e-mail", self.incident)
+                    return
+            else:
+                closed = close_incident(
+                    TaskVariables(), self.incident, run_id=ti.run_id, now=now, session=session,
+                    mail=lambda opened: send(
+                        f"[logstream] recovered: {self.incident} ({ti.run_id})",
+                        f"<p><b>{self.incident}</b> succeeded again in run {ti.run_id} at {now}; the incident "
+                        f"opened at {opened.get('opened')} in run {opened.get('run_id')} is closed.</p>"
+                        f"<p>It had failed with: <pre>{opened.get('error')}</pre></p>"))
+                if closed is None:
+                    return
         self.log.info("incident %s %s: e-mail sent", self.incident, self.event)
 
 

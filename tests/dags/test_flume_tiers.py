@@ -13,7 +13,7 @@ from airflow.models.variable import Variable
 from dag_runs import DAGS, run_dag
 from mail_messages import new_messages
 
-from notifiers.incident_alert import incident_variable
+from logstream.incidents import incident_variable
 
 
 def _alert_bodies(maildir, keys) -> list[str]:

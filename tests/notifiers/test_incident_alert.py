@@ -13,16 +13,19 @@ from dag_runs import run_dag
 from dashboard_session import DashboardSession
 from mail_messages import body_of, new_messages
 
-from notifiers.incident_alert import RECENT_VARIABLE, incident_variable
+from logstream.incidents import LOCKS, RECENT_VARIABLE, incident_variable
 
 PROBE_DAG = Path(__file__).with_name("flaky_check_dag.py")
 INCIDENT = "logstream_incident_probe.check"
 
 
-def test_one_mail_when_an_incident_opens_and_one_when_it_recovers(stack, monkeypatch):
+def test_one_mail_when_an_incident_opens_and_one_when_it_recovers(stack, monkeypatch, sessions):
     monkeypatch.setenv("AIRFLOW__LOGSTREAM__ALERT_EMAILS", "oncall@example.org")
     maildir = mailbox.Maildir(stack.service("mail").maildir, create=True)
     Variable.delete(incident_variable(INCIDENT))
+    zookeeper = sessions()
+    lock_node = f"{LOCKS}/{INCIDENT}"
+    zookeeper.delete(lock_node, recursive=True)
 
     def runs(outcome: str, count: int) -> list[str]:
         Variable.set("logstream_probe_outcome", outcome)
@@ -34,6 +37,8 @@ def test_one_mail_when_an_incident_opens_and_one_when_it_recovers(stack, monkeyp
     try:
         opened = runs("fail", 3)
         assert len(opened) == 1 and opened[0]["Subject"].startswith(f"[logstream] incident: {INCIDENT} failed")
+        # each decision was made under the incident's ZooKeeper lock (logstream/incidents.py)
+        assert zookeeper.exists(lock_node) is not None
         assert "the landed offsets have a gap" in body_of(opened[0])
         assert Variable.get(incident_variable(INCIDENT), default_var=None) is not None
         # the live page lists it, linked to its DAG, with its error, to whoever may see the page
