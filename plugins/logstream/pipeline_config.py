@@ -65,8 +65,8 @@ class ConsumerSettings:
 
 @dataclass(frozen=True)
 class HealthSettings:
-    """When the online statistics are called frozen or stalled (the storm health checks), and the
-    reports overdue (the report freshness check)."""
+    """When the online statistics are called frozen or stalled (the storm health checks), the
+    reports overdue (the report freshness check) and an L1's reading behind (the Flume health check)."""
 
     # the window the shares are taken over, of flushes committed in it
     online_window_minutes: int = 10
@@ -80,6 +80,9 @@ class HealthSettings:
     report_max_delay_minutes: int = 90
     # how far back the report freshness check looks (older hours are backfills' business)
     report_lookback_hours: int = 48
+    # an L1 whose TAILDIR has more than this of its host's complete lines still to read is behind
+    # (flume_tiers_health; one that does not move at all while lines wait is named whatever the amount)
+    taildir_max_lag_mb: float = 64.0
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from hooks.flume_metrics import FlumeMetricsHook
 from logstream.flume.agent_config import FlumeConfigError
 from logstream.flume.health import AgentRole, agent_problems
 from logstream.flume.hops import hop_counts, kafka_end_offsets
+from logstream.flume.taildir_lag import read_taildir_lag, taildir_problems
 from logstream.pipeline_config import load_pipeline_config
 from logstream.stack.process import ServiceError
 
@@ -65,7 +66,9 @@ class FlumeHealthCheckOperator(BaseOperator):
     """Reads every agent's metrics twice, ``interval_seconds`` apart, logs the hop accounting (host
     files -> L1 -> L2 -> Kafka, per agent and topic) and fails naming each problem: an agent down, a
     channel over ``fill_threshold`` percent, sink failures or rollbacks, an L1 sending
-    through its backup L2 (failed over), events that sit in a channel without moving.
+    through its backup L2 (failed over), events that sit in a channel without moving, an L1 whose
+    TAILDIR is more than ``health.taildir_max_lag_mb`` behind its host's files or does not move while
+    lines wait (``logstream/flume/taildir_lag.py``; where its position file can be read here).
 
     With ``repair`` (and agents this machine launches: the connection's ``supervisor: airflow``), an
     agent whose process is gone is started again first (its rendered
@@ -96,10 +99,19 @@ class FlumeHealthCheckOperator(BaseOperator):
         tiers = hook.tiers(pipeline)
         # agents under their hosts' supervisor are restarted there: a down one is named, never started here
         repaired = self._start_dead_agents(tiers) if self.repair and tiers.launches_agents else []
+        patterns = {host.name: host.file_pattern for host in pipeline.flume.hosts}
+
+        def taildir(agent):
+            if agent.tier != "l1" or agent.log_dir is None or agent.name not in patterns:
+                return None
+            return read_taildir_lag(agent.name, agent.log_dir, patterns[agent.name], agent.position_file)
+
+        lag_before = {agent.name: taildir(agent) for agent in tiers.agents}
         before = {agent.name: hook.read(tiers, agent.name)[0] for agent in tiers.agents}
         # two readings make movement visible; the gap is the measurement, not a wait for something
         time.sleep(self.interval_seconds)
         after = {agent.name: hook.read(tiers, agent.name) for agent in tiers.agents}
+        lag_after = {agent.name: taildir(agent) for agent in tiers.agents}
         problems = [
             str(problem)
             for agent in tiers.agents
@@ -109,6 +121,17 @@ class FlumeHealthCheckOperator(BaseOperator):
                 fill_threshold=self.fill_threshold, unreachable_reason=after[agent.name][1],
             )
         ]
+        # an L1 that is down is named so above; its position not moving is the same cause
+        problems += [
+            str(problem)
+            for agent in tiers.agents if agent.tier == "l1" and after[agent.name][0] is not None
+            for problem in taildir_problems(lag_before[agent.name], lag_after[agent.name],
+                                            max_lag_bytes=int(pipeline.health.taildir_max_lag_mb * 2**20),
+                                            seconds=self.interval_seconds)
+        ]
+        self.log.info("TAILDIR lag (complete lines not read yet): %s", ", ".join(
+            f"{name} {lag.behind:,} bytes" if lag is not None else f"{name} not readable here"
+            for name, lag in lag_after.items() if name in patterns))
         topics = sorted({host.topic for host in pipeline.flume.hosts})
         offsets = kafka_end_offsets(KafkaAdminClientHook(kafka_config_id=self.kafka_config_id).get_conn, topics)
         hops = hop_counts(tiers.agents, {name: reading for name, (reading, _) in after.items()},

@@ -1,11 +1,13 @@
-"""The deploy task on the stack's Flume agents: a pipeline file that cannot be rendered fails the task
-with a message naming each problem, and nothing is written or restarted."""
+"""The deploy task and the health check on the stack's Flume agents: a pipeline file that cannot be
+rendered fails the task with a message naming each problem, and nothing is written or restarted; a
+dead agent is started again; a TAILDIR that stops reading is named."""
 
 from __future__ import annotations
 
 import json
 import os
 import socket
+import threading
 import time
 from pathlib import Path
 
@@ -13,6 +15,7 @@ import pytest
 import yaml
 from airflow.exceptions import AirflowException
 
+from logstream.flume.metrics import read_metrics
 from logstream.pipeline_config import DEFAULT_PATH
 from flume_hosts import HostFiles, read_topic
 from operators.flume_agents import DeployFlumeAgentsOperator, FlumeHealthCheckOperator
@@ -107,3 +110,61 @@ def test_agents_supervised_by_their_hosts_are_checked_and_named_down_but_never_s
         DeployFlumeAgentsOperator(task_id="deploy_agents", answer_timeout_seconds=5).execute({})
     assert killed in str(error.value) and "their hosts' supervisor" in str(error.value)
     assert not tiers.process(killed).is_running()
+
+
+def test_an_l1_whose_taildir_stops_reading_is_named_with_the_bytes_waiting(own_deployment, stack, tmp_path):
+    """Both L2s stopped: web1's memory channel (20,000 events) fills and its TAILDIR stops reading
+    while its file holds 30,000 lines. Its channel counters look idle; the health check names the
+    L1 by its file size against its saved position ("taildir_not_reading", and "taildir_behind" over
+    the threshold), not web2, which has nothing to read. Once the L2s are back and every line has
+    reached Kafka, no TAILDIR problem is named."""
+    tiers = own_deployment(slot=5)
+    web1, web2 = (agent for agent in tiers.agents if agent.tier == "l1")
+    raw = yaml.safe_load((tmp_path / "pipeline.yaml").read_text())
+    raw["health"] = {"taildir_max_lag_mb": 0.1}
+    (tmp_path / "pipeline.yaml").write_text(yaml.safe_dump(raw))
+    tiers.stop(tiers.pipeline.flume.l2_agents)
+    host = HostFiles(host=web1.name, log_dir=web1.log_dir)
+    host.append("app.log", [f"10.9.0.{i % 250},7,{int(time.time()) - 60},60 {web1.name}#{i}".encode()
+                            for i in range(30_000)])
+    size = (web1.log_dir / "app.log").stat().st_size
+    capacity = tiers.pipeline.flume.memory_channel_capacity
+
+    def channel_size() -> float:
+        return read_metrics(web1.name, tiers.metrics_url(web1.name)).total("CHANNEL", "ChannelSize")
+
+    _wait_for(lambda: channel_size() >= capacity, timeout=300, what=f"{web1.name}'s channel to fill")
+    full_at = time.time()
+    # TAILDIR saves its position every 3 s: once saved after the channel filled, it stays
+    _wait_for(lambda: web1.position_file.stat().st_mtime > full_at + 0.1, timeout=60,
+              what=f"{web1.name} to save its position after its channel filled")
+    with pytest.raises(AirflowException) as error:  # no repair: the L2s stay down, as they were stopped
+        FlumeHealthCheckOperator(task_id="health_check", interval_seconds=5, repair=False).execute({})
+    named = {line.split(": ", 2)[1]: line for line in str(error.value).splitlines()[1:]
+             if line.startswith(web1.name + ":") or line.startswith(web2.name + ":")}
+    assert {"taildir_not_reading", "taildir_behind"} <= named.keys(), str(error.value)
+    saved = json.loads(web1.position_file.read_text())[0]["pos"]
+    assert 0 < saved < size
+    assert f"{size - saved:,} bytes wait" in named["taildir_not_reading"]
+    assert f"app.log at {saved:,} of {size:,}" in named["taildir_not_reading"]
+    assert not any(line.startswith(f"{web2.name}: taildir") for line in str(error.value).splitlines())
+
+    for name in tiers.pipeline.flume.l2_agents:
+        tiers.start(name)
+    tiers.wait_answering(tiers.pipeline.flume.l2_agents)
+    read_topic(stack.config.kafka_bootstrap, tiers.pipeline.topics[0].name, want_ids=set(host.expected))
+    _wait_for(lambda: json.loads(web1.position_file.read_text())[0]["pos"] == size, timeout=120,
+              what=f"{web1.name} to save its position at the end of its file")
+    try:
+        FlumeHealthCheckOperator(task_id="health_check", interval_seconds=1).execute({})
+    except AirflowException as again:  # the L2s' restart may still show in their counters: not TAILDIR
+        assert "taildir" not in str(again)
+
+
+def _wait_for(check, *, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := check():
+            return result
+        threading.Event().wait(0.5)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")

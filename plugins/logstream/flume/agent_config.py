@@ -38,6 +38,10 @@ class AgentPlacement:
     l2_address: str | None = None
 
 
+# where an L1's TAILDIR saves how far it has read each file, in its state folder
+TAILDIR_POSITIONS = "taildir_position.json"
+
+
 @dataclass(frozen=True)
 class FlumeAgentConfig:
     """One rendered agent: its name (Flume's ``-n``), tier, ports and properties text."""
@@ -52,6 +56,11 @@ class FlumeAgentConfig:
     state_dir: Path | None = None
     primary_sink: str | None = None  # an L1's sink to the L2 it prefers
     refill_port: int | None = None  # an L1's Thrift source for the refill of gaps (flume/line_refill.py)
+
+    @property
+    def position_file(self) -> Path | None:
+        """An L1's TAILDIR positions (flume/taildir_lag.py reads them)."""
+        return self.state_dir / TAILDIR_POSITIONS if self.tier == "l1" and self.state_dir is not None else None
 
 
 @dataclass(frozen=True)
@@ -134,7 +143,7 @@ def render_agents(
             host=host,
             partition=partition_of[host.name],
             log_dir=log_dir,
-            position_file=state_dir / "taildir_position.json",
+            position_file=state_dir / TAILDIR_POSITIONS,
             state_dir=state_dir,
             settings=flume,
             l2_agents=preference,
