@@ -2,7 +2,9 @@
 
 ``GET /`` the page, ``GET /static/<file>`` its script and style, ``GET /api/incidents`` the
 pipeline's open and recently closed incidents, ``GET /api/snapshot`` the numbers
-as JSON, ``/ws`` the push feed: a full snapshot on connect and after every committed flush.
+as JSON, ``/ws`` the push feed: a full snapshot on connect and after every committed flush, closed
+(1008) when the login ends; at most ``SOCKETS_PER_USER`` feeds per user. Every response carries a
+Content-Security-Policy (nothing but the page's own files; framed only by Airflow's own UI).
 
 One :class:`ResultStoreFeed` per process (started in the app's lifespan) LISTENs on the result
 store's ``NOTIFY`` channel, reads one snapshot per burst of notifications and fans it out; each
@@ -24,7 +26,7 @@ import asyncpg
 from fastapi import FastAPI, HTTPException, WebSocket, WebSocketDisconnect, status
 from fastapi.responses import FileResponse, JSONResponse
 
-from dashboard.auth import RESULTS_CONN_ID, DashboardUserDep, accept_dashboard_socket
+from dashboard.auth import CLOSE_REFUSED, RESULTS_CONN_ID, DashboardUserDep, accept_dashboard_socket, close_when_login_ends
 from logstream.incidents import RECENT_VARIABLE, VARIABLE_PREFIX, incidents_view
 from logstream.results.live_view import read_snapshot
 from logstream.results.schema import NOTIFY_CHANNEL
@@ -41,6 +43,14 @@ RECONNECT_SECONDS = 2.0
 # WebSocket close codes: "unsupported data" for a message that is not ours, "try again later"
 CLOSE_BAD_MESSAGE = 1003
 CLOSE_TOO_SLOW = 1013
+# open feeds per user (each is a snapshot fan-out and a database-backed push): more are refused
+SOCKETS_PER_USER = 8
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; connect-src 'self'; img-src 'self' data:; object-src 'none'; "
+                               "base-uri 'none'; form-action 'none'; frame-ancestors 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
 
 
 class Subscriber:
@@ -171,6 +181,13 @@ def create_app(*, dsn: str | None = None) -> FastAPI:
 
     app = FastAPI(title="logstream live statistics", lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url=None)
+    app.state.sockets = {}  # user id -> open feeds
+
+    @app.middleware("http")
+    async def security_headers(request, call_next):
+        response = await call_next(request)
+        response.headers.update(SECURITY_HEADERS)
+        return response
 
     @app.get("/")
     async def page(user: DashboardUserDep) -> FileResponse:
@@ -194,14 +211,22 @@ def create_app(*, dsn: str | None = None) -> FastAPI:
 
     @app.websocket("/ws")
     async def feed(websocket: WebSocket) -> None:
-        if await accept_dashboard_socket(websocket) is None:
+        user = await accept_dashboard_socket(websocket)
+        if user is None:
             return
+        who = user.get_id()
+        if app.state.sockets.get(who, 0) >= SOCKETS_PER_USER:
+            await websocket.close(code=CLOSE_REFUSED, reason=f"{SOCKETS_PER_USER} live pages are open for this "
+                                                            f"user already: close one")
+            return
+        app.state.sockets[who] = app.state.sockets.get(who, 0) + 1
         subscriber = Subscriber(websocket)
         app.state.feed.subscribe(subscriber)
         sender = asyncio.create_task(subscriber.send_forever())
         receiver = asyncio.create_task(_read_requests(websocket, subscriber, app.state.feed))
+        login = asyncio.create_task(close_when_login_ends(websocket))
         try:
-            done, _ = await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait({sender, receiver, login}, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 if isinstance(task.exception(), TimeoutError):
                     log.info("live dashboard: dropped a client that stopped reading")
@@ -209,8 +234,11 @@ def create_app(*, dsn: str | None = None) -> FastAPI:
                         await websocket.close(code=CLOSE_TOO_SLOW, reason="too slow")
         finally:
             app.state.feed.unsubscribe(subscriber)
-            sender.cancel()
-            receiver.cancel()
+            app.state.sockets[who] -= 1
+            if not app.state.sockets[who]:
+                del app.state.sockets[who]
+            for task in (sender, receiver, login):
+                task.cancel()
 
     return app
 

@@ -10,8 +10,12 @@ shows: the contents of that database.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Annotated
 from urllib.parse import urlsplit
+
+import jwt
 
 from airflow.api_fastapi.app import get_auth_manager
 from airflow.api_fastapi.auth.managers.base_auth_manager import COOKIE_NAME_JWT_TOKEN
@@ -22,6 +26,8 @@ from airflow.configuration import conf
 from fastapi import Depends, HTTPException, WebSocket, status
 
 RESOURCE_NAME = "Live statistics"
+# an open feed re-checks its user's right this often, and ends when its login expires
+LOGIN_RECHECK_SECONDS = 30.0
 RESULTS_CONN_ID = "logstream_results"
 # WebSocket close code "policy violation": the page shows the refusal and does not retry
 CLOSE_REFUSED = 1008
@@ -54,8 +60,8 @@ def _expected_origin(websocket: WebSocket) -> str:
 
 async def _refusal(websocket: WebSocket) -> tuple[str | None, BaseUser | None]:
     origin, expected = websocket.headers.get("origin"), _expected_origin(websocket)
-    if origin != expected:
-        return f"origin {origin!r} is not {expected!r}", None
+    if origin != expected:  # the reason does not say which origin would do
+        return f"origin {origin!r} is not this server's", None
     try:
         user = await resolve_user_from_token(websocket.cookies.get(COOKIE_NAME_JWT_TOKEN))
     except HTTPException as refused:
@@ -75,3 +81,37 @@ async def accept_dashboard_socket(websocket: WebSocket) -> BaseUser | None:
         await websocket.close(code=CLOSE_REFUSED, reason=reason.encode()[:123].decode(errors="ignore"))
         return None
     return user
+
+
+def _expiry(token: str | None) -> float | None:
+    """When the (already validated) token expires, epoch seconds; None if it does not say."""
+    try:
+        expires = jwt.decode(token or "", options={"verify_signature": False}).get("exp")
+    except jwt.PyJWTError:
+        return None
+    return float(expires) if isinstance(expires, (int, float)) else None
+
+
+async def close_when_login_ends(websocket: WebSocket, *, recheck: float = LOGIN_RECHECK_SECONDS) -> None:
+    """Return once the feed's login ended, after closing it with 1008 and why: at the token's expiry
+    (not after Airflow's validation leeway), or when a re-check every ``recheck`` seconds finds the
+    token refused or the user's right gone. The page then asks for a new login."""
+    token = websocket.cookies.get(COOKIE_NAME_JWT_TOKEN)
+    expiry = _expiry(token)
+    while True:
+        now = time.time()
+        if expiry is not None and now >= expiry:
+            reason = "login expired: log in to Airflow again"
+            break
+        await asyncio.sleep(recheck if expiry is None else min(recheck, expiry - now))
+        if expiry is not None and time.time() >= expiry:
+            continue
+        try:
+            user = await resolve_user_from_token(token)
+        except HTTPException as refused:
+            reason = f"{refused.detail}: log in to Airflow again"
+            break
+        if not may_see_dashboard(user):
+            reason = f"user {user.get_name()!r} may no longer see the {RESOURCE_NAME}"
+            break
+    await websocket.close(code=CLOSE_REFUSED, reason=reason.encode()[:123].decode(errors="ignore"))

@@ -26,7 +26,8 @@ function connect() {
     if (event.code === REFUSED) {
       setConnection("refused", "refused");
       const refusal = document.getElementById("refusal");
-      refusal.textContent = `The server refused the live feed: ${event.reason || "not authorised"}. Log in to Airflow and reload.`;
+      refusal.textContent = `The server closed the live feed: ${event.reason || "not authorised"}. ` +
+        "Log in to Airflow again, then reload this page.";
       refusal.hidden = false;
       return;
     }
