@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import threading
 import time
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from airflow.exceptions import AirflowException
 from logstream.flume.metrics import read_metrics
 from logstream.pipeline_config import DEFAULT_PATH
 from flume_hosts import HostFiles, read_topic
+from online_stats import wait_for
 from operators.flume_agents import DeployFlumeAgentsOperator, FlumeHealthCheckOperator
 
 
@@ -133,10 +133,10 @@ def test_an_l1_whose_taildir_stops_reading_is_named_with_the_bytes_waiting(own_d
     def channel_size() -> float:
         return read_metrics(web1.name, tiers.metrics_url(web1.name)).total("CHANNEL", "ChannelSize")
 
-    _wait_for(lambda: channel_size() >= capacity, timeout=300, what=f"{web1.name}'s channel to fill")
+    wait_for(lambda: channel_size() >= capacity, timeout=300, what=f"{web1.name}'s channel to fill")
     full_at = time.time()
     # TAILDIR saves its position every 3 s: once saved after the channel filled, it stays
-    _wait_for(lambda: web1.position_file.stat().st_mtime > full_at + 0.1, timeout=60,
+    wait_for(lambda: web1.position_file.stat().st_mtime > full_at + 0.1, timeout=60,
               what=f"{web1.name} to save its position after its channel filled")
     with pytest.raises(AirflowException) as error:  # no repair: the L2s stay down, as they were stopped
         FlumeHealthCheckOperator(task_id="health_check", interval_seconds=5, repair=False).execute({})
@@ -153,18 +153,9 @@ def test_an_l1_whose_taildir_stops_reading_is_named_with_the_bytes_waiting(own_d
         tiers.start(name)
     tiers.wait_answering(tiers.pipeline.flume.l2_agents)
     read_topic(stack.config.kafka_bootstrap, tiers.pipeline.topics[0].name, want_ids=set(host.expected))
-    _wait_for(lambda: json.loads(web1.position_file.read_text())[0]["pos"] == size, timeout=120,
+    wait_for(lambda: json.loads(web1.position_file.read_text())[0]["pos"] == size, timeout=120,
               what=f"{web1.name} to save its position at the end of its file")
     try:
         FlumeHealthCheckOperator(task_id="health_check", interval_seconds=1).execute({})
     except AirflowException as again:  # the L2s' restart may still show in their counters: not TAILDIR
         assert "taildir" not in str(again)
-
-
-def _wait_for(check, *, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := check():
-            return result
-        threading.Event().wait(0.5)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")

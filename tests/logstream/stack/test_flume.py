@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 import time
 import uuid
 from collections import Counter
@@ -17,7 +16,7 @@ import pytest
 
 from flume_hosts import HostFiles, own_tiers, read_topic, start_tiers
 from log_times import hour_name, hour_start_ago
-from online_stats import PANE, ResultReader
+from online_stats import PANE, ResultReader, wait_for
 from produced_and_landed import drain, end_offsets, landed, once_each, quarantine_reasons
 from hooks.hiveserver2 import BoundedHiveServer2Hook
 from logstream.hadoop_consumer.consumer import HadoopConsumer
@@ -162,15 +161,6 @@ def test_a_config_that_cannot_be_rendered_names_the_problem(tiers, stack):
     assert f"agent '{tiers.pipeline.flume.l2_agents[0]}': Avro port {tiers.avro_base_port} is in use" in message
 
 
-def _wait(check, *, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := check():
-            return result
-        threading.Event().wait(0.5)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-
-
 def _readings(tiers) -> dict:
     readings = {}
     for agent in tiers.agents:
@@ -240,7 +230,7 @@ def test_kill_9_of_the_primary_l2_fails_over_and_its_file_channel_delivers_after
     assert failing_over == [hosts[0].host]
     for host in hosts:
         host.append("app.log", _lines(host.host, 0, 5_000))
-    _wait(lambda: read_metrics(primary, tiers.metrics_url(primary)).total("SINK", "EventDrainSuccessCount") > 0,
+    wait_for(lambda: read_metrics(primary, tiers.metrics_url(primary)).total("SINK", "EventDrainSuccessCount") > 0,
           timeout=300, what=f"{primary} delivering to Kafka")
     before = _readings(tiers)
 
@@ -250,7 +240,7 @@ def test_kill_9_of_the_primary_l2_fails_over_and_its_file_channel_delivers_after
     expected = {event_id: line for host in hosts for event_id, line in host.expected.items()}
 
     # everything the L1s still held goes through the backup; only the dead L2's file channel waits
-    _wait(lambda: all(r is not None and r.total("CHANNEL", "ChannelSize") == 0
+    wait_for(lambda: all(r is not None and r.total("CHANNEL", "ChannelSize") == 0
                       for name, r in _readings(tiers).items() if name != primary)
           and all(_readings(tiers)[h.host].total("SOURCE", "EventAcceptedCount") >= 10_000 for h in hosts),
           timeout=600, what="the L1s and the backup L2 to drain")
@@ -305,7 +295,7 @@ def test_kafka_down_for_a_while_loses_nothing_and_a_killed_l2_replays_its_file_c
     try:
         for host in hosts:
             host.append("app.log", _lines(host.host, 2_000, 5_000))
-        held = _wait(lambda: (r := _readings(tiers)) and sum(r[a].total("SOURCE", "EventAcceptedCount") for a in l2_agents)
+        held = wait_for(lambda: (r := _readings(tiers)) and sum(r[a].total("SOURCE", "EventAcceptedCount") for a in l2_agents)
                      >= 14_000 and {a: int(r[a].total("CHANNEL", "ChannelSize")) for a in l2_agents},
                      timeout=600, what="the L2 file channels to take everything while Kafka is down")
         fullest = max(held, key=held.get)
@@ -400,7 +390,7 @@ def test_kill_9_of_an_l1_with_both_l2s_down_loses_its_channel_and_the_gap_refill
         victim.append("app.log", _lines(victim.host, 0, 12_000))
         size = (victim.log_dir / "app.log").stat().st_size
         # TAILDIR has read every line into the memory channel and saved its position past them
-        _wait(lambda: _taildir_position(tiers, victim.host) == size, timeout=300,
+        wait_for(lambda: _taildir_position(tiers, victim.host) == size, timeout=300,
               what=f"{victim.host}'s TAILDIR position to reach the end of its file")
         tiers.kill(victim.host)
         for name in l2_agents:
@@ -413,7 +403,7 @@ def test_kill_9_of_an_l1_with_both_l2s_down_loses_its_channel_and_the_gap_refill
         expected = {event_id: line for host in hosts for event_id, line in host.expected.items()}
         later = {event_id for event_id in victim.expected if event_id[2] >= size} | set(other.expected)
         read_topic(stack.config.kafka_bootstrap, topic, want_ids=later)
-        _wait(lambda: all(r is not None and r.total("CHANNEL", "ChannelSize") == 0 for r in _readings(tiers).values()),
+        wait_for(lambda: all(r is not None and r.total("CHANNEL", "ChannelSize") == 0 for r in _readings(tiers).values()),
               timeout=300, what="every channel to be empty")
         drain(consumer, topic, tiers.pipeline.topics[0].partitions)
         before_refill = landed(hdfs_client, root, topic)
@@ -436,7 +426,7 @@ def test_kill_9_of_an_l1_with_both_l2s_down_loses_its_channel_and_the_gap_refill
             (victim.host, missing[0][1], start, end)
             for start, end in lost_spans]
         assert sum(found.refilled.values()) == len(missing) and found.failures == [] and found.report.lost == []
-        _wait(lambda: drain(consumer, topic, tiers.pipeline.topics[0].partitions) is not None
+        wait_for(lambda: drain(consumer, topic, tiers.pipeline.topics[0].partitions) is not None
               and sum(landed(hdfs_client, root, topic).values()) >= len(expected),
               timeout=300, what="the refilled lines to land")
         assert landed(hdfs_client, root, topic) == Counter(expected.values())
@@ -461,7 +451,7 @@ def test_kill_9_of_an_l1_with_both_l2s_down_loses_its_channel_and_the_gap_refill
             topic, other.host, host_partitions(tiers.pipeline)[other.host], first_500[0][1], str(path),
             lines_in_range(path, 0, other.ends[first_500[-1]]), batch_size=tiers.pipeline.flume.batch_size)
         assert sent == 500
-        _wait(lambda: drain(consumer, topic, tiers.pipeline.topics[0].partitions) is not None
+        wait_for(lambda: drain(consumer, topic, tiers.pipeline.topics[0].partitions) is not None
               and _copies(hdfs_client, root, topic) >= copies_before + 500,
               timeout=300, what="the re-sent lines to arrive as copies")
         assert _copies(hdfs_client, root, topic) == copies_before + 500
@@ -488,5 +478,5 @@ def test_kill_9_of_an_l1_with_both_l2s_down_loses_its_channel_and_the_gap_refill
               f"{sum(counted.expired.values())} refilled after their panes closed (expired), {counted.bad['copy']} copies")
     finally:
         nimbus.kill(topic, wait_secs=0)
-        _wait(lambda: nimbus.topology_id(topic) is None, timeout=120, what=f"topology {topic} to be gone")
+        wait_for(lambda: nimbus.topology_id(topic) is None, timeout=120, what=f"topology {topic} to be gone")
         hdfs_client.delete(f"/tests/{topic}", recursive=True)
