@@ -103,18 +103,27 @@ def incident_lock(zookeeper_hosts: str | None, name: str, *, warn: Callable[[str
         yield None
         return
     try:
-        lock = client.Lock(f"{LOCKS}/{urllib.parse.quote(name, safe='')}")
-        if not lock.acquire(timeout=wait):
-            warn(f"incident {name}: its lock was not free within {wait:.0f}s; deciding without it")
-            yield None
-            return
-        try:
-            yield client
-        finally:
-            lock.release()
+        with _held(client, f"{LOCKS}/{urllib.parse.quote(name, safe='')}", wait) as held:
+            if not held:
+                warn(f"incident {name}: its lock was not free within {wait:.0f}s; deciding without it")
+            yield client if held else None
     finally:
         client.stop()
         client.close()
+
+
+@contextmanager
+def _held(client: KazooClient | None, path: str, wait: float) -> Iterator[bool]:
+    """The ZooKeeper lock ``path`` held for the block (True); False without a client or when it was
+    not free within ``wait`` (the block runs anyway)."""
+    lock = client.Lock(path) if client is not None else None
+    if lock is None or not lock.acquire(timeout=wait):
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        lock.release()
 
 
 def open_incident(records: IncidentRecords, name: str, *, run_id: str, error: str, now: str,
@@ -149,16 +158,10 @@ def close_incident(records: IncidentRecords, name: str, *, run_id: str, now: str
     records.delete(key)
     closed = {"incident": name, "opened": opened.get("opened"), "closed": now, "opened_in": opened.get("run_id"),
               "closed_in": run_id, "error": opened.get("error")}
-    lock = session.Lock(RECENT_LOCK) if session is not None else None
-    if lock is not None and not lock.acquire(timeout=LOCK_WAIT_SECONDS):
-        lock = None
-    try:
+    with _held(session, RECENT_LOCK, LOCK_WAIT_SECONDS):
         try:
             recent = json.loads(records.get(RECENT_VARIABLE) or "[]")
         except ValueError:
             recent = []
         records.set(RECENT_VARIABLE, json.dumps([closed, *recent][:RECENT_KEPT]))
-    finally:
-        if lock is not None:
-            lock.release()
     return closed

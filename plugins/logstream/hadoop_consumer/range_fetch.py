@@ -137,7 +137,7 @@ def fetch_range(consumer: Consumer, result: BatchResult, start: int, end: int, l
     quarantine_root = quarantine_dir(root, topic)
     valid_root = topic_dir(root, topic)
     open_hours: set[int] = set()
-    lines_by_hour: dict[int, LandedLines] = {}
+    lines_by_hour: dict[int, LandedLines] = defaultdict(LandedLines)
     # the first offset itself, even at the log's start: OFFSET_BEGINNING costs a look-up first
     consumer.assign([TopicPartition(topic, partition, start)])
     next_offset, records, size, watermark = start, 0, 0, result.watermark
@@ -173,11 +173,8 @@ def fetch_range(consumer: Consumer, result: BatchResult, start: int, end: int, l
                 # each hour's side index: the runs of its entries' records, split at the few filed one by one
                 left_out = list(map(Message.key, messages))
                 for chunk in chunks:
-                    landed = lines_by_hour.get(chunk.hour_number)
-                    if landed is None:
-                        landed = lines_by_hour[chunk.hour_number] = LandedLines()
-                    landed.add_runs_except(runs, left_out, (chunk.first_entry_offset, chunk.last_entry_offset)
-                                           if len(chunks) > 1 else None)
+                    lines_by_hour[chunk.hour_number].add_runs_except(
+                        runs, left_out, (chunk.first_entry_offset, chunk.last_entry_offset) if len(chunks) > 1 else None)
             else:  # lines taken one by one (copies among them: rare): all go record by record
                 chunks, messages = [], taken
         for message in messages:
@@ -222,10 +219,7 @@ def fetch_range(consumer: Consumer, result: BatchResult, start: int, end: int, l
             if keyed:
                 found = line_id(message.key())
                 if found is not None:
-                    landed = lines_by_hour.get(start_time // 3600)
-                    if landed is None:
-                        landed = lines_by_hour[start_time // 3600] = LandedLines()
-                    landed.add(*found)
+                    lines_by_hour[start_time // 3600].add(*found)
                     if record_lines is not None:
                         record_lines[offset] = found
         for chunk in chunks:
@@ -263,6 +257,8 @@ def fetch_range(consumer: Consumer, result: BatchResult, start: int, end: int, l
         fetched.groups[(valid_root, *hour_partition(hour_number * 3600))] = rows
     ids_root = line_ids_dir(root, topic)
     for hour_number, landed in lines_by_hour.items():
+        if not landed:
+            continue
         # one group, hence one file, per hour file with ids: the same name with .ids
         first_entry = entries_by_hour[hour_number][0][0]
         fetched.groups[(ids_root, *hour_partition(hour_number * 3600))] = [(first_entry, row) for row in landed.rows()]
