@@ -134,10 +134,11 @@ def test_an_l1_whose_taildir_stops_reading_is_named_with_the_bytes_waiting(own_d
         return read_metrics(web1.name, tiers.metrics_url(web1.name)).total("CHANNEL", "ChannelSize")
 
     wait_for(lambda: channel_size() >= capacity, timeout=300, what=f"{web1.name}'s channel to fill")
-    full_at = time.time()
-    # TAILDIR saves its position every 3 s: once saved after the channel filled, it stays
-    wait_for(lambda: web1.position_file.stat().st_mtime > full_at + 0.1, timeout=60,
-              what=f"{web1.name} to save its position after its channel filled")
+    # TAILDIR saves its position every 3 s: once saved after the channel filled, it stays (the file's
+    # own times compared, not this process's clock: the suite also runs with the clock moved)
+    saved_when_full = web1.position_file.stat().st_mtime_ns
+    wait_for(lambda: web1.position_file.stat().st_mtime_ns > saved_when_full, timeout=60,
+             what=f"{web1.name} to save its position after its channel filled")
     with pytest.raises(AirflowException) as error:  # no repair: the L2s stay down, as they were stopped
         FlumeHealthCheckOperator(task_id="health_check", interval_seconds=5, repair=False).execute({})
     named = {line.split(": ", 2)[1]: line for line in str(error.value).splitlines()[1:]
