@@ -1,4 +1,5 @@
-"""Command line: ``python -m logstream stack up|status|down [SERVICE ...]``."""
+"""Command line: ``python -m logstream stack up|status|down [SERVICE ...]``, ``cluster up|status|down``,
+``demo``."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ def main(argv: list[str] | None = None) -> int:
     stack.add_argument("services", nargs="*", help="only these services (default: all)")
     stack.add_argument("--paused", action="store_true",
                        help="up: leave the scheduled DAGs paused (e.g. to run the tests against this stack)")
+    cluster = commands.add_parser("cluster", help="the multi-host cluster (hosts as network namespaces; root)")
+    cluster.add_argument("action", choices=["up", "status", "down"])
     demo = commands.add_parser("demo", help="the whole pipeline end to end on the local stack")
     demo.add_argument("--records", type=int, default=300_000, help="generated entries per topic")
     args = parser.parse_args(argv)
@@ -30,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
         except (ServiceError, FileNotFoundError) as err:
             print(f"error: {err}", file=sys.stderr)
             return 1
+
+    if args.command == "cluster":
+        return _cluster(args.action)
 
     local = LocalStack(only=args.services or None)
     if args.action == "up":
@@ -64,6 +70,30 @@ def main(argv: list[str] | None = None) -> int:
     healthy = True
     for name, health in local.status().items():
         print(f"{name:<10} {'ok  ' if health.ok else 'DOWN'}  {health.detail}")
+        healthy &= health.ok
+    return 0 if healthy else 1
+
+
+def _cluster(action: str) -> int:
+    from logstream.cluster.cluster import Cluster
+    from logstream.cluster.network import NetworkError
+
+    cluster = Cluster()
+    if action == "up":
+        try:
+            seconds = cluster.up()
+        except (ServiceError, NetworkError, FileNotFoundError) as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 1
+        print(f"cluster up in {seconds:.1f}s: Kafka {cluster.kafka_bootstrap}, ZooKeeper {cluster.zookeeper_hosts}, "
+              f"WebHDFS {cluster.webhdfs_url}")
+        return 0
+    if action == "down":
+        cluster.down()
+        return 0
+    healthy = True
+    for name, health in cluster.status().items():
+        print(f"{name:<20} {'ok  ' if health.ok else 'DOWN'}  {health.detail}")
         healthy &= health.ok
     return 0 if healthy else 1
 

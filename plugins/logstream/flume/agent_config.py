@@ -7,7 +7,7 @@ anything is written, and named in one error.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,8 +34,9 @@ class AgentPlacement:
     bind: str = "127.0.0.1"
     # an L1's refill port (its Thrift source, flume/line_refill.py) is its metrics port + this
     refill_port_offset: int = 1000
-    # how an L1 reaches L2 agent ``name`` ("flume-{name}" in containers); None: at ``bind``
-    l2_address: str | None = None
+    # how an L1 reaches L2 agent ``name``: a pattern ("flume-{name}" in containers) or the address of
+    # each (the cluster's hosts); None: at ``bind``
+    l2_address: str | Mapping[str, str] | None = None
 
 
 # where an L1's TAILDIR saves how far it has read each file, in its state folder
@@ -109,7 +110,7 @@ def render_agents(
     problems: list[str] = []
     agents: list[FlumeAgentConfig] = []
     targets = [
-        _L2Target(name=name, host=placement.l2_address.format(name=name) if placement.l2_address else placement.bind,
+        _L2Target(name=name, host=_l2_host(placement, name),
                   avro_port=placement.avro_base_port + index)
         for index, name in enumerate(flume.l2_agents)
     ]
@@ -164,6 +165,14 @@ def render_agents(
     if problems:
         raise FlumeConfigError("cannot render the Flume agents: " + "; ".join(problems))
     return agents
+
+
+def _l2_host(placement: AgentPlacement, name: str) -> str:
+    if placement.l2_address is None:
+        return placement.bind
+    if isinstance(placement.l2_address, str):
+        return placement.l2_address.format(name=name)
+    return placement.l2_address[name]
 
 
 def host_log_dir(host: FlumeHost, placement: AgentPlacement) -> Path:

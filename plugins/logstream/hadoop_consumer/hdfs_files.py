@@ -10,6 +10,10 @@ import posixpath
 from hdfs.util import HdfsError
 
 
+# a reader that finds the state file replaced under it lists its folder again, this many times at most
+REREAD_ATTEMPTS = 20
+
+
 def exists(client, path: str) -> bool:
     return client.status(path, strict=False) is not None
 
@@ -49,11 +53,39 @@ def replace_file(client, path: str, data: bytes) -> None:
 
 
 def read_replaced(client, path: str) -> tuple[str, bytes] | None:
-    """The state file written by :func:`replace_file` (which of ``path``, ``path.new`` and its bytes), or None."""
-    for candidate in (path, f"{path}.new"):
-        if exists(client, candidate):
-            return candidate, read_bytes(client, candidate)
-    return None
+    """The state file written by :func:`replace_file` (which of ``path``, ``path.new`` and its bytes), or None.
+
+    Safe beside a :func:`replace_file` running at the same time (a lag check reading offsets while
+    the consumer commits, a lease reading the fence its successor writes): one listing of the folder
+    tells which names exist at one instant, so the file is never missed between two lookups; and a
+    name that fails to read (gone by the writer's delete or rename, maybe back already) sends the
+    reader back to a new listing. A ``path.new`` listed empty with no ``path`` beside it is the very
+    first write, still open: no state yet.
+    """
+    folder, name = posixpath.split(path)
+    failed: Exception | None = None
+    for _ in range(REREAD_ATTEMPTS):
+        try:
+            lengths = {found: status["length"] for found, status in client.list(folder, status=True)}
+        except HdfsError as err:
+            if not exists(client, folder):
+                return None
+            failed = err  # made between the listing and the look: list again
+            continue
+        found = next((candidate for candidate in (name, f"{name}.new") if candidate in lengths), None)
+        if found is None:
+            return None
+        if found != name and lengths[found] == 0:
+            return None  # the very first write, still open (a written state file is never empty)
+        try:
+            data = read_bytes(client, f"{folder}/{found}")
+        except HdfsError as err:  # gone, or gone and back with the next bytes: list again
+            failed = err
+            continue
+        if data or found == name:
+            return f"{folder}/{found}", data
+        # the .new listed is now the next write's file, still open: list again
+    raise HdfsError(f"{path} could not be read in {REREAD_ATTEMPTS} attempts (replaced under each): {failed}")
 
 
 def publish_file(client, source: str, target: str) -> None:

@@ -10,10 +10,11 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from logstream.flume.agent_config import AgentPlacement, FlumeAgentConfig, render_agents, write_agent_configs
 from logstream.flume.metrics import AgentUnreachable, read_metrics
@@ -22,6 +23,9 @@ from logstream.pipeline_config import PipelineConfig, load_pipeline_config
 from logstream.stack.config import StackConfig
 from logstream.stack.process import ManagedProcess, ServiceError, port_is_free, port_is_open
 from logstream.stack.service import Health, Service
+
+if TYPE_CHECKING:
+    from logstream.cluster.network import Host
 
 MAIN_CLASS = "org.apache.flume.node.Application"
 # Flume classes of logstream's own (TAILDIR's TailFile with line ids: fileid, byteend), compiled here
@@ -100,11 +104,16 @@ class FlumeTiers:
     :param launches_agents: this machine starts the agents' processes (the local stack); False: each
         agent runs under its own host's supervisor (compose's restart policy, systemd), and the
         deploy and repair here only render, check and wait, never start a process
+    :param agent_hosts: the host of each agent, by agent name (the cluster's network namespaces,
+        logstream.cluster): each agent runs on its host, listens on all of its addresses, and an L1
+        reaches its L2s at their hosts' addresses; empty: every agent on the stack's host
+    :param kafka_bootstrap: the L2 agents' Kafka (default: the stack's)
     """
 
     def __init__(self, *, stack: StackConfig, pipeline: PipelineConfig, home: Path, avro_base_port: int,
                  metrics_base_port: int, heap: str = "256m", java_options: tuple[str, ...] = (),
-                 agent_address: str = "", launches_agents: bool = True) -> None:
+                 agent_address: str = "", launches_agents: bool = True,
+                 agent_hosts: Mapping[str, Host] | None = None, kafka_bootstrap: str | None = None) -> None:
         self.stack = stack
         self.pipeline = pipeline
         self.home = home
@@ -114,10 +123,17 @@ class FlumeTiers:
         self.java_options = java_options
         self.agent_address = agent_address
         self.launches_agents = launches_agents
+        self.agent_hosts = dict(agent_hosts or {})
+        self.kafka_bootstrap = kafka_bootstrap or stack.kafka_bootstrap
 
     @property
     def placement(self) -> AgentPlacement:
-        return AgentPlacement(kafka_bootstrap=self.stack.kafka_bootstrap, hosts_root=self.home, state_root=self.home / "state",
+        if self.agent_hosts:  # each agent alone in its host's network namespace
+            return AgentPlacement(kafka_bootstrap=self.kafka_bootstrap, hosts_root=self.home,
+                                  state_root=self.home / "state", avro_base_port=self.avro_base_port,
+                                  metrics_base_port=self.metrics_base_port, bind="0.0.0.0",
+                                  l2_address={name: host.address for name, host in self.agent_hosts.items()})
+        return AgentPlacement(kafka_bootstrap=self.kafka_bootstrap, hosts_root=self.home, state_root=self.home / "state",
                               avro_base_port=self.avro_base_port, metrics_base_port=self.metrics_base_port,
                               bind=self.stack.host)
 
@@ -138,6 +154,8 @@ class FlumeTiers:
 
     def address(self, name: str) -> str:
         """The host agent ``name`` answers on."""
+        if self.agent_hosts:
+            return self.agent_hosts[name].address
         return self.agent_address.format(name=name) if self.agent_address else self.stack.host
 
     def metrics_url(self, name: str) -> str:
@@ -152,7 +170,7 @@ class FlumeTiers:
         """The broker does not auto-create topics: an L2 would retry a batch for a missing one forever."""
         from confluent_kafka.admin import AdminClient
 
-        admin = AdminClient({"bootstrap.servers": self.stack.kafka_bootstrap})
+        admin = AdminClient({"bootstrap.servers": self.kafka_bootstrap})
         wanted = {host.topic for host in self.pipeline.flume.hosts}
         return [ensure_topic(admin, topic.name, topic.partitions) for topic in self.pipeline.topics if topic.name in wanted]
 
@@ -161,8 +179,9 @@ class FlumeTiers:
         running = {agent.name for agent in self.agents if self.process(agent.name).is_running()}
         own_ports = {port for agent in self.agents if agent.name in running
                      for port in (agent.avro_port, agent.metrics_port, agent.refill_port) if port is not None}
-        rendered = render_agents(self.pipeline, self.placement,
-                                 port_is_free=lambda port: port in own_ports or port_is_free(port, self.stack.host))
+        # an agent alone on its host has its ports to itself
+        free = None if self.agent_hosts else (lambda port: port in own_ports or port_is_free(port, self.stack.host))
+        rendered = render_agents(self.pipeline, self.placement, port_is_free=free)
         changed = write_agent_configs(rendered, self.conf_dir)
         restarted = [name for name in changed if name in running]
         for name in restarted:
@@ -175,7 +194,8 @@ class FlumeTiers:
                 self.start(agent.name)
             for agent in starting:
                 if agent.avro_port is not None:
-                    self.process(agent.name).wait_until(lambda agent=agent: port_is_open(agent.avro_port, self.stack.host),
+                    self.process(agent.name).wait_until(lambda agent=agent: port_is_open(agent.avro_port,
+                                                                                         self.address(agent.name)),
                                                         timeout=300, what=f"listening on {agent.avro_port}")
         return DeployReport(changed=changed, started=started, restarted=restarted)
 
@@ -184,13 +204,14 @@ class FlumeTiers:
         if agent.state_dir is not None:
             agent.state_dir.mkdir(parents=True, exist_ok=True)
         log_config = self.stack.include_dir / "stack" / "log4j2-console.properties"
-        self.process(name).start([
+        argv = [
             self.stack.java(), f"-Xmx{self.heap}", *(option.replace("{name}", name) for option in self.java_options),
             f"-Dlog4j2.configurationFile={log_config}",
             "-Dflume.monitoring.type=http", f"-Dflume.monitoring.port={agent.metrics_port}",
             "-cp", f"{patched_classes(self.stack)}{os.pathsep}{self.stack.classpath('flume')}", MAIN_CLASS,
             "-n", name, "-f", str(self.conf_dir / f"{name}.properties"), "--no-reload-conf",
-        ])
+        ]
+        self.process(name).start(self.agent_hosts[name].argv(argv) if self.agent_hosts else argv)
 
     def kill(self, name: str) -> None:
         """SIGKILL, as a crash would: nothing is flushed, the file channel's lock stays behind."""

@@ -81,19 +81,31 @@ class Service:
 
     def render(self, template: str, target: Path, **values: object) -> Path:
         """Render a config template from include/stack/ into the service's run folder."""
-        text = (self.config.include_dir / "stack" / template).read_text()
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(string.Template(text).substitute({k: str(v) for k, v in values.items()}))
-        return target
+        return render_template(self.config.include_dir / "stack" / template, target, **values)
 
     def java_argv(self, component: str, main_class: str, *args: str, heap: str = "512m") -> list[str]:
-        log_config = self.config.include_dir / "stack" / "log4j2-console.properties"
-        return [
-            self.config.java(),
-            f"-Xmx{heap}",
-            f"-Dlog4j2.configurationFile={log_config}",
-            "-cp",
-            self.config.classpath(component),
-            main_class,
-            *args,
-        ]
+        return java_argv(self.config, component, main_class, *args, heap=heap)
+
+
+def render_template(source: Path, target: Path, **values: object) -> Path:
+    """Write ``source`` with its ``${name}`` placeholders filled in to ``target``."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(string.Template(source.read_text()).substitute({k: str(v) for k, v in values.items()}))
+    return target
+
+
+def java_argv(config: StackConfig, component: str, main_class: str, *args: str, heap: str = "512m",
+              classpath_first: Path | None = None) -> list[str]:
+    """A JVM running ``main_class`` of a component's jars (``classpath_first``, a config folder,
+    ahead of them), logging to the console."""
+    log_config = config.include_dir / "stack" / "log4j2-console.properties"
+    classpath = config.classpath(component)
+    return [
+        config.java(),
+        f"-Xmx{heap}",
+        f"-Dlog4j2.configurationFile={log_config}",
+        "-cp",
+        f"{classpath_first}:{classpath}" if classpath_first else classpath,
+        main_class,
+        *args,
+    ]

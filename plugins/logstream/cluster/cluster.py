@@ -1,0 +1,149 @@
+"""The multi-host cluster on one box: which host runs what, started and checked in order.
+
+Hosts (network namespaces on the bridge, :mod:`logstream.cluster.network`):
+
+============  ==========================================  =====================
+host          runs                                        address (default)
+============  ==========================================  =====================
+zk1-zk3       the ZooKeeper ensemble (2181)               10.213.0.2-4
+kafka1-3      Kafka broker + KRaft controller (9092/9093)  10.213.0.5-7
+namenode      HDFS NameNode (8020, WebHDFS 9870)           10.213.0.8
+datanode1-3   HDFS DataNodes (9866, 9864)                  10.213.0.9-11
+worker1-2     the HadoopConsumer's runs (Airflow workers)  10.213.0.12-13
+============  ==========================================  =====================
+
+Data lives under ``LOGSTREAM_CLUSTER_DIR`` (default ``<repo>/.cluster``), one folder per host; the
+subnet is ``LOGSTREAM_CLUSTER_SUBNET``. ``down`` stops the processes and removes the hosts; the data
+stays, so the next ``up`` finds its topics and files again.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import subprocess
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from logstream.cluster.network import Host, HostNetwork
+from logstream.cluster.services import DataNode, HostService, KafkaNode, NameNode, ZooKeeperMember
+from logstream.stack.config import REPO_ROOT, StackConfig
+from logstream.stack.service import Health, java_argv
+
+ENSEMBLE = 3
+KAFKA_NODES = 3
+DATANODES = 3
+# hosts with no daemon of their own: the consumer's batches run there, as on Airflow's workers
+WORKERS = 2
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    home: Path = field(default_factory=lambda: Path(os.environ.get("LOGSTREAM_CLUSTER_DIR", REPO_ROOT / ".cluster")))
+    subnet: str = field(default_factory=lambda: os.environ.get("LOGSTREAM_CLUSTER_SUBNET", "10.213.0.0/24"))
+    prefix: str = "lsc"
+    stack: StackConfig = field(default_factory=StackConfig)
+
+    @property
+    def network(self) -> HostNetwork:
+        return HostNetwork(self.subnet, self.prefix, self.home)
+
+
+class Cluster:
+    def __init__(self, config: ClusterConfig | None = None, *, report: Callable[[str], None] = print) -> None:
+        self.config = config or ClusterConfig()
+        self.report = report
+        network = self.config.network
+        names = ([f"zk{i}" for i in range(1, ENSEMBLE + 1)] + [f"kafka{i}" for i in range(1, KAFKA_NODES + 1)]
+                 + ["namenode"] + [f"datanode{i}" for i in range(1, DATANODES + 1)]
+                 + [f"worker{i}" for i in range(1, WORKERS + 1)])
+        self.hosts: dict[str, Host] = {name: network.host(name, index) for index, name in enumerate(names)}
+        stack = self.config.stack
+        zk_hosts = [self.hosts[f"zk{i}"] for i in range(1, ENSEMBLE + 1)]
+        kafka_hosts = [self.hosts[f"kafka{i}"] for i in range(1, KAFKA_NODES + 1)]
+        self.zookeepers = [ZooKeeperMember(stack, host, i, zk_hosts) for i, host in enumerate(zk_hosts, 1)]
+        self.kafka_nodes = [KafkaNode(stack, host, i, kafka_hosts, self._kafka_cluster_id())
+                            for i, host in enumerate(kafka_hosts, 1)]
+        self.namenode = NameNode(stack, self.hosts["namenode"], 1)
+        self.datanodes = [DataNode(stack, self.hosts[f"datanode{i}"], i, self.namenode)
+                          for i in range(1, DATANODES + 1)]
+        # each wave starts together; the next waits for it to be healthy
+        self.waves: list[list[HostService]] = [[*self.zookeepers, *self.kafka_nodes, self.namenode], self.datanodes]
+
+    @property
+    def services(self) -> list[HostService]:
+        return [service for wave in self.waves for service in wave]
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        return ",".join(node.bootstrap for node in self.kafka_nodes)
+
+    @property
+    def zookeeper_hosts(self) -> str:
+        return ",".join(f"{member.host.address}:2181" for member in self.zookeepers)
+
+    @property
+    def webhdfs_url(self) -> str:
+        return self.namenode.webhdfs_url
+
+    @property
+    def workers(self) -> list[Host]:
+        return [self.hosts[f"worker{i}"] for i in range(1, WORKERS + 1)]
+
+    def kafka_node(self, broker_id: int) -> KafkaNode:
+        return next(node for node in self.kafka_nodes if node.node_id == broker_id)
+
+    def kafka_quorum_leader(self, nodes: list[KafkaNode] | None = None) -> int | None:
+        """The id of the active KRaft controller, as the controllers of ``nodes`` (default: all) see
+        it (Kafka's own MetadataQuorumCommand); None when they do not answer within 15 s (the tool
+        waits for a controller it was told leads, gone or cut off)."""
+        endpoints = ",".join(f"{node.host.address}:9093" for node in nodes or self.kafka_nodes)
+        argv = java_argv(self.config.stack, "kafka", "org.apache.kafka.tools.MetadataQuorumCommand",
+                         "--bootstrap-controller", endpoints, "describe", "--status", heap="128m")
+        try:
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=15)
+        except subprocess.TimeoutExpired:
+            return None
+        leader = re.search(r"^LeaderId:\s+(-?\d+)", done.stdout, re.MULTILINE)
+        return int(leader.group(1)) if done.returncode == 0 and leader and int(leader.group(1)) >= 0 else None
+
+    def _kafka_cluster_id(self) -> str:
+        """One id for all nodes, made once and kept with the data (each node's log dir is formatted with it)."""
+        path = self.config.home / "kafka-cluster-id"
+        if not path.exists():
+            cluster_id = "-"
+            while cluster_id.startswith("-"):  # as Kafka's Uuid.randomUuid: a leading '-' reads as an option
+                cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(cluster_id)
+        return path.read_text().strip()
+
+    def up(self) -> float:
+        """Make the hosts, start every process that is not running and wait until all are healthy;
+        returns the seconds it took. A process that died is started again on its own."""
+        started = time.monotonic()
+        self.config.network.create(self.hosts.values())
+        for wave in self.waves:
+            for service in wave:
+                if not service.is_running():
+                    self.report(f"starting {service.name} ({service.host.address})")
+                    service.launch()
+            for service in wave:
+                service.wait_healthy()
+                self.report(f"{service.name:<20} up    {service.health().detail}")
+        return time.monotonic() - started
+
+    def status(self) -> dict[str, Health]:
+        return {service.name: service.health() if service.is_running() else Health(False, "not running")
+                for service in self.services}
+
+    def down(self) -> None:
+        for service in reversed(self.services):
+            if service.is_running():
+                self.report(f"stopping {service.name}")
+            service.stop()
+        self.config.network.destroy(self.hosts.values())

@@ -1,0 +1,39 @@
+"""The multi-host cluster (network namespaces on one box) for the cluster's tests: started once for
+this folder if it is not running, and stopped after it (the hosts removed, the data kept)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from logstream.cluster.cluster import Cluster
+
+
+@pytest.fixture(scope="package")
+def cluster() -> Cluster:
+    hosts = Cluster()
+    started = not all(service.is_running() for service in hosts.services)
+    keep = bool(os.environ.get("LOGSTREAM_KEEP_STACK"))
+    try:
+        hosts.up()
+    except BaseException:
+        if started and not keep:
+            hosts.down()
+        raise
+    yield hosts
+    if started and not keep:
+        hosts.down()
+
+
+@pytest.fixture
+def cluster_kafka(cluster) -> dict:
+    return {"bootstrap.servers": cluster.kafka_bootstrap}
+
+
+@pytest.fixture
+def cluster_hdfs(cluster):
+    """The cluster's HDFS over WebHDFS, as the HadoopConsumer's hook gives it (an ``hdfs`` client)."""
+    import hdfs
+
+    return hdfs.InsecureClient(cluster.webhdfs_url, user="root")

@@ -1,0 +1,43 @@
+"""The HadoopConsumer's HDFS state files against the stack's HDFS: a reader beside a writer."""
+
+from __future__ import annotations
+
+import threading
+
+from airflow.providers.apache.hdfs.hooks.webhdfs import WebHDFSHook
+
+from logstream.hadoop_consumer.hdfs_files import read_replaced, replace_file
+
+
+def test_a_reader_never_misses_a_state_file_being_replaced(hdfs_client, root):
+    """A lag check reads offset.dat while the consumer commits, from its very first write on: every
+    read after the first write finds the file, and the values never go back. Found on the cluster,
+    where a reader that looked up ``path`` and then ``path.new`` missed both between the writer's
+    delete and rename ("offset.dat not found"), and read the first ``path.new`` empty while it was
+    being written."""
+    path = f"{root}/_offsets/topic/0/offset.dat"
+    writer_client = WebHDFSHook().get_conn()
+    done = threading.Event()
+    replaced = [0]
+
+    def write() -> None:
+        while not done.is_set() and replaced[0] < 3000:
+            replace_file(writer_client, path, str(replaced[0]).encode())
+            replaced[0] += 1
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    seen = []
+    try:
+        while len(seen) < 400 and writer.is_alive():
+            found = read_replaced(hdfs_client, path)
+            if found is None:
+                assert not seen, f"read {len(seen) + 1}: no state file after {replaced[0]} replacements"
+                continue
+            seen.append(int(found[1]))
+    finally:
+        done.set()
+        writer.join(60)
+    assert len(seen) == 400
+    assert seen == sorted(seen)
+    assert seen[-1] - seen[0] >= 100, "the writer must have replaced the file often while it was read"
