@@ -1,7 +1,7 @@
 """HadoopConsumer throughput against Kafka's own consumer, on the same topic, in the same run.
 
     PYTHONPATH=plugins .venv/bin/python bench/hadoop_consumer_bench.py [--records 1000000] [--rounds 3]
-                                                                       [--split-from 200000] [--line-ids]
+                                                                       [--split-from 200000] [--line-ids] [--cluster]
 
 Produces N generated log entries (realistic ~40-byte lines) into a fresh one-partition topic, runs
 Kafka's ``kafka-consumer-perf-test`` (org.apache.kafka.tools.ConsumerPerformance) on it as the
@@ -14,6 +14,10 @@ a helper process (``--split-from`` above the record count measures one process a
 ``--line-ids`` also produces the same records with line ids (the Kafka key the Flume tiers give
 each line; one host file) into a second topic, and each round lands that one too: its rate beside
 the plain one's, and their ratio, show what reading the ids costs.
+
+``--cluster`` runs it all on the multi-host cluster (``python -m logstream cluster up``, as root): the
+topic at replication 3 on its 3 brokers, the leases in its ZooKeeper ensemble, HDFS with 3 DataNodes
+(replication 3); the baseline reads the same topic from the same brokers.
 """
 
 from __future__ import annotations
@@ -82,36 +86,47 @@ def main() -> int:
                         help="batches of at least this many records use a helper process (the DAG's default)")
     parser.add_argument("--line-ids", action="store_true",
                         help="also land the same records with line ids (a second topic) in each round")
+    parser.add_argument("--cluster", action="store_true", help="on the multi-host cluster (3 brokers, replication 3)")
     args = parser.parse_args()
 
     config = StackConfig()
-    LocalStack(config, only=["zookeeper", "kafka", "hdfs"]).up()
+    if args.cluster:
+        from logstream.cluster.cluster import Cluster
+
+        cluster = Cluster()
+        cluster.up()
+        bootstrap, zookeeper, webhdfs, replication = (cluster.kafka_bootstrap, cluster.zookeeper_hosts,
+                                                      cluster.webhdfs_url, 3)
+    else:
+        LocalStack(config, only=["zookeeper", "kafka", "hdfs"]).up()
+        bootstrap, zookeeper, webhdfs, replication = (config.kafka_bootstrap, f"{config.host}:{config.ports['zookeeper']}",
+                                                      f"http://{config.host}:{config.ports['hdfs_http']}", 1)
     topic = f"bench_{uuid.uuid4().hex[:8]}"
-    kafka = {"bootstrap.servers": config.kafka_bootstrap}
+    kafka = {"bootstrap.servers": bootstrap}
     admin = AdminClient(kafka)
-    admin.create_topics([NewTopic(topic, 1, 1)])[topic].result()
+    admin.create_topics([NewTopic(topic, 1, replication)])[topic].result()
     with_ids = f"{topic}_ids" if args.line_ids else None
     if with_ids:
-        admin.create_topics([NewTopic(with_ids, 1, 1)])[with_ids].result()
+        admin.create_topics([NewTopic(with_ids, 1, replication)])[with_ids].result()
 
     began = time.monotonic()
-    produced_bytes = produce(config.kafka_bootstrap, topic, args.records)
+    produced_bytes = produce(bootstrap, topic, args.records)
     print(f"produced {args.records:,} records ({produced_bytes / 1e6:.1f} MB) in {time.monotonic() - began:.1f}s")
     if with_ids:
-        produce(config.kafka_bootstrap, with_ids, args.records, line_ids=True)
+        produce(bootstrap, with_ids, args.records, line_ids=True)
         print(f"produced the same records with line ids into {with_ids}")
     id_ratios = []
 
-    client = hdfs.InsecureClient(f"http://{config.host}:{config.ports['hdfs_http']}", user="root")
+    client = hdfs.InsecureClient(webhdfs, user="root")
     ratios = []
     for round_number in range(1, args.rounds + 1):
-        baseline = consumer_perf_test(config, topic, args.records, timeout_ms=60_000)
+        baseline = consumer_perf_test(config, topic, args.records, timeout_ms=60_000, bootstrap=bootstrap)
         print(f"round {round_number}: kafka-consumer-perf-test {baseline['data.consumed.in.nMsg']:,.0f} records, "
               f"{baseline['nMsg.sec']:,.0f} rec/s, {baseline['MB.sec']:.1f} MB/s "
               f"(fetch only: {baseline['fetch.nMsg.sec']:,.0f} rec/s)")
         root = f"/bench/{topic}/round-{round_number}"
-        landed, seconds, megabytes = land_everything(kafka, client, f"{config.host}:{config.ports['zookeeper']}", root,
-                                                     topic, args.records, args.split_from)
+        landed, seconds, megabytes = land_everything(kafka, client, zookeeper, root, topic, args.records,
+                                                     args.split_from)
         rate = landed / seconds
         print(f"round {round_number}: HadoopConsumer {landed:,} records landed in HDFS in {seconds:.1f}s, "
               f"{rate:,.0f} rec/s, {megabytes / seconds:.1f} MB/s")
@@ -122,8 +137,8 @@ def main() -> int:
         print(f"round {round_number}: ratio {ratios[-1]:.2f} "
               f"(against the fetch-only rate: {rate / baseline['fetch.nMsg.sec']:.2f})")
         if with_ids:
-            landed, seconds, megabytes = land_everything(kafka, client, f"{config.host}:{config.ports['zookeeper']}",
-                                                         f"{root}-ids", with_ids, args.records, args.split_from)
+            landed, seconds, megabytes = land_everything(kafka, client, zookeeper, f"{root}-ids", with_ids,
+                                                         args.records, args.split_from)
             if landed != args.records:
                 print(f"ERROR: {args.records - landed} records with line ids did not land", file=sys.stderr)
                 return 1

@@ -10,11 +10,11 @@ from logstream.stack.config import StackConfig
 
 
 def consumer_perf_test(config: StackConfig, topic: str, count: int, *, heap: str = "1g",
-                       timeout_ms: int = 120_000) -> dict[str, float]:
-    """Read ``count`` records of ``topic`` with ``org.apache.kafka.tools.ConsumerPerformance``; its figures
-    (``nMsg.sec``, ``MB.sec``, ...) by name."""
+                       timeout_ms: int = 120_000, bootstrap: str | None = None) -> dict[str, float]:
+    """Read ``count`` records of ``topic`` with ``org.apache.kafka.tools.ConsumerPerformance`` (from the
+    stack's Kafka, or ``bootstrap``); its figures (``nMsg.sec``, ``MB.sec``, ...) by name."""
     argv = [config.java(), f"-Xmx{heap}", "-cp", config.classpath("kafka"), "org.apache.kafka.tools.ConsumerPerformance",
-            "--bootstrap-server", config.kafka_bootstrap, "--topic", topic, "--messages", str(count),
+            "--bootstrap-server", bootstrap or config.kafka_bootstrap, "--topic", topic, "--messages", str(count),
             "--group", f"perf-{uuid.uuid4().hex[:6]}", "--timeout", str(timeout_ms)]
     done = subprocess.run(argv, capture_output=True, text=True, check=True)
     lines = [line for line in done.stdout.splitlines() if line.strip()]

@@ -25,6 +25,30 @@ def own_tiers(stack, name: str, *, slot: int, batch_size: int = 100, idle_timeou
     """Agents named ``<name>_web1``... on ports ``base + 20 + 10*slot`` (slot: one per test, 0-7).
     Every host files its lines under topic ``<name>``, or with ``two_businesses`` web2 under
     ``<name>_b`` (the L2s' fallback topic stays ``<name>``, so only the topic header routes web2)."""
+    pipeline = own_pipeline(name, batch_size=batch_size, idle_timeout_ms=idle_timeout_ms,
+                            topic_partitions=topic_partitions, two_businesses=two_businesses)
+    ports = stack.config.ports
+    return FlumeTiers(stack=stack.config, pipeline=pipeline, home=stack.config.data_dir / "flume_tests" / name,
+                      avro_base_port=ports["flume_avro"] + 20 + 10 * slot,
+                      metrics_base_port=ports["flume_metrics"] + 20 + 10 * slot)
+
+
+def cluster_tiers(cluster, name: str, *, slot: int, batch_size: int = 100, topic_partitions: int = 3) -> FlumeTiers:
+    """:func:`own_tiers`' agents, each on a host of the cluster (web1 and web2 on the front-end hosts,
+    the L2s on the collectors, beside the pipeline's own agents there), delivering into the cluster's
+    Kafka."""
+    pipeline = own_pipeline(name, batch_size=batch_size, idle_timeout_ms=3_000, topic_partitions=topic_partitions)
+    stack = cluster.config.stack
+    return FlumeTiers(stack=stack, pipeline=pipeline, home=cluster.config.home / "flume_tests" / name,
+                      avro_base_port=stack.ports["flume_avro"] + 20 + 10 * slot,
+                      metrics_base_port=stack.ports["flume_metrics"] + 20 + 10 * slot,
+                      agent_hosts={**{f"{name}_{host}": cluster.frontends[i] for i, host in enumerate(HOSTS)},
+                                   **{f"{name}_{agent}": cluster.collectors[i] for i, agent in enumerate(L2_AGENTS)}},
+                      kafka_bootstrap=cluster.kafka_bootstrap)
+
+
+def own_pipeline(name: str, *, batch_size: int, idle_timeout_ms: int, topic_partitions: int,
+                 two_businesses: bool = False):
     pipeline = load_pipeline_config()
     topic_of = {host: f"{name}_b" if two_businesses and host == HOSTS[1] else name for host in HOSTS}
     flume = FlumeSettings(
@@ -38,11 +62,7 @@ def own_tiers(stack, name: str, *, slot: int, batch_size: int = 100, idle_timeou
         max_penalty_ms=5_000,
     )
     topics = tuple(TopicConfig(name=topic, partitions=topic_partitions) for topic in dict.fromkeys(topic_of.values()))
-    pipeline = replace(pipeline, topics=topics, flume=flume)
-    ports = stack.config.ports
-    return FlumeTiers(stack=stack.config, pipeline=pipeline, home=stack.config.data_dir / "flume_tests" / name,
-                      avro_base_port=ports["flume_avro"] + 20 + 10 * slot,
-                      metrics_base_port=ports["flume_metrics"] + 20 + 10 * slot)
+    return replace(pipeline, topics=topics, flume=flume)
 
 
 def start_tiers(tiers: FlumeTiers) -> FlumeTiers:

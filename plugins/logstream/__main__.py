@@ -67,11 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"# Airflow UI http://{local.config.host}:{local.config.ports['airflow']}: log in as {users};")
         print(f"# the passwords are in {users_file(local.config)}")
         return 0
-    healthy = True
-    for name, health in local.status().items():
-        print(f"{name:<10} {'ok  ' if health.ok else 'DOWN'}  {health.detail}")
-        healthy &= health.ok
-    return 0 if healthy else 1
+    return _print_status(local.status(), width=10)
 
 
 def _cluster(action: str) -> int:
@@ -91,11 +87,14 @@ def _cluster(action: str) -> int:
     if action == "down":
         cluster.down()
         return 0
-    healthy = True
-    for name, health in cluster.status().items():
-        print(f"{name:<20} {'ok  ' if health.ok else 'DOWN'}  {health.detail}")
-        healthy &= health.ok
-    return 0 if healthy else 1
+    return _print_status(cluster.status(), width=28)
+
+
+def _print_status(status: dict, *, width: int) -> int:
+    """One line per service with its health; the exit code says whether all are up."""
+    for name, health in status.items():
+        print(f"{name:<{width}} {'ok  ' if health.ok else 'DOWN'}  {health.detail}")
+    return 0 if all(health.ok for health in status.values()) else 1
 
 
 if __name__ == "__main__":

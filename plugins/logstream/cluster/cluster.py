@@ -10,6 +10,8 @@ kafka1-3      Kafka broker + KRaft controller (9092/9093)  10.213.0.5-7
 namenode      HDFS NameNode (8020, WebHDFS 9870)           10.213.0.8
 datanode1-3   HDFS DataNodes (9866, 9864)                  10.213.0.9-11
 worker1-2     the HadoopConsumer's runs (Airflow workers)  10.213.0.12-13
+frontend1-2   a Flume L1 agent each, with its log folder   10.213.0.14-15
+collector1-2  a Flume L2 agent each                         10.213.0.16-17
 ============  ==========================================  =====================
 
 Data lives under ``LOGSTREAM_CLUSTER_DIR`` (default ``<repo>/.cluster``), one folder per host; the
@@ -30,8 +32,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from logstream.cluster.network import Host, HostNetwork
-from logstream.cluster.services import DataNode, HostService, KafkaNode, NameNode, ZooKeeperMember
+from logstream.cluster.services import DataNode, FlumeAgent, HostService, KafkaNode, NameNode, ZooKeeperMember
+from logstream.pipeline_config import PipelineConfig, load_pipeline_config
 from logstream.stack.config import REPO_ROOT, StackConfig
+from logstream.stack.flume import FlumeTiers
 from logstream.stack.service import Health, java_argv
 
 ENSEMBLE = 3
@@ -39,6 +43,9 @@ KAFKA_NODES = 3
 DATANODES = 3
 # hosts with no daemon of their own: the consumer's batches run there, as on Airflow's workers
 WORKERS = 2
+# the Flume tiers' hosts: an L1 agent on each front end, an L2 on each collector
+FRONTENDS = 2
+COLLECTORS = 2
 
 
 @dataclass(frozen=True)
@@ -60,7 +67,8 @@ class Cluster:
         network = self.config.network
         names = ([f"zk{i}" for i in range(1, ENSEMBLE + 1)] + [f"kafka{i}" for i in range(1, KAFKA_NODES + 1)]
                  + ["namenode"] + [f"datanode{i}" for i in range(1, DATANODES + 1)]
-                 + [f"worker{i}" for i in range(1, WORKERS + 1)])
+                 + [f"worker{i}" for i in range(1, WORKERS + 1)]
+                 + [f"frontend{i}" for i in range(1, FRONTENDS + 1)] + [f"collector{i}" for i in range(1, COLLECTORS + 1)])
         self.hosts: dict[str, Host] = {name: network.host(name, index) for index, name in enumerate(names)}
         stack = self.config.stack
         zk_hosts = [self.hosts[f"zk{i}"] for i in range(1, ENSEMBLE + 1)]
@@ -71,8 +79,28 @@ class Cluster:
         self.namenode = NameNode(stack, self.hosts["namenode"], 1)
         self.datanodes = [DataNode(stack, self.hosts[f"datanode{i}"], i, self.namenode)
                           for i in range(1, DATANODES + 1)]
+        self.frontends = [self.hosts[f"frontend{i}"] for i in range(1, FRONTENDS + 1)]
+        self.collectors = [self.hosts[f"collector{i}"] for i in range(1, COLLECTORS + 1)]
+        self.flume_agents = self._flume_agents(load_pipeline_config())
         # each wave starts together; the next waits for it to be healthy
-        self.waves: list[list[HostService]] = [[*self.zookeepers, *self.kafka_nodes, self.namenode], self.datanodes]
+        self.waves: list[list[HostService]] = [[*self.zookeepers, *self.kafka_nodes, self.namenode], self.datanodes,
+                                               self.flume_agents]
+
+    def _flume_agents(self, pipeline: PipelineConfig) -> list[FlumeAgent]:
+        """The pipeline's Flume tiers on the cluster: its i-th front-end host's L1 on frontend<i>, its
+        i-th L2 agent on collector<i>; topics at replication 3."""
+        flume = pipeline.flume
+        if len(flume.hosts) > FRONTENDS or len(flume.l2_agents) > COLLECTORS:
+            raise ValueError(f"the cluster has {FRONTENDS} front-end and {COLLECTORS} collector hosts; the pipeline's "
+                             f"Flume tiers want {len(flume.hosts)} and {len(flume.l2_agents)}")
+        placed = {**{host.name: self.frontends[i] for i, host in enumerate(flume.hosts)},
+                  **{agent: self.collectors[i] for i, agent in enumerate(flume.l2_agents)}}
+        stack = self.config.stack
+        tiers = FlumeTiers(stack=stack, pipeline=pipeline, home=self.config.home / "flume",
+                           avro_base_port=stack.ports["flume_avro"], metrics_base_port=stack.ports["flume_metrics"],
+                           agent_hosts=placed, kafka_bootstrap=self.kafka_bootstrap)
+        return [FlumeAgent(stack, placed[agent.name], i, tiers, agent.name, replication=KAFKA_NODES)
+                for i, agent in enumerate(tiers.agents, 1)]
 
     @property
     def services(self) -> list[HostService]:

@@ -15,6 +15,7 @@ import os
 import shlex
 import signal
 import subprocess
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,14 +55,20 @@ class Host:
             return []
         return [int(pid) for pid in run(["ip", "netns", "pids", self.namespace], check=False).stdout.split()]
 
-    def kill_all(self) -> int:
-        """SIGKILL every process of the host, as a power cut would; the number killed."""
+    def kill_all(self, timeout: float = 30.0) -> int:
+        """SIGKILL every process of the host, as a power cut would, and wait until they are gone; the
+        number killed."""
         pids = self.pids()
         for pid in pids:
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+        deadline = time.monotonic() + timeout
+        while alive := [pid for pid in pids if _alive(pid)]:
+            if time.monotonic() > deadline:
+                raise NetworkError(f"processes {alive} of host {self.name} outlived SIGKILL by {timeout:.0f}s")
+            time.sleep(0.1)
         return len(pids)
 
     def cut_off(self, peers: Iterable[Host]) -> None:
@@ -81,6 +88,15 @@ class Host:
 
     def is_cut(self) -> bool:
         return "logstream-cut" in run(self.argv(["iptables", "-w", "-S"])).stdout
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` still runs (a zombie, dead but not reaped by its parent, does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 @dataclass(frozen=True)

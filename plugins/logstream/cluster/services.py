@@ -17,6 +17,7 @@ from pathlib import Path
 
 from logstream.cluster.network import Host
 from logstream.stack.config import StackConfig
+from logstream.stack.flume import FlumeTiers
 from logstream.stack.process import ManagedProcess, ServiceError
 from logstream.stack.service import Health, java_argv, render_template
 
@@ -238,3 +239,35 @@ def _render_hdfs_site(service: HostService, *, namenode: str) -> Path:
 def _hadoop_env() -> dict[str, str]:
     # the NameNode names its superuser after the user that started it; the clients act as root
     return {**os.environ, "HADOOP_USER_NAME": "root"}
+
+
+class FlumeAgent(HostService):
+    """One agent of the pipeline's Flume tiers on its host: an L1 on a front-end host, an L2 on a
+    collector. The tiers render every agent's configuration and start the ones that are down (L2s
+    first), as the flume_tiers DAG does on the local stack."""
+
+    kind = "flume"
+    component = "flume"
+    start_timeout = 180.0
+
+    def __init__(self, stack: StackConfig, host: Host, node_id: int, tiers: FlumeTiers, agent: str,
+                 replication: int) -> None:
+        super().__init__(stack, host, node_id)
+        self.tiers = tiers
+        self.agent = agent
+        self.replication = replication
+        self.process = tiers.process(agent)
+
+    @property
+    def name(self) -> str:
+        return f"flume-{self.agent}@{self.host.name}"
+
+    def launch(self) -> None:
+        self.tiers.prepare_hosts()
+        self.tiers.ensure_topics(self.replication)
+        self.tiers.deploy()
+
+    def health(self) -> Health:
+        answers = self.tiers.answers(self.agent)
+        return Health(answers, f"{self.tiers.agent(self.agent).tier} agent serving metrics" if answers
+                      else f"no metrics at {self.tiers.metrics_url(self.agent)}")

@@ -166,13 +166,14 @@ class FlumeTiers:
         for host in self.pipeline.flume.hosts:
             (self.placement.hosts_root / host.log_dir).mkdir(parents=True, exist_ok=True)
 
-    def ensure_topics(self) -> list[str]:
+    def ensure_topics(self, replication: int = 1) -> list[str]:
         """The broker does not auto-create topics: an L2 would retry a batch for a missing one forever."""
         from confluent_kafka.admin import AdminClient
 
         admin = AdminClient({"bootstrap.servers": self.kafka_bootstrap})
         wanted = {host.topic for host in self.pipeline.flume.hosts}
-        return [ensure_topic(admin, topic.name, topic.partitions) for topic in self.pipeline.topics if topic.name in wanted]
+        return [ensure_topic(admin, topic.name, topic.partitions, replication)
+                for topic in self.pipeline.topics if topic.name in wanted]
 
     def deploy(self) -> DeployReport:
         """Render (checking topics, dirs and ports), write the changed files, start or restart those agents."""

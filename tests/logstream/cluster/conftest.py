@@ -37,3 +37,12 @@ def cluster_hdfs(cluster):
     import hdfs
 
     return hdfs.InsecureClient(cluster.webhdfs_url, user="root")
+
+
+@pytest.fixture
+def recovery(capsys):
+    """Prints a recovery time to the test command's output (not only on failure)."""
+    def say(line: str) -> None:
+        with capsys.disabled():
+            print(f"\n[recovery] {line}", flush=True)
+    return say

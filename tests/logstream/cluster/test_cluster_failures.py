@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 from online_stats import wait_for
 from produced_and_landed import end_offsets, landed, produce
@@ -28,15 +29,6 @@ from logstream.kafka_topics import ensure_topic
 PARTITIONS = 3
 # the HadoopConsumer's loop of batches, as a scheduler runs them: a failed batch is printed and the next one runs
 CONSUMER = Path(__file__).parents[1] / "hadoop_consumer" / "crashing_consumer.py"
-
-
-@pytest.fixture
-def recovery(capsys):
-    """Prints a recovery time to the test command's output (not only on failure)."""
-    def say(line: str) -> None:
-        with capsys.disabled():
-            print(f"\n[recovery] {line}", flush=True)
-    return say
 
 
 @pytest.fixture
@@ -77,6 +69,20 @@ def partitions_of(admin: AdminClient, topic: str) -> dict:
     return admin.list_topics(topic, timeout=10).topics[topic].partitions
 
 
+def partitions_seen_from(node, topic: str) -> dict[int, tuple[int, list[int]]]:
+    """Each partition's (leader, in-sync replicas) as a client on ``node``'s host sees them. The cut
+    node keeps answering with the metadata it had, and a client on the box would ask it too (a
+    client picks any broker for metadata); from a host of the majority it is out of reach."""
+    probe = ("import json, sys; from confluent_kafka.admin import AdminClient; "
+             f"parts = AdminClient({{'bootstrap.servers': {node.bootstrap!r}}}).list_topics({topic!r}, timeout=10)"
+             f".topics[{topic!r}].partitions; "
+             "print(json.dumps({p: [m.leader, m.isrs] for p, m in parts.items()}))")
+    done = subprocess.run(node.host.argv([sys.executable, "-c", probe]), capture_output=True, text=True, timeout=60)
+    if done.returncode != 0:
+        return {}
+    return {int(p): (leader, isrs) for p, (leader, isrs) in json.loads(done.stdout).items()}
+
+
 def committed(cluster_hdfs, root: str, topic: str) -> list[int | None]:
     """Each partition's offset in offset.dat; None where there is none yet, or where WebHDFS sent the
     read to a DataNode killed a moment ago (the NameNode counts it stale after 3 s)."""
@@ -91,7 +97,13 @@ def committed(cluster_hdfs, root: str, topic: str) -> list[int | None]:
 
 
 def wait_until_landed(cluster_hdfs, root: str, cluster_kafka: dict, topic: str, timeout: float) -> None:
-    ends = end_offsets(cluster_kafka, topic, PARTITIONS)
+    def ends_or_none() -> list[int] | None:
+        try:
+            return end_offsets(cluster_kafka, topic, PARTITIONS)
+        except KafkaException:  # asked a broker whose metadata is still behind (just healed or restarted)
+            return None
+
+    ends = wait_for(ends_or_none, 60, f"the end offsets of {topic}")
     wait_for(lambda: committed(cluster_hdfs, root, topic) == ends, timeout,
              f"the consumer's offsets reaching the end of {topic} {ends}")
 
@@ -157,7 +169,6 @@ def test_the_active_controller_cut_off_from_the_other_brokers_and_healed(cluster
     the replication) while records flow in: the other two elect a controller, fence its broker and
     lead its partitions; once healed it catches up and rejoins every in-sync set. The clients still
     reach all three, as when only the brokers' network splits."""
-    admin = AdminClient(cluster_kafka)
     root = f"/tests/{unique_name}/logs"
     running = consumers(cluster.workers[0], topic)
     production, sent = produce_in_background(cluster_kafka, topic, 60_000)
@@ -166,8 +177,6 @@ def test_the_active_controller_cut_off_from_the_other_brokers_and_healed(cluster
     cut = wait_for(cluster.kafka_quorum_leader, 60, "an active controller")
     node = cluster.kafka_node(cut)
     others = [other for other in cluster.kafka_nodes if other is not node]
-    # the cut node keeps answering with the metadata it had: ask the other two
-    majority = AdminClient({"bootstrap.servers": ",".join(other.bootstrap for other in others)})
     node.host.cut_off(other.host for other in others)
     try:
         parted = time.monotonic()
@@ -175,15 +184,16 @@ def test_the_active_controller_cut_off_from_the_other_brokers_and_healed(cluster
                            "a new active controller among the other two")
         recovery(f"Kafka: node {cut} (active controller) cut off from the other brokers; node {elected} "
                  f"controls after {time.monotonic() - parted:.1f}s")
-        wait_for(lambda: all(p.leader != cut and cut not in p.isrs for p in partitions_of(majority, topic).values()),
+        wait_for(lambda: all(leader != cut and cut not in isrs
+                             for leader, isrs in partitions_seen_from(others[0], topic).values()),
                  90, f"broker {cut} out of every in-sync set and leading nothing")
         recovery(f"Kafka: the other brokers lead broker {cut}'s partitions and dropped it from the in-sync sets "
                  f"{time.monotonic() - parted:.1f}s after the cut")
     finally:
         node.host.heal()
     healed = time.monotonic()
-    wait_for(lambda: all(len(p.isrs) == 3 for p in partitions_of(admin, topic).values()), 120,
-             f"broker {cut} back in every in-sync set")
+    wait_for(lambda: (seen := partitions_seen_from(others[0], topic)) and all(len(isrs) == 3 for _, isrs in seen.values()),
+             120, f"broker {cut} back in every in-sync set")
     recovery(f"Kafka: link healed; broker {cut} back in every in-sync set after {time.monotonic() - healed:.1f}s")
     join(production)
 
@@ -234,9 +244,11 @@ def test_the_consumers_host_cut_off_zookeeper_past_its_session(cluster, cluster_
     goes on; worker1 stands down instead of writing behind worker2's back, and after the link heals
     both go on. Every record lands once."""
     root = f"/tests/{unique_name}/logs"
-    sent = produce(cluster_kafka, topic, 60_000, partitions=PARTITIONS, bad_ratio=0.02)
+    sent = produce(cluster_kafka, topic, 150_000, partitions=PARTITIONS, bad_ratio=0.02)
     session = 4.0
-    first = consumers(cluster.workers[0], topic, max_records=300, session_seconds=session, lease_wait=0.2)
+    # worker1's batches are long (seconds), so the cut finds it inside one, holding a lease that
+    # expires before it commits
+    first = consumers(cluster.workers[0], topic, max_records=10_000, session_seconds=session, lease_wait=0.2)
     second = consumers(cluster.workers[1], topic, max_records=300, session_seconds=session, lease_wait=0.2)
     wait_for(lambda: sum(offset or 0 for offset in committed(cluster_hdfs, root, topic)) > 3_000, 180,
              "both consumers under way")
@@ -247,8 +259,11 @@ def test_the_consumers_host_cut_off_zookeeper_past_its_session(cluster, cluster_
     try:
         wait_for(lambda: time.monotonic() - cut > 3 * session, 4 * session + 5, "the session's expiry")
         at_expiry = sum(offset or 0 for offset in committed(cluster_hdfs, root, topic))
-        wait_for(lambda: sum(offset or 0 for offset in committed(cluster_hdfs, root, topic)) > at_expiry + 2_000, 120,
-                 "worker2 landing batches while worker1 is cut off")
+        try:
+            wait_for(lambda: sum(offset or 0 for offset in committed(cluster_hdfs, root, topic)) > at_expiry + 2_000,
+                     120, "worker2 landing batches while worker1 is cut off")
+        except AssertionError as err:
+            raise AssertionError(f"{err}\nworker1 said:\n{stop(first)[-4000:]}\nworker2 said:\n{stop(second)[-4000:]}")
         recovery(f"HadoopConsumer: worker1 cut off ZooKeeper; worker2 landed 2,000 more records "
                  f"{time.monotonic() - cut:.1f}s after the cut")
     finally:

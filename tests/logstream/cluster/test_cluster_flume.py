@@ -1,0 +1,104 @@
+"""The Flume tiers across hosts: L1 agents on the front-end hosts, L2 agents on the collector hosts,
+each in its own network namespace, into the cluster's Kafka (replication 3), and the HadoopConsumer
+into the cluster's HDFS. A collector host dies whole (every process killed) under load: the L1s fail
+over to the other one across the network, the dead host's file channel delivers after the repair,
+and HDFS holds every line once (the copies dropped by their line ids)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import Counter
+
+import pytest
+
+from flume_hosts import HOSTS, HostFiles, cluster_tiers
+from log_times import previous_utc_midnight
+from online_stats import wait_for
+from produced_and_landed import drain, landed, landed_line_ids, once_each
+from logstream.flume.metrics import AgentUnreachable, read_metrics
+from logstream.hadoop_consumer.consumer import HadoopConsumer
+
+
+@pytest.fixture
+def tiers(cluster):
+    started = cluster_tiers(cluster, f"t_cflume_{uuid.uuid4().hex[:8]}", slot=0, batch_size=500)
+    started.prepare_hosts()
+    started.ensure_topics(replication=3)
+    started.deploy()
+    started.wait_answering()
+    yield started
+    started.stop()
+
+
+def lines(host: str, start: int, count: int, base: int) -> list[bytes]:
+    """Valid entries, each line of the test different (the host's own second octet, ``i`` after it)."""
+    octet = 1 + HOSTS.index(host.rsplit("_", 1)[1])
+    return [f"10.{octet}.{i // 250 % 250}.{i % 250},{i % 13},{base + i},300".encode() for i in range(start, start + count)]
+
+
+def drained(tiers, agents: list[str]) -> bool:
+    """Every one of ``agents`` answers with an empty channel."""
+    for name in agents:
+        try:
+            if read_metrics(name, tiers.metrics_url(name)).total("CHANNEL", "ChannelSize") != 0:
+                return False
+        except AgentUnreachable:
+            return False
+    return True
+
+
+def accepted(tiers, agents: list[str]) -> int:
+    """The fewest lines any of ``agents`` has taken from its host's files (0 if one does not answer)."""
+    try:
+        return min(read_metrics(name, tiers.metrics_url(name)).total("SOURCE", "EventAcceptedCount") for name in agents)
+    except AgentUnreachable:
+        return 0
+
+
+def test_a_collector_host_dies_under_load_and_every_line_lands_once(cluster, cluster_hdfs, tiers, recovery):
+    base = previous_utc_midnight() - 3600  # StartTimes the consumer finds plausible, whatever the date
+    l1s = [agent for agent in tiers.agents if agent.tier == "l1"]
+    primary = tiers.pipeline.flume.l2_agents[0]
+    hosts = [HostFiles(host=agent.name, log_dir=agent.log_dir) for agent in l1s]
+    for agent in tiers.agents:  # each agent runs on its own host
+        assert tiers.process(agent.name).pid() in tiers.agent_hosts[agent.name].pids(), agent.name
+
+    for host in hosts:
+        host.append("app.log", lines(host.host, 0, 5_000, base))
+    wait_for(lambda: read_metrics(primary, tiers.metrics_url(primary)).total("SINK", "EventDrainSuccessCount") > 0,
+             300, f"{primary} delivering to Kafka")
+
+    collector = tiers.agent_hosts[primary]
+    killed = collector.kill_all()
+    died = time.monotonic()
+    assert killed >= 1 and not tiers.process(primary).is_running()
+    for host in hosts:
+        host.append("app.log", lines(host.host, 5_000, 5_000, base))
+    wait_for(lambda: accepted(tiers, [agent.name for agent in l1s]) >= 10_000
+             and drained(tiers, [agent.name for agent in tiers.agents if agent.name != primary]), 600,
+             f"the L1s reading every line and draining through the other collector with {collector.name} dead")
+    recovery(f"Flume: {collector.name} killed whole ({killed} processes); the L1s drained 5,000 more lines each "
+             f"through the other collector {time.monotonic() - died:.1f}s later")
+
+    repaired = time.monotonic()
+    report = tiers.deploy()  # the repair flume_tiers runs: start what is down
+    assert report.started == [primary]
+    tiers.wait_answering([primary])
+    wait_for(lambda: drained(tiers, [primary]), 300, f"{primary}'s file channel delivering after its restart")
+    recovery(f"Flume: {primary} restarted on {collector.name}; its file channel delivered "
+             f"{time.monotonic() - repaired:.1f}s after the repair began")
+
+    expected = {event_id: line for host in hosts for event_id, line in host.expected.items()}
+    topic = tiers.pipeline.topics[0]
+    root = f"/tests/{topic.name}/logs"
+    consumer = HadoopConsumer({"bootstrap.servers": cluster.kafka_bootstrap}, cluster_hdfs, root,
+                              zookeeper_hosts=cluster.zookeeper_hosts, progress=lambda line: None)
+    drain(consumer, topic.name, topic.partitions)
+    assert landed(cluster_hdfs, root, topic.name) == Counter(expected.values())
+    # the side indexes: each host file's bytes [0, size) once
+    files = {host.host: (host.log_dir / "app.log").stat().st_size for host in hosts}
+    merged, again = once_each(landed_line_ids(cluster_hdfs, root, topic.name))
+    assert again == 0
+    assert sorted((file.split(" ")[0], runs) for file, runs in merged.items()) == sorted(
+        (host, [(0, size, 10_000)]) for host, size in files.items())
