@@ -1,6 +1,7 @@
 """The processes of the cluster, one per host: ZooKeeper members, Kafka nodes, the HDFS NameNode
-and DataNodes. Each runs inside its host's namespace, from the same Maven jars as the local stack,
-with its config rendered from ``include/cluster/`` into the host's own folder."""
+and DataNodes, the Flume agents. Each runs inside its host's namespace, from the same Maven jars as
+the local stack, with its config rendered from ``include/cluster/`` (Flume's from ``include/flume/``)
+into the host's own folder."""
 
 from __future__ import annotations
 
