@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import posixpath
 import threading
 
 from airflow.providers.apache.hdfs.hooks.webhdfs import WebHDFSHook
+from online_stats import wait_for
 
 from logstream.hadoop_consumer.hdfs_files import read_replaced, replace_file
 
@@ -41,3 +43,16 @@ def test_a_reader_never_misses_a_state_file_being_replaced(hdfs_client, root):
     assert len(seen) == 400
     assert seen == sorted(seen)
     assert seen[-1] - seen[0] >= 100, "the writer must have replaced the file often while it was read"
+
+
+def test_a_first_write_still_open_reads_as_no_state(hdfs_client, root):
+    """``path.new`` listed while its very first write is still open (no ``path`` beside it) is not a
+    state yet: the reader says None, and once the write closes it reads the whole of it."""
+    path = f"{root}/_offsets/topic/0/offset.dat"
+    folder = posixpath.dirname(path)
+    hdfs_client.makedirs(folder)
+    with hdfs_client.write(f"{path}.new") as writer:
+        writer.write(b"41")
+        wait_for(lambda: "offset.dat.new" in hdfs_client.list(folder), 30, "the open file listed")
+        assert read_replaced(hdfs_client, path) is None
+    assert read_replaced(hdfs_client, path) == (f"{path}.new", b"41")
