@@ -21,12 +21,10 @@ stays, so the next ``up`` finds its topics and files again.
 
 from __future__ import annotations
 
-import base64
 import os
 import re
 import subprocess
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +34,7 @@ from logstream.cluster.services import DataNode, FlumeAgent, HostService, KafkaN
 from logstream.pipeline_config import PipelineConfig, load_pipeline_config
 from logstream.stack.config import REPO_ROOT, StackConfig
 from logstream.stack.flume import FlumeTiers
+from logstream.stack.kafka import new_cluster_id
 from logstream.stack.service import Health, java_argv
 
 ENSEMBLE = 3
@@ -143,11 +142,8 @@ class Cluster:
         """One id for all nodes, made once and kept with the data (each node's log dir is formatted with it)."""
         path = self.config.home / "kafka-cluster-id"
         if not path.exists():
-            cluster_id = "-"
-            while cluster_id.startswith("-"):  # as Kafka's Uuid.randomUuid: a leading '-' reads as an option
-                cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(cluster_id)
+            path.write_text(new_cluster_id())
         return path.read_text().strip()
 
     def up(self) -> float:

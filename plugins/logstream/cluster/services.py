@@ -186,13 +186,7 @@ class NameNode(HostService):
         return {node["xferaddr"].split(":")[0] for node in json.loads(info.get("LiveNodes") or "{}").values()}
 
     def namenode_info(self) -> dict | None:
-        url = f"{self.webhdfs_url}/jmx?qry=Hadoop:service=NameNode,name=NameNodeInfo"
-        try:
-            with urllib.request.urlopen(url, timeout=3) as response:
-                beans = json.load(response)["beans"]
-        except (OSError, urllib.error.URLError, KeyError, ValueError):
-            return None
-        return beans[0] if beans else None
+        return _jmx_bean(f"{self.webhdfs_url}/jmx?qry=Hadoop:service=NameNode,name=NameNodeInfo")
 
     def health(self) -> Health:
         info = self.namenode_info()
@@ -220,15 +214,27 @@ class DataNode(HostService):
         """Healthy when this DataNode's own JMX says it has registered its block pool with the NameNode
         and sent a block report (the NameNode's list of live nodes still shows one killed a moment ago)."""
         url = f"http://{self.host.address}:9864/jmx?qry=Hadoop:service=DataNode,name=DataNodeInfo"
+        info = _jmx_bean(url)
         try:
-            with urllib.request.urlopen(url, timeout=3) as response:
-                actors = json.loads(json.load(response)["beans"][0]["BPServiceActorInfo"])
-        except (OSError, urllib.error.URLError, KeyError, IndexError, ValueError) as err:
-            return Health(False, f"no answer from {url}: {err}")
+            actors = json.loads(info["BPServiceActorInfo"]) if info else None
+        except (KeyError, ValueError):
+            actors = None
+        if actors is None:
+            return Health(False, f"no DataNode info from {url}")
         serving = [actor for actor in actors
                    if actor.get("ActorState") == "RUNNING" and actor.get("LastBlockReport") not in (None, "", "0")]
         return Health(bool(serving), f"serving {self.namenode.host.address}" if serving
                       else f"not registered yet: {actors}")
+
+
+def _jmx_bean(url: str) -> dict | None:
+    """The first bean of a Hadoop daemon's JMX servlet query, or None if it does not answer."""
+    try:
+        with urllib.request.urlopen(url, timeout=3) as response:
+            beans = json.load(response)["beans"]
+    except (OSError, urllib.error.URLError, KeyError, ValueError):
+        return None
+    return beans[0] if beans else None
 
 
 def _render_hdfs_site(service: HostService, *, namenode: str) -> Path:

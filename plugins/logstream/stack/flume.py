@@ -128,14 +128,11 @@ class FlumeTiers:
 
     @property
     def placement(self) -> AgentPlacement:
-        if self.agent_hosts:  # each agent alone in its host's network namespace
-            return AgentPlacement(kafka_bootstrap=self.kafka_bootstrap, hosts_root=self.home,
-                                  state_root=self.home / "state", avro_base_port=self.avro_base_port,
-                                  metrics_base_port=self.metrics_base_port, bind="0.0.0.0",
-                                  l2_address={name: host.address for name, host in self.agent_hosts.items()})
+        # an agent alone in its host's network namespace listens on all of that host's addresses
         return AgentPlacement(kafka_bootstrap=self.kafka_bootstrap, hosts_root=self.home, state_root=self.home / "state",
                               avro_base_port=self.avro_base_port, metrics_base_port=self.metrics_base_port,
-                              bind=self.stack.host)
+                              bind="0.0.0.0" if self.agent_hosts else self.stack.host,
+                              l2_address={name: host.address for name, host in self.agent_hosts.items()} or None)
 
     @property
     def conf_dir(self) -> Path:

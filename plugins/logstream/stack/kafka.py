@@ -10,6 +10,14 @@ from logstream.stack.process import ServiceError, port_is_open
 from logstream.stack.service import Health, Service
 
 
+def new_cluster_id() -> str:
+    """A Kafka cluster id (what StorageTool's ``random-uuid`` prints)."""
+    cluster_id = "-"
+    while cluster_id.startswith("-"):  # as Kafka's Uuid.randomUuid: a leading '-' reads as an option
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    return cluster_id
+
+
 class Kafka(Service):
     name = "kafka"
     port_names = ("kafka", "kafka_controller")
@@ -33,11 +41,9 @@ class Kafka(Service):
         self.process.start(self.java_argv("kafka", "kafka.Kafka", str(conf), heap="768m"))
 
     def _format(self, conf) -> None:
-        cluster_id = "-"
-        while cluster_id.startswith("-"):  # as Kafka's Uuid.randomUuid: a leading '-' reads as an option
-            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         argv = self.java_argv(
-            "kafka", "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(conf), "--standalone", heap="256m"
+            "kafka", "kafka.tools.StorageTool", "format", "-t", new_cluster_id(), "-c", str(conf), "--standalone",
+            heap="256m"
         )
         done = subprocess.run(argv, capture_output=True, text=True)
         if done.returncode != 0:

@@ -96,6 +96,11 @@ def committed(cluster_hdfs, root: str, topic: str) -> list[int | None]:
     return offsets
 
 
+def landed_so_far(cluster_hdfs, root: str, topic: str) -> int:
+    """The records committed over all partitions (offset.dat)."""
+    return sum(offset or 0 for offset in committed(cluster_hdfs, root, topic))
+
+
 def wait_until_landed(cluster_hdfs, root: str, cluster_kafka: dict, topic: str, timeout: float) -> None:
     def ends_or_none() -> list[int] | None:
         try:
@@ -215,14 +220,14 @@ def test_a_datanode_killed_while_the_consumer_writes(cluster, cluster_kafka, clu
     root = f"/tests/{unique_name}/logs"
     running = consumers(cluster.workers[0], topic, max_records=1000)
     production, sent = produce_in_background(cluster_kafka, topic, 40_000)
-    wait_for(lambda: sum(offset or 0 for offset in committed(cluster_hdfs, root, topic)) > 5_000, 180,
+    wait_for(lambda: landed_so_far(cluster_hdfs, root, topic) > 5_000, 180,
              "the consumer landing its first batches")
 
     victim = cluster.datanodes[0]
     victim.kill()
     killed = time.monotonic()
-    before = sum(offset or 0 for offset in committed(cluster_hdfs, root, topic))
-    wait_for(lambda: sum(offset or 0 for offset in committed(cluster_hdfs, root, topic)) > before + 5_000, 180,
+    before = landed_so_far(cluster_hdfs, root, topic)
+    wait_for(lambda: landed_so_far(cluster_hdfs, root, topic) > before + 5_000, 180,
              f"batches landing with {victim.host.name} dead")
     recovery(f"HDFS: {victim.host.name} killed; batches land on the other two after {time.monotonic() - killed:.1f}s")
     join(production)
@@ -250,7 +255,7 @@ def test_the_consumers_host_cut_off_zookeeper_past_its_session(cluster, cluster_
     # expires before it commits
     first = consumers(cluster.workers[0], topic, max_records=10_000, session_seconds=session, lease_wait=0.2)
     second = consumers(cluster.workers[1], topic, max_records=300, session_seconds=session, lease_wait=0.2)
-    wait_for(lambda: sum(offset or 0 for offset in committed(cluster_hdfs, root, topic)) > 3_000, 180,
+    wait_for(lambda: landed_so_far(cluster_hdfs, root, topic) > 3_000, 180,
              "both consumers under way")
 
     worker1 = cluster.workers[0]
@@ -258,9 +263,9 @@ def test_the_consumers_host_cut_off_zookeeper_past_its_session(cluster, cluster_
     cut = time.monotonic()
     try:
         wait_for(lambda: time.monotonic() - cut > 3 * session, 4 * session + 5, "the session's expiry")
-        at_expiry = sum(offset or 0 for offset in committed(cluster_hdfs, root, topic))
+        at_expiry = landed_so_far(cluster_hdfs, root, topic)
         try:
-            wait_for(lambda: sum(offset or 0 for offset in committed(cluster_hdfs, root, topic)) > at_expiry + 2_000,
+            wait_for(lambda: landed_so_far(cluster_hdfs, root, topic) > at_expiry + 2_000,
                      120, "worker2 landing batches while worker1 is cut off")
         except AssertionError as err:
             raise AssertionError(f"{err}\nworker1 said:\n{stop(first)[-4000:]}\nworker2 said:\n{stop(second)[-4000:]}")
