@@ -1,7 +1,7 @@
 """The security_stats topology's throughput and pane latency, beside Kafka's own consumer, in one run.
 
     PYTHONPATH=plugins .venv/bin/python bench/storm_topology_bench.py [--records 2000000]
-                                        [--live-seconds 40] [--live-rate 25000] [--line-ids]
+                                        [--live-seconds 40] [--live-rate 25000] [--line-ids] [--cluster]
 
 1. Produces N generated entries (0.2% malformed) into a fresh topic with the pipeline's partitions.
 2. Baseline: ``kafka-consumer-perf-test`` (org.apache.kafka.tools.ConsumerPerformance) reads them.
@@ -16,6 +16,10 @@
 ``--line-ids``: the backlog's records carry line ids (the Kafka key the Flume tiers give each line;
 one host file per partition), which spout and bolt read and keep; run it beside a run without to see
 the cost.
+
+``--cluster``: all of it on the multi-host cluster (``python -m logstream cluster up``, as root): the
+topic at replication 3 on its 3 brokers, the topology on its Nimbus and Supervisor hosts with the
+shipped environment, the store on its postgres host; the baseline reads the same brokers.
 """
 
 from __future__ import annotations
@@ -115,26 +119,36 @@ def main() -> int:
     parser.add_argument("--live-seconds", type=float, default=40)
     parser.add_argument("--live-rate", type=int, default=25_000)
     parser.add_argument("--line-ids", action="store_true", help="the backlog's records carry line ids")
+    parser.add_argument("--cluster", action="store_true", help="on the multi-host cluster (3 brokers, replication 3)")
     args = parser.parse_args()
 
     config = StackConfig()
-    LocalStack(config, only=SERVICES).up()
+    if args.cluster:
+        from logstream.cluster.cluster import Cluster
+
+        cluster = Cluster()
+        cluster.up()
+        bootstrap, dsn, replication = cluster.kafka_bootstrap, cluster.postgres.dsn("logstream"), 3
+        nimbus, command, jar_dir = cluster.nimbus.nimbus(), cluster.streamparse_run, cluster.config.home / "storm-jars"
+    else:
+        LocalStack(config, only=SERVICES).up()
+        bootstrap, dsn, replication = config.kafka_bootstrap, Postgres(config).dsn("logstream"), 1
+        nimbus = LocalStack(config, only=SERVICES).service("storm").nimbus()
+        command, jar_dir = None, config.data_dir / "storm" / "jars"
     partitions = load_pipeline_config().topics[0].partitions
     name = f"bench_storm_{uuid.uuid4().hex[:8]}"
-    dsn = Postgres(config).dsn("logstream")
-    admin = AdminClient({"bootstrap.servers": config.kafka_bootstrap})
-    admin.create_topics([NewTopic(name, partitions, 1)])[name].result()
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin.create_topics([NewTopic(name, partitions, replication)])[name].result()
 
     began = time.monotonic()
-    produce_backlog(config.kafka_bootstrap, name, args.records, partitions, args.line_ids)
+    produce_backlog(bootstrap, name, args.records, partitions, args.line_ids)
     print(f"produced {args.records:,} entries{' with line ids' if args.line_ids else ''} into {name} "
-          f"({partitions} partitions) in {time.monotonic() - began:.1f}s")
-    baseline = consumer_perf_test(config, name, args.records, heap="512m")["nMsg.sec"]
+          f"({partitions} partitions, replication {replication}) in {time.monotonic() - began:.1f}s")
+    baseline = consumer_perf_test(config, name, args.records, heap="512m", bootstrap=bootstrap)["nMsg.sec"]
     print(f"kafka-consumer-perf-test: {baseline:,.0f} records/s")
 
-    nimbus = LocalStack(config, only=SERVICES).service("storm").nimbus()
-    deployment = deploy(nimbus=nimbus, name=name, topic=name, kafka_bootstrap=config.kafka_bootstrap,
-                        results_dsn=dsn, jar_dir=config.data_dir / "storm" / "jars")
+    deployment = deploy(nimbus=nimbus, name=name, topic=name, kafka_bootstrap=bootstrap,
+                        results_dsn=dsn, jar_dir=jar_dir, command=command)
     print(f"submitted {deployment.topology_id}")
     try:
         first_at, end_at, first_count = wait_counted(dsn, name, args.records, timeout=1800)
@@ -143,7 +157,7 @@ def main() -> int:
               f"(from its first commit, {first_count:,} records in, to the last)")
 
         live_began = datetime.now(timezone.utc)  # the backlog's records all have earlier Kafka timestamps
-        live = produce_live(config.kafka_bootstrap, name, args.live_seconds, args.live_rate, partitions)
+        live = produce_live(bootstrap, name, args.live_seconds, args.live_rate, partitions)
         wait_counted(dsn, name, args.records + live, timeout=600)
         with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
             cur.execute("SELECT extract(epoch FROM committed_at - closed_by_time) FROM online_pane_closes "

@@ -218,3 +218,41 @@ def expired_lines(rng: random.Random, before: int, records: int) -> list[tuple[b
     """Lines of the hour before ``before`` up to 10 minutes before it: with a watermark at or past
     ``before`` (a round's base), all of them arrive after their pane's allowed lateness."""
     return [(_entry(rng, before - 3600 + rng.randrange(3000)), "expired") for _ in range(records)]
+
+
+class TopologyRun:
+    """One topology's test run: rounds of lines produced on every partition of its topic (named as
+    the topology), the counts expected from them, and the check that the store holds exactly those."""
+
+    def __init__(self, bootstrap: str, dsn: str, name: str, *, base: int, partitions: int) -> None:
+        self.bootstrap, self.dsn, self.name = bootstrap, dsn, name
+        self.base, self.partitions = base, partitions
+        self.expected = Expected()
+        self.rng = random.Random(name)
+        self.round = 0
+        self.file_ends: Counter = Counter()  # partition -> bytes of its host file so far (lines with ids)
+        self.results = ResultReader(dsn, name, name)
+
+    def produce_round(self, records: int, head: tuple[bytes, ...] = (), resent_ratio: float | None = None) -> None:
+        """A round of lines on every partition, after the ``head`` lines (bad ones); with ``resent_ratio``
+        the lines of one host file per partition, with line ids, that share of them sent twice."""
+        base = self.base + 3600 * self.round
+        # the test's own limit, not the product's: later hours would meet the StartTime bounds
+        assert base + 3600 <= time.time(), f"round {self.round}: no plausible hour left before the clock"
+        self.round += 1
+        lines = {p: [(line, "bad") for line in head] + round_lines(self.rng, base, records)
+                 for p in range(self.partitions)}
+        if resent_ratio is not None:
+            lines = with_line_ids(lines, self.rng, self.file_ends, resent_ratio)
+        produce(self.bootstrap, self.name, lines, self.expected)
+
+    def check_exact(self, timeout: float = 900) -> None:
+        self.results.wait_for_offsets(self.expected.end_offsets, timeout)
+        actual = self.results.actual()
+        assert actual.totals == self.expected.totals
+        assert actual.late == self.expected.late
+        assert actual.expired == self.expected.expired
+        assert actual.bad == self.expected.bad
+        assert actual.config == self.expected.config
+        assert actual.host == self.expected.host
+        assert self.results.flush_ranges_tile()

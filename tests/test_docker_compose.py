@@ -67,7 +67,7 @@ EXPECTED_IMAGES = {
     "spark-thrift": "apache/spark:4.3.0",
     "zookeeper": "zookeeper:3.9",
     "storm-nimbus": "storm:2.8",
-    "storm-supervisor": "storm:2.8",
+    "storm-supervisor": "logstream-storm-supervisor:2.8",  # built FROM storm:2.8 (see the test below)
     "storm-ui": "storm:2.8",
     "flume-collector1": "eclipse-temurin:17-jre",
     "flume-collector2": "eclipse-temurin:17-jre",
@@ -322,6 +322,27 @@ def test_storm_daemons_share_zookeeper_and_nimbus(rendered: dict[str, Any]) -> N
     storm = json.loads(services["airflow-worker"]["environment"]["AIRFLOW_CONN_STORM_DEFAULT"])
     nimbus_port = 6627  # Storm's nimbus.thrift.port, which the image's Nimbus keeps
     assert (storm["host"], storm["port"]) == ("storm-nimbus", nimbus_port)
+
+
+def test_the_supervisor_image_carries_the_environment_the_topology_runs(rendered: dict[str, Any]) -> None:
+    """The supervisor's image is the official one plus the topology's Python environment, made at the
+    path whose streamparse_run the Nimbus connection names (what the submitter writes into the jar).
+    Not built here (no Docker engine): the Dockerfile's lines are read, not run."""
+    supervisor = rendered["services"]["storm-supervisor"]
+    dockerfile = Path(supervisor["build"]["context"]) / supervisor["build"]["dockerfile"]
+    lines = [line.strip() for line in dockerfile.read_text().splitlines()]
+    storm = json.loads(rendered["services"]["airflow-worker"]["environment"]["AIRFLOW_CONN_STORM_DEFAULT"])
+    run = Path(storm["extra"]["streamparse_run"])
+    env = run.parents[1]
+
+    assert f"FROM {EXPECTED_IMAGES['storm-nimbus']}" in lines
+    assert any(line.startswith(f"RUN python3 -m venv {env} ") or line == f"RUN python3 -m venv {env} \\"
+               for line in lines), lines
+    assert any(line.startswith(f"&& {env}/bin/pip install") for line in lines), lines
+    # the requirements the cluster's Supervisor hosts get too, pinned by the same constraints
+    copied = next(line for line in lines if line.startswith("COPY "))
+    assert "include/storm/virtualenvs/security_stats.txt" in copied and "constraints.txt" in copied
+    assert run.name == "streamparse_run" and run.parent.name == "bin"
 
 
 @pytest.mark.parametrize("agent", ["collector1", "collector2", "frontend1", "frontend2"])

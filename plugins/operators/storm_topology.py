@@ -40,7 +40,10 @@ def results_dsn(conn_id: str) -> str:
 class SubmitStormTopologyOperator(BaseOperator):
     """Builds the security_stats jar and submits it as ``name``; a no-op when the same jar runs.
 
-    Workers reach Kafka and the result database at the addresses of the connections given here.
+    Workers reach Kafka and the result database at the addresses of the connections given here, and
+    run the Python components with the Nimbus connection's extra ``streamparse_run`` (the topology
+    environment's path on the Supervisor hosts; without it, this worker's own environment, for a
+    Supervisor on the same machine).
 
     :param name: the topology's name (templated).
     :param topic: the Kafka topic it counts (templated).
@@ -68,8 +71,10 @@ class SubmitStormTopologyOperator(BaseOperator):
 
     def execute(self, context: Any) -> str:
         kafka = KafkaBaseHook(kafka_config_id=self.kafka_config_id).get_connection(self.kafka_config_id)
+        nimbus = StormNimbusHook(storm_conn_id=self.storm_conn_id)
         deployment = deploy(
-            nimbus=StormNimbusHook(storm_conn_id=self.storm_conn_id).get_conn(),
+            nimbus=nimbus.get_conn(),
+            command=nimbus.get_connection(self.storm_conn_id).extra_dejson.get("streamparse_run"),
             name=self.name,
             topic=self.topic,
             kafka_bootstrap=kafka.extra_dejson["bootstrap.servers"],

@@ -12,7 +12,16 @@ datanode1-3   HDFS DataNodes (9866, 9864)                  10.213.0.9-11
 worker1-2     the HadoopConsumer's runs (Airflow workers)  10.213.0.12-13
 frontend1-2   a Flume L1 agent each, with its log folder   10.213.0.14-15
 collector1-2  a Flume L2 agent each                         10.213.0.16-17
+postgres      PostgreSQL, the result store (5432)          10.213.0.18
+nimbus        Storm Nimbus (6627)                          10.213.0.19
+supervisor1-2 a Storm Supervisor each (slots 6700-6701),   10.213.0.20-21
+              with the topology's Python environment
+hive          Spark's Thrift server (HiveServer2, 10000)   10.213.0.22
 ============  ==========================================  =====================
+
+The topology's environment is built once on the box (:mod:`logstream.storm.topology_env`) and
+served over HTTP from the box's bridge address while ``up`` runs; each Supervisor host fetches it
+into its own folder before its Supervisor starts (:mod:`logstream.cluster.storm`).
 
 Data lives under ``LOGSTREAM_CLUSTER_DIR`` (default ``<repo>/.cluster``), one folder per host; the
 subnet is ``LOGSTREAM_CLUSTER_SUBNET``. ``down`` stops the processes and removes the hosts; the data
@@ -30,12 +39,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from logstream.cluster.network import Host, HostNetwork
-from logstream.cluster.services import DataNode, FlumeAgent, HostService, KafkaNode, NameNode, ZooKeeperMember
+from logstream.cluster.services import (DataNode, FlumeAgent, HiveThriftServer, HostService, KafkaNode, NameNode,
+                                       PostgresServer, ZooKeeperMember)
+from logstream.cluster.storm import StormNimbus, StormSupervisor
 from logstream.pipeline_config import PipelineConfig, load_pipeline_config
 from logstream.stack.config import REPO_ROOT, StackConfig
 from logstream.stack.flume import FlumeTiers
 from logstream.stack.kafka import new_cluster_id
 from logstream.stack.service import Health, java_argv
+from logstream.storm import topology_env
+
+TOPOLOGY_REQUIREMENTS = REPO_ROOT / "include" / "storm" / "virtualenvs" / "security_stats.txt"
 
 ENSEMBLE = 3
 KAFKA_NODES = 3
@@ -45,6 +59,7 @@ WORKERS = 2
 # the Flume tiers' hosts: an L1 agent on each front end, an L2 on each collector
 FRONTENDS = 2
 COLLECTORS = 2
+SUPERVISORS = 2
 
 
 @dataclass(frozen=True)
@@ -67,7 +82,8 @@ class Cluster:
         names = ([f"zk{i}" for i in range(1, ENSEMBLE + 1)] + [f"kafka{i}" for i in range(1, KAFKA_NODES + 1)]
                  + ["namenode"] + [f"datanode{i}" for i in range(1, DATANODES + 1)]
                  + [f"worker{i}" for i in range(1, WORKERS + 1)]
-                 + [f"frontend{i}" for i in range(1, FRONTENDS + 1)] + [f"collector{i}" for i in range(1, COLLECTORS + 1)])
+                 + [f"frontend{i}" for i in range(1, FRONTENDS + 1)] + [f"collector{i}" for i in range(1, COLLECTORS + 1)]
+                 + ["postgres", "nimbus"] + [f"supervisor{i}" for i in range(1, SUPERVISORS + 1)] + ["hive"])
         self.hosts: dict[str, Host] = {name: network.host(name, index) for index, name in enumerate(names)}
         stack = self.config.stack
         zk_hosts = [self.hosts[f"zk{i}"] for i in range(1, ENSEMBLE + 1)]
@@ -81,9 +97,18 @@ class Cluster:
         self.frontends = [self.hosts[f"frontend{i}"] for i in range(1, FRONTENDS + 1)]
         self.collectors = [self.hosts[f"collector{i}"] for i in range(1, COLLECTORS + 1)]
         self.flume_agents = self._flume_agents(load_pipeline_config())
+        self.postgres = PostgresServer(stack, self.hosts["postgres"], 1, credentials_home=self.config.home,
+                                       subnet=self.config.subnet)
+        self.nimbus = StormNimbus(stack, self.hosts["nimbus"], 1, nimbus=self.hosts["nimbus"], zookeepers=zk_hosts)
+        self.supervisors = [StormSupervisor(stack, self.hosts[f"supervisor{i}"], i, nimbus=self.hosts["nimbus"],
+                                            zookeepers=zk_hosts, env_path=self.topology_env_path)
+                            for i in range(1, SUPERVISORS + 1)]
+        self.hive = HiveThriftServer(stack, self.hosts["hive"], 1, namenode=self.namenode,
+                                     credentials_home=self.config.home)
         # each wave starts together; the next waits for it to be healthy
-        self.waves: list[list[HostService]] = [[*self.zookeepers, *self.kafka_nodes, self.namenode], self.datanodes,
-                                               self.flume_agents]
+        self.waves: list[list[HostService]] = [[*self.zookeepers, *self.kafka_nodes, self.namenode, self.postgres],
+                                               [*self.datanodes, self.nimbus],
+                                               [*self.flume_agents, *self.supervisors, self.hive]]
 
     def _flume_agents(self, pipeline: PipelineConfig) -> list[FlumeAgent]:
         """The pipeline's Flume tiers on the cluster: its i-th front-end host's L1 on frontend<i>, its
@@ -116,6 +141,30 @@ class Cluster:
     @property
     def webhdfs_url(self) -> str:
         return self.namenode.webhdfs_url
+
+    @property
+    def topology_env_path(self) -> Path:
+        """Where every Supervisor host has the topology's Python environment (its own copy)."""
+        return self.config.home / "opt" / "topology-env"
+
+    @property
+    def streamparse_run(self) -> str:
+        """What the topology's workers run for its Python components on the Supervisor hosts."""
+        return str(self.topology_env_path / "bin" / "streamparse_run")
+
+    def provision_supervisor_hosts(self) -> None:
+        """Build the topology environment (once for its inputs) and have every Supervisor host that
+        lacks it fetch it from the box; a running Supervisor whose host gets a new one restarts."""
+        archive = topology_env.build(TOPOLOGY_REQUIREMENTS, REPO_ROOT / "constraints.txt",
+                                     mount_point=self.topology_env_path, out_dir=self.config.home / "topology-envs")
+        stale = [s for s in self.supervisors if topology_env.installed(s.host_env_dir) != archive.name]
+        if not stale:
+            return
+        with topology_env.served(archive, self.config.network.gateway) as url:
+            for supervisor in stale:
+                supervisor.stop()
+                supervisor.provision(url, archive)
+                self.report(f"{supervisor.host.name}: topology environment {archive.name} fetched from {url}")
 
     @property
     def workers(self) -> list[Host]:
@@ -151,6 +200,7 @@ class Cluster:
         returns the seconds it took. A process that died is started again on its own."""
         started = time.monotonic()
         self.config.network.create(self.hosts.values())
+        self.provision_supervisor_hosts()
         for wave in self.waves:
             for service in wave:
                 if not service.is_running():
@@ -158,6 +208,7 @@ class Cluster:
                     service.launch()
             for service in wave:
                 service.wait_healthy()
+                service.after_healthy()
                 self.report(f"{service.name:<20} up    {service.health().detail}")
         return time.monotonic() - started
 

