@@ -148,3 +148,26 @@ def hours_across_midnight(day: datetime, count: int = 3) -> list[str]:
     """``count`` hour keys ending with the first hour of ``day``'s next day (22, 23, 00 for 3)."""
     midnight = day.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
     return [hour_key(midnight - timedelta(hours=count - 1 - i)) for i in range(count)]
+
+
+def hive_reports(hive, hdfs_client, topic: str, root: str, keys: list[str]) -> tuple[Counter, dict]:
+    """The hive_reports HQL over the topic's landed hours (``hive``: Airflow's HiveServer2 hook), into a
+    database of the test's own (named as the topic, dropped after): records per (hour, Configuration
+    ID), and the rows of the ``line_ids`` table (the landed side indexes) per "<host> <file id>"."""
+    from functools import partial
+
+    from logstream.hive.reporting import ReportParams, report_hours
+
+    params = ReportParams(database=topic, hdfs_root=root)
+    try:
+        report_hours(partial(hive.run, split_statements=True), hive.get_records, hdfs_client, topic=topic, keys=keys,
+                     params=params, run_id="test")
+        rows = hive.get_records(f"SELECT dt, hour, config_id, records FROM {topic}.report_records_per_config "
+                                f"WHERE topic = '{topic}'")
+        line_ids: dict[str, list] = {}
+        for host, file_id, start, end, lines in hive.get_records(
+                f"SELECT host, file_id, start_byte, end_byte, lines FROM {topic}.line_ids WHERE topic = '{topic}'"):
+            line_ids.setdefault(f"{host} {file_id}", []).append((int(start), int(end), int(lines)))
+        return Counter({(f"{dt}T{hour}", int(config)): int(records) for dt, hour, config, records in rows}), line_ids
+    finally:
+        hive.run(f"DROP DATABASE IF EXISTS {topic} CASCADE")

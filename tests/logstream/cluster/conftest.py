@@ -3,6 +3,7 @@ this folder if it is not running, and stopped after it (the hosts removed, the d
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -37,6 +38,16 @@ def cluster_hdfs(cluster):
     import hdfs
 
     return hdfs.InsecureClient(cluster.webhdfs_url, user="root")
+
+
+@pytest.fixture
+def cluster_hive(cluster, monkeypatch):
+    """Airflow's Hive hook on the cluster's Thrift server, through an ``AIRFLOW_CONN_*`` connection made
+    of the cluster's address alone, as a deployment defines it."""
+    from airflow.providers.apache.hive.hooks.hive import HiveServer2Hook
+
+    monkeypatch.setenv("AIRFLOW_CONN_CLUSTER_HIVE", json.dumps(cluster.hive.connection()))
+    return HiveServer2Hook(hiveserver2_conn_id="cluster_hive")
 
 
 @pytest.fixture

@@ -1,8 +1,10 @@
-"""The Flume tiers across hosts: L1 agents on the front-end hosts, L2 agents on the collector hosts,
-each in its own network namespace, into the cluster's Kafka (replication 3), and the HadoopConsumer
-into the cluster's HDFS. A collector host dies whole (every process killed) under load: the L1s fail
-over to the other one across the network, the dead host's file channel delivers after the repair,
-and HDFS holds every line once (the copies dropped by their line ids)."""
+"""A line's journey across the cluster's hosts: L1 agents on the front-end hosts, L2 agents on the
+collector hosts, each in its own network namespace, into the cluster's Kafka (replication 3); the
+HadoopConsumer into the cluster's HDFS, Hive's reports on the Thrift server's host, and the
+security_stats topology on the Supervisor hosts into the postgres host. A collector host dies whole
+(every process killed) under load: the L1s fail over to the other one across the network, the dead
+host's file channel delivers after the repair, and HDFS, Hive and the online counts hold every line
+once (the copies dropped by their line ids)."""
 
 from __future__ import annotations
 
@@ -13,11 +15,13 @@ from collections import Counter
 import pytest
 
 from flume_hosts import HOSTS, HostFiles, cluster_tiers
-from log_times import previous_utc_midnight
-from online_stats import wait_for
-from produced_and_landed import drain, landed, landed_line_ids, once_each
+from landed_logs import hive_reports
+from log_times import hour_name, previous_utc_midnight
+from online_stats import PANE, ResultReader, wait_for
+from produced_and_landed import drain, end_offsets, landed, landed_line_ids, once_each, quarantine_reasons
 from logstream.flume.metrics import AgentUnreachable, read_metrics
 from logstream.hadoop_consumer.consumer import HadoopConsumer
+from logstream.storm.deployment import deploy
 
 
 @pytest.fixture
@@ -56,7 +60,8 @@ def accepted(tiers, agents: list[str]) -> int:
         return 0
 
 
-def test_a_collector_host_dies_under_load_and_every_line_lands_once(cluster, cluster_hdfs, tiers, recovery):
+def test_a_collector_host_dies_under_load_and_every_line_lands_once(cluster, cluster_hdfs, cluster_hive, tiers,
+                                                                    recovery):
     base = previous_utc_midnight() - 3600  # StartTimes the consumer finds plausible, whatever the date
     l1s = [agent for agent in tiers.agents if agent.tier == "l1"]
     primary = tiers.pipeline.flume.l2_agents[0]
@@ -102,3 +107,32 @@ def test_a_collector_host_dies_under_load_and_every_line_lands_once(cluster, clu
     assert again == 0
     assert sorted((file.split(" ")[0], runs) for file, runs in merged.items()) == sorted(
         (host, [(0, size, 10_000)]) for host, size in files.items())
+    copies = sum(end_offsets({"bootstrap.servers": cluster.kafka_bootstrap}, topic.name, topic.partitions)) - len(expected)
+    assert sum(reason == "copy" for reason in quarantine_reasons(cluster_hdfs, root, topic.name).values()) == copies
+
+    # Hive, on its own host over the cluster's HDFS: records per hour and configuration from the lines,
+    # and its line_ids table: each host file's bytes once
+    per_config = Counter((hour_name(int(line.split(b",")[2])), int(line.split(b",")[1])) for line in expected.values())
+    hive_per_config, hive_line_ids = hive_reports(cluster_hive, cluster_hdfs, topic.name, root,
+                                                  sorted({key for key, _ in per_config}))
+    assert hive_per_config == per_config
+    assert once_each(hive_line_ids) == (merged, 0)
+
+    # online, on the Supervisor hosts: the topology reads the whole topic; each line is counted once in
+    # its pane (on time or late) or as expired there, and the copies are dropped by their ids
+    nimbus = cluster.nimbus.nimbus()
+    online = ResultReader(cluster.postgres.dsn("logstream"), topic.name, topic.name)
+    deploy(nimbus=nimbus, name=topic.name, topic=topic.name, kafka_bootstrap=cluster.kafka_bootstrap,
+           results_dsn=online.dsn, jar_dir=cluster.config.home / "storm-jars", command=cluster.streamparse_run)
+    try:
+        ends = end_offsets({"bootstrap.servers": cluster.kafka_bootstrap}, topic.name, topic.partitions)
+        online.wait_for_offsets(Counter(dict(enumerate(ends))), timeout=600)
+        counted = online.actual()
+        per_pane = Counter(int(line.split(b",")[2]) // PANE * PANE for line in expected.values())
+        assert counted.totals + counted.expired == per_pane
+        assert counted.bad == (Counter({"copy": copies}) if copies else Counter())
+        recovery(f"journey: {len(expected):,} lines, {copies:,} copies of them in Kafka; HDFS, Hive and the online "
+                 f"counts each hold every line once ({sum(counted.expired.values()):,} counted as expired online)")
+    finally:
+        nimbus.kill(topic.name, wait_secs=0)
+        wait_for(lambda: nimbus.topology_id(topic.name) is None, 120, f"topology {topic.name} gone")

@@ -4,25 +4,12 @@ cluster's addresses alone. The report rows equal those computed here from the la
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from functools import partial
 
-import pytest
-from airflow.providers.apache.hive.hooks.hive import HiveServer2Hook
 from landed_logs import LandedLogs, expected_reports, hours_across_midnight, report_rows
 
 from logstream.hive.reporting import ReportParams, report_hours
-
-
-@pytest.fixture
-def cluster_hive(cluster, monkeypatch, unique_name):
-    """Airflow's Hive hook on the cluster's Thrift server (an ``AIRFLOW_CONN_*`` connection, as a
-    deployment defines it); the test's database dropped after it."""
-    monkeypatch.setenv("AIRFLOW_CONN_CLUSTER_HIVE", json.dumps(cluster.hive.connection()))
-    hook = HiveServer2Hook(hiveserver2_conn_id="cluster_hive")
-    yield hook
-    hook.run(f"DROP DATABASE IF EXISTS {unique_name} CASCADE")
 
 
 def test_the_reports_of_an_hour_on_the_cluster_equal_its_landed_entries(cluster, cluster_hdfs, cluster_hive,
@@ -41,4 +28,5 @@ def test_the_reports_of_an_hour_on_the_cluster_equal_its_landed_entries(cluster,
             assert all(expected.values()), "the generated data gives every report rows"
             assert report_rows(cluster_hive.get_records, unique_name, key) == expected, key
     finally:
+        cluster_hive.run(f"DROP DATABASE IF EXISTS {unique_name} CASCADE")
         cluster_hdfs.delete(f"/tests/{unique_name}", recursive=True)

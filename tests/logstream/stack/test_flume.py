@@ -9,7 +9,6 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import replace
-from functools import partial
 from pathlib import Path
 
 import pytest
@@ -17,10 +16,10 @@ import pytest
 from flume_hosts import HostFiles, own_tiers, read_topic, start_tiers
 from log_times import hour_name, hour_start_ago
 from online_stats import PANE, ResultReader, wait_for
+from landed_logs import hive_reports
 from produced_and_landed import drain, end_offsets, landed, once_each, quarantine_reasons
 from hooks.hiveserver2 import BoundedHiveServer2Hook
 from logstream.hadoop_consumer.consumer import HadoopConsumer
-from logstream.hive.reporting import ReportParams, report_hours
 from logstream.flume.agent_config import FlumeConfigError, host_partitions
 from logstream.flume.gap_refill import find_and_refill
 from logstream.flume.line_refill import L1RefillClient, lines_in_range
@@ -342,26 +341,6 @@ def _taildir_position(tiers, host: str) -> int:
         return 0
 
 
-def _hive_reports(hdfs_client, topic: str, root: str, keys: list[str]) -> tuple[Counter, dict]:
-    """The hive_reports HQL over the topic's landed hours, into a database of the test's own:
-    records per (hour, Configuration ID), and the rows of the ``line_ids`` table (the landed side
-    indexes) per "<host> <file id>"."""
-    hive = BoundedHiveServer2Hook()
-    params = ReportParams(database=topic, hdfs_root=root)
-    try:
-        report_hours(partial(hive.run, split_statements=True), hive.get_records, hdfs_client, topic=topic, keys=keys,
-                     params=params, run_id="test")
-        rows = hive.get_records(f"SELECT dt, hour, config_id, records FROM {topic}.report_records_per_config "
-                                f"WHERE topic = '{topic}'")
-        line_ids: dict[str, list] = {}
-        for host, file_id, start, end, lines in hive.get_records(
-                f"SELECT host, file_id, start_byte, end_byte, lines FROM {topic}.line_ids WHERE topic = '{topic}'"):
-            line_ids.setdefault(f"{host} {file_id}", []).append((int(start), int(end), int(lines)))
-        return Counter({(f"{dt}T{hour}", int(config)): int(records) for dt, hour, config, records in rows}), line_ids
-    finally:
-        hive.run(f"DROP DATABASE IF EXISTS {topic} CASCADE")
-
-
 def test_kill_9_of_an_l1_with_both_l2s_down_loses_its_channel_and_the_gap_refill_brings_every_line_back_once(
         start_own_tiers, stack, hdfs_client, zookeeper_hosts):
     """Lines in a killed L1's memory channel are lost (TAILDIR's position had passed them); the gap
@@ -433,7 +412,8 @@ def test_kill_9_of_an_l1_with_both_l2s_down_loses_its_channel_and_the_gap_refill
         # and Hive's reports count each of them once: records per hour and configuration, from the lines;
         # Hive's line_ids table says every byte of both host files is landed once, in runs of the lines
         per_config = Counter((hour_name(int(line.split(b",")[2])), int(line.split(b",")[1])) for line in expected.values())
-        hive_per_config, hive_line_ids = _hive_reports(hdfs_client, topic, root, sorted({key for key, _ in per_config}))
+        hive_per_config, hive_line_ids = hive_reports(BoundedHiveServer2Hook(), hdfs_client, topic, root,
+                                                     sorted({key for key, _ in per_config}))
         assert hive_per_config == per_config
         written_lines: dict[str, list] = {}
         for (host_name, file_id, start), end in {**victim.ends, **other.ends}.items():
