@@ -222,16 +222,18 @@ def expired_lines(rng: random.Random, before: int, records: int) -> list[tuple[b
 
 class TopologyRun:
     """One topology's test run: rounds of lines produced on every partition of its topic (named as
-    the topology), the counts expected from them, and the check that the store holds exactly those."""
+    the topology unless given), the counts expected from them, and the check that the store holds
+    exactly those."""
 
-    def __init__(self, bootstrap: str, dsn: str, name: str, *, base: int, partitions: int) -> None:
-        self.bootstrap, self.dsn, self.name = bootstrap, dsn, name
+    def __init__(self, bootstrap: str, dsn: str, name: str, *, base: int, partitions: int,
+                 topic: str | None = None) -> None:
+        self.bootstrap, self.dsn, self.name, self.topic = bootstrap, dsn, name, topic or name
         self.base, self.partitions = base, partitions
         self.expected = Expected()
         self.rng = random.Random(name)
         self.round = 0
         self.file_ends: Counter = Counter()  # partition -> bytes of its host file so far (lines with ids)
-        self.results = ResultReader(dsn, name, name)
+        self.results = ResultReader(dsn, name, self.topic)
 
     def produce_round(self, records: int, head: tuple[bytes, ...] = (), resent_ratio: float | None = None) -> None:
         """A round of lines on every partition, after the ``head`` lines (bad ones); with ``resent_ratio``
@@ -244,7 +246,7 @@ class TopologyRun:
                  for p in range(self.partitions)}
         if resent_ratio is not None:
             lines = with_line_ids(lines, self.rng, self.file_ends, resent_ratio)
-        produce(self.bootstrap, self.name, lines, self.expected)
+        produce(self.bootstrap, self.topic, lines, self.expected)
 
     def check_exact(self, timeout: float = 900) -> None:
         self.results.wait_for_offsets(self.expected.end_offsets, timeout)

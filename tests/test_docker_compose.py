@@ -582,3 +582,23 @@ def test_the_flume_connection_reaches_each_agent_on_its_host_and_the_hosts_logs(
         mounted = worker_mounts[str(host_log_dir(host, tiers.placement))]
         agent_mounts = {volume.split(":")[0]: volume.split(":")[1] for volume in services[f"flume-{host.name}"]["volumes"]}
         assert mounted.endswith(":ro") and mounted.split(":")[0] in agent_mounts, mounted
+
+
+def test_the_oracle_profile_gives_the_topology_an_oracle_store(rendered: dict[str, Any], monkeypatch) -> None:
+    """With LOGSTREAM_RESULTS_CONN_ID=logstream_oracle the operators write and read the result store
+    through the compose file's Oracle connection: its type gives the Oracle store, at the service the
+    oracle container serves. (The store itself is checked in tests/logstream/results/test_oracle_store.py.)"""
+    from logstream.results.store import OracleResultStore, open_store
+    from operators.storm_topology import configured_results_conn_id, results_dsn
+
+    environment = rendered["services"]["airflow-worker"]["environment"]
+    assert environment["AIRFLOW__LOGSTREAM__RESULTS_CONN_ID"] == "logstream_results"  # PostgreSQL by default
+    oracle = json.loads(environment["AIRFLOW_CONN_LOGSTREAM_ORACLE"])
+    assert oracle["host"] in rendered["services"] and "oracle" in rendered["services"][oracle["host"]]["profiles"]
+    monkeypatch.setenv("AIRFLOW_CONN_LOGSTREAM_ORACLE", environment["AIRFLOW_CONN_LOGSTREAM_ORACLE"])
+    monkeypatch.setenv("AIRFLOW__LOGSTREAM__RESULTS_CONN_ID", "logstream_oracle")
+
+    assert configured_results_conn_id() == "logstream_oracle"
+    address = results_dsn("logstream_oracle")
+    assert address == f"oracle://logstream:{oracle['password']}@oracle:1521/{oracle['extra']['service_name']}"
+    assert isinstance(open_store(address), OracleResultStore)

@@ -15,23 +15,44 @@ from airflow.providers.postgres.hooks.postgres import PostgresHook
 from airflow.sdk import BaseOperator
 
 from hooks.storm_nimbus import StormNimbusHook
-from logstream.results import schema
-from logstream.results.store import CONNECT_TIMEOUT_SECONDS, SESSION_OPTIONS
+from logstream.results.store import CONNECT_TIMEOUT_SECONDS, SESSION_OPTIONS, open_store
 from logstream.storm.deployment import deploy
 from logstream.pipeline_config import load_pipeline_config
 from logstream.storm.health import Progress, judge, partition_lag
 
 RESULTS_CONN_ID = "logstream_results"
+
+
+def configured_results_conn_id() -> str:
+    """The topology's result store connection: ``[logstream] results_conn_id``
+    (``AIRFLOW__LOGSTREAM__RESULTS_CONN_ID``), else ``logstream_results``; its type (postgres or
+    oracle) picks the store."""
+    from airflow.configuration import conf
+
+    return conf.get("logstream", "results_conn_id", fallback=RESULTS_CONN_ID)
 JAR_DIR = Path(tempfile.gettempdir()) / "logstream-storm-jars"
 
 
 def results_dsn(conn_id: str) -> str:
-    """The result database as a libpq DSN for the workers (the hook's URI names a SQLAlchemy driver),
-    with the connection's ``connect_timeout`` and ``options`` extras, else the store's session bounds."""
+    """The result database as the workers reach it, by the connection's type. PostgreSQL: a libpq DSN
+    (the hook's URI names a SQLAlchemy driver), with the connection's ``connect_timeout`` and
+    ``options`` extras, else the store's session bounds. Oracle: ``oracle://login:password@host:port/
+    service`` (the service from the extra ``service_name``, else the connection's schema)."""
+    from urllib.parse import quote
+
     from psycopg2.extensions import make_dsn
 
     conn = PostgresHook.get_connection(conn_id)
     extra = conn.extra_dejson
+    if conn.conn_type == "oracle":
+        service = extra.get("service_name") or conn.schema
+        if not service:
+            raise AirflowException(f"connection {conn_id!r} (oracle) names no service: set extra service_name")
+        return (f"oracle://{quote(conn.login or '', safe='')}:{quote(conn.password or '', safe='')}@"
+                f"{conn.host}:{conn.port or 1521}/{service}")
+    if conn.conn_type not in ("postgres", "postgresql"):
+        raise AirflowException(f"connection {conn_id!r} is of type {conn.conn_type!r}: the result store is "
+                               "PostgreSQL (postgres) or Oracle (oracle)")
     return make_dsn(host=conn.host, port=conn.port, user=conn.login, password=conn.password or None,
                     dbname=conn.schema, connect_timeout=extra.get("connect_timeout", CONNECT_TIMEOUT_SECONDS),
                     options=extra.get("options", SESSION_OPTIONS))
@@ -50,7 +71,8 @@ class SubmitStormTopologyOperator(BaseOperator):
     :param overrides: ``logstream`` settings replacing ``include/storm/security_stats.yaml``'s.
     :param storm_conn_id: the Nimbus connection.
     :param kafka_config_id: the Kafka connection (``bootstrap.servers`` in its extra).
-    :param results_conn_id: the PostgreSQL connection of the result store.
+    :param results_conn_id: the result store's connection, of type postgres or oracle (default:
+        ``[logstream] results_conn_id``, else ``logstream_results``).
     :param flux_core_jar: flux-core's jar, whose classes go into the topology jar (optional).
     """
 
@@ -58,7 +80,7 @@ class SubmitStormTopologyOperator(BaseOperator):
 
     def __init__(self, *, name: str, topic: str, overrides: dict[str, Any] | None = None,
                  storm_conn_id: str = StormNimbusHook.default_conn_name,
-                 kafka_config_id: str = KafkaBaseHook.default_conn_name, results_conn_id: str = RESULTS_CONN_ID,
+                 kafka_config_id: str = KafkaBaseHook.default_conn_name, results_conn_id: str | None = None,
                  flux_core_jar: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.name = name
@@ -66,7 +88,7 @@ class SubmitStormTopologyOperator(BaseOperator):
         self.overrides = overrides
         self.storm_conn_id = storm_conn_id
         self.kafka_config_id = kafka_config_id
-        self.results_conn_id = results_conn_id
+        self.results_conn_id = results_conn_id or configured_results_conn_id()
         self.flux_core_jar = flux_core_jar
 
     def execute(self, context: Any) -> str:
@@ -159,14 +181,15 @@ class StormTopologyHealthOperator(BaseOperator):
         ``health.online_window_minutes``, which also holds the share and the stalled time).
     :param storm_conn_id: the Nimbus connection.
     :param kafka_config_id: the Kafka connection.
-    :param results_conn_id: the PostgreSQL connection of the result store.
+    :param results_conn_id: the result store's connection, of type postgres or oracle (default:
+        ``[logstream] results_conn_id``, else ``logstream_results``).
     """
 
     template_fields: Sequence[str] = ("name", "topic", "max_lag_records", "window_minutes")
 
     def __init__(self, *, name: str, topic: str, workers: int = 1, max_lag_records: int = 1_000_000,
                  window_minutes: float | None = None, storm_conn_id: str = StormNimbusHook.default_conn_name,
-                 kafka_config_id: str = KafkaBaseHook.default_conn_name, results_conn_id: str = RESULTS_CONN_ID,
+                 kafka_config_id: str = KafkaBaseHook.default_conn_name, results_conn_id: str | None = None,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.name = name
@@ -176,32 +199,27 @@ class StormTopologyHealthOperator(BaseOperator):
         self.window_minutes = window_minutes
         self.storm_conn_id = storm_conn_id
         self.kafka_config_id = kafka_config_id
-        self.results_conn_id = results_conn_id
+        self.results_conn_id = results_conn_id or configured_results_conn_id()
 
     def execute(self, context: Any) -> dict[str, Any]:
         health = StormNimbusHook(storm_conn_id=self.storm_conn_id).get_conn().health(self.name)
-        stored = dict(PostgresHook(postgres_conn_id=self.results_conn_id).get_records(
-            f"SELECT partition, next_offset FROM {schema.OFFSETS} WHERE topology = %s AND topic = %s",
-            parameters=(self.name, self.topic)))
-        starts, ends = self._kafka_offsets()
-        # losses noticed within the last hour: one incident that closes by itself an hour later
-        losses = PostgresHook(postgres_conn_id=self.results_conn_id).get_records(
-            f"SELECT partition, from_offset, to_offset FROM {schema.RETENTION_LOSSES} WHERE topology = %s AND "
-            "topic = %s AND noticed_at > now() - interval '1 hour' ORDER BY partition, from_offset",
-            parameters=(self.name, self.topic))
         settings = load_pipeline_config().health
         window = float(self.window_minutes) if self.window_minutes is not None else settings.online_window_minutes
-        flushed = PostgresHook(postgres_conn_id=self.results_conn_id).get_records(
-            f"SELECT partition, sum(records), coalesce(sum(expired), 0) FROM {schema.FLUSHES} WHERE topology = %s "
-            "AND topic = %s AND committed_at > now() - make_interval(secs => %s) GROUP BY partition",
-            parameters=(self.name, self.topic, window * 60))
-        counted = {int(partition): (int(records), int(expired)) for partition, records, expired in flushed}
+        store = open_store(results_dsn(self.results_conn_id))  # PostgreSQL or Oracle, by the connection's type
+        try:
+            stored = store.stored_offsets(topology=self.name, topic=self.topic)
+            # losses noticed within the last hour: one incident that closes by itself an hour later
+            losses = store.recent_losses(topology=self.name, topic=self.topic, seconds=3600)
+            counted = store.recent_flushes(topology=self.name, topic=self.topic, seconds=window * 60)
+        finally:
+            store.close()
+        starts, ends = self._kafka_offsets()
         lag = partition_lag(ends, stored, starts)
         waited = self._oldest_waiting_seconds({p: stored.get(p, starts.get(p, 0)) for p, n in lag.items() if n})
         progress = {p: Progress(*counted.get(p, (0, 0)), oldest_waiting_seconds=waited.get(p)) for p in lag}
         report = judge(name=self.name, health=health, expected_workers=self.workers,
                        lag=lag, max_lag_records=int(self.max_lag_records),
-                       retention_losses=[tuple(map(int, row)) for row in losses], progress=progress,
+                       retention_losses=losses, progress=progress,
                        window_minutes=window, max_expired_share=settings.online_max_expired_share,
                        stalled_minutes=settings.online_stalled_minutes)
         self.log.info("per partition, the last %g minutes: %s", window,

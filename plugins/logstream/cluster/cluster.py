@@ -17,6 +17,9 @@ nimbus        Storm Nimbus (6627)                          10.213.0.19
 supervisor1-2 a Storm Supervisor each (slots 6700-6701),   10.213.0.20-21
               with the topology's Python environment
 hive          Spark's Thrift server (HiveServer2, 10000)   10.213.0.22
+airflow       Airflow (api-server 8080, scheduler,         10.213.0.23
+              dag-processor, triggerer; LocalExecutor),
+              a mail catcher for its alerts (2525)
 ============  ==========================================  =====================
 
 The topology's environment is built once on the box (:mod:`logstream.storm.topology_env`) and
@@ -39,6 +42,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from logstream.cluster.network import Host, HostNetwork
+from logstream.cluster.airflow import COMPONENTS as AIRFLOW_COMPONENTS
+from logstream.cluster.airflow import AirflowComponent, MailCatcher, cluster_airflow_env
 from logstream.cluster.services import (DataNode, FlumeAgent, HiveThriftServer, HostService, KafkaNode, NameNode,
                                        PostgresServer, ZooKeeperMember)
 from logstream.cluster.storm import StormNimbus, StormSupervisor
@@ -83,7 +88,7 @@ class Cluster:
                  + ["namenode"] + [f"datanode{i}" for i in range(1, DATANODES + 1)]
                  + [f"worker{i}" for i in range(1, WORKERS + 1)]
                  + [f"frontend{i}" for i in range(1, FRONTENDS + 1)] + [f"collector{i}" for i in range(1, COLLECTORS + 1)]
-                 + ["postgres", "nimbus"] + [f"supervisor{i}" for i in range(1, SUPERVISORS + 1)] + ["hive"])
+                 + ["postgres", "nimbus"] + [f"supervisor{i}" for i in range(1, SUPERVISORS + 1)] + ["hive", "airflow"])
         self.hosts: dict[str, Host] = {name: network.host(name, index) for index, name in enumerate(names)}
         stack = self.config.stack
         zk_hosts = [self.hosts[f"zk{i}"] for i in range(1, ENSEMBLE + 1)]
@@ -105,10 +110,16 @@ class Cluster:
                             for i in range(1, SUPERVISORS + 1)]
         self.hive = HiveThriftServer(stack, self.hosts["hive"], 1, namenode=self.namenode,
                                      credentials_home=self.config.home)
-        # each wave starts together; the next waits for it to be healthy
+        self.mail = MailCatcher(stack, self.airflow_host, 1)
+        self.airflow = [AirflowComponent(stack, self.airflow_host, 1, component, lambda: cluster_airflow_env(self))
+                        for component in AIRFLOW_COMPONENTS]
+        # each wave starts together; the next waits for it to be healthy (Airflow's api-server, which
+        # migrates the metadata database, before its other components)
         self.waves: list[list[HostService]] = [[*self.zookeepers, *self.kafka_nodes, self.namenode, self.postgres],
                                                [*self.datanodes, self.nimbus],
-                                               [*self.flume_agents, *self.supervisors, self.hive]]
+                                               [*self.flume_agents, *self.supervisors, self.hive, self.mail,
+                                                self.airflow[0]],
+                                               self.airflow[1:]]
 
     def _flume_agents(self, pipeline: PipelineConfig) -> list[FlumeAgent]:
         """The pipeline's Flume tiers on the cluster: its i-th front-end host's L1 on frontend<i>, its
@@ -141,6 +152,14 @@ class Cluster:
     @property
     def webhdfs_url(self) -> str:
         return self.namenode.webhdfs_url
+
+    @property
+    def airflow_host(self) -> Host:
+        return self.hosts["airflow"]
+
+    @property
+    def airflow_url(self) -> str:
+        return self.airflow[0].url
 
     @property
     def topology_env_path(self) -> Path:

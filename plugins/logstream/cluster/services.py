@@ -259,8 +259,8 @@ class PostgresServer(HostService):
     kind = "postgres"
     start_timeout = 60.0
     port = 5432
-    # database -> its owning role
-    databases = {"logstream": "logstream"}
+    # database -> its owning role: the result store, Airflow's metadata
+    databases = {"logstream": "logstream", "airflow": "airflow"}
 
     def __init__(self, stack: StackConfig, host: Host, node_id: int, *, credentials_home: Path, subnet: str) -> None:
         super().__init__(stack, host, node_id)

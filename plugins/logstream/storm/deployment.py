@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from logstream.results.store import PostgresResultStore
+from logstream.results.store import open_store
 from logstream.storm.nimbus import NimbusClient
 from logstream.storm.topology_config import PREFIX, topology_conf
 from logstream.storm.topology_jar import build_jar, thrift_topology, streamparse_run
@@ -46,7 +46,8 @@ def deploy(*, nimbus: NimbusClient, name: str, topic: str, kafka_bootstrap: str,
     :param name: the topology's name (also the writer's name in ``online_offsets``).
     :param topic: the Kafka topic to count.
     :param kafka_bootstrap: Kafka's bootstrap servers as the workers reach them.
-    :param results_dsn: the result database as the workers reach it (libpq DSN or URI).
+    :param results_dsn: the result database as the workers reach it (a PostgreSQL DSN or URI, or
+        ``oracle://user:password@host:port/service``: :func:`logstream.results.store.open_store`).
     :param jar_dir: where built jars are kept.
     :param flux_core_jar: flux-core's jar, whose classes go into the topology jar.
     :param overrides: ``logstream`` settings that replace the file's (records_per_tuple, ...).
@@ -79,7 +80,7 @@ def deploy(*, nimbus: NimbusClient, name: str, topic: str, kafka_bootstrap: str,
                                              f"after {gone_timeout:.0f}s")
             time.sleep(2)
         replaced = running.id
-    store = PostgresResultStore.from_dsn(results_dsn)
+    store = open_store(results_dsn)
     try:
         store.create_schema()
     finally:

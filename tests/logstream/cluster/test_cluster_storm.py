@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from confluent_kafka.admin import AdminClient
+from cluster_hosts import component_processes
 from log_times import hour_start_ago
 from online_stats import TopologyRun, wait_for
 
@@ -41,20 +42,6 @@ def topology(cluster):
     yield run
     nimbus.kill(name, wait_secs=0)
     wait_for(lambda: nimbus.topology_id(name) is None, 120, f"topology {name} gone")
-
-
-def component_processes(host, env_path: Path) -> list[int]:
-    """The topology's Python components on ``host``: processes running its environment's streamparse_run."""
-    run = str(env_path / "bin" / "streamparse_run").encode()
-    pids = []
-    for pid in host.pids():
-        try:
-            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if run in argv:
-            pids.append(pid)
-    return pids
 
 
 def test_the_topology_counts_exactly_on_the_supervisor_hosts_from_their_own_environment(cluster, topology):

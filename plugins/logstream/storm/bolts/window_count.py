@@ -22,11 +22,10 @@ from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import Any
 
-import psycopg2
 from streamparse import Bolt
 
 from logstream.line_ids import LineDedup, LineRanges
-from logstream.results.store import Flush, PostgresResultStore
+from logstream.results.store import Flush, open_store
 from logstream.storm.topology_config import ComponentSettings
 from logstream.storm.window_counter import WindowCounter
 
@@ -49,7 +48,7 @@ class WindowCountBolt(Bolt):
 
     def initialize(self, storm_conf: dict[str, Any], context: dict[str, Any]) -> None:
         self.settings = ComponentSettings.from_storm_conf(storm_conf)
-        self.store = PostgresResultStore.from_dsn(self.settings.results_dsn)
+        self.store = open_store(self.settings.results_dsn)
         self.partitions: dict[tuple[str, int], PartitionState] = {}
         self.counted = 0
         self.copies = 0  # records not counted: copies of lines counted before
@@ -74,7 +73,7 @@ class WindowCountBolt(Bolt):
         """The partition's state (read from the store if not held); None, the tuple failed, on a database error."""
         try:
             return self._state(topic, partition)
-        except psycopg2.Error as err:
+        except self.store.errors as err:
             self._database_error(err)
             self.fail(tup)
             return None
@@ -158,7 +157,7 @@ class WindowCountBolt(Bolt):
                       line_ranges=self._line_ranges(state))
         try:
             applied = self.store.apply(flush)
-        except psycopg2.Error as err:
+        except self.store.errors as err:
             self._database_error(err)
             return
         if not applied:

@@ -1,7 +1,7 @@
 """Reads one topic's partitions from Kafka and emits them in batches of offsets, ~1,000 records a tuple.
 
 Partitions are divided among the spout's tasks (partition % tasks == task index) and read with
-``assign()``, from the offsets the result store holds (``PostgresResultStore.start_partition``): a
+``assign()``, from the offsets the result store holds (``ResultStore.start_partition``): a
 restarted worker resumes where the last committed flush ended, with no consumer-group rebalance to
 wait for. A failed tuple rewinds its partition to the tuple's first offset; the bolt drops what it
 has already counted, so a rewind can only repeat records, never skip them.
@@ -23,7 +23,7 @@ from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 from streamparse import Spout
 
 from logstream.log_entry import as_lines
-from logstream.results.store import PostgresResultStore
+from logstream.results.store import open_store
 from logstream.storm.topology_config import ComponentSettings
 
 # records: the batch's values as one string of lines (latin-1, each value followed by a newline) when
@@ -60,7 +60,7 @@ class LogEntrySpout(Spout):
         if metadata.topics[topic].error is not None:
             raise RuntimeError(f"topic {topic}: {metadata.topics[topic].error}")
         mine = [p for p in sorted(metadata.topics[topic].partitions) if p % len(tasks) == index]
-        self.store = PostgresResultStore.from_dsn(self.settings.results_dsn)
+        self.store = open_store(self.settings.results_dsn)
         self.position: dict[int, int] = {}
         try:
             for partition in mine:
