@@ -36,7 +36,8 @@ def own_tiers(stack, name: str, *, slot: int, batch_size: int = 100, idle_timeou
 def cluster_tiers(cluster, name: str, *, slot: int, batch_size: int = 100, topic_partitions: int = 3) -> FlumeTiers:
     """:func:`own_tiers`' agents, each on a host of the cluster (web1 and web2 on the front-end hosts,
     the L2s on the collectors, beside the pipeline's own agents there), delivering into the cluster's
-    Kafka."""
+    Kafka; as the cluster's own agents, they fetch their configuration from the cluster's ZooKeeper
+    (under the test's own path)."""
     pipeline = own_pipeline(name, batch_size=batch_size, idle_timeout_ms=3_000, topic_partitions=topic_partitions)
     stack = cluster.config.stack
     return FlumeTiers(stack=stack, pipeline=pipeline, home=cluster.config.home / "flume_tests" / name,
@@ -44,7 +45,8 @@ def cluster_tiers(cluster, name: str, *, slot: int, batch_size: int = 100, topic
                       metrics_base_port=stack.ports["flume_metrics"] + 20 + 10 * slot,
                       agent_hosts={**{f"{name}_{host}": cluster.frontends[i] for i, host in enumerate(HOSTS)},
                                    **{f"{name}_{agent}": cluster.collectors[i] for i, agent in enumerate(L2_AGENTS)}},
-                      kafka_bootstrap=cluster.kafka_bootstrap)
+                      kafka_bootstrap=cluster.kafka_bootstrap, config_zookeeper=cluster.zookeeper_hosts,
+                      config_path=f"/logstream/flume_tests/{name}")
 
 
 def own_pipeline(name: str, *, batch_size: int, idle_timeout_ms: int, topic_partitions: int,

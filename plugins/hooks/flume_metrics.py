@@ -5,7 +5,11 @@ the first metrics port, extra ``avro_base_port`` (the first L2's Avro port) and 
 state and the hosts' log dirs as this machine sees them). Agents on hosts of their own (compose):
 extra ``agent_address`` (``flume-{name}``: where each agent answers) and ``supervisor: hosts`` (each
 agent's host restarts it; the tasks never start one here). ``supervisor: airflow`` (the default) is
-the local stack, whose agents the deploy and repair tasks start on this machine.
+the local stack, whose agents the deploy and repair tasks start on this machine. Agents that fetch
+their configuration from ZooKeeper (the cluster): extra ``config: zookeeper`` (the ensemble of the
+``zookeeper_default`` connection, under extra ``config_path``) and ``agent_addresses`` (each agent's
+host address, by agent name); the deploy then publishes there and writes no file. The L2s' Kafka is
+the ``kafka_default`` connection's (extra ``kafka_conn_id`` names another).
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ from typing import Any
 
 from airflow.sdk import BaseHook
 
+from logstream.cluster.network import Host
 from logstream.flume.metrics import AgentMetrics, AgentUnreachable, read_metrics
+from logstream.flume.zookeeper_config import DEFAULT_PATH as ZOOKEEPER_CONFIG_PATH
 from logstream.pipeline_config import PipelineConfig
 from logstream.stack.config import StackConfig
 from logstream.stack.flume import FlumeTiers
@@ -50,10 +56,34 @@ class FlumeMetricsHook(BaseHook):
         if supervisor not in SUPERVISORS:
             raise ValueError(f"connection {self.flume_conn_id!r}: supervisor must be one of {sorted(SUPERVISORS)}, "
                              f"not {supervisor!r}")
+        config = extra.get("config", "files")
+        if config not in ("files", "zookeeper"):
+            raise ValueError(f"connection {self.flume_conn_id!r}: config must be files or zookeeper, not {config!r}")
+        config_zookeeper = ""
+        if config == "zookeeper":
+            from hooks.zookeeper import ZooKeeperHook
+
+            config_zookeeper = ZooKeeperHook().hosts()
+        # agents on hosts of their own, by address (their processes are their hosts' to start)
+        agent_hosts = {name: Host(name, address, namespace="", home=Path(extra["home"]))
+                       for name, address in extra.get("agent_addresses", {}).items()}
         return FlumeTiers(stack=StackConfig(host=self.connection.host or "127.0.0.1"), pipeline=pipeline,
+                          kafka_bootstrap=self.kafka_bootstrap(extra.get("kafka_conn_id", "kafka_default")),
                           home=Path(extra["home"]), avro_base_port=int(extra["avro_base_port"]),
                           metrics_base_port=int(self.connection.port), agent_address=extra.get("agent_address", ""),
-                          launches_agents=supervisor == "airflow")
+                          launches_agents=supervisor == "airflow", agent_hosts=agent_hosts,
+                          config_zookeeper=config_zookeeper,
+                          config_path=extra.get("config_path", ZOOKEEPER_CONFIG_PATH))
+
+    def kafka_bootstrap(self, kafka_conn_id: str) -> str | None:
+        """The L2s' Kafka: the Kafka connection's ``bootstrap.servers`` (None without that connection:
+        the stack's)."""
+        from airflow.exceptions import AirflowNotFoundException
+
+        try:
+            return self.get_connection(kafka_conn_id).extra_dejson.get("bootstrap.servers")
+        except AirflowNotFoundException:
+            return None
 
     def read(self, tiers: FlumeTiers, agent: str) -> tuple[AgentMetrics | None, str]:
         """One reading of ``agent``, or None and why."""

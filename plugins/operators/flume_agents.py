@@ -25,9 +25,12 @@ class DeployFlumeAgentsOperator(BaseOperator):
     A configuration that cannot be rendered (unknown topic, port in use, missing log dir) fails the
     task with a message naming each problem, before any file is written.
 
-    Agents supervised by their own hosts (the connection's ``supervisor: hosts``, docker-compose):
-    the configuration is rendered and checked, and the task waits for every agent to answer, failing
-    naming those that do not; it starts nothing (the hosts do, from their own copies of the files).
+    Agents supervised by their own hosts (the connection's ``supervisor: hosts``, docker-compose, the
+    cluster): the configuration is rendered and checked, and the task waits for every agent to answer,
+    failing naming those that do not; it starts nothing (the hosts do). Where the agents fetch their
+    configuration from ZooKeeper (``config: zookeeper``, the cluster), the changed configurations are
+    published there first and the running agents reconfigure themselves; otherwise the hosts read
+    their own copies of the files.
 
     :param flume_conn_id: the Flume agents' connection.
     :param answer_timeout_seconds: how long an agent may take to serve its metrics.
@@ -44,15 +47,19 @@ class DeployFlumeAgentsOperator(BaseOperator):
         if not tiers.launches_agents:
             try:
                 agents = tiers.agents
+                changed = tiers.publish() if tiers.config_zookeeper else []
             except FlumeConfigError as err:
                 raise AirflowException(str(err)) from err
+            if tiers.config_zookeeper:
+                self.log.info("published to ZooKeeper %s under %s: %s", tiers.config_zookeeper, tiers.config_path,
+                              ", ".join(changed) or "no configuration changed")
             try:
                 tiers.wait_answering(timeout=self.answer_timeout_seconds)
             except ServiceError as err:
                 raise AirflowException(f"{err} (they run under their hosts' supervisor, which starts them)") from err
             self.log.info("flume agents supervised by their hosts, all %d answering: %s", len(agents),
                           ", ".join(agent.name for agent in agents))
-            return {"changed": [], "started": [], "restarted": []}
+            return {"changed": changed, "started": [], "restarted": []}
         try:
             report = tiers.deploy()
         except FlumeConfigError as err:

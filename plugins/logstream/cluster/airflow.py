@@ -43,6 +43,7 @@ def cluster_connections(cluster: Cluster) -> dict[str, dict]:
                "login": "logstream", "password": cluster.postgres.password("logstream"), "schema": "logstream",
                "extra": {"connect_timeout": CONNECT_TIMEOUT_SECONDS, "options": SESSION_OPTIONS}}
     airflow = cluster.airflow_host
+    tiers = cluster.flume_agents[0].tiers
     return {
         "kafka_default": {"conn_type": "kafka", "extra": {
             "bootstrap.servers": cluster.kafka_bootstrap, "group.id": "logstream", "auto.offset.reset": "earliest",
@@ -57,6 +58,13 @@ def cluster_connections(cluster: Cluster) -> dict[str, dict]:
         # the topology's Python components run the environment every Supervisor host fetched
         "storm_default": {"conn_type": "storm", "host": cluster.nimbus.host.address, "port": 6627,
                           "extra": {"streamparse_run": cluster.streamparse_run}},
+        # the agents run under their hosts (here: `cluster up`) and fetch their configurations from
+        # ZooKeeper, where the flume_tiers DAG publishes them
+        "flume_default": {"conn_type": "generic", "host": tiers.address(tiers.agents[0].name),
+                          "port": tiers.metrics_base_port,
+                          "extra": {"avro_base_port": tiers.avro_base_port, "home": str(tiers.home), "supervisor": "hosts",
+                                    "config": "zookeeper", "config_path": tiers.config_path,
+                                    "agent_addresses": {name: host.address for name, host in tiers.agent_hosts.items()}}},
         "smtp_default": {"conn_type": "smtp", "host": airflow.address, "port": SMTP_PORT,
                          "extra": {"disable_tls": True, "disable_ssl": True, "from_email": "logstream@airflow"}},
     }
@@ -64,38 +72,17 @@ def cluster_connections(cluster: Cluster) -> dict[str, dict]:
 
 def cluster_airflow_env(cluster: Cluster) -> dict[str, str]:
     """The environment of every Airflow process on the airflow host."""
-    from logstream.stack.airflow import STACK_USERS, stack_passwords, users_file
+    from logstream.stack.airflow import airflow_settings, stack_passwords, users_file
 
     credentials = SimpleNamespace(home=cluster.config.home)
     host = cluster.airflow_host
     home = host.home / "airflow"
     home.mkdir(parents=True, exist_ok=True)
-    repo = cluster.config.stack.repo
-    api = f"http://{host.address}:{API_PORT}"
     stack_passwords(credentials)
-    env = {
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(repo / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(repo / "plugins"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-        "AIRFLOW__CORE__PARALLELISM": "8",
-        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(f"{user}:{role}" for user, role in STACK_USERS.items()),
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(users_file(credentials)),
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api}/execution/",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": cluster.postgres.dsn("airflow").replace(
-            "postgresql://", "postgresql+psycopg2://", 1),
-        "AIRFLOW__API__HOST": host.address,
-        "AIRFLOW__API__PORT": str(API_PORT),
-        "AIRFLOW__API__BASE_URL": api,
-        "AIRFLOW__API_AUTH__JWT_SECRET": local_secret(credentials, "cluster-airflow-jwt"),
-        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "20",
-        "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "10",
-        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
-        "PYTHONPATH": str(repo / "plugins"),
-    }
+    env = airflow_settings(
+        home=home, repo=cluster.config.stack.repo, address=host.address, port=API_PORT,
+        database_url=cluster.postgres.dsn("airflow").replace("postgresql://", "postgresql+psycopg2://", 1),
+        users=users_file(credentials), jwt_secret=local_secret(credentials, "cluster-airflow-jwt"))
     env.update({f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(conn) for conn_id, conn in cluster_connections(cluster).items()})
     return env
 

@@ -123,7 +123,8 @@ class Cluster:
 
     def _flume_agents(self, pipeline: PipelineConfig) -> list[FlumeAgent]:
         """The pipeline's Flume tiers on the cluster: its i-th front-end host's L1 on frontend<i>, its
-        i-th L2 agent on collector<i>; topics at replication 3."""
+        i-th L2 agent on collector<i>; topics at replication 3; each agent fetches its configuration
+        from the cluster's ZooKeeper (``/logstream/flume/<agent>``), where the deploy publishes it."""
         flume = pipeline.flume
         if len(flume.hosts) > FRONTENDS or len(flume.l2_agents) > COLLECTORS:
             raise ValueError(f"the cluster has {FRONTENDS} front-end and {COLLECTORS} collector hosts; the pipeline's "
@@ -133,7 +134,8 @@ class Cluster:
         stack = self.config.stack
         tiers = FlumeTiers(stack=stack, pipeline=pipeline, home=self.config.home / "flume",
                            avro_base_port=stack.ports["flume_avro"], metrics_base_port=stack.ports["flume_metrics"],
-                           agent_hosts=placed, kafka_bootstrap=self.kafka_bootstrap)
+                           agent_hosts=placed, kafka_bootstrap=self.kafka_bootstrap,
+                           config_zookeeper=self.zookeeper_hosts)
         return [FlumeAgent(stack, placed[agent.name], i, tiers, agent.name, replication=KAFKA_NODES)
                 for i, agent in enumerate(tiers.agents, 1)]
 

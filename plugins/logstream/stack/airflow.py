@@ -50,36 +50,45 @@ def stack_passwords(config: StackConfig) -> dict[str, str]:
     return {user: passwords[user] for user in STACK_USERS}
 
 
-def airflow_env(config: StackConfig) -> dict[str, str]:
-    """The environment every Airflow process of the local stack (and the tests) runs with."""
-    home = config.home / "airflow"
-    home.mkdir(parents=True, exist_ok=True)
-    role, password = role_and_password(config, "airflow")
-    api = f"http://{config.host}:{config.ports['airflow']}"
-    env = {
+def airflow_settings(*, home: Path, repo: Path, address: str, port: int, database_url: str, users: Path,
+                     jwt_secret: str) -> dict[str, str]:
+    """Airflow's own settings for a logstream deployment of Airflow: the project's DAGs and plugins,
+    LocalExecutor, the simple auth manager with :data:`STACK_USERS`, the api-server at
+    ``address:port``, the metadata database at ``database_url``."""
+    api = f"http://{address}:{port}"
+    return {
         "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(config.repo / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(config.repo / "plugins"),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(repo / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(repo / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__CORE__PARALLELISM": "8",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(f"{user}:{role}" for user, role in STACK_USERS.items()),
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(users_file(config)),
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(users),
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api}/execution/",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": (
-            f"postgresql+psycopg2://{role}:{password}@{config.host}:{config.ports['postgres']}/airflow"
-        ),
-        "AIRFLOW__API__HOST": config.host,
-        "AIRFLOW__API__PORT": str(config.ports["airflow"]),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": database_url,
+        "AIRFLOW__API__HOST": address,
+        "AIRFLOW__API__PORT": str(port),
         "AIRFLOW__API__BASE_URL": api,
-        "AIRFLOW__API_AUTH__JWT_SECRET": local_secret(config, "airflow-jwt"),
+        "AIRFLOW__API_AUTH__JWT_SECRET": jwt_secret,
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "20",
         "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "10",
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
-        "LOGSTREAM_STACK_DIR": str(config.home),
-        "PYTHONPATH": str(config.repo / "plugins"),
+        "PYTHONPATH": str(repo / "plugins"),
     }
+
+
+def airflow_env(config: StackConfig) -> dict[str, str]:
+    """The environment every Airflow process of the local stack (and the tests) runs with."""
+    home = config.home / "airflow"
+    home.mkdir(parents=True, exist_ok=True)
+    role, password = role_and_password(config, "airflow")
+    env = airflow_settings(
+        home=home, repo=config.repo, address=config.host, port=config.ports["airflow"],
+        database_url=f"postgresql+psycopg2://{role}:{password}@{config.host}:{config.ports['postgres']}/airflow",
+        users=users_file(config), jwt_secret=local_secret(config, "airflow-jwt"))
+    env["LOGSTREAM_STACK_DIR"] = str(config.home)
     env.update(connection_env(config))
     stack_passwords(config)
     return env

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from logstream.flume.agent_config import AgentPlacement, FlumeAgentConfig, render_agents, write_agent_configs
 from logstream.flume.metrics import AgentUnreachable, read_metrics
+from logstream.flume.zookeeper_config import DEFAULT_PATH as ZOOKEEPER_CONFIG_PATH
 from logstream.kafka_topics import ensure_topic
 from logstream.pipeline_config import PipelineConfig, load_pipeline_config
 from logstream.stack.config import StackConfig
@@ -108,12 +109,18 @@ class FlumeTiers:
         logstream.cluster): each agent runs on its host, listens on all of its addresses, and an L1
         reaches its L2s at their hosts' addresses; empty: every agent on the stack's host
     :param kafka_bootstrap: the L2 agents' Kafka (default: the stack's)
+    :param config_zookeeper: the agents fetch their configuration from this ZooKeeper ensemble
+        (``host:port,...``; Flume's ``-z``/``-p``, node ``<config_path>/<agent>``) and reconfigure
+        themselves when it changes: the deploy publishes there and writes no file (the cluster); empty:
+        each agent reads its file in ``conf/`` (the local stack)
+    :param config_path: the agents' configuration nodes' parent in ZooKeeper
     """
 
     def __init__(self, *, stack: StackConfig, pipeline: PipelineConfig, home: Path, avro_base_port: int,
                  metrics_base_port: int, heap: str = "256m", java_options: tuple[str, ...] = (),
                  agent_address: str = "", launches_agents: bool = True,
-                 agent_hosts: Mapping[str, Host] | None = None, kafka_bootstrap: str | None = None) -> None:
+                 agent_hosts: Mapping[str, Host] | None = None, kafka_bootstrap: str | None = None,
+                 config_zookeeper: str = "", config_path: str = ZOOKEEPER_CONFIG_PATH) -> None:
         self.stack = stack
         self.pipeline = pipeline
         self.home = home
@@ -125,6 +132,8 @@ class FlumeTiers:
         self.launches_agents = launches_agents
         self.agent_hosts = dict(agent_hosts or {})
         self.kafka_bootstrap = kafka_bootstrap or stack.kafka_bootstrap
+        self.config_zookeeper = config_zookeeper
+        self.config_path = config_path
 
     @property
     def placement(self) -> AgentPlacement:
@@ -172,9 +181,33 @@ class FlumeTiers:
         return [ensure_topic(admin, topic.name, topic.partitions, replication)
                 for topic in self.pipeline.topics if topic.name in wanted]
 
+    def publish(self) -> list[str]:
+        """Render every agent (checking topics and ports, not the hosts' folders: they are the hosts')
+        and publish the changed ones to ZooKeeper, where the agents fetch them; the agents whose
+        configuration changed (a running one reconfigures itself)."""
+        from kazoo.client import KazooClient
+
+        from logstream.flume.zookeeper_config import publish_agent_configs
+
+        rendered = render_agents(self.pipeline, self.placement, check_log_dirs=False)
+        client = KazooClient(hosts=self.config_zookeeper, timeout=10)
+        client.start(timeout=30)
+        try:
+            return publish_agent_configs(client, self.config_path, rendered)
+        finally:
+            client.stop()
+            client.close()
+
     def deploy(self) -> DeployReport:
-        """Render (checking topics, dirs and ports), write the changed files, start or restart those agents."""
+        """Render (checking topics, dirs and ports), write the changed files (or publish them to
+        ZooKeeper), start the agents that do not run, restart those whose file changed (an agent that
+        reads ZooKeeper reconfigures itself)."""
         running = {agent.name for agent in self.agents if self.process(agent.name).is_running()}
+        if self.config_zookeeper:
+            changed = self.publish()
+            started = [agent.name for agent in self.agents if agent.name not in running]
+            self._start_tiers(self.agents, started)
+            return DeployReport(changed=changed, started=started, restarted=[])
         own_ports = {port for agent in self.agents if agent.name in running
                      for port in (agent.avro_port, agent.metrics_port, agent.refill_port) if port is not None}
         # an agent alone on its host has its ports to itself
@@ -185,9 +218,13 @@ class FlumeTiers:
         for name in restarted:
             self.process(name).stop()
         started = [agent.name for agent in rendered if agent.name not in running]
+        self._start_tiers(rendered, started + restarted)
+        return DeployReport(changed=changed, started=started, restarted=restarted)
+
+    def _start_tiers(self, rendered: list[FlumeAgentConfig], names: list[str]) -> None:
         # L2s first and listening: an L1 without an L2 to send to counts connection failures
         for tier in ("l2", "l1"):
-            starting = [agent for agent in rendered if agent.tier == tier and agent.name in started + restarted]
+            starting = [agent for agent in rendered if agent.tier == tier and agent.name in names]
             for agent in starting:
                 self.start(agent.name)
             for agent in starting:
@@ -195,7 +232,6 @@ class FlumeTiers:
                     self.process(agent.name).wait_until(lambda agent=agent: port_is_open(agent.avro_port,
                                                                                          self.address(agent.name)),
                                                         timeout=300, what=f"listening on {agent.avro_port}")
-        return DeployReport(changed=changed, started=started, restarted=restarted)
 
     def start(self, name: str) -> None:
         agent = self.agent(name)
@@ -207,7 +243,9 @@ class FlumeTiers:
             f"-Dlog4j2.configurationFile={log_config}",
             "-Dflume.monitoring.type=http", f"-Dflume.monitoring.port={agent.metrics_port}",
             "-cp", f"{patched_classes(self.stack)}{os.pathsep}{self.stack.classpath('flume')}", MAIN_CLASS,
-            "-n", name, "-f", str(self.conf_dir / f"{name}.properties"), "--no-reload-conf",
+            "-n", name,
+            *(["-z", self.config_zookeeper, "-p", self.config_path] if self.config_zookeeper
+              else ["-f", str(self.conf_dir / f"{name}.properties"), "--no-reload-conf"]),
         ]
         self.process(name).start(self.agent_hosts[name].argv(argv) if self.agent_hosts else argv)
 

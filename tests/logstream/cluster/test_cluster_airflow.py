@@ -73,3 +73,66 @@ def test_the_storm_topology_dag_runs_the_topology_on_the_supervisor_hosts(cluste
     finally:
         if nimbus.topology_id(name) is not None:
             nimbus.kill(name, wait_secs=0)
+
+
+def test_the_flume_tiers_dag_publishes_the_configurations_the_agents_fetch(cluster, airflow, recovery):
+    """The agents on the front-end and collector hosts run what ZooKeeper holds (Flume's ``-z``),
+    the flume_tiers DAG on the airflow host publishes there and writes into no host's files, and a
+    changed configuration reaches a running agent without a restart (its pid unchanged)."""
+    from dataclasses import replace
+
+    from kazoo.client import KazooClient
+
+    from logstream.flume.metrics import AgentUnreachable, read_metrics
+    from logstream.flume.zookeeper_config import published_config
+    from logstream.stack.flume import FlumeTiers
+
+    tiers = cluster.flume_agents[0].tiers
+    before = {agent.name: tiers.process(agent.name).pid() for agent in tiers.agents}
+    for agent in tiers.agents:
+        argv = open(f"/proc/{before[agent.name]}/cmdline", "rb").read().split(b"\0")
+        assert [b"-z", cluster.zookeeper_hosts.encode(), b"-p", tiers.config_path.encode()] == \
+            argv[argv.index(b"-z"):argv.index(b"-z") + 4], agent.name
+
+    airflow.wait_for_dag("flume_tiers", timeout=300)
+    airflow.unpause("flume_tiers")
+    run_id = airflow.trigger("flume_tiers")
+    state = airflow.wait_for_run("flume_tiers", run_id, timeout=600)
+    tasks = {ti["task_id"]: ti["state"] for ti in airflow.task_instances("flume_tiers", run_id)}
+    assert tasks["deploy_agents"] == "success", tasks
+    assert state == "success", tasks
+    client = KazooClient(hosts=cluster.zookeeper_hosts)
+    client.start(timeout=30)
+    try:
+        for agent in tiers.agents:
+            assert published_config(client, tiers.config_path, agent.name) == agent.properties, agent.name
+    finally:
+        client.stop()
+        client.close()
+
+    # a new channel capacity for the front ends' L1s: published, fetched, applied in place (the agent
+    # stops and starts its components, its metrics server too, within its one process)
+    l1 = next(agent for agent in tiers.agents if agent.tier == "l1")
+
+    def channel_capacity() -> int | None:
+        try:
+            return read_metrics(l1.name, tiers.metrics_url(l1.name)).total("CHANNEL", "ChannelCapacity")
+        except AgentUnreachable:
+            return None
+
+    capacity = tiers.pipeline.flume.memory_channel_capacity
+    changed = FlumeTiers(stack=tiers.stack, home=tiers.home, avro_base_port=tiers.avro_base_port,
+                         metrics_base_port=tiers.metrics_base_port, agent_hosts=tiers.agent_hosts,
+                         kafka_bootstrap=tiers.kafka_bootstrap, config_zookeeper=tiers.config_zookeeper,
+                         config_path=tiers.config_path,
+                         pipeline=replace(tiers.pipeline, flume=replace(tiers.pipeline.flume,
+                                                                        memory_channel_capacity=capacity + 1)))
+    try:
+        assert set(changed.publish()) == {agent.name for agent in tiers.agents if agent.tier == "l1"}
+        wait_for(lambda: channel_capacity() == capacity + 1, 120, f"{l1.name} reconfigured from ZooKeeper")
+    finally:
+        tiers.publish()
+    wait_for(lambda: channel_capacity() == capacity, 120, f"{l1.name} back to its configuration")
+    assert {agent.name: tiers.process(agent.name).pid() for agent in tiers.agents} == before
+    recovery(f"Flume: flume_tiers on {cluster.airflow_host.name} published {len(tiers.agents)} configurations to "
+             f"ZooKeeper; {l1.name} on its host applied a changed one without a restart")
