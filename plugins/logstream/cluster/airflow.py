@@ -19,10 +19,9 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 from logstream.cluster.network import Host
-from logstream.cluster.services import HostService
+from logstream.cluster.services import HostService, cluster_secret
 from logstream.results.store import CONNECT_TIMEOUT_SECONDS, SESSION_OPTIONS
 from logstream.stack.config import StackConfig
-from logstream.stack.credentials import local_secret
 from logstream.stack.process import ServiceError
 from logstream.stack.service import Health
 
@@ -82,7 +81,7 @@ def cluster_airflow_env(cluster: Cluster) -> dict[str, str]:
     env = airflow_settings(
         home=home, repo=cluster.config.stack.repo, address=host.address, port=API_PORT,
         database_url=cluster.postgres.dsn("airflow").replace("postgresql://", "postgresql+psycopg2://", 1),
-        users=users_file(credentials), jwt_secret=local_secret(credentials, "cluster-airflow-jwt"))
+        users=users_file(credentials), jwt_secret=cluster_secret(cluster.config.home, "cluster-airflow-jwt"))
     env.update({f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(conn) for conn_id, conn in cluster_connections(cluster).items()})
     return env
 

@@ -246,6 +246,15 @@ def _render_hdfs_site(service: HostService, *, namenode: str) -> Path:
     return service.conf_dir
 
 
+def cluster_secret(home: Path, name: str) -> str:
+    """The cluster's generated secret ``name`` (in ``<home>/credentials/``, git-ignored), made on first use."""
+    from types import SimpleNamespace
+
+    from logstream.stack.credentials import local_secret
+
+    return local_secret(SimpleNamespace(home=home), name)
+
+
 def _hadoop_env() -> dict[str, str]:
     # the NameNode names its superuser after the user that started it; the clients act as root
     return {**os.environ, "HADOOP_USER_NAME": "root"}
@@ -268,11 +277,7 @@ class PostgresServer(HostService):
         self.subnet = subnet
 
     def password(self, role: str) -> str:
-        from types import SimpleNamespace
-
-        from logstream.stack.credentials import local_secret
-
-        return local_secret(SimpleNamespace(home=self.credentials_home), f"cluster-postgres-{role}")
+        return cluster_secret(self.credentials_home, f"cluster-postgres-{role}")
 
     def dsn(self, database: str = "logstream") -> str:
         """``database`` as its owning role (``postgres``: the superuser), over the cluster's network."""
@@ -339,11 +344,7 @@ class HiveThriftServer(HostService):
         return self.credentials_home / "credentials" / "cluster-hive-logstream"
 
     def password(self) -> str:
-        from types import SimpleNamespace
-
-        from logstream.stack.credentials import local_secret
-
-        return local_secret(SimpleNamespace(home=self.credentials_home), self.password_file.name)
+        return cluster_secret(self.credentials_home, self.password_file.name)
 
     @property
     def hdfs_uri(self) -> str:
