@@ -3,7 +3,7 @@
 
     PYTHONPATH=plugins .venv/bin/python bench/flume_tiers_bench.py [--lines 1000000] [--warmup-lines 1000000]
         [--batch-size 1000] [--kafka-sinks 2] [--heap 256m] [--l2-agents 2] [--rate 0] [--jvm-option OPT ...] [--profile DIR]
-        [--l1-channel memory|file]
+        [--l1-channel memory|file] [--cluster]
 
 Starts tiers of its own (2 hosts, ``--l2-agents`` L2s, a fresh topic of 3 partitions, ports of the
 stack's Flume base + 110) with the given batch size / Kafka sinks per L2 / heap, first delivers
@@ -18,6 +18,10 @@ time was spent meanwhile (user, system, idle, steal), and
 into another fresh topic as the baseline. Durability is kept: file channel fsync per transaction,
 acks=all. Compare the ratio, not the absolute rates: the machine is shared. ``--profile DIR``
 records each agent with Java Flight Recorder and prints where its CPU samples fell.
+
+``--cluster``: on the multi-host cluster (``python -m logstream cluster up``, as root): the L1s on
+the front-end hosts, the L2s on the collector hosts (their configurations fetched from ZooKeeper),
+both topics at replication 3 on its 3 brokers (the baseline produces to the same brokers).
 """
 
 from __future__ import annotations
@@ -132,12 +136,13 @@ def machine_shares(before: list[int], after: list[int]) -> str:
             f"steal {steal:.0%}")
 
 
-def producer_perf_test(config: StackConfig, admin: AdminClient, records: int) -> float:
+def producer_perf_test(config: StackConfig, admin: AdminClient, records: int, *, bootstrap: str | None = None,
+                       replication: int = 1) -> float:
     topic = f"bench_producer_{uuid.uuid4().hex[:6]}"
-    admin.create_topics([NewTopic(topic, PARTITIONS, 1)])[topic].result()
+    admin.create_topics([NewTopic(topic, PARTITIONS, replication)])[topic].result()
     argv = [config.java(), "-Xmx512m", "-cp", config.classpath("kafka"), "org.apache.kafka.tools.ProducerPerformance",
             "--topic", topic, "--num-records", str(records), "--record-size", str(RECORD_SIZE), "--throughput", "-1",
-            "--producer-props", f"bootstrap.servers={config.kafka_bootstrap}", "acks=all"]
+            "--producer-props", f"bootstrap.servers={bootstrap or config.kafka_bootstrap}", "acks=all"]
     done = subprocess.run(argv, capture_output=True, text=True, check=True)
     summary = done.stdout.strip().splitlines()[-1]
     print(f"  kafka-producer-perf-test: {summary}")
@@ -186,11 +191,22 @@ def main() -> None:
     parser.add_argument("--jvm-option", action="append", default=[], help="an option for every agent's JVM (repeatable)")
     parser.add_argument("--profile", type=Path, help="record every agent with Java Flight Recorder into this "
                         "directory and print where each agent's CPU samples are (top frames and callers)")
+    parser.add_argument("--cluster", action="store_true", help="on the multi-host cluster (3 brokers, replication 3)")
     args = parser.parse_args()
 
     config = StackConfig()
-    admin = AdminClient({"bootstrap.servers": config.kafka_bootstrap})
+    bootstrap, replication, placed = config.kafka_bootstrap, 1, {}
     name = f"bench_flume_{uuid.uuid4().hex[:6]}"
+    if args.cluster:
+        from logstream.cluster.cluster import Cluster
+
+        cluster = Cluster()
+        cluster.up()
+        bootstrap, replication = cluster.kafka_bootstrap, 3
+        placed = {f"{name}_web{i}": cluster.frontends[i - 1] for i in (1, 2)}
+        placed.update({f"{name}_l2{chr(97 + i)}": cluster.collectors[i % len(cluster.collectors)]
+                       for i in range(args.l2_agents)})
+    admin = AdminClient({"bootstrap.servers": bootstrap})
     flume = FlumeSettings(
         hosts=tuple(FlumeHost(name=f"{name}_web{i}", topic=name, log_dir=f"hosts/web{i}") for i in (1, 2)),
         l2_agents=tuple(f"{name}_l2{chr(97 + i)}" for i in range(args.l2_agents)),
@@ -202,12 +218,15 @@ def main() -> None:
     tiers = FlumeTiers(stack=config, pipeline=pipeline, home=config.data_dir / "flume_bench" / name,
                        avro_base_port=config.ports["flume_avro"] + 110,
                        metrics_base_port=config.ports["flume_metrics"] + 110, heap=args.heap,
-                       java_options=(*args.jvm_option, *(jfr_options(args.profile) if args.profile else ())))
+                       java_options=(*args.jvm_option, *(jfr_options(args.profile) if args.profile else ())),
+                       agent_hosts=placed, kafka_bootstrap=bootstrap,
+                       config_zookeeper=cluster.zookeeper_hosts if args.cluster else "",
+                       config_path=f"/logstream/flume_bench/{name}")
     print(f"flume tiers bench: {args.lines:,} lines, batch {args.batch_size}, {args.l2_agents} L2 x "
           f"{args.kafka_sinks} Kafka sink(s), L1 {args.l1_channel} channel, heap {args.heap}, rate {args.rate or 'max'}, "
           f"JVM options {' '.join(args.jvm_option) or 'none'}", flush=True)
     tiers.prepare_hosts()
-    tiers.ensure_topics()
+    tiers.ensure_topics(replication)
     try:
         tiers.deploy()
         tiers.wait_answering()
@@ -228,7 +247,7 @@ def main() -> None:
     finally:
         tiers.stop()
     seconds = done - first
-    delays = sorted(delays_ms(config.kafka_bootstrap, name, sample_every=max(1, args.lines // 20_000),
+    delays = sorted(delays_ms(bootstrap, name, sample_every=max(1, args.lines // 20_000),
                               written_since_ms=int(first * 1000)))
     flume_rate = args.lines / seconds
     print(f"  appended {args.lines:,} lines in {wrote - first:.1f}s; all in Kafka after {seconds:.1f}s: "
@@ -241,7 +260,7 @@ def main() -> None:
     if args.profile:
         for agent in tiers.agents:
             print(profile_report(config.java(), args.profile / f"{agent.name}.jfr"))
-    baseline = producer_perf_test(config, admin, args.lines)
+    baseline = producer_perf_test(config, admin, args.lines, bootstrap=bootstrap, replication=replication)
     print(f"RESULT flume (L1 {args.l1_channel} channel) {flume_rate:,.0f} lines/s, kafka-producer-perf-test {baseline:,.0f} records/s, "
           f"ratio {flume_rate / baseline:.3f}, target 33,333 lines/s: {'met' if flume_rate >= 33_333 else 'NOT met'}")
 

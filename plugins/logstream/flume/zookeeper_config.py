@@ -54,3 +54,15 @@ def published_config(client: KazooClient, path: str, agent: str) -> str | None:
         return client.get(f"{path}/{agent}")[0].decode()
     except NoNodeError:
         return None
+
+
+def nudge(client: KazooClient, path: str, agent: str) -> None:
+    """Set ``<path>/<agent>`` again to the text it holds: a new version, so that an agent watching the
+    node reads it again. (Flume's ZooKeeper provider starts its node cache before it registers its
+    listener: the first reading of the node can be missed, and the agent then runs with no
+    configuration until the node changes; seen here on a restart of the cluster.)"""
+    try:
+        data, stat = client.get(f"{path}/{agent}")
+        client.set(f"{path}/{agent}", data, version=stat.version)
+    except (NoNodeError, BadVersionError):
+        pass  # gone (nothing to read) or just changed (the agent reads it anyway)

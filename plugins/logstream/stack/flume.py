@@ -206,7 +206,11 @@ class FlumeTiers:
         if self.config_zookeeper:
             changed = self.publish()
             started = [agent.name for agent in self.agents if agent.name not in running]
-            self._start_tiers(self.agents, started)
+            for tier in ("l2", "l1"):  # L2s first and configured: an L1 sends to them at once
+                names = [agent.name for agent in self.agents if agent.tier == tier and agent.name in started]
+                for name in names:
+                    self.start(name)
+                self._wait_configured(names)
             return DeployReport(changed=changed, started=started, restarted=[])
         own_ports = {port for agent in self.agents if agent.name in running
                      for port in (agent.avro_port, agent.metrics_port, agent.refill_port) if port is not None}
@@ -220,6 +224,35 @@ class FlumeTiers:
         started = [agent.name for agent in rendered if agent.name not in running]
         self._start_tiers(rendered, started + restarted)
         return DeployReport(changed=changed, started=started, restarted=restarted)
+
+    def _wait_configured(self, names: list[str], *, timeout: float = 300.0, grace: float = 20.0,
+                         every: float = 10.0) -> None:
+        """Until every agent of ``names`` (reading its configuration from ZooKeeper) serves metrics,
+        which it does once configured; one that does not after ``grace`` seconds has its node set
+        again every ``every`` seconds (:func:`logstream.flume.zookeeper_config.nudge`)."""
+        from kazoo.client import KazooClient
+
+        from logstream.flume.zookeeper_config import nudge
+
+        pending = set(names)
+        started = time.monotonic()
+        next_nudge = started + grace
+        client = KazooClient(hosts=self.config_zookeeper, timeout=10)
+        client.start(timeout=30)
+        try:
+            while pending := {name for name in pending if not self.answers(name)}:
+                now = time.monotonic()
+                if now - started > timeout:
+                    raise ServiceError(f"flume agents {sorted(pending)} not configured from ZooKeeper "
+                                       f"({self.config_path}) after {timeout:.0f}s: see their logs in {self.home / 'run'}")
+                if now >= next_nudge:
+                    for name in pending:
+                        nudge(client, self.config_path, name)
+                    next_nudge = now + every
+                time.sleep(0.5)
+        finally:
+            client.stop()
+            client.close()
 
     def _start_tiers(self, rendered: list[FlumeAgentConfig], names: list[str]) -> None:
         # L2s first and listening: an L1 without an L2 to send to counts connection failures
