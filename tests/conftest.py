@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -17,28 +18,71 @@ sys.path.insert(0, str(REPO / "plugins"))
 from logstream.stack.airflow import airflow_env  # noqa: E402
 from logstream.stack.config import StackConfig  # noqa: E402
 from logstream.stack.local_stack import LocalStack  # noqa: E402
+from machine_load import MachineWatch  # noqa: E402
+from single_box import SINGLE_BOX_STARTED  # noqa: E402
 
 STACK_CONFIG = StackConfig()
 # Before anything imports Airflow: its config, and AIRFLOW_CONN_* for every service of the stack.
 os.environ.update(airflow_env(STACK_CONFIG))
 
 
+MACHINE = pytest.StashKey[MachineWatch]()
+SHORT_OF = pytest.StashKey[list]()  # (test, what the machine had while it ran) for each failure
+STARTED_AT = pytest.StashKey[float]()
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "disruptive: restarts services of the shared stack; runs after every other test")
+    config.stash[MACHINE] = MachineWatch(str(REPO)).start()
+    config.stash[SHORT_OF] = []
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    item.stash[STARTED_AT] = time.monotonic()
+    return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failing test's report says what the machine had to spare while it ran."""
+    report = yield
+    if report.failed and STARTED_AT in item.stash:
+        machine = item.config.stash[MACHINE].since(item.stash[STARTED_AT])
+        report.sections.append(("machine while it ran", machine))
+        item.config.stash[SHORT_OF].append((f"{item.nodeid} ({report.when})", machine))
+    return report
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    watch = config.stash.get(MACHINE, None)
+    if watch is None:
+        return
+    watch.stop()
+    terminalreporter.write_sep("-", "the machine during the run")
+    terminalreporter.write_line(f"whole run: {watch.since(0.0)}")
+    for test, machine in config.stash[SHORT_OF]:
+        terminalreporter.write_line(f"while {test} failed: {machine}")
+
+
+CLUSTER_TESTS = REPO / "tests" / "logstream" / "cluster"
 
 
 def pytest_collection_modifyitems(session, config, items):
-    """Tests that restart the stack's services (the chaos run) go last, so that no other test meets
-    a service coming back."""
-    items.sort(key=lambda item: item.get_closest_marker("disruptive") is not None)
+    """Tests that restart the stack's services (the chaos run) go after the others, so that no other
+    test meets a service coming back; the multi-host cluster's tests go last of all, since the
+    single-box stack yields the machine to the cluster before they start (``yield_to_cluster``)."""
+    items.sort(key=lambda item: (CLUSTER_TESTS in Path(item.path).parents,
+                                 item.get_closest_marker("disruptive") is not None))
 
 
 @pytest.fixture(scope="session")
-def stack() -> LocalStack:
+def stack(request) -> LocalStack:
     local = LocalStack(STACK_CONFIG)
     # only what this session starts is stopped after it: a developer's stack (or another session's
     # services) stays as it was
     started = [service for service in local.services if not service.is_running()]
+    request.config.stash[SINGLE_BOX_STARTED] = (local, started)
     keep = bool(os.environ.get("LOGSTREAM_KEEP_STACK"))
     try:
         local.up()

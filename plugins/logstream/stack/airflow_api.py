@@ -24,6 +24,11 @@ class AirflowApiError(RuntimeError):
     pass
 
 
+# what a wait takes for a busy API server, not for an answer: a connection refused or reset, or no
+# answer within the request's timeout (the wait goes on until its own deadline)
+UNANSWERED = (TimeoutError, ConnectionError, urllib.error.URLError)
+
+
 class AirflowApi:
     """Logged in as ``username`` (a token from ``POST /auth/token``, fetched on first use)."""
 
@@ -60,14 +65,16 @@ class AirflowApi:
         """Until the dag-processor has loaded ``dag_id`` and does not hold it stale (the API refuses
         to trigger a stale DAG)."""
         deadline = time.monotonic() + timeout
+        last = "no answer yet"
         while time.monotonic() < deadline:
             try:
                 if not self._call("GET", f"/api/v2/dags/{dag_id}").get("is_stale"):
                     return
-            except AirflowApiError:
-                pass
+                last = "stale"
+            except (AirflowApiError, *UNANSWERED) as err:
+                last = str(err) or type(err).__name__
             time.sleep(2)
-        raise AirflowApiError(f"the dag-processor did not load {dag_id} within {timeout:.0f}s")
+        raise AirflowApiError(f"the dag-processor did not load {dag_id} within {timeout:.0f}s (last: {last})")
 
     def unpause(self, dag_id: str) -> None:
         self._call("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
@@ -107,9 +114,13 @@ class AirflowApi:
 
     def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 600) -> str:
         deadline = time.monotonic() + timeout
+        state = "no answer yet"
         while time.monotonic() < deadline:
-            state = self.run_state(dag_id, run_id)
+            try:
+                state = self.run_state(dag_id, run_id)
+            except UNANSWERED as err:
+                state = f"no answer ({str(err) or type(err).__name__})"
             if state in ("success", "failed"):
                 return state
             time.sleep(3)
-        raise AirflowApiError(f"{dag_id} run {run_id} did not finish within {timeout:.0f}s")
+        raise AirflowApiError(f"{dag_id} run {run_id} did not finish within {timeout:.0f}s (last: {state})")

@@ -7,12 +7,14 @@ import json
 import os
 
 import pytest
+from single_box import yield_to_cluster
 
 from logstream.cluster.cluster import Cluster
 
 
 @pytest.fixture(scope="package")
-def cluster() -> Cluster:
+def cluster(request) -> Cluster:
+    yield_to_cluster(request.config)
     hosts = Cluster()
     started = not all(service.is_running() for service in hosts.services)
     keep = bool(os.environ.get("LOGSTREAM_KEEP_STACK"))
@@ -57,3 +59,14 @@ def recovery(capsys):
         with capsys.disabled():
             print(f"\n[recovery] {line}", flush=True)
     return say
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failing cluster test's report names the cluster's services whose process was not running."""
+    report = yield
+    hosts = item.funcargs.get("cluster") if hasattr(item, "funcargs") else None
+    if report.failed and isinstance(hosts, Cluster):
+        down = [service.name for service in hosts.services if not service.is_running()]
+        report.sections.append(("cluster services not running", ", ".join(down) or "none"))
+    return report
