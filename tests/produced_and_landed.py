@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import bisect
 import random
+import time
 from collections import Counter
 
 from confluent_kafka import Consumer, Producer, TopicPartition
@@ -111,6 +112,28 @@ def end_offsets(kafka_config: dict, topic: str, partitions: int) -> list[int]:
         return [reader.get_watermark_offsets(TopicPartition(topic, p), timeout=15)[1] for p in range(partitions)]
     finally:
         reader.close()
+
+
+def kafka_values(kafka_config: dict, topic: str, ends: list[int]) -> Counter:
+    """The multiset of values each partition holds below its end offset in ``ends``, read from Kafka."""
+    reader = Consumer({**kafka_config, "group.id": f"values_{topic}", "enable.auto.commit": False})
+    found = Counter()
+    try:
+        reader.assign([TopicPartition(topic, p, 0) for p, end in enumerate(ends) if end > 0])
+        left = {p: end for p, end in enumerate(ends) if end > 0}
+        deadline = time.monotonic() + 120
+        while left:
+            assert time.monotonic() < deadline, f"{topic}: still to read below {left}"
+            message = reader.poll(1.0)
+            if message is None or message.error() or message.partition() not in left:
+                continue
+            if message.offset() < left[message.partition()]:
+                found[message.value()] += 1
+            if message.offset() + 1 >= left[message.partition()]:
+                del left[message.partition()]
+    finally:
+        reader.close()
+    return found
 
 
 def landed(client, root: str, topic: str) -> Counter:

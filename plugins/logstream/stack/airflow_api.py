@@ -79,6 +79,9 @@ class AirflowApi:
     def unpause(self, dag_id: str) -> None:
         self._call("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
 
+    def pause(self, dag_id: str) -> None:
+        self._call("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": True})
+
     def unpause_scheduled(self, report=print) -> None:
         """Unpause the DAGs that keep the pipeline running on their schedules (:data:`SCHEDULED_DAGS`)."""
         for dag_id in SCHEDULED_DAGS:

@@ -11,11 +11,13 @@ import random
 
 import pytest
 from cluster_hosts import component_processes
+from produced_and_landed import end_offsets, kafka_values, landed, produce
 from confluent_kafka.admin import AdminClient
 from log_times import hour_start_ago
 from online_stats import TopologyRun, wait_for
 
 from logstream.cluster.airflow import airflow_users, cluster_airflow_env
+from logstream.hadoop_consumer.offset_store import OffsetStore
 from logstream.kafka_topics import ensure_topic
 from logstream.pipeline_config import load_pipeline_config
 from logstream.stack.airflow_api import AirflowApi
@@ -136,3 +138,34 @@ def test_the_flume_tiers_dag_publishes_the_configurations_the_agents_fetch(clust
     assert {agent.name: tiers.process(agent.name).pid() for agent in tiers.agents} == before
     recovery(f"Flume: flume_tiers on {cluster.airflow_host.name} published {len(tiers.agents)} configurations to "
              f"ZooKeeper; {l1.name} on its host applied a changed one without a restart")
+
+
+def test_the_hadoop_consumer_dag_lands_the_pipelines_topic_in_the_clusters_hdfs_once(cluster, cluster_kafka,
+                                                                                    cluster_hdfs, airflow, recovery):
+    """The hadoop_consumer DAG as scheduled (the pipeline's own topic and HDFS root), run by the
+    cluster's Airflow: afterwards each partition's offset.dat stands at Kafka's end, and the records
+    the topic holds (this test's among them) are in the cluster's HDFS once each: entries as they
+    are, malformed ones in quarantine."""
+    pipeline = load_pipeline_config()
+    topic = pipeline.topics[0]
+    ensure_topic(AdminClient(cluster_kafka), topic.name, topic.partitions, replication=3)
+    sent = produce(cluster_kafka, topic.name, 3_000, partitions=topic.partitions, seed=random.randrange(2**32))
+    ends = end_offsets(cluster_kafka, topic.name, topic.partitions)  # nothing else writes this topic meanwhile
+
+    airflow.wait_for_dag("hadoop_consumer", timeout=300)
+    airflow.unpause("hadoop_consumer")
+    try:
+        run_id = airflow.trigger("hadoop_consumer")
+        state = airflow.wait_for_run("hadoop_consumer", run_id, timeout=600)
+        tasks = {(ti["task_id"], ti["map_index"]): ti["state"] for ti in airflow.task_instances("hadoop_consumer", run_id)}
+        assert state == "success", tasks
+    finally:
+        airflow.pause("hadoop_consumer")  # its schedule is for an operator to turn on, not for the tests
+    store = OffsetStore(cluster_hdfs, pipeline.hdfs_root)
+    assert [store.read(topic.name, partition).offset for partition in range(topic.partitions)] == ends
+    held = landed(cluster_hdfs, pipeline.hdfs_root, topic.name)
+    assert held == kafka_values(cluster_kafka, topic.name, ends)
+    assert all(held[value] >= count for value, count in sent.items())
+    recovery(f"Airflow on {cluster.airflow_host.name}: hadoop_consumer landed the {sum(held.values()):,} records of "
+             f"{topic.name} ({sum(sent.values()):,} of this test's) in the cluster's HDFS once each; "
+             f"offset.dat at Kafka's end {ends}")
