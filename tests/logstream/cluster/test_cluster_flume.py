@@ -33,6 +33,10 @@ def tiers(cluster):
     started.wait_answering()
     yield started
     started.stop()
+    # a collector host killed whole took the cluster's own agent on it down too: started again, as
+    # an operator's `cluster up` does (only what is down), for the tests after this one
+    cluster.up()
+    assert [service.name for service in cluster.services if not service.is_running()] == []
 
 
 def lines(host: str, start: int, count: int, base: int) -> list[bytes]:
