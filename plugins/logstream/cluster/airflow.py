@@ -54,6 +54,8 @@ def cluster_connections(cluster: Cluster) -> dict[str, dict]:
         "hiveserver2_default": cluster.hive.connection(),
         "postgres_default": results,
         "logstream_results": results,
+        "logstream_results_reader": {**results, "login": "logstream_reader",
+                                     "password": cluster.postgres.password("logstream_reader")},
         # the topology's Python components run the environment every Supervisor host fetched
         "storm_default": {"conn_type": "storm", "host": cluster.nimbus.host.address, "port": 6627,
                           "extra": {"streamparse_run": cluster.streamparse_run}},

@@ -270,6 +270,8 @@ class PostgresServer(HostService):
     port = 5432
     # database -> its owning role: the result store, Airflow's metadata
     databases = {"logstream": "logstream", "airflow": "airflow"}
+    # database -> its read-only role (the live dashboard's)
+    readers = {"logstream": "logstream_reader"}
 
     def __init__(self, stack: StackConfig, host: Host, node_id: int, *, credentials_home: Path, subnet: str) -> None:
         super().__init__(stack, host, node_id)
@@ -317,10 +319,12 @@ class PostgresServer(HostService):
         return Health(True, f"PostgreSQL {version} at {self.host.address}:{self.port}")
 
     def after_healthy(self) -> None:
-        from logstream.stack.postgres import ensure_database
+        from logstream.stack.postgres import ensure_database, ensure_reader
 
         for database, role in self.databases.items():
             ensure_database(self.dsn("postgres"), database, role, self.password(role))
+        for database, role in self.readers.items():
+            ensure_reader(self.dsn("postgres"), database, self.databases[database], role, self.password(role))
 
 
 class HiveThriftServer(HostService):

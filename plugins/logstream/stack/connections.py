@@ -13,7 +13,7 @@ from logstream.stack.config import StackConfig
 from logstream.stack.credentials import HIVE_USER, local_secret
 from logstream.stack.hive import USER as HIVE_LOGIN
 from logstream.results.store import CONNECT_TIMEOUT_SECONDS, SESSION_OPTIONS
-from logstream.stack.postgres import role_and_password
+from logstream.stack.postgres import reader_and_password, role_and_password
 
 
 def connections(config: StackConfig) -> dict[str, dict]:
@@ -21,6 +21,7 @@ def connections(config: StackConfig) -> dict[str, dict]:
     role, password = role_and_password(config, "logstream")
     postgres = {"conn_type": "postgres", "host": host, "port": ports["postgres"], "login": role, "password": password,
                 "schema": "logstream", "extra": {"connect_timeout": CONNECT_TIMEOUT_SECONDS, "options": SESSION_OPTIONS}}
+    reader, reader_password = reader_and_password(config, "logstream")
     return {
         "kafka_default": {
             "conn_type": "kafka",
@@ -43,6 +44,8 @@ def connections(config: StackConfig) -> dict[str, dict]:
         },
         "postgres_default": postgres,
         "logstream_results": postgres,
+        # the live dashboard's: the result store's read-only role
+        "logstream_results_reader": {**postgres, "login": reader, "password": reader_password},
         "storm_default": {"conn_type": "storm", "host": host, "port": ports["storm_nimbus"]},
         "flume_default": {
             "conn_type": "generic",

@@ -15,10 +15,12 @@ import secrets
 from logstream.stack.config import StackConfig
 
 # The local accounts: the PostgreSQL superuser (only the stack itself uses it), the roles owning
-# the Airflow and result databases, and the user of the Hive (Spark Thrift) server.
+# the Airflow and result databases, the result store's read-only role (the live dashboard's), and
+# the user of the Hive (Spark Thrift) server.
 POSTGRES_SUPERUSER = "postgres-superuser"
 POSTGRES_AIRFLOW = "postgres-airflow"
 POSTGRES_RESULTS = "postgres-logstream"
+POSTGRES_RESULTS_READER = "postgres-logstream-reader"
 HIVE_USER = "hive-logstream"
 
 

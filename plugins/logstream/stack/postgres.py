@@ -6,7 +6,8 @@ PostgreSQL refuses to run, so the server runs as the unprivileged user the wheel
 
 No door is open: every connection needs a password (SCRAM), generated into the stack's git-ignored
 credentials folder (``stack/credentials.py``). The superuser is only the stack's own; Airflow's
-metadata and the result store each belong to a role of their own.
+metadata and the result store each belong to a role of their own, and the result store has a
+read-only role beside its owner (the live dashboard's).
 """
 
 from __future__ import annotations
@@ -15,18 +16,32 @@ import os
 from pathlib import Path
 from urllib.parse import quote
 
-from logstream.stack.credentials import POSTGRES_AIRFLOW, POSTGRES_RESULTS, POSTGRES_SUPERUSER, local_secret
+from logstream.stack.credentials import (
+    POSTGRES_AIRFLOW,
+    POSTGRES_RESULTS,
+    POSTGRES_RESULTS_READER,
+    POSTGRES_SUPERUSER,
+    local_secret,
+)
 from logstream.stack.process import ServiceError
 from logstream.stack.service import Health, Service
 
 SERVER_USER = "embedded_postgres"
 # database -> (owning role, the name of its secret)
 DATABASES = {"airflow": ("airflow", POSTGRES_AIRFLOW), "logstream": ("logstream", POSTGRES_RESULTS)}
+# database -> (its read-only role, the name of its secret)
+READERS = {"logstream": ("logstream_reader", POSTGRES_RESULTS_READER)}
 
 
 def role_and_password(config, database: str) -> tuple[str, str]:
     """The role that owns ``database`` and its generated password."""
     role, secret = DATABASES[database]
+    return role, local_secret(config, secret)
+
+
+def reader_and_password(config, database: str) -> tuple[str, str]:
+    """The read-only role of ``database`` and its generated password."""
+    role, secret = READERS[database]
     return role, local_secret(config, secret)
 
 
@@ -79,6 +94,9 @@ class Postgres(Service):
     def after_healthy(self) -> None:
         for database in DATABASES:
             ensure_database(self.dsn(), database, *role_and_password(self.config, database))
+        for database in READERS:
+            ensure_reader(self.dsn(), database, role_and_password(self.config, database)[0],
+                          *reader_and_password(self.config, database))
 
 
 def init_data_dir(pgdata: Path, sockets: Path, superuser_password: str, *, hosts_allowed: str | None = None) -> str | None:
@@ -150,5 +168,27 @@ def ensure_database(superuser_dsn: str, database: str, role: str, password: str)
             cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,))
             if cur.fetchone() is None:
                 cur.execute(f'CREATE DATABASE "{database}" OWNER "{role}"')
+    finally:
+        conn.close()
+
+
+def ensure_reader(superuser_dsn: str, database: str, owner: str, role: str, password: str) -> None:
+    """Role ``role`` (logging in with ``password``) may read ``database`` and nothing more: SELECT on
+    the tables ``owner`` has made in its ``public`` schema and on those it makes later, and every
+    transaction of the role read-only. Safe to run on every start (it also resets the password)."""
+    import psycopg2
+
+    conn = psycopg2.connect(superuser_dsn, dbname=database)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
+            verb = "ALTER" if cur.fetchone() else "CREATE"
+            cur.execute(f'{verb} ROLE "{role}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD %s', (password,))
+            cur.execute(f'ALTER ROLE "{role}" SET default_transaction_read_only = on')
+            cur.execute(f'GRANT CONNECT ON DATABASE "{database}" TO "{role}"')
+            cur.execute(f'GRANT USAGE ON SCHEMA public TO "{role}"')
+            cur.execute(f'GRANT SELECT ON ALL TABLES IN SCHEMA public TO "{role}"')
+            cur.execute(f'ALTER DEFAULT PRIVILEGES FOR ROLE "{owner}" IN SCHEMA public GRANT SELECT ON TABLES TO "{role}"')
     finally:
         conn.close()
