@@ -162,9 +162,7 @@ def ensure_database(superuser_dsn: str, database: str, role: str, password: str)
     conn.autocommit = True
     try:
         with conn.cursor() as cur:
-            cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
-            verb = "ALTER" if cur.fetchone() else "CREATE"
-            cur.execute(f'{verb} ROLE "{role}" LOGIN PASSWORD %s', (password,))
+            _ensure_login(cur, role, password)
             cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,))
             if cur.fetchone() is None:
                 cur.execute(f'CREATE DATABASE "{database}" OWNER "{role}"')
@@ -182,9 +180,7 @@ def ensure_reader(superuser_dsn: str, database: str, owner: str, role: str, pass
     conn.autocommit = True
     try:
         with conn.cursor() as cur:
-            cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
-            verb = "ALTER" if cur.fetchone() else "CREATE"
-            cur.execute(f'{verb} ROLE "{role}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD %s', (password,))
+            _ensure_login(cur, role, password, "NOSUPERUSER NOCREATEDB NOCREATEROLE")
             cur.execute(f'ALTER ROLE "{role}" SET default_transaction_read_only = on')
             cur.execute(f'GRANT CONNECT ON DATABASE "{database}" TO "{role}"')
             cur.execute(f'GRANT USAGE ON SCHEMA public TO "{role}"')
@@ -192,3 +188,10 @@ def ensure_reader(superuser_dsn: str, database: str, owner: str, role: str, pass
             cur.execute(f'ALTER DEFAULT PRIVILEGES FOR ROLE "{owner}" IN SCHEMA public GRANT SELECT ON TABLES TO "{role}"')
     finally:
         conn.close()
+
+
+def _ensure_login(cur, role: str, password: str, attributes: str = "") -> None:
+    """Role ``role`` exists and logs in with ``password`` (made, or its password reset)."""
+    cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
+    verb = "ALTER" if cur.fetchone() else "CREATE"
+    cur.execute(f'{verb} ROLE "{role}" LOGIN {attributes} PASSWORD %s', (password,))
