@@ -41,6 +41,7 @@ def cluster_connections(cluster: Cluster) -> dict[str, dict]:
     results = {"conn_type": "postgres", "host": cluster.postgres.host.address, "port": cluster.postgres.port,
                "login": "logstream", "password": cluster.postgres.password("logstream"), "schema": "logstream",
                "extra": {"connect_timeout": CONNECT_TIMEOUT_SECONDS, "options": SESSION_OPTIONS}}
+    reader = cluster.postgres.readers["logstream"]
     airflow = cluster.airflow_host
     tiers = cluster.flume_agents[0].tiers
     return {
@@ -54,8 +55,7 @@ def cluster_connections(cluster: Cluster) -> dict[str, dict]:
         "hiveserver2_default": cluster.hive.connection(),
         "postgres_default": results,
         "logstream_results": results,
-        "logstream_results_reader": {**results, "login": "logstream_reader",
-                                     "password": cluster.postgres.password("logstream_reader")},
+        "logstream_results_reader": {**results, "login": reader, "password": cluster.postgres.password(reader)},
         # the topology's Python components run the environment every Supervisor host fetched
         "storm_default": {"conn_type": "storm", "host": cluster.nimbus.host.address, "port": 6627,
                           "extra": {"streamparse_run": cluster.streamparse_run}},

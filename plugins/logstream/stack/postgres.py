@@ -95,8 +95,7 @@ class Postgres(Service):
         for database in DATABASES:
             ensure_database(self.dsn(), database, *role_and_password(self.config, database))
         for database in READERS:
-            ensure_reader(self.dsn(), database, role_and_password(self.config, database)[0],
-                          *reader_and_password(self.config, database))
+            ensure_reader(self.dsn(), database, DATABASES[database][0], *reader_and_password(self.config, database))
 
 
 def init_data_dir(pgdata: Path, sockets: Path, superuser_password: str, *, hosts_allowed: str | None = None) -> str | None:
