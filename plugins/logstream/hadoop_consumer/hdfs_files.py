@@ -61,31 +61,44 @@ def read_replaced(client, path: str) -> tuple[str, bytes] | None:
     name that fails to read (gone by the writer's delete or rename, maybe back already) sends the
     reader back to a new listing. A ``path.new`` listed empty with no ``path`` beside it is the very
     first write, still open: no state yet.
+
+    ``path.new`` is the state only while ``path`` is missing: by the time it is read the writer may
+    have renamed it and written the next ``path.new``, a state not committed yet (``path`` still holds
+    the one before it, which the next read would find: the values would go back). So its bytes count
+    only if the same file (HDFS's ``fileId``) is still listed as ``path.new`` after the read.
     """
     folder, name = posixpath.split(path)
+    new = f"{name}.new"
     failed: Exception | None = None
     for _ in range(REREAD_ATTEMPTS):
         try:
-            lengths = {found: status["length"] for found, status in client.list(folder, status=True)}
+            listed = _listing(client, folder)
         except HdfsError as err:
             if not exists(client, folder):
                 return None
             failed = err  # made between the listing and the look: list again
             continue
-        found = next((candidate for candidate in (name, f"{name}.new") if candidate in lengths), None)
+        found = next((candidate for candidate in (name, new) if candidate in listed), None)
         if found is None:
             return None
-        if found != name and lengths[found] == 0:
+        if found == new and listed[new]["length"] == 0:
             return None  # the very first write, still open (a written state file is never empty)
         try:
             data = read_bytes(client, f"{folder}/{found}")
+            if found == name or data and _file_id(_listing(client, folder).get(new)) == _file_id(listed[new]):
+                return f"{folder}/{found}", data
         except HdfsError as err:  # gone, or gone and back with the next bytes: list again
             failed = err
-            continue
-        if data or found == name:
-            return f"{folder}/{found}", data
-        # the .new listed is now the next write's file, still open: list again
+        # the .new read may be the next write's file (open, or written before its commit): list again
     raise HdfsError(f"{path} could not be read in {REREAD_ATTEMPTS} attempts (replaced under each): {failed}")
+
+
+def _listing(client, folder: str) -> dict[str, dict]:
+    return dict(client.list(folder, status=True))
+
+
+def _file_id(status: dict | None) -> int | None:
+    return None if status is None else status["fileId"]
 
 
 def publish_file(client, source: str, target: str) -> None:

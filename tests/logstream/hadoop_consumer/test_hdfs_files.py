@@ -56,3 +56,41 @@ def test_a_first_write_still_open_reads_as_no_state(hdfs_client, root):
         wait_for(lambda: "offset.dat.new" in hdfs_client.list(folder), 30, "the open file listed")
         assert read_replaced(hdfs_client, path) is None
     assert read_replaced(hdfs_client, path) == (f"{path}.new", b"41")
+
+
+class _WriterBetweenListAndRead:
+    """The stack's HDFS client, with the writer's next steps run right after the reader's first listing."""
+
+    def __init__(self, client, writer_steps):
+        self._client = client
+        self._writer_steps = writer_steps
+
+    def list(self, *args, **kwargs):
+        listed = self._client.list(*args, **kwargs)
+        steps, self._writer_steps = self._writer_steps, None
+        if steps:
+            steps()
+        return listed
+
+    def __getattr__(self, attribute):
+        return getattr(self._client, attribute)
+
+
+def test_a_path_new_renamed_and_followed_by_the_next_write_before_it_is_read_is_not_read_as_the_state(
+    hdfs_client, root
+):
+    """The interleaving CI found: the reader lists ``path.new`` alone (the writer between its delete and
+    its rename), then the writer renames it and writes the next ``path.new`` in full before the reader
+    reads that name. Those bytes are not committed yet (``path`` holds the state): reading them made
+    the values go back on the next read (45, then 44). The reader gives the committed state."""
+    path = f"{root}/_offsets/topic/0/offset.dat"
+    hdfs_client.makedirs(posixpath.dirname(path))
+    hdfs_client.write(f"{path}.new", data=b"44")  # the writer deleted offset.dat, not renamed yet
+
+    def writer_commits_44_and_writes_45():
+        hdfs_client.rename(f"{path}.new", path)
+        hdfs_client.write(f"{path}.new", data=b"45")
+
+    reader = _WriterBetweenListAndRead(hdfs_client, writer_commits_44_and_writes_45)
+    assert read_replaced(reader, path) == (path, b"44")
+    assert hdfs_client.list(posixpath.dirname(path)) == ["offset.dat", "offset.dat.new"]
