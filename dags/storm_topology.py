@@ -1,6 +1,7 @@
-"""The online statistics on Storm: ``storm_topologies`` deploys the security_stats topology of every
-topic of ``pipeline.yaml`` every 5 minutes (a no-op while the same jar runs), waits until it runs and
-checks its health, a task group per topic; ``storm_topology`` does the same for one topic on demand
+"""The online statistics on Storm: ``storm_topologies`` checks Storm's daemons (starting the local
+stack's dead ones), then deploys the security_stats topology of every topic of ``pipeline.yaml``
+every 5 minutes (a no-op while the same jar runs), waits until it runs and checks its health, a task
+group per topic; ``storm_topology`` does the same for one topic on demand
 (run conf ``{"topic": ...}``); kill and rebalance on demand."""
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from logstream.pipeline_config import load_pipeline_config
 from operators.storm_topology import (
     KillStormTopologyOperator,
     RebalanceStormTopologyOperator,
+    StormDaemonsHealthOperator,
     StormTopologyHealthOperator,
     SubmitStormTopologyOperator,
 )
@@ -25,12 +27,13 @@ TOPOLOGY_NAME = "security_stats_{{ params.topic }}"
 topic_param = Param(pipeline.topics[0].name, type="string", description="the Kafka topic the topology counts")
 
 
-def deploy_and_check(name: str, topic: str, max_lag_records) -> None:
+def deploy_and_check(name: str, topic: str, max_lag_records, **deploy_args) -> SubmitStormTopologyOperator:
     """Deploy the topology, wait until it runs, check its health."""
-    deploy = SubmitStormTopologyOperator(task_id="deploy", name=name, topic=topic)
+    deploy = SubmitStormTopologyOperator(task_id="deploy", name=name, topic=topic, **deploy_args)
     running = StormTopologyRunningSensor(task_id="wait_until_running", name=name, wait_timeout=300)
     health = StormTopologyHealthOperator(task_id="health_check", name=name, topic=topic, max_lag_records=max_lag_records)
     deploy >> running >> health
+    return deploy
 
 
 with DAG(
@@ -45,9 +48,11 @@ with DAG(
     default_args=default_args(retries=0, **incident_callbacks("{{ ti.dag_id }}.{{ ti.task_id }}")),
     tags=["logstream", "online"],
 ):
+    # a daemon started again fails this task once (its own incident); the topologies go on either way
+    daemons = StormDaemonsHealthOperator(task_id="storm_daemons")
     for topic in pipeline.topics:
         with TaskGroup(group_id=topic.name):
-            deploy_and_check(f"security_stats_{topic.name}", topic.name, 1_000_000)
+            daemons >> deploy_and_check(f"security_stats_{topic.name}", topic.name, 1_000_000, trigger_rule="all_done")
 
 with DAG(
     dag_id="storm_topology",

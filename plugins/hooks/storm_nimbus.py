@@ -1,14 +1,25 @@
-"""Storm's Nimbus behind an Airflow connection (``storm_default``: host and Thrift port of Nimbus)."""
+"""Storm's Nimbus behind an Airflow connection (``storm_default``: host and Thrift port of Nimbus).
+
+Extra ``supervisor``: who starts a Storm daemon whose process is gone. ``hosts`` (the default) is
+the daemons' own hosts (Compose's restart policy, the cluster's hosts): the tasks never start one.
+``airflow`` with ``home`` (the local stack's folder) is this machine's Airflow: the daemons of the
+local stack under ``home``, which the health task starts again.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
 
 from logstream.storm.nimbus import NimbusClient
 
+if TYPE_CHECKING:
+    from logstream.stack.storm import Storm
+
 DEFAULT_NIMBUS_PORT = 6627
+SUPERVISORS = ("airflow", "hosts")
 
 
 class StormNimbusHook(BaseHook):
@@ -30,3 +41,22 @@ class StormNimbusHook(BaseHook):
         conn = self.get_connection(self.storm_conn_id)
         return NimbusClient(host=conn.host, port=conn.port or DEFAULT_NIMBUS_PORT,
                             timeout_ms=int(conn.extra_dejson.get("timeout_ms", 30_000)))
+
+    def local_daemons(self) -> Storm | None:
+        """The local stack's Storm daemons when this machine's Airflow supervises them, else None."""
+        conn = self.get_connection(self.storm_conn_id)
+        extra = conn.extra_dejson
+        supervisor = extra.get("supervisor", "hosts")
+        if supervisor not in SUPERVISORS:
+            raise ValueError(f"connection {self.storm_conn_id!r}: supervisor must be one of {list(SUPERVISORS)}, "
+                             f"not {supervisor!r}")
+        if supervisor == "hosts":
+            return None
+        if "home" not in extra:
+            raise ValueError(f"connection {self.storm_conn_id!r}: supervisor airflow needs extra 'home' "
+                             "(the local stack's folder)")
+        from logstream.stack.config import StackConfig
+        from logstream.stack.storm import Storm
+
+        # ports as the stack's (LOGSTREAM_*_PORT, which Airflow's processes inherit from it)
+        return Storm(StackConfig(home=Path(extra["home"]), host=conn.host or "127.0.0.1"))

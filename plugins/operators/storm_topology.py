@@ -268,3 +268,56 @@ class StormTopologyHealthOperator(BaseOperator):
         finally:
             consumer.close()
         return {p: low for p, (low, _high) in marks.items()}, {p: high for p, (_low, high) in marks.items()}
+
+
+class StormDaemonsHealthOperator(BaseOperator):
+    """Fails, naming each problem, when Nimbus does not answer, leads nothing or has fewer than
+    ``supervisors`` Supervisors registered; logs the slots in use.
+
+    With the connection's ``supervisor: airflow`` (the local stack's daemons, which this machine
+    launches) and ``repair``, a daemon whose process is gone is started again first, and named with
+    the seconds until Nimbus led again with it registered: one incident, which the next run closes.
+    With ``supervisor: hosts`` the daemons' hosts restart them; a missing one is named, never
+    started here.
+
+    :param supervisors: how many Supervisors must be registered.
+    :param repair: start the local daemons whose process is gone.
+    :param storm_conn_id: the Nimbus connection.
+    """
+
+    def __init__(self, *, supervisors: int = 1, repair: bool = True,
+                 storm_conn_id: str = StormNimbusHook.default_conn_name, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.supervisors = supervisors
+        self.repair = repair
+        self.storm_conn_id = storm_conn_id
+
+    def execute(self, context: Any) -> dict[str, int]:
+        hook = StormNimbusHook(storm_conn_id=self.storm_conn_id)
+        problems = []
+        daemons = hook.local_daemons() if self.repair else None
+        if daemons is not None:
+            for name, seconds in daemons.start_dead_daemons():
+                self.log.warning("storm daemon %s was not running: started again, Nimbus led with it after %.1fs",
+                                 name, seconds)
+                problems.append(f"storm daemon {name!r} was down: started again, Nimbus leading with it "
+                                f"after {seconds:.0f}s")
+        nimbus = hook.get_conn()
+        try:
+            summary = nimbus.cluster_summary()
+        except OSError as err:
+            raise AirflowException("; ".join([*problems, f"Nimbus not answering: {err}"])) from err
+        leaders = [n for n in summary.nimbuses if n.isLeader]
+        slots = sum(s.num_workers for s in summary.supervisors)
+        used = sum(s.num_used_workers for s in summary.supervisors)
+        self.log.info("Nimbus %s: %d supervisor(s) (%s), %d/%d slots used, %d topologies",
+                      f"{leaders[0].host}:{leaders[0].port}" if leaders else "(no leader)", len(summary.supervisors),
+                      ", ".join(f"{s.host} up {s.uptime_secs}s" for s in summary.supervisors), used, slots,
+                      len(summary.topologies))
+        if not leaders:
+            problems.append(f"no Nimbus leads ({len(summary.nimbuses)} answering)")
+        if len(summary.supervisors) < self.supervisors:
+            problems.append(f"{len(summary.supervisors)} Storm supervisor(s) registered, {self.supervisors} expected")
+        if problems:
+            raise AirflowException("; ".join(problems))
+        return {"supervisors": len(summary.supervisors), "slots": slots, "slots_used": used}

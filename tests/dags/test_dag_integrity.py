@@ -63,6 +63,9 @@ def test_a_second_topic_in_the_pipeline_gets_its_scheduled_topology_line_gaps_an
     for topic in topics:
         assert {f"{topic}.deploy", f"{topic}.wait_until_running", f"{topic}.health_check"} <= set(topologies.task_ids)
         assert topologies.get_task(f"{topic}.deploy").topic == topic
+        # the daemons first; a daemon started again (that task failed) stops no topic's deploy
+        assert topologies.get_task(f"{topic}.deploy").upstream_task_ids == {"storm_daemons"}
+        assert topologies.get_task(f"{topic}.deploy").trigger_rule == "all_done"
     assert {f"refill_gaps_{topic}" for topic in topics} <= set(bag.dags["flume_line_gaps"].task_ids)
     assert {f"check_{topic}" for topic in topics} <= set(bag.dags["exactly_once_check"].task_ids)
     assert type(bag.dags["storm_topology"].timetable).__name__ == "NullTimetable"  # on demand only

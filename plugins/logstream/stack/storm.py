@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import time
 from pathlib import Path
 
 from logstream.stack.config import STORM_SLOTS, StackConfig
@@ -19,6 +20,8 @@ from logstream.stack.service import Health, Service
 
 # reload4j and its binding clash with log4j-over-slf4j (both define org.apache.log4j)
 _NOT_IN_LIB = re.compile(r"^(reload4j|slf4j-reload4j)-")
+# where each Supervisor registers (storm.zookeeper.root's default, /storm)
+SUPERVISORS_NODE = "/storm/supervisors"
 # storm-client's compile dependencies: the classpath of every worker
 _WORKER_LIB = re.compile(
     r"^(storm-client|storm-shaded-deps|slf4j-api|log4j-api|log4j-core|log4j-slf4j2-impl|log4j-over-slf4j|"
@@ -147,6 +150,49 @@ class Storm(Service):
             self._daemon_argv("org.apache.storm.daemon.nimbus.Nimbus", "nimbus.log"),
             env=self._environment(), cwd=self.home,
         )
+
+    def start_dead_daemons(self) -> list[tuple[str, float]]:
+        """Start Nimbus and the Supervisor where their process is gone (killed, crashed), and wait until
+        Nimbus leads and the started Supervisor is registered by a session of its own; each started
+        daemon with the seconds that took (empty when both run).
+
+        A SIGKILLed Supervisor's node in ZooKeeper (``/storm/supervisors/<id>``, the id kept across
+        restarts) outlives it until its session expires; the new one updates that node meanwhile, then
+        makes it again: until then Nimbus may list no Supervisor for a moment."""
+        dead = [process.name for process in self.processes if not process.is_running()]
+        if not dead:
+            return []
+        started = time.monotonic()
+        dead_sessions = set(self.supervisor_sessions().values())
+        self.launch_missing()
+
+        def recovered() -> bool:
+            if not self.health().ok:
+                return False
+            return (self.supervisor_process.name not in dead
+                    or bool(set(self.supervisor_sessions().values()) - dead_sessions))
+
+        self.nimbus_process.wait_until(recovered, timeout=self.start_timeout,
+                                       what="Nimbus leading with the started daemons registered")
+        seconds = time.monotonic() - started
+        return [(name, seconds) for name in dead]
+
+    def supervisor_sessions(self) -> dict[str, int]:
+        """Each Supervisor registered in ZooKeeper with the session holding its node."""
+        from kazoo.client import KazooClient
+
+        client = KazooClient(hosts=f"{self.config.host}:{self.port('zookeeper')}", timeout=10)
+        client.start(timeout=10)
+        try:
+            sessions = {}
+            for supervisor in client.get_children(SUPERVISORS_NODE) if client.exists(SUPERVISORS_NODE) else []:
+                stat = client.exists(f"{SUPERVISORS_NODE}/{supervisor}")
+                if stat is not None:
+                    sessions[supervisor] = stat.ephemeralOwner
+            return sessions
+        finally:
+            client.stop()
+            client.close()
 
     def restart_nimbus(self) -> None:
         """Stop Nimbus alone and start it again (workers and the supervisor go on)."""
