@@ -56,9 +56,10 @@ def cluster_connections(cluster: Cluster) -> dict[str, dict]:
         "postgres_default": results,
         "logstream_results": results,
         "logstream_results_reader": {**results, "login": reader, "password": cluster.postgres.password(reader)},
-        # the topology's Python components run the environment every Supervisor host fetched
+        # the topology's Python components run the environment every Supervisor host fetched; the
+        # daemons run under their hosts (here: `cluster up`), never started by a task
         "storm_default": {"conn_type": "storm", "host": cluster.nimbus.host.address, "port": 6627,
-                          "extra": {"streamparse_run": cluster.streamparse_run}},
+                          "extra": {"streamparse_run": cluster.streamparse_run, "supervisor": "hosts"}},
         # the agents run under their hosts (here: `cluster up`) and fetch their configurations from
         # ZooKeeper, where the flume_tiers DAG publishes them
         "flume_default": {"conn_type": "generic", "host": tiers.address(tiers.agents[0].name),
