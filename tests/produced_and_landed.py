@@ -25,6 +25,14 @@ def create_topic(kafka_config: dict, topic: str, partitions: int) -> None:
     admin.create_topics([NewTopic(topic, partitions, 1)])[topic].result()
 
 
+def produce_records(kafka_config: dict, topic: str, count: int, *, partition: int = 0) -> None:
+    """``count`` records of no particular shape into one partition (where only offsets matter)."""
+    producer = Producer(kafka_config)
+    for i in range(count):
+        producer.produce(topic, value=f"record {i}".encode(), partition=partition)
+    assert producer.flush(30) == 0
+
+
 def produce(kafka_config: dict, topic: str, count: int, *, partitions: int, seed: int = 1, bad_ratio: float = 0.05,
             start: int = DAY_BOUNDARY - 2 * HOUR, end: int = DAY_BOUNDARY + HOUR, resent_ratio: float | None = None,
             first_lines_again: int = 0, line_ids: dict[str, list[tuple[int, int, bool, bytes]]] | None = None) -> Counter:

@@ -10,6 +10,12 @@ One :class:`ResultStoreFeed` per process (started in the app's lifespan) LISTENs
 store's ``NOTIFY`` channel, reads one snapshot per burst of notifications and fans it out; each
 client has its own sender holding only the newest snapshot, so a slow or silent client never
 holds up the others and is dropped when a send stalls.
+
+Each topic of a snapshot carries ``stale``: ``{"since": the last flush, "waiting": records}`` when
+records have waited in Kafka for two flush intervals with no flush (``logstream/results/staleness.py``),
+else null. Kafka's offsets come from a poller of their own (the ``kafka_default`` connection), so an
+unreachable Kafka never holds up the counts; without its offsets nothing is called stale, and the
+page says the check is off.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -30,7 +37,9 @@ from dashboard.auth import CLOSE_REFUSED, RESULTS_CONN_ID, DashboardUserDep, acc
 from logstream.incidents import RECENT_VARIABLE, VARIABLE_PREFIX, incidents_view
 from logstream.results.live_view import read_snapshot
 from logstream.results.schema import NOTIFY_CHANNEL
+from logstream.results.staleness import StalenessJudge, kafka_offsets, waiting_records
 from logstream.results.store import SESSION_OPTIONS, session_settings
+from logstream.storm.topology_config import load_settings
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +52,9 @@ STATIC_FILES = {"dashboard.js", "dashboard.css"}
 IDLE_REFRESH_SECONDS = 10.0
 SEND_TIMEOUT_SECONDS = 10.0
 RECONNECT_SECONDS = 2.0
+# how often Kafka's offsets are read for the staleness check
+KAFKA_POLL_SECONDS = 2.0
+KAFKA_CONN_ID = "kafka_default"
 # WebSocket close codes: "unsupported data" for a message that is not ours, "try again later"
 CLOSE_BAD_MESSAGE = 1003
 CLOSE_TOO_SLOW = 1013
@@ -80,11 +92,16 @@ class Subscriber:
 class ResultStoreFeed:
     """LISTEN on the result store, snapshot after each burst of NOTIFYs, offer it to every subscriber."""
 
-    def __init__(self, dsn: str) -> None:
+    def __init__(self, dsn: str, *, kafka_config: dict[str, Any] | None = None, flush_every_seconds: float = 1.0) -> None:
         self.dsn = dsn
         self.subscribers: set[Subscriber] = set()
         self.latest: str | None = None
         self.changed = asyncio.Event()
+        self.kafka_config = kafka_config
+        self.staleness = StalenessJudge(flush_every_seconds)
+        # per topic (log starts, ends), as last read by poll_kafka; None: not read (yet, or failing)
+        self.kafka: dict[str, tuple[dict[int, int], dict[int, int]]] | None = None
+        self.topics: list[str] = []
 
     def subscribe(self, subscriber: Subscriber) -> None:
         self.subscribers.add(subscriber)
@@ -126,13 +143,43 @@ class ResultStoreFeed:
         finally:
             await conn.close()
 
-    @staticmethod
-    async def _read(conn: asyncpg.Connection) -> dict[str, Any]:
+    async def _read(self, conn: asyncpg.Connection) -> dict[str, Any]:
         try:
-            return await read_snapshot(conn)
+            snapshot = await read_snapshot(conn)
         except asyncpg.UndefinedTableError:
             # the topology creates the tables when it first deploys; its first flush NOTIFYs us
-            return {"generated_at": None, "topics": []}
+            return {"generated_at": None, "topics": [], "staleness_checked": self.kafka is not None}
+        self._judge_staleness(snapshot)
+        return snapshot
+
+    def _judge_staleness(self, snapshot: dict[str, Any]) -> None:
+        now = datetime.fromisoformat(snapshot["generated_at"])
+        self.topics = [topic["topic"] for topic in snapshot["topics"]]
+        snapshot["staleness_checked"] = self.kafka is not None
+        for topic in snapshot["topics"]:
+            stored = {int(partition): offset for partition, offset in topic.pop("next_offsets").items()}
+            if self.kafka is None or topic["topic"] not in self.kafka:
+                topic["stale"] = None
+                continue
+            starts, ends = self.kafka[topic["topic"]]
+            last = datetime.fromisoformat(topic["last_update"]) if topic["last_update"] else None
+            topic["stale"] = self.staleness.judge(topic["topic"], now=now, last_update=last,
+                                                  waiting=waiting_records(ends, starts, stored))
+
+    async def poll_kafka(self) -> None:
+        """Read Kafka's offsets of the snapshot's topics every ``KAFKA_POLL_SECONDS``, in a thread."""
+        failing = False
+        while True:
+            try:
+                self.kafka = await asyncio.to_thread(kafka_offsets, self.kafka_config, list(self.topics))
+                if failing:
+                    log.info("live dashboard: Kafka's offsets read again")
+                failing = False
+            except Exception as err:  # noqa: BLE001 - whatever Kafka's client raises, the counts go on
+                if not failing:
+                    log.warning("live dashboard: Kafka's offsets not readable (%s): staleness not judged", err)
+                failing, self.kafka = True, None
+            await asyncio.sleep(KAFKA_POLL_SECONDS)
 
     def _publish(self, snapshot: dict[str, Any]) -> None:
         self.latest = json.dumps(snapshot)
@@ -162,6 +209,18 @@ def _results_dsn() -> str:
             f"{conn.port or 5432}/{quote(conn.schema or '', safe='')}?{urlencode(settings)}")
 
 
+def _kafka_config() -> dict[str, Any] | None:
+    """The ``kafka_default`` connection's client settings; None (no staleness check) without it."""
+    from airflow.exceptions import AirflowNotFoundException
+    from airflow.models.connection import Connection
+
+    try:
+        return dict(Connection.get_connection_from_secrets(KAFKA_CONN_ID).extra_dejson)
+    except AirflowNotFoundException:
+        log.warning("live dashboard: no connection %r: stale statistics are not told", KAFKA_CONN_ID)
+        return None
+
+
 def _incident_variables() -> dict[str, str]:
     """The incident notifier's Variables, read from Airflow's metadata database (the api-server's)."""
     from airflow.models.variable import Variable
@@ -183,12 +242,17 @@ def create_app(*, dsn: str | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.feed = ResultStoreFeed(dsn or _results_dsn())
-        listener = asyncio.create_task(app.state.feed.run(), name="live-dashboard-listener")
+        app.state.feed = ResultStoreFeed(dsn or _results_dsn(), kafka_config=_kafka_config(),
+                                         flush_every_seconds=load_settings()["logstream"]["flush_every_seconds"])
+        tasks = [asyncio.create_task(app.state.feed.run(), name="live-dashboard-listener")]
+        if app.state.feed.kafka_config is not None:
+            tasks.append(asyncio.create_task(app.state.feed.poll_kafka(), name="live-dashboard-kafka"))
         yield
-        listener.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await listener
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     app = FastAPI(title="logstream live statistics", lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url=None)

@@ -8,11 +8,12 @@ import asyncio
 import json
 import socket
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from dashboard_session import DashboardSession, next_snapshot
 from online_results import PANE, Entry, minute, utc_now
+from produced_and_landed import create_topic, produce_records
 from websockets.exceptions import ConnectionClosed
 
 PUSH_WITHIN_SECONDS = 1.0
@@ -138,3 +139,47 @@ def test_a_client_that_never_reads_does_not_hold_up_the_others(session, results)
         assert max(delays) < PUSH_WITHIN_SECONDS, delays
     finally:
         silent.close()
+
+
+def test_a_topic_is_called_stale_only_while_records_wait_in_kafka_with_no_flush(session, results, stack):
+    """The topic's Kafka topic holds 30 records. A flush of 10, committed half an hour ago: 20 wait
+    with no flush, so the feed calls the topic stale since that flush (after two flush intervals of
+    its own watching). A flush of the other 20, also half an hour old: nothing waits, so an old last
+    flush is a quiet topic, not a stale one. Five more records and a fresh flush of 2: 3 wait, but a
+    flush came just now: not stale."""
+    kafka = {"bootstrap.servers": stack.config.kafka_bootstrap}
+    create_topic(kafka, results.topic, 1)
+
+    def produce(count: int) -> None:
+        produce_records(kafka, results.topic, count)
+
+    token = session.login("operator")
+    pane = minute(utc_now())
+    half_an_hour_ago = utc_now() - timedelta(minutes=30)
+
+    async def scenario() -> list[dict]:
+        async with session.feed(token) as ws:
+            produce(30)
+            await asyncio.to_thread(results.commit, entries(pane, 10), committed_at=half_an_hour_ago)
+            stale = await until_topic(ws, results.topic, lambda t: t["stale"] is not None, 60)
+            await asyncio.to_thread(results.commit, entries(pane, 20), committed_at=half_an_hour_ago)
+            quiet = await until_topic(ws, results.topic, lambda t: sum(h["records"] for h in t["top_hosts"]) == 30, 30)
+            # and on the reads after it, well past two flush intervals (the feed reads again when idle)
+            first = None
+            while True:
+                snapshot = await next_snapshot(ws, 30)
+                first = first or datetime.fromisoformat(snapshot["generated_at"])
+                quiet_again = topic_of(snapshot, results.topic)
+                if (datetime.fromisoformat(snapshot["generated_at"]) - first).total_seconds() > 5:
+                    break
+                assert quiet_again["stale"] is None, quiet_again
+            produce(5)
+            await asyncio.to_thread(results.commit, entries(pane, 2))
+            fresh = await until_topic(ws, results.topic, lambda t: sum(h["records"] for h in t["top_hosts"]) == 32, 30)
+            return [stale, quiet, quiet_again, fresh]
+
+    stale, quiet, quiet_again, fresh = asyncio.run(scenario())
+    assert stale["stale"]["waiting"] == 30 - 10
+    assert datetime.fromisoformat(stale["stale"]["since"]) == half_an_hour_ago
+    assert quiet["stale"] is None and quiet_again["stale"] is None
+    assert fresh["stale"] is None

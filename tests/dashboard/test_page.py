@@ -6,10 +6,11 @@ api-server restarts. The run saves a screenshot under the stack folder and print
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from online_results import PANE, Entry, OnlineResults, minute, utc_now
+from produced_and_landed import create_topic, produce_records
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
@@ -172,6 +173,41 @@ def test_the_operator_sees_the_open_incidents_each_linked_to_its_dag(stack, brow
         assert "open)" in browser.find_element(By.ID, "incidents-summary").text
     finally:
         Variable.delete(incident_variable(incident))
+
+
+def test_the_page_says_stale_since_the_last_flush_while_records_wait_and_stops_once_counted(stack, browser, results):
+    """25 records in the topic's Kafka topic, a flush of 5 committed half an hour ago: the page says
+    so with the flush's time and the 20 records waiting; once a flush takes them the banner goes."""
+    kafka = {"bootstrap.servers": stack.config.kafka_bootstrap}
+    create_topic(kafka, results.topic, 1)
+    produce_records(kafka, results.topic, 25)
+    half_an_hour_ago = utc_now() - timedelta(minutes=30)
+    pane = minute(utc_now())
+    results.commit([Entry(host="198.51.100.9", config_id=7, pane_start=pane)] * 5, committed_at=half_an_hour_ago)
+    log_in(browser, stack, "operator")
+
+    def banner(d) -> str | None:
+        """The banner's text, "" while the section shows none, None while unknown (no section yet, or
+        a push replaced it while it was read)."""
+        sections = d.find_elements(By.CSS_SELECTOR, f"section[data-topic='{results.topic}'] .stale")
+        try:
+            return (sections[0].text if sections[0].is_displayed() else "") if sections else None
+        except StaleElementReferenceException:
+            return None
+
+    shown = WebDriverWait(browser, WAIT_SECONDS, poll_frequency=0.2).until(banner)
+    assert shown == (f"Stale since {half_an_hour_ago.strftime('%H:%M')} UTC: 20 records wait in Kafka and no flush "
+                     "came.")
+    assert not browser.find_element(By.ID, "staleness-off").is_displayed()
+
+    results.commit([Entry(host="198.51.100.9", config_id=7, pane_start=pane)] * 20, committed_at=half_an_hour_ago)
+    WebDriverWait(browser, WAIT_SECONDS, poll_frequency=0.2).until(
+        lambda d: shown_topic_hosts(d, results.topic) == [["198.51.100.9", "25"]] and banner(d) == "")
+
+
+def shown_topic_hosts(driver, topic: str) -> list[list[str]] | None:
+    page = shown(driver, topic)
+    return page["top_hosts"] if page else None
 
 
 def test_the_page_comes_back_by_itself_after_the_api_server_restarts(stack, browser, results):

@@ -77,6 +77,10 @@ function when(iso) {
   return iso ? new Date(iso).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z") : "none";
 }
 
+function hourMinute(iso) {
+  return new Date(iso).toISOString().slice(11, 16) + " UTC";
+}
+
 function render(snapshot) {
   const main = document.getElementById("topics");
   const template = document.getElementById("topic-template");
@@ -84,6 +88,14 @@ function render(snapshot) {
     const section = template.content.firstElementChild.cloneNode(true);
     section.dataset.topic = topic.topic;
     section.querySelector(".topic-name").textContent = topic.topic;
+    const stale = section.querySelector(".stale");
+    if (topic.stale) {
+      stale.textContent = `Stale since ${topic.stale.since ? hourMinute(topic.stale.since) : "ever (nothing counted yet)"}: ` +
+        `${topic.stale.waiting.toLocaleString("en-US")} records wait in Kafka and no flush came.`;
+      stale.dataset.since = topic.stale.since || "";
+      stale.dataset.waiting = topic.stale.waiting;
+      stale.hidden = false;
+    }
     section.querySelector(".records-per-second").textContent = topic.records_per_second.toFixed(2);
     section.querySelector(".last-update").textContent = when(topic.last_update);
     section.querySelector(".newest-pane").textContent = when(topic.newest_pane);
@@ -94,6 +106,7 @@ function render(snapshot) {
     drawConfigs(section.querySelector(".configs-chart"), topic.configs_last_hour);
     return section;
   }));
+  document.getElementById("staleness-off").hidden = snapshot.staleness_checked !== false;
   const pushedAt = document.getElementById("pushed-at");
   pushedAt.textContent = when(snapshot.generated_at);
   pushedAt.dataset.at = snapshot.generated_at || "";

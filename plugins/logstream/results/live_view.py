@@ -9,7 +9,9 @@ still shows its "current" window rather than an empty one:
 - top hosts: the 5 newest panes (the current 5-minute window), the 10 busiest hosts;
 - per Configuration ID: the 60 newest panes (the last hour), the 20 busiest IDs;
 - late (counted, within the lateness) and expired (after it) records: the last hour's panes;
-- malformed records per reason: Kafka-time minutes of the last hour of wall time.
+- malformed records per reason: Kafka-time minutes of the last hour of wall time;
+- next offsets: per partition, the furthest offset any topology stored (the feed compares them with
+  Kafka's ends to tell stale statistics, ``staleness.py``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from logstream.results.schema import BAD_RECORDS, FLUSHES, PANE_CONFIG_COUNTS, PANE_HOST_COUNTS, PANE_TOTALS
+from logstream.results.schema import BAD_RECORDS, FLUSHES, OFFSETS, PANE_CONFIG_COUNTS, PANE_HOST_COUNTS, PANE_TOTALS
 
 RATE_SECONDS = 60
 TOP_HOSTS = 10
@@ -40,6 +42,9 @@ SELECT topic,
        max(committed_at) AS last_update
 FROM {FLUSHES} GROUP BY topic
 """
+
+
+_NEXT_OFFSETS = f"SELECT topic, partition, max(next_offset) AS next_offset FROM {OFFSETS} GROUP BY topic, partition"
 
 
 def _top(table: str, key: str, panes: int, limit: int) -> str:
@@ -91,6 +96,9 @@ async def read_snapshot(conn: Any) -> dict[str, Any]:
             topics[row["topic"]]["late"] = {"late": row["late"], "expired": row["expired"]}
         for row in await conn.fetch(_MALFORMED):
             topics[row["topic"]]["malformed"].append({"reason": row["reason"], "records": row["records"]})
+        for row in await conn.fetch(_NEXT_OFFSETS):
+            if row["topic"] in topics:
+                topics[row["topic"]]["next_offsets"][str(row["partition"])] = row["next_offset"]
     return {"generated_at": _iso(now), "topics": list(topics.values())}
 
 
@@ -104,4 +112,5 @@ def _empty_topic(topic: str) -> dict[str, Any]:
         "configs_last_hour": [],
         "late": {"late": 0, "expired": 0},
         "malformed": [],
+        "next_offsets": {},
     }
