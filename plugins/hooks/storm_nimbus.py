@@ -1,6 +1,7 @@
 """Storm's Nimbus behind an Airflow connection (``storm_default``: host and Thrift port of Nimbus).
 
-Extra ``supervisor``: who starts a Storm daemon whose process is gone. ``hosts`` (the default) is
+Extra ``supervisors``: how many Storm Supervisors must be registered (default 1). Extra
+``supervisor``: who starts a Storm daemon whose process is gone. ``hosts`` (the default) is
 the daemons' own hosts (Compose's restart policy, the cluster's hosts): the tasks never start one.
 ``airflow`` with ``home`` (the local stack's folder) is this machine's Airflow: the daemons of the
 local stack under ``home``, which the health task starts again.
@@ -19,7 +20,8 @@ if TYPE_CHECKING:
     from logstream.stack.storm import Storm
 
 DEFAULT_NIMBUS_PORT = 6627
-SUPERVISORS = ("airflow", "hosts")
+# who starts a Storm daemon whose process is gone (the extra ``supervisor``, as Flume's connection says it)
+DAEMON_KEEPERS = ("airflow", "hosts")
 
 
 class StormNimbusHook(BaseHook):
@@ -47,8 +49,8 @@ class StormNimbusHook(BaseHook):
         conn = self.get_connection(self.storm_conn_id)
         extra = conn.extra_dejson
         supervisor = extra.get("supervisor", "hosts")
-        if supervisor not in SUPERVISORS:
-            raise ValueError(f"connection {self.storm_conn_id!r}: supervisor must be one of {list(SUPERVISORS)}, "
+        if supervisor not in DAEMON_KEEPERS:
+            raise ValueError(f"connection {self.storm_conn_id!r}: supervisor must be one of {list(DAEMON_KEEPERS)}, "
                              f"not {supervisor!r}")
         if supervisor == "hosts":
             return None
@@ -60,3 +62,7 @@ class StormNimbusHook(BaseHook):
 
         # ports as the stack's (LOGSTREAM_*_PORT, which Airflow's processes inherit from it)
         return Storm(StackConfig(home=Path(extra["home"]), host=conn.host or "127.0.0.1"))
+
+    def expected_supervisors(self) -> int:
+        """How many Storm Supervisors must be registered: the extra ``supervisors``, default 1."""
+        return int(self.get_connection(self.storm_conn_id).extra_dejson.get("supervisors", 1))

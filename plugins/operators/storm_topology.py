@@ -15,6 +15,7 @@ from airflow.providers.postgres.hooks.postgres import PostgresHook
 from airflow.sdk import BaseOperator
 
 from hooks.storm_nimbus import StormNimbusHook
+from logstream.stack.process import ServiceError
 from logstream.results.store import CONNECT_TIMEOUT_SECONDS, SESSION_OPTIONS, open_store
 from logstream.storm.deployment import deploy
 from logstream.pipeline_config import load_pipeline_config
@@ -271,24 +272,23 @@ class StormTopologyHealthOperator(BaseOperator):
 
 
 class StormDaemonsHealthOperator(BaseOperator):
-    """Fails, naming each problem, when Nimbus does not answer, leads nothing or has fewer than
-    ``supervisors`` Supervisors registered; logs the slots in use.
+    """Fails, naming each problem, when Nimbus does not answer, leads nothing or has fewer Supervisors
+    registered than the connection's extra ``supervisors`` (default 1); logs the slots in use.
 
     With the connection's ``supervisor: airflow`` (the local stack's daemons, which this machine
-    launches) and ``repair``, a daemon whose process is gone is started again first, and named with
-    the seconds until Nimbus led again with it registered: one incident, which the next run closes.
-    With ``supervisor: hosts`` the daemons' hosts restart them; a missing one is named, never
-    started here.
+    launches) and ``repair``, a daemon whose process crashed is started again first (this task waits
+    for it, as ``stack up`` would: about 20 s), and the task fails naming it with the seconds until
+    Storm was whole again: one incident, which the next run closes. A daemon stopped on purpose
+    (``stack down storm``) is left stopped. With ``supervisor: hosts`` the daemons' hosts restart
+    them; a missing one is named, never started here.
 
-    :param supervisors: how many Supervisors must be registered.
-    :param repair: start the local daemons whose process is gone.
+    :param repair: start the local daemons whose process crashed.
     :param storm_conn_id: the Nimbus connection.
     """
 
-    def __init__(self, *, supervisors: int = 1, repair: bool = True,
-                 storm_conn_id: str = StormNimbusHook.default_conn_name, **kwargs: Any) -> None:
+    def __init__(self, *, repair: bool = True, storm_conn_id: str = StormNimbusHook.default_conn_name,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.supervisors = supervisors
         self.repair = repair
         self.storm_conn_id = storm_conn_id
 
@@ -297,14 +297,17 @@ class StormDaemonsHealthOperator(BaseOperator):
         problems = []
         daemons = hook.local_daemons() if self.repair else None
         if daemons is not None:
-            for name, seconds in daemons.start_dead_daemons():
-                self.log.warning("storm daemon %s was not running: started again, Nimbus led with it after %.1fs",
-                                 name, seconds)
-                problems.append(f"storm daemon {name!r} was down: started again, Nimbus leading with it "
-                                f"after {seconds:.0f}s")
-        nimbus = hook.get_conn()
+            try:
+                started, seconds = daemons.start_dead_daemons()
+            except ServiceError as err:
+                raise AirflowException(f"storm daemons could not be started again: {err}") from err
+            if started:
+                self.log.warning("storm daemons %s had crashed: started again, Storm whole after %.1fs",
+                                 ", ".join(started), seconds)
+                problems.append(f"storm daemon(s) {', '.join(repr(name) for name in started)} down: started again, "
+                                f"Storm whole after {seconds:.0f}s")
         try:
-            summary = nimbus.cluster_summary()
+            summary = hook.get_conn().cluster_summary()
         except OSError as err:
             raise AirflowException("; ".join([*problems, f"Nimbus not answering: {err}"])) from err
         leaders = [n for n in summary.nimbuses if n.isLeader]
@@ -316,8 +319,9 @@ class StormDaemonsHealthOperator(BaseOperator):
                       len(summary.topologies))
         if not leaders:
             problems.append(f"no Nimbus leads ({len(summary.nimbuses)} answering)")
-        if len(summary.supervisors) < self.supervisors:
-            problems.append(f"{len(summary.supervisors)} Storm supervisor(s) registered, {self.supervisors} expected")
+        expected = hook.expected_supervisors()
+        if len(summary.supervisors) < expected:
+            problems.append(f"{len(summary.supervisors)} Storm supervisor(s) registered, {expected} expected")
         if problems:
             raise AirflowException("; ".join(problems))
         return {"supervisors": len(summary.supervisors), "slots": slots, "slots_used": used}

@@ -59,7 +59,8 @@ def cluster_connections(cluster: Cluster) -> dict[str, dict]:
         # the topology's Python components run the environment every Supervisor host fetched; the
         # daemons run under their hosts (here: `cluster up`), never started by a task
         "storm_default": {"conn_type": "storm", "host": cluster.nimbus.host.address, "port": 6627,
-                          "extra": {"streamparse_run": cluster.streamparse_run, "supervisor": "hosts"}},
+                          "extra": {"streamparse_run": cluster.streamparse_run, "supervisor": "hosts",
+                                    "supervisors": len(cluster.supervisors)}},
         # the agents run under their hosts (here: `cluster up`) and fetch their configurations from
         # ZooKeeper, where the flume_tiers DAG publishes them
         "flume_default": {"conn_type": "generic", "host": tiers.address(tiers.agents[0].name),

@@ -46,8 +46,10 @@ def replace_file(client, path: str, data: bytes) -> None:
     finished first, so a crash while writing this time's ``.new`` never touches the only copy.
     """
     new = f"{path}.new"
-    if not exists(client, path) and exists(client, new):
-        client.rename(new, path)
+    if not exists(client, path):
+        left = client.status(new, strict=False)
+        if left is not None and left["length"] > 0:  # an empty one is a first write that crashed open
+            client.rename(new, path)
     write_bytes(client, new, data)
     move_into_place(client, new, path)
 
@@ -62,6 +64,8 @@ def read_replaced(client, path: str) -> tuple[str, bytes] | None:
     reader back to a new listing. A ``path.new`` listed empty with no ``path`` beside it is the very
     first write, still open: no state yet.
 
+    One writer at a time is assumed (the consumer's lease, the fence's holder): ``path`` missing means
+    the writer is between its delete and its rename, so ``path.new`` is written in full.
     ``path.new`` is the state only while ``path`` is missing: by the time it is read the writer may
     have renamed it and written the next ``path.new``, a state not committed yet (``path`` still holds
     the one before it, which the next read would find: the values would go back). So its bytes count
@@ -85,11 +89,14 @@ def read_replaced(client, path: str) -> tuple[str, bytes] | None:
             return None  # the very first write, still open (a written state file is never empty)
         try:
             data = read_bytes(client, f"{folder}/{found}")
-            if found == name or data and _file_id(_listing(client, folder).get(new)) == _file_id(listed[new]):
+            if found == name:
                 return f"{folder}/{found}", data
+            if data and _file_id(_listing(client, folder).get(new), path) == _file_id(listed[new], path):
+                return f"{folder}/{found}", data
+            # the .new read may be the next write's file (open, or written before its commit): list again
+            failed = HdfsError(f"{folder}/{new} was replaced while it was read")
         except HdfsError as err:  # gone, or gone and back with the next bytes: list again
             failed = err
-        # the .new read may be the next write's file (open, or written before its commit): list again
     raise HdfsError(f"{path} could not be read in {REREAD_ATTEMPTS} attempts (replaced under each): {failed}")
 
 
@@ -97,8 +104,12 @@ def _listing(client, folder: str) -> dict[str, dict]:
     return dict(client.list(folder, status=True))
 
 
-def _file_id(status: dict | None) -> int | None:
-    return None if status is None else status["fileId"]
+def _file_id(status: dict | None, path: str) -> int | None:
+    if status is None:
+        return None
+    if "fileId" not in status:  # without it a replaced .new cannot be told from the one listed
+        raise HdfsError(f"the listing of {path}'s folder gives no fileId: {path}.new cannot be read safely")
+    return status["fileId"]
 
 
 def publish_file(client, source: str, target: str) -> None:

@@ -76,6 +76,10 @@ class ManagedProcess:
     def is_running(self) -> bool:
         return self.pid() is not None
 
+    def crashed(self) -> bool:
+        """Gone without being stopped: its pid file is still there (``stop`` removes it)."""
+        return self.pid_file.exists() and self.pid() is None
+
     def start(
         self,
         argv: Sequence[str],

@@ -9,13 +9,17 @@ their own code), ``conf/storm.yaml`` and ``log4j2/{cluster,worker}.xml`` (render
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import re
 import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from logstream.stack.config import STORM_SLOTS, StackConfig
+from logstream.stack.process import ServiceError, log_tail
 from logstream.stack.service import Health, Service
 
 # reload4j and its binding clash with log4j-over-slf4j (both define org.apache.log4j)
@@ -67,7 +71,8 @@ def storm_daemon_argv(config: StackConfig, home: Path, log_dir: Path, main_class
 
 def storm_daemon_environment(home: Path) -> dict[str, str]:
     # workers inherit it: their Python components must import the topology jar's code, not a checkout's
-    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    # nor Airflow's settings and connections, when a task (storm_daemons) starts a daemon
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH" and not key.startswith("AIRFLOW")}
     env["STORM_CONF_DIR"] = str(home / "conf")
     return env
 
@@ -131,12 +136,26 @@ class Storm(Service):
     def _environment(self) -> dict[str, str]:
         return storm_daemon_environment(self.home)
 
+    @contextlib.contextmanager
+    def _launching(self) -> Iterator[None]:
+        """One launcher at a time (``stack up``, the storm_daemons task, a test restarting Nimbus):
+        two would start two JVMs of a daemon, and the pid file would keep the one that lost the port."""
+        self.config.run_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.config.run_dir / "storm.launch.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+
     def launch(self) -> None:
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        self.lay_out_home()
-        self.launch_missing()
+        with self._launching():
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            self.lay_out_home()
+            self._launch_missing()
 
     def launch_missing(self) -> None:
+        with self._launching():
+            self._launch_missing()
+
+    def _launch_missing(self) -> None:
         if not self.nimbus_process.is_running():
             self.launch_nimbus()
         if not self.supervisor_process.is_running():
@@ -151,38 +170,60 @@ class Storm(Service):
             env=self._environment(), cwd=self.home,
         )
 
-    def start_dead_daemons(self) -> list[tuple[str, float]]:
-        """Start Nimbus and the Supervisor where their process is gone (killed, crashed), and wait until
-        Nimbus leads and the started Supervisor is registered by a session of its own; each started
-        daemon with the seconds that took (empty when both run).
+    def start_dead_daemons(self) -> tuple[list[str], float]:
+        """Start Nimbus and the Supervisor where their process crashed (gone with its pid file left:
+        one stopped by ``stack down`` stays stopped), and wait until Nimbus leads and a started
+        Supervisor is registered by a ZooKeeper session of its own. The daemons started and the
+        seconds until Storm was whole again (none and 0 when none had crashed).
 
         A SIGKILLed Supervisor's node in ZooKeeper (``/storm/supervisors/<id>``, the id kept across
         restarts) outlives it until its session expires; the new one updates that node meanwhile, then
-        makes it again: until then Nimbus may list no Supervisor for a moment."""
-        dead = [process.name for process in self.processes if not process.is_running()]
-        if not dead:
-            return []
-        started = time.monotonic()
-        dead_sessions = set(self.supervisor_sessions().values())
-        self.launch_missing()
+        makes it again: until then Nimbus may list no Supervisor for a moment. Waits in the caller's
+        process (up to ``start_timeout``), as ``stack up`` does."""
+        with self._launching():
+            crashed = [process for process in self.processes if process.crashed()]
+            if not crashed:
+                return [], 0.0
+            started = time.monotonic()
+            dead_sessions = None
+            if self.supervisor_process in crashed:
+                try:
+                    dead_sessions = set(self.supervisor_sessions().values())
+                except ServiceError:
+                    pass  # ZooKeeper unreachable: started all the same; registration judged by Nimbus alone
+            self._launch_missing()
 
-        def recovered() -> bool:
+        def whole() -> bool:
+            for process in crashed:
+                if not process.is_running():
+                    raise ServiceError(f"{process.name} exited after its start; last lines of {process.log_file}:\n"
+                                       f"{log_tail(process.log_file)}")
             if not self.health().ok:
                 return False
-            return (self.supervisor_process.name not in dead
-                    or bool(set(self.supervisor_sessions().values()) - dead_sessions))
+            if dead_sessions is None:
+                return True
+            try:
+                return bool(set(self.supervisor_sessions().values()) - dead_sessions)
+            except ServiceError:
+                return False
 
-        self.nimbus_process.wait_until(recovered, timeout=self.start_timeout,
+        self.nimbus_process.wait_until(whole, timeout=self.start_timeout,
                                        what="Nimbus leading with the started daemons registered")
-        seconds = time.monotonic() - started
-        return [(name, seconds) for name in dead]
+        return [process.name for process in crashed], time.monotonic() - started
 
     def supervisor_sessions(self) -> dict[str, int]:
         """Each Supervisor registered in ZooKeeper with the session holding its node."""
         from kazoo.client import KazooClient
+        from kazoo.exceptions import KazooException
+        from kazoo.handlers.threading import KazooTimeoutError
 
-        client = KazooClient(hosts=f"{self.config.host}:{self.port('zookeeper')}", timeout=10)
-        client.start(timeout=10)
+        address = f"{self.config.host}:{self.port('zookeeper')}"
+        client = KazooClient(hosts=address, timeout=10)
+        try:
+            client.start(timeout=10)
+        except KazooTimeoutError as err:
+            client.close()
+            raise ServiceError(f"ZooKeeper at {address} unreachable: {err}") from err
         try:
             sessions = {}
             for supervisor in client.get_children(SUPERVISORS_NODE) if client.exists(SUPERVISORS_NODE) else []:
@@ -190,14 +231,17 @@ class Storm(Service):
                 if stat is not None:
                     sessions[supervisor] = stat.ephemeralOwner
             return sessions
+        except KazooException as err:
+            raise ServiceError(f"ZooKeeper at {address}: {err}") from err
         finally:
             client.stop()
             client.close()
 
     def restart_nimbus(self) -> None:
         """Stop Nimbus alone and start it again (workers and the supervisor go on)."""
-        self.nimbus_process.stop()
-        self.launch_nimbus()
+        with self._launching():
+            self.nimbus_process.stop()
+            self.launch_nimbus()
         self.nimbus_process.wait_until(lambda: self.health().ok, timeout=self.start_timeout, what="a healthy Nimbus")
 
     def nimbus(self):
