@@ -12,10 +12,12 @@ client has its own sender holding only the newest snapshot, so a slow or silent 
 holds up the others and is dropped when a send stalls.
 
 Each topic of a snapshot carries ``stale``: ``{"since": the last flush, "waiting": records}`` when
-records have waited in Kafka for two flush intervals with no flush (``logstream/results/staleness.py``),
-else null. Kafka's offsets come from a poller of their own (the ``kafka_default`` connection), so an
-unreachable Kafka never holds up the counts; without its offsets nothing is called stale, and the
-page says the check is off.
+records have waited in Kafka for two flush intervals (at least 10 s) with no flush
+(``logstream/results/staleness.py``), else null; the snapshot's ``staleness`` says whether that was
+judged: ``on``, ``checking`` (Kafka not read yet), ``failing`` (Kafka not readable) or ``off`` (no
+``kafka_default`` connection). Kafka's offsets come from a poller of their own, so an unreachable
+Kafka never holds up the counts; the poller wakes the listener while records wait, so the clock is
+judged every poll, not only on flushes.
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator
-from pathlib import Path
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -37,7 +39,8 @@ from dashboard.auth import CLOSE_REFUSED, RESULTS_CONN_ID, DashboardUserDep, acc
 from logstream.incidents import RECENT_VARIABLE, VARIABLE_PREFIX, incidents_view
 from logstream.results.live_view import read_snapshot
 from logstream.results.schema import NOTIFY_CHANNEL
-from logstream.results.staleness import StalenessJudge, kafka_offsets, waiting_records
+from logstream.kafka_topics import log_bounds
+from logstream.results.staleness import StalenessJudge, waiting_records
 from logstream.results.store import SESSION_OPTIONS, session_settings
 from logstream.storm.topology_config import load_settings
 
@@ -54,6 +57,7 @@ SEND_TIMEOUT_SECONDS = 10.0
 RECONNECT_SECONDS = 2.0
 # how often Kafka's offsets are read for the staleness check
 KAFKA_POLL_SECONDS = 2.0
+KAFKA_POLL_TIMEOUT_SECONDS = 5.0
 KAFKA_CONN_ID = "kafka_default"
 # WebSocket close codes: "unsupported data" for a message that is not ours, "try again later"
 CLOSE_BAD_MESSAGE = 1003
@@ -101,7 +105,9 @@ class ResultStoreFeed:
         self.staleness = StalenessJudge(flush_every_seconds)
         # per topic (log starts, ends), as last read by poll_kafka; None: not read (yet, or failing)
         self.kafka: dict[str, tuple[dict[int, int], dict[int, int]]] | None = None
-        self.topics: list[str] = []
+        self.kafka_state = "checking" if kafka_config is not None else "off"
+        # per topic, the stored next offsets the listener last read
+        self.stored: dict[str, dict[int, int]] = {}
 
     def subscribe(self, subscriber: Subscriber) -> None:
         self.subscribers.add(subscriber)
@@ -117,7 +123,7 @@ class ResultStoreFeed:
     async def snapshot(self) -> dict[str, Any]:
         conn = await asyncpg.connect(self.dsn)
         try:
-            return await self._read(conn)
+            return await self._read(conn, judge=False)
         finally:
             await conn.close()
 
@@ -137,48 +143,67 @@ class ResultStoreFeed:
             log.info("live dashboard: listening on %s", NOTIFY_CHANNEL)
             while True:
                 self.changed.clear()
-                self._publish(await self._read(conn))
+                self._publish(await self._read(conn, judge=True))
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.changed.wait(), IDLE_REFRESH_SECONDS)
         finally:
             await conn.close()
 
-    async def _read(self, conn: asyncpg.Connection) -> dict[str, Any]:
+    async def _read(self, conn: asyncpg.Connection, *, judge: bool) -> dict[str, Any]:
+        """One snapshot; ``judge``: the listener's reads move the staleness clocks, a request's only read them."""
         try:
             snapshot = await read_snapshot(conn)
         except asyncpg.UndefinedTableError:
             # the topology creates the tables when it first deploys; its first flush NOTIFYs us
-            return {"generated_at": None, "topics": [], "staleness_checked": self.kafka is not None}
-        self._judge_staleness(snapshot)
+            return {"generated_at": None, "topics": [], "staleness": self.kafka_state}
+        try:
+            self._judge_staleness(snapshot, record=judge)
+        except Exception:  # noqa: BLE001 - the counts are pushed whatever the staleness check hits
+            log.exception("live dashboard: staleness not judged")
+            snapshot["staleness"] = "failing"
+            for topic in snapshot["topics"]:
+                topic.pop("next_offsets", None)
+                topic["stale"] = None
         return snapshot
 
-    def _judge_staleness(self, snapshot: dict[str, Any]) -> None:
+    def _judge_staleness(self, snapshot: dict[str, Any], *, record: bool) -> None:
         now = datetime.fromisoformat(snapshot["generated_at"])
-        self.topics = [topic["topic"] for topic in snapshot["topics"]]
-        snapshot["staleness_checked"] = self.kafka is not None
+        snapshot["staleness"] = self.kafka_state
         for topic in snapshot["topics"]:
-            stored = {int(partition): offset for partition, offset in topic.pop("next_offsets").items()}
+            stored = topic.pop("next_offsets")
+            if record:
+                self.stored[topic["topic"]] = stored
+            topic["stale"] = None
             if self.kafka is None or topic["topic"] not in self.kafka:
-                topic["stale"] = None
                 continue
             starts, ends = self.kafka[topic["topic"]]
             last = datetime.fromisoformat(topic["last_update"]) if topic["last_update"] else None
             topic["stale"] = self.staleness.judge(topic["topic"], now=now, last_update=last,
-                                                  waiting=waiting_records(ends, starts, stored))
+                                                  waiting=waiting_records(ends, starts, stored), record=record)
 
     async def poll_kafka(self) -> None:
-        """Read Kafka's offsets of the snapshot's topics every ``KAFKA_POLL_SECONDS``, in a thread."""
-        failing = False
+        """Read Kafka's offsets of the topics every ``KAFKA_POLL_SECONDS`` (one admin client, in a
+        thread); while records wait, wake the listener so that their clock is judged now."""
+        from confluent_kafka.admin import AdminClient
+
+        admin = None
         while True:
             try:
-                self.kafka = await asyncio.to_thread(kafka_offsets, self.kafka_config, list(self.topics))
-                if failing:
-                    log.info("live dashboard: Kafka's offsets read again")
-                failing = False
+                admin = admin or AdminClient(self.kafka_config)
+                self.kafka = await asyncio.to_thread(log_bounds, admin, list(self.stored), KAFKA_POLL_TIMEOUT_SECONDS)
+                if self.kafka_state != "on":
+                    log.info("live dashboard: Kafka's offsets read: staleness judged")
+                    self.kafka_state = "on"
+                    self.changed.set()
             except Exception as err:  # noqa: BLE001 - whatever Kafka's client raises, the counts go on
-                if not failing:
+                if self.kafka_state != "failing":
                     log.warning("live dashboard: Kafka's offsets not readable (%s): staleness not judged", err)
-                failing, self.kafka = True, None
+                    self.kafka_state = "failing"
+                    self.changed.set()
+                admin, self.kafka = None, None
+            if self.kafka and any(waiting_records(ends, starts, self.stored.get(topic, {}))
+                                  for topic, (starts, ends) in self.kafka.items()):
+                self.changed.set()
             await asyncio.sleep(KAFKA_POLL_SECONDS)
 
     def _publish(self, snapshot: dict[str, Any]) -> None:

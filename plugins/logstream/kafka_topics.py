@@ -83,6 +83,23 @@ def offsets_at_time(admin: AdminClient, name: str, partitions: int, timestamp_ms
     return at_time | (_list_offsets(admin, name, missing, OffsetSpec.latest()) if missing else {})
 
 
+def log_bounds(admin: AdminClient, topics, timeout_s: float = METADATA_TIMEOUT_S,
+               ) -> dict[str, tuple[dict[int, int], dict[int, int]]]:
+    """Per topic of ``topics`` that the broker lists, its partitions' (log starts, ends): one metadata
+    request and two batched offset requests; a topic the broker does not list is left out, not asked for."""
+    listed = admin.list_topics(timeout=timeout_s).topics
+    wanted = [TopicPartition(topic, partition) for topic in topics
+              if topic in listed and listed[topic].error is None for partition in listed[topic].partitions]
+    if not wanted:
+        return {}
+    bounds: dict[str, tuple[dict[int, int], dict[int, int]]] = {}
+    for side, spec in enumerate((OffsetSpec.earliest(), OffsetSpec.latest())):
+        futures = admin.list_offsets({tp: spec for tp in wanted}, request_timeout=timeout_s)
+        for tp, future in futures.items():
+            bounds.setdefault(tp.topic, ({}, {}))[side][tp.partition] = future.result().offset
+    return bounds
+
+
 def _list_offsets(admin: AdminClient, name: str, partition_ids, spec: OffsetSpec) -> dict[int, int]:
     futures = admin.list_offsets({TopicPartition(name, partition): spec for partition in partition_ids},
                                  request_timeout=METADATA_TIMEOUT_S)

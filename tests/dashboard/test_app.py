@@ -143,43 +143,57 @@ def test_a_client_that_never_reads_does_not_hold_up_the_others(session, results)
 
 def test_a_topic_is_called_stale_only_while_records_wait_in_kafka_with_no_flush(session, results, stack):
     """The topic's Kafka topic holds 30 records. A flush of 10, committed half an hour ago: 20 wait
-    with no flush, so the feed calls the topic stale since that flush (after two flush intervals of
-    its own watching). A flush of the other 20, also half an hour old: nothing waits, so an old last
-    flush is a quiet topic, not a stale one. Five more records and a fresh flush of 2: 3 wait, but a
-    flush came just now: not stale."""
+    with no flush, so the feed calls the topic stale since that flush. A flush of the other 20, also
+    half an hour old: nothing waits, so an old last flush is a quiet topic, not a stale one, on every
+    read for longer than the threshold. Five more records and a fresh flush of 2: 3 wait; not stale
+    at once (a flush just came), stale since that flush once the threshold has passed with no other."""
     kafka = {"bootstrap.servers": stack.config.kafka_bootstrap}
     create_topic(kafka, results.topic, 1)
-
-    def produce(count: int) -> None:
-        produce_records(kafka, results.topic, count)
-
     token = session.login("operator")
     pane = minute(utc_now())
     half_an_hour_ago = utc_now() - timedelta(minutes=30)
 
-    async def scenario() -> list[dict]:
-        async with session.feed(token) as ws:
-            produce(30)
-            await asyncio.to_thread(results.commit, entries(pane, 10), committed_at=half_an_hour_ago)
-            stale = await until_topic(ws, results.topic, lambda t: t["stale"] is not None, 60)
-            await asyncio.to_thread(results.commit, entries(pane, 20), committed_at=half_an_hour_ago)
-            quiet = await until_topic(ws, results.topic, lambda t: sum(h["records"] for h in t["top_hosts"]) == 30, 30)
-            # and on the reads after it, well past two flush intervals (the feed reads again when idle)
-            first = None
-            while True:
-                snapshot = await next_snapshot(ws, 30)
-                first = first or datetime.fromisoformat(snapshot["generated_at"])
-                quiet_again = topic_of(snapshot, results.topic)
-                if (datetime.fromisoformat(snapshot["generated_at"]) - first).total_seconds() > 5:
-                    break
-                assert quiet_again["stale"] is None, quiet_again
-            produce(5)
-            await asyncio.to_thread(results.commit, entries(pane, 2))
-            fresh = await until_topic(ws, results.topic, lambda t: sum(h["records"] for h in t["top_hosts"]) == 32, 30)
-            return [stale, quiet, quiet_again, fresh]
+    def counted(topic: dict) -> int:
+        return sum(h["records"] for h in topic["top_hosts"])
 
-    stale, quiet, quiet_again, fresh = asyncio.run(scenario())
-    assert stale["stale"]["waiting"] == 30 - 10
-    assert datetime.fromisoformat(stale["stale"]["since"]) == half_an_hour_ago
-    assert quiet["stale"] is None and quiet_again["stale"] is None
-    assert fresh["stale"] is None
+    async def until(ws, predicate, timeout: float) -> tuple[dict, dict]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            snapshot = await next_snapshot(ws, deadline - time.monotonic())
+            topic = topic_of(snapshot, results.topic)
+            if topic is not None and predicate(topic):
+                assert snapshot["staleness"] == "on", snapshot["staleness"]
+                return snapshot, topic
+        raise AssertionError(f"no snapshot of {results.topic} as expected within {timeout}s")
+
+    async def scenario() -> dict:
+        seen = {}
+        async with session.feed(token) as ws:
+            produce_records(kafka, results.topic, 30)
+            await asyncio.to_thread(results.commit, entries(pane, 10), committed_at=half_an_hour_ago)
+            _, seen["stale"] = await until(ws, lambda t: t["stale"] is not None, 60)
+
+            await asyncio.to_thread(results.commit, entries(pane, 20), committed_at=half_an_hour_ago)
+            first, seen["quiet"] = await until(ws, lambda t: counted(t) == 30, 30)
+            quiet_since = datetime.fromisoformat(first["generated_at"])
+            while True:  # every read for longer than the threshold (10 s): still quiet, not stale
+                snapshot, topic = await until(ws, lambda t: True, 30)
+                assert topic["stale"] is None, topic
+                if (datetime.fromisoformat(snapshot["generated_at"]) - quiet_since).total_seconds() > 12:
+                    break
+
+            produce_records(kafka, results.topic, 5)
+            await asyncio.to_thread(results.commit, entries(pane, 2))
+            _, seen["fresh"] = await until(ws, lambda t: counted(t) == 32, 30)
+            seen["stale_again_at"], seen["stale_again"] = await until(ws, lambda t: t["stale"] is not None, 60)
+        return seen
+
+    seen = asyncio.run(scenario())
+    assert seen["stale"]["stale"]["waiting"] == 30 - 10
+    assert datetime.fromisoformat(seen["stale"]["stale"]["since"]) == half_an_hour_ago
+    assert seen["quiet"]["stale"] is None
+    assert seen["fresh"]["stale"] is None
+    fresh_flush = results.flushes[-1][0]
+    assert seen["stale_again"]["stale"] == {"since": seen["stale_again"]["last_update"], "waiting": 35 - 32}
+    assert datetime.fromisoformat(seen["stale_again"]["stale"]["since"]) == fresh_flush
+    assert (datetime.fromisoformat(seen["stale_again_at"]["generated_at"]) - fresh_flush).total_seconds() >= 10

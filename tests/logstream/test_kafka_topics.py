@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from confluent_kafka import TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from logstream.kafka_topics import TopicMismatch, ensure_topic
+from logstream.kafka_topics import TopicMismatch, ensure_topic, log_bounds
+from produced_and_landed import produce_records
 
 
 def test_create_grow_and_refuse_to_shrink(stack, unique_name):
@@ -54,3 +56,14 @@ def test_records_are_stamped_by_the_brokers_clock_also_on_a_topic_made_before(st
         consumer.close()
     kind, stamp = message.timestamp()
     assert kind == TIMESTAMP_LOG_APPEND_TIME and stamp < an_hour_ahead - 3_000_000
+
+
+def test_log_bounds_are_each_listed_topics_starts_and_ends_and_leave_out_the_others(stack, unique_name):
+    kafka = {"bootstrap.servers": stack.config.kafka_bootstrap}
+    admin = AdminClient(kafka)
+    ensure_topic(admin, unique_name, 2)
+    produce_records(kafka, unique_name, 7, partition=1)
+    admin.delete_records([TopicPartition(unique_name, 1, 3)])[TopicPartition(unique_name, 1, 3)].result()
+
+    assert log_bounds(admin, [unique_name, f"{unique_name}_missing"]) == {unique_name: ({0: 0, 1: 3}, {0: 0, 1: 7})}
+    assert log_bounds(admin, []) == {}

@@ -77,6 +77,12 @@ function when(iso) {
   return iso ? new Date(iso).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z") : "none";
 }
 
+// why stale statistics would not be told (the snapshot's "staleness"; "on" and "checking" say nothing)
+const STALENESS_OFF = {
+  failing: "\u00b7 Kafka's offsets not readable: stale statistics are not told",
+  off: "\u00b7 no Kafka connection: stale statistics are not told",
+};
+
 function hourMinute(iso) {
   return new Date(iso).toISOString().slice(11, 16) + " UTC";
 }
@@ -106,7 +112,10 @@ function render(snapshot) {
     drawConfigs(section.querySelector(".configs-chart"), topic.configs_last_hour);
     return section;
   }));
-  document.getElementById("staleness-off").hidden = snapshot.staleness_checked !== false;
+  const stalenessOff = document.getElementById("staleness-off");
+  stalenessOff.dataset.state = snapshot.staleness;
+  stalenessOff.textContent = STALENESS_OFF[snapshot.staleness] || "";
+  stalenessOff.hidden = !STALENESS_OFF[snapshot.staleness];
   const pushedAt = document.getElementById("pushed-at");
   pushedAt.textContent = when(snapshot.generated_at);
   pushedAt.dataset.at = snapshot.generated_at || "";

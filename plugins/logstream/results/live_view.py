@@ -10,8 +10,8 @@ still shows its "current" window rather than an empty one:
 - per Configuration ID: the 60 newest panes (the last hour), the 20 busiest IDs;
 - late (counted, within the lateness) and expired (after it) records: the last hour's panes;
 - malformed records per reason: Kafka-time minutes of the last hour of wall time;
-- next offsets: per partition, the furthest offset any topology stored (the feed compares them with
-  Kafka's ends to tell stale statistics, ``staleness.py``).
+- next offsets: per partition, those stored by the topology of the newest flush (the feed compares
+  them with Kafka's ends to tell stale statistics, ``staleness.py``, and takes them out).
 """
 
 from __future__ import annotations
@@ -44,7 +44,13 @@ FROM {FLUSHES} GROUP BY topic
 """
 
 
-_NEXT_OFFSETS = f"SELECT topic, partition, max(next_offset) AS next_offset FROM {OFFSETS} GROUP BY topic, partition"
+# the offsets of the topology that committed the topic's newest flush (not of a topology gone since,
+# nor of the topic before it was made again, whose offsets could hide records waiting now)
+_NEXT_OFFSETS = f"""
+SELECT o.topic, o.partition, o.next_offset FROM {OFFSETS} o
+JOIN (SELECT DISTINCT ON (topic) topic, topology FROM {FLUSHES} ORDER BY topic, committed_at DESC) newest
+  ON newest.topic = o.topic AND newest.topology = o.topology
+"""
 
 
 def _top(table: str, key: str, panes: int, limit: int) -> str:
@@ -98,7 +104,7 @@ async def read_snapshot(conn: Any) -> dict[str, Any]:
             topics[row["topic"]]["malformed"].append({"reason": row["reason"], "records": row["records"]})
         for row in await conn.fetch(_NEXT_OFFSETS):
             if row["topic"] in topics:
-                topics[row["topic"]]["next_offsets"][str(row["partition"])] = row["next_offset"]
+                topics[row["topic"]]["next_offsets"][row["partition"]] = row["next_offset"]
     return {"generated_at": _iso(now), "topics": list(topics.values())}
 
 

@@ -7,13 +7,14 @@ So the judge remembers, per topic, since when it has seen records waiting with t
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 # no flush for this many flush intervals while records wait: stale
 STALE_AFTER_FLUSHES = 2
+# and never sooner than this: a pause of a couple of seconds (a worker's GC, a rebalance) is not stale
+STALE_AFTER_SECONDS_AT_LEAST = 10.0
 
 
 def waiting_records(ends: dict[int, int], starts: dict[int, int], stored: dict[int, int]) -> int:
@@ -28,44 +29,25 @@ class StalenessJudge:
     """Per topic, since when records have waited under the same last flush (``now``: the reader's clock)."""
 
     flush_every_seconds: float
-    _waiting_since: dict[str, tuple[datetime | None, datetime]] = field(default_factory=dict)
+    _waiting_since: dict[str, tuple[datetime | None, datetime]] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def after_seconds(self) -> float:
-        return STALE_AFTER_FLUSHES * self.flush_every_seconds
+        return max(STALE_AFTER_FLUSHES * self.flush_every_seconds, STALE_AFTER_SECONDS_AT_LEAST)
 
-    def judge(self, topic: str, *, now: datetime, last_update: datetime | None, waiting: int) -> dict[str, Any] | None:
-        """``{"since": last flush (ISO, or None: never), "waiting": records}`` when stale, else None."""
+    def judge(self, topic: str, *, now: datetime, last_update: datetime | None, waiting: int,
+              record: bool = True) -> dict[str, Any] | None:
+        """``{"since": last flush (ISO, or None: never), "waiting": records}`` when stale, else None.
+        ``record=False``: judged by what was seen so far, without starting or ending a clock."""
         if waiting <= 0:
-            self._waiting_since.pop(topic, None)
+            if record:
+                self._waiting_since.pop(topic, None)
             return None
         seen = self._waiting_since.get(topic)
         if seen is None or seen[0] != last_update:  # new waiting, or a flush came since: the clock starts now
-            seen = self._waiting_since[topic] = (last_update, now)
+            seen = (last_update, now)
+            if record:
+                self._waiting_since[topic] = seen
         if (now - seen[1]).total_seconds() < self.after_seconds:
             return None
         return {"since": last_update.isoformat() if last_update is not None else None, "waiting": waiting}
-
-
-def kafka_offsets(config: dict[str, Any], topics: Iterable[str], timeout: float = 5.0,
-                  ) -> dict[str, tuple[dict[int, int], dict[int, int]]]:
-    """Per topic that exists in Kafka, its partitions' (log starts, ends). Blocking (confluent_kafka);
-    asks only for topics the broker lists, so none is created by asking."""
-    from confluent_kafka import Consumer, TopicPartition
-
-    consumer = Consumer({**config, "group.id": "logstream-dashboard", "enable.auto.commit": False,
-                         "allow.auto.create.topics": False})
-    try:
-        listed = consumer.list_topics(timeout=timeout).topics
-        offsets = {}
-        for topic in topics:
-            if topic not in listed or listed[topic].error is not None:
-                continue
-            starts, ends = {}, {}
-            for partition in listed[topic].partitions:
-                starts[partition], ends[partition] = consumer.get_watermark_offsets(
-                    TopicPartition(topic, partition), timeout=timeout, cached=False)
-            offsets[topic] = (starts, ends)
-        return offsets
-    finally:
-        consumer.close()

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from confluent_kafka.admin import AdminClient
-
-from logstream.results.staleness import StalenessJudge, kafka_offsets, waiting_records
-from produced_and_landed import create_topic, produce_records
+from logstream.results.staleness import StalenessJudge, waiting_records
 
 T0 = datetime(2030, 1, 1, tzinfo=timezone.utc)  # a moment of the judge's own clock, never compared with the real one
 
@@ -18,6 +15,19 @@ def test_waiting_records_count_from_the_stored_offset_or_the_log_start_never_bel
     ends, starts = {0: 100, 1: 30, 2: 80, 3: 7}, {0: 0, 1: 10, 2: 50, 3: 0}
     stored = {0: 60, 2: 5, 3: 9}
     assert waiting_records(ends, starts, stored) == 40 + 20 + 30 + 0
+
+
+def test_the_threshold_is_two_flush_intervals_and_never_under_ten_seconds():
+    assert StalenessJudge(flush_every_seconds=30).after_seconds == 60
+    assert StalenessJudge(flush_every_seconds=1).after_seconds == 10
+
+
+def test_a_read_that_does_not_record_starts_no_clock():
+    judge = StalenessJudge(flush_every_seconds=5)
+    assert judge.judge("t", now=T0, last_update=None, waiting=5, record=False) is None
+    assert judge.judge("t", now=T0 + timedelta(seconds=30), last_update=None, waiting=5) is None
+    assert judge.judge("t", now=T0 + timedelta(seconds=40), last_update=None, waiting=5, record=False) == {
+        "since": None, "waiting": 5}
 
 
 def test_a_burst_after_a_quiet_hour_is_stale_only_after_two_flush_intervals_without_a_flush():
@@ -39,13 +49,3 @@ def test_a_burst_after_a_quiet_hour_is_stale_only_after_two_flush_intervals_with
     # never flushed at all, records waiting: stale since ever
     assert judge.judge("u", now=T0, last_update=None, waiting=3) is None
     assert judge.judge("u", now=T0 + timedelta(seconds=10), last_update=None, waiting=3) == {"since": None, "waiting": 3}
-
-
-def test_kafka_offsets_read_the_topics_kafka_has_and_create_none(stack, unique_name):
-    kafka = {"bootstrap.servers": stack.config.kafka_bootstrap}
-    create_topic(kafka, unique_name, 2)
-    produce_records(kafka, unique_name, 7, partition=1)
-    missing = f"{unique_name}_missing"
-
-    assert kafka_offsets(kafka, [unique_name, missing]) == {unique_name: ({0: 0, 1: 0}, {0: 0, 1: 7})}
-    assert missing not in AdminClient(kafka).list_topics(timeout=10).topics
