@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from logstream.storm.health import partition_lag
+
 # no flush for this many flush intervals while records wait: stale
 STALE_AFTER_FLUSHES = 2
 # and never sooner than this: a pause of a couple of seconds (a worker's GC, a rebalance) is not stale
@@ -18,10 +20,10 @@ STALE_AFTER_SECONDS_AT_LEAST = 10.0
 
 
 def waiting_records(ends: dict[int, int], starts: dict[int, int], stored: dict[int, int]) -> int:
-    """Records in Kafka past the stored offsets (a partition with none stored: from its log start;
-    records Kafka's retention deleted are not waiting)."""
-    return sum(max(end - max(stored.get(partition, starts.get(partition, 0)), starts.get(partition, 0)), 0)
-               for partition, end in ends.items())
+    """Records in Kafka past the stored offsets (the health check's lag; records Kafka's retention
+    deleted are not waiting)."""
+    kept = {partition: max(offset, starts.get(partition, 0)) for partition, offset in stored.items()}
+    return sum(partition_lag(ends, kept, starts).values())
 
 
 @dataclass
