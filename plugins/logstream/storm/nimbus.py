@@ -66,14 +66,20 @@ class NimbusClient:
         from thriftpy2.rpc import make_client
         from thriftpy2.transport import TFramedTransportFactory, TTransportException
 
+        # thriftpy2's word for a refused connection, or the socket's own (a Nimbus killed mid-answer
+        # resets it): either way Nimbus is unreachable, and says where (a local file's error, as the
+        # jar's in upload_jar, stays what it is)
+        unreachable = (TTransportException, ConnectionError, TimeoutError)
         try:
             client = make_client(Nimbus, self.host, self.port, proto_factory=TBinaryProtocolFactory(),
                                  trans_factory=TFramedTransportFactory(), timeout=self.timeout_ms)
-        except TTransportException as err:  # thriftpy2's word for a refused connection
+        except unreachable as err:
             raise NimbusUnreachable(f"Nimbus at {self.host}:{self.port}: {err}") from err
         try:
             yield client
-        except TTransportException as err:
+        except NimbusUnreachable:
+            raise
+        except unreachable as err:
             raise NimbusUnreachable(f"Nimbus at {self.host}:{self.port}: {err}") from err
         finally:
             client.close()
