@@ -22,7 +22,8 @@ def run_check() -> dict:
 
 def kill_9(process) -> None:
     os.kill(process.pid(), signal.SIGKILL)
-    process.wait_until(lambda: not process.is_running(), timeout=30, what="gone")
+    # not ManagedProcess.wait_until, which fails when the process is gone between its two looks
+    wait_for(lambda: not process.is_running(), 30, f"{process.name} gone")
 
 
 def test_killed_nimbus_and_supervisor_are_named_down_by_hosts_and_started_again_by_airflow_once(stack, monkeypatch):
