@@ -140,6 +140,47 @@ class OnlineResults:
         return [{"reason": reason, "records": records}
                 for reason, records in sorted(counts.items(), key=lambda item: (-item[1], item[0]))]
 
+    def hour_of_panes(self) -> list[datetime]:
+        return [self.newest_pane() - back * PANE for back in range(59, -1, -1)]
+
+    def history(self) -> dict:
+        """The charts' series over the last hour's panes: counted from the entries one by one."""
+        panes = self.hour_of_panes()
+        records = Counter(e.pane_start for e in self.entries)
+        hour = set(panes)
+        by_config = Counter(e.config_id for e in self.entries if e.pane_start in hour)
+        busiest = [config for config, _ in sorted(by_config.items(), key=lambda item: (-item[1], item[0]))[:5]]
+        configs = [{"config_id": config,
+                    "records": [sum(1 for e in self.entries if e.pane_start == p and e.config_id == config) for p in panes]}
+                   for config in busiest]
+        return {
+            "panes": [p.isoformat() for p in panes],
+            "records": [records[p] for p in panes],
+            "late": [sum(1 for e in self.entries if e.pane_start == p and e.late) for p in panes],
+            "expired": [self.expired[p] for p in panes],
+            "window_5m": [sum(records[p - back * PANE] for back in range(5)) for p in panes],
+            "configs": configs,
+            "other_configs": [sum(1 for e in self.entries if e.pane_start == p and e.config_id not in busiest) for p in panes],
+        }
+
+    def malformed_minutes(self, now: datetime) -> dict:
+        minutes = [minute(now) - back * PANE for back in range(59, -1, -1)]
+        reasons = sorted({reason for (_, reason) in self.malformed}, key=lambda r: r.encode())
+        series = [{"reason": reason, "records": [self.malformed.get((m, reason), 0) for m in minutes]}
+                  for reason in reasons]
+        return {"minutes": [m.isoformat() for m in minutes],
+                "reasons": [s for s in series if any(s["records"])]}
+
+    def series(self, key: str, value) -> dict:
+        """One host's or Configuration ID's records per pane of the last hour, and its share."""
+        panes = self.hour_of_panes()
+        mine = [e for e in self.entries if getattr(e, key) == value]
+        records = [sum(1 for e in mine if e.pane_start == p) for p in panes]
+        hour_total = sum(1 for e in self.entries if e.pane_start in set(panes))
+        return {"topic": self.topic, "key": key, "value": value, "panes": [p.isoformat() for p in panes],
+                "records": records, "late": [sum(1 for e in mine if e.pane_start == p and e.late) for p in panes],
+                "share": round(sum(records) / hour_total, 4)}
+
     def records_per_second(self, now: datetime) -> float:
         return round(sum(records for at, records in self.flushes if at > now - timedelta(seconds=60)) / 60, 2)
 

@@ -2,7 +2,8 @@
 
 ``GET /`` the page, ``GET /static/<file>`` its script and style, ``GET /api/incidents`` the
 pipeline's open and recently closed incidents, ``GET /api/snapshot`` the numbers
-as JSON, ``/ws`` the push feed: a full snapshot on connect and after every committed flush, closed
+as JSON, ``GET /api/series?topic=T&host=H`` (or ``&config_id=C``) one host's or Configuration ID's
+records per minute of the last hour and its share (the page's drill-down), ``/ws`` the push feed: a full snapshot on connect and after every committed flush, closed
 (1008) when the login ends; at most ``SOCKETS_PER_USER`` feeds per user. Every response carries a
 Content-Security-Policy (nothing but the page's own files; framed only by Airflow's own UI).
 
@@ -37,7 +38,7 @@ from fastapi.responses import FileResponse, JSONResponse
 
 from dashboard.auth import CLOSE_REFUSED, RESULTS_CONN_ID, DashboardUserDep, accept_dashboard_socket, close_when_login_ends
 from logstream.incidents import RECENT_VARIABLE, VARIABLE_PREFIX, incidents_view
-from logstream.results.live_view import read_snapshot
+from logstream.results.live_view import read_series, read_snapshot
 from logstream.results.schema import NOTIFY_CHANNEL
 from logstream.kafka_topics import log_bounds
 from logstream.results.staleness import StalenessJudge, waiting_records
@@ -50,7 +51,8 @@ STATIC = Path(__file__).parent / "static"
 # what the dashboard reads the result store with: its read-only role (``RESULTS_CONN_ID`` is the
 # writers' connection, and the one whose read right lets a user see the page)
 READER_CONN_ID = "logstream_results_reader"
-STATIC_FILES = {"dashboard.js", "dashboard.css"}
+# uPlot 1.6.32 (MIT, uPlot.LICENSE) is vendored from the npm registry's tarball as it is: no build step
+STATIC_FILES = {"dashboard.js", "dashboard.css", "uPlot.iife.min.js", "uPlot.min.css", "uPlot.LICENSE"}
 # without notifications the snapshot is still refreshed now and then: records/s decays with time
 IDLE_REFRESH_SECONDS = 10.0
 SEND_TIMEOUT_SECONDS = 10.0
@@ -124,6 +126,15 @@ class ResultStoreFeed:
         conn = await asyncpg.connect(self.dsn)
         try:
             return await self._read(conn, judge=False)
+        finally:
+            await conn.close()
+
+    async def series(self, topic: str, key: str, value: str | int) -> dict[str, Any] | None:
+        conn = await asyncpg.connect(self.dsn)
+        try:
+            return await read_series(conn, topic, key, value)
+        except asyncpg.UndefinedTableError:
+            return None
         finally:
             await conn.close()
 
@@ -302,6 +313,17 @@ def create_app(*, dsn: str | None = None) -> FastAPI:
     @app.get("/api/snapshot")
     async def snapshot(user: DashboardUserDep) -> JSONResponse:
         return JSONResponse(await app.state.feed.snapshot())
+
+    @app.get("/api/series")
+    async def series(user: DashboardUserDep, topic: str, host: str | None = None,
+                     config_id: int | None = None) -> JSONResponse:
+        if (host is None) == (config_id is None):
+            raise HTTPException(status.HTTP_400_BAD_REQUEST, "give one of host or config_id")
+        key, value = ("host", host) if host is not None else ("config_id", config_id)
+        found = await app.state.feed.series(topic, key, value)
+        if found is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no counts for topic {topic!r}")
+        return JSONResponse(found, headers={"Cache-Control": "no-store"})
 
     @app.get("/api/incidents")
     async def incidents(user: DashboardUserDep) -> JSONResponse:

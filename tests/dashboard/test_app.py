@@ -57,6 +57,21 @@ def test_the_json_equals_what_was_committed(session, results):
     assert shown["records_per_second"] == results.records_per_second(now) == round(14 / 60, 2)
 
 
+def test_the_drill_down_gives_one_hosts_or_configurations_minutes_and_share(session, results):
+    pane = minute(utc_now())
+    results.commit(entries(pane, 11) + entries(pane - 3 * PANE, 6, host_base=3))
+    token = session.login("operator")
+    for key, value in (("host", "172.16.0.3"), ("config_id", 8)):
+        status, body = session.get(f"/live/api/series?topic={results.topic}&{key}={value}", token)
+        assert status == 200, body
+        assert json.loads(body) == results.series(key, value)
+    assert json.loads(session.get(f"/live/api/series?topic={results.topic}&host=172.16.0.3", token)[1])["share"] == \
+        round((3 + 2) / 17, 4)  # 172.16.0.3: i % 4 == 2 in the 11 (i = 2, 6, 10), i % 4 == 0 in the 6
+    assert session.get(f"/live/api/series?topic={results.topic}", token)[0] == 400
+    assert session.get(f"/live/api/series?topic={results.topic}&host=a&config_id=1", token)[0] == 400
+    assert session.get(f"/live/api/series?topic={results.topic}_none&host=a", token)[0] == 404
+
+
 def test_every_client_gets_each_commit_within_a_second(session, results):
     token = session.login("operator")
     pane = minute(utc_now())

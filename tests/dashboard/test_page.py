@@ -1,7 +1,8 @@
 """The page in a real browser (Debian's chromium and chromedriver, headless) inside the real Airflow
 UI of the stack: logged out it is refused with no data, a viewer is refused, an operator logged in
 through Airflow's login page sees the database's numbers change as flushes commit, also after the
-api-server restarts. The run saves a screenshot under the stack folder and prints its path."""
+api-server restarts; the charts (uPlot) hold and draw the test's own counts, and a click on a host or
+a Configuration ID shows its minutes and share. The run saves a screenshot under the stack folder and prints its path."""
 
 from __future__ import annotations
 
@@ -70,8 +71,7 @@ def shown(driver, topic: str) -> dict | None:
             "expired": section.find_element(By.CSS_SELECTOR, ".expired").text,
             "top_hosts": rows(".top-hosts"),
             "malformed": rows(".malformed"),
-            "configs": [[bar.get_attribute("data-config-id"), bar.get_attribute("data-records")]
-                        for bar in section.find_elements(By.CSS_SELECTOR, ".configs-chart rect")],
+            "configs": [row[:2] for row in rows(".configs")],
         }
     except StaleElementReferenceException:  # a push replaced the section while it was read
         return None
@@ -218,3 +218,101 @@ def test_the_page_comes_back_by_itself_after_the_api_server_restarts(stack, brow
     flush(results, minute(utc_now()) + PANE, 13)
     wait_until_page_equals_database(browser, results)
     assert browser.find_element(By.ID, "connection").text == "live"
+
+
+def chart_state(driver, topic: str) -> dict | None:
+    """Each uPlot chart of ``topic``'s section: its series' labels, the data it draws, and how many of
+    its canvas's pixels are painted (None until the charts exist)."""
+    return driver.execute_script("""
+        const charts = window.liveCharts && window.liveCharts[arguments[0]];
+        if (!charts || !charts.records) return null;
+        const state = {};
+        for (const name of ["records", "window", "malformed", "drill"]) {
+          const chart = charts[name];
+          if (!chart) continue;
+          const canvas = chart.ctx.canvas;
+          const pixels = chart.ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+          let painted = 0;
+          for (let i = 3; i < pixels.length; i += 4) if (pixels[i] > 0) painted++;
+          state[name] = {labels: chart.series.map((s) => s.label), data: chart.data, painted};
+        }
+        return state;""", topic)
+
+
+def epoch_seconds(isos: list[str]) -> list[float]:
+    return [datetime.fromisoformat(iso).timestamp() for iso in isos]
+
+
+def expected_charts(results: OnlineResults, now: datetime) -> dict:
+    history, malformed = results.history(), results.malformed_minutes(now)
+    stacked = [c["records"] for c in history["configs"]] + [history["other_configs"]]
+    cumulative = [[sum(column) for column in zip(*stacked[: i + 1])] for i in range(len(stacked))]
+    return {
+        "records": {"labels": ["minute (UTC)"] + [f"config {c['config_id']}" for c in history["configs"]]
+                    + ["other configurations", "late", "expired"],
+                    "data": [epoch_seconds(history["panes"])] + cumulative + [history["late"], history["expired"]]},
+        "window": {"labels": ["minute (UTC)", "records in 5 minutes"],
+                   "data": [epoch_seconds(history["panes"]), history["window_5m"]]},
+        "malformed": {"labels": ["minute (UTC)"] + [r["reason"] for r in malformed["reasons"]],
+                      "data": [epoch_seconds(malformed["minutes"])] + [r["records"] for r in malformed["reasons"]]},
+    }
+
+
+def test_the_charts_draw_the_tests_counts_and_a_click_shows_one_hosts_or_configurations_minutes(stack, browser, results):
+    pane = minute(utc_now())
+    for back, hosts in ((9, 3), (6, 7), (5, 4), (2, 11), (0, 6)):  # gaps between the panes: zeros on the charts
+        batch = [Entry(host=f"198.51.100.{1 + (i * 5) % hosts}", config_id=4100 + (i * i) % 8, pane_start=pane - back * PANE,
+                       late=i % 9 == 0) for i in range(30 + 4 * hosts)]
+        results.commit(batch, expired={pane - (back + 1) * PANE: back + 1},
+                       malformed={(minute(utc_now()) - back * PANE, "field_count"): hosts, (minute(utc_now()), "bad_ip"): 1})
+    log_in(browser, stack, "operator")
+
+    def drawn(d):
+        charts = chart_state(d, results.topic)
+        pushed_at = d.find_element(By.ID, "pushed-at").get_attribute("data-at")
+        if not charts or not pushed_at:
+            return False
+        wanted = expected_charts(results, datetime.fromisoformat(pushed_at))
+        return charts if all({k: charts[name][k] for k in ("labels", "data")} == wanted[name] for name in wanted) else False
+
+    try:
+        charts = WebDriverWait(browser, WAIT_SECONDS, poll_frequency=0.5).until(drawn)
+    except Exception:
+        raise AssertionError(f"the charts hold {chart_state(browser, results.topic)}") from None
+    # the stack's top is each minute's records, and every chart painted its canvas
+    assert charts["records"]["data"][-3][-10:] == results.history()["records"][-10:]
+    assert all(charts[name]["painted"] > 500 for name in ("records", "window", "malformed")), charts
+
+    section = browser.find_element(By.CSS_SELECTOR, f"section[data-topic='{results.topic}']")
+    hour_total = sum(results.history()["records"])
+    for row in section.find_elements(By.CSS_SELECTOR, ".configs tbody tr"):
+        config, records, share = (td.text for td in row.find_elements(By.TAG_NAME, "td"))
+        assert abs(float(share.rstrip("%")) - 100 * int(records) / hour_total) <= 0.051
+
+    for selector, key, cast in ((".top-hosts tbody tr", "host", str), (".configs tbody tr", "config_id", int)):
+        row = section.find_elements(By.CSS_SELECTOR, selector)[1]
+        value = cast(row.find_element(By.TAG_NAME, "td").text)
+        want = results.series(key, value)
+        row.click()
+
+        def drilled(d):
+            panel = d.find_element(By.CSS_SELECTOR, f"section[data-topic='{results.topic}'] .drill")
+            charts = chart_state(d, results.topic)
+            if not panel.is_displayed() or not charts or "drill" not in charts or panel.get_attribute("data-value") != str(value):
+                return False
+            return (panel, charts["drill"]) if charts["drill"]["data"][1:] == [want["records"], want["late"]] else False
+
+        panel, drill = WebDriverWait(browser, WAIT_SECONDS, poll_frequency=0.3).until(drilled)
+        title = f"{'Host' if key == 'host' else 'Configuration ID'} {value}"
+        assert panel.find_element(By.CSS_SELECTOR, ".drill-title").text == title
+        share = panel.find_element(By.CSS_SELECTOR, ".drill-share")
+        assert share.get_attribute("data-records") == str(sum(want["records"]))
+        assert float(share.get_attribute("data-share")) == want["share"]
+        assert drill["data"][0] == epoch_seconds(want["panes"]) and drill["painted"] > 200
+
+    browser.execute_script("arguments[0].scrollIntoView()", section)
+    browser.switch_to.default_content()
+    screenshot = stack.config.home / "screenshots" / "live-dashboard-charts.png"
+    screenshot.parent.mkdir(parents=True, exist_ok=True)
+    assert browser.save_screenshot(str(screenshot))
+    print(f"screenshot of the live dashboard's charts: {screenshot}")

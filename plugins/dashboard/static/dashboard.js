@@ -4,7 +4,6 @@
 "use strict";
 
 const REFUSED = 1008;
-const SVG = "http://www.w3.org/2000/svg";
 let retryDelay = 500;
 
 function socketUrl() {
@@ -37,7 +36,7 @@ function connect() {
   };
 }
 
-function fillRows(table, rows, cells) {
+function fillRows(table, rows, cells, onClick) {
   const body = table.querySelector("tbody");
   body.replaceChildren(...rows.map((row) => {
     const tr = document.createElement("tr");
@@ -46,30 +45,11 @@ function fillRows(table, rows, cells) {
       td.textContent = value;
       tr.append(td);
     }
+    if (onClick) {
+      tr.classList.add("clickable");
+      tr.addEventListener("click", () => onClick(row));
+    }
     return tr;
-  }));
-}
-
-function drawConfigs(svg, configs) {
-  const rowHeight = 16, labelWidth = 70, barWidth = 260, countWidth = 70;
-  const largest = Math.max(1, ...configs.map((c) => c.records));
-  svg.setAttribute("width", labelWidth + barWidth + countWidth);
-  svg.setAttribute("height", Math.max(rowHeight, configs.length * rowHeight));
-  svg.replaceChildren(...configs.flatMap((config, i) => {
-    const y = i * rowHeight;
-    const label = document.createElementNS(SVG, "text");
-    label.setAttribute("x", 0); label.setAttribute("y", y + 12);
-    label.textContent = config.config_id;
-    const bar = document.createElementNS(SVG, "rect");
-    bar.setAttribute("x", labelWidth); bar.setAttribute("y", y + 2);
-    bar.setAttribute("height", rowHeight - 4);
-    bar.setAttribute("width", Math.max(1, (barWidth * config.records) / largest));
-    bar.dataset.configId = config.config_id;
-    bar.dataset.records = config.records;
-    const count = document.createElementNS(SVG, "text");
-    count.setAttribute("x", labelWidth + barWidth + 4); count.setAttribute("y", y + 12);
-    count.textContent = config.records.toLocaleString("en-US");
-    return [label, bar, count];
   }));
 }
 
@@ -87,31 +67,169 @@ function hourMinute(iso) {
   return new Date(iso).toISOString().slice(11, 16) + " UTC";
 }
 
+function percent(share) {
+  return `${(100 * share).toFixed(1)}%`;
+}
+
+// The charts (uPlot, vendored): one set per topic, kept across pushes. window.liveCharts[topic]
+// holds them ({records, window, malformed, drill}); a chart is made again only when its series change.
+const PALETTE = ["#3b82f6", "#14b8a6", "#a855f7", "#f59e0b", "#ec4899", "#94a3b8"];
+const LATE_COLOUR = "#ea580c", EXPIRED_COLOUR = "#b42318";
+const CHART_SIZE = {width: 380, height: 200};
+window.liveCharts = {};
+
+function hourAndMinute(ts) {
+  return new Date(ts * 1000).toISOString().slice(11, 16);
+}
+
+function seconds(isoList) {
+  return isoList.map((iso) => Date.parse(iso) / 1000);
+}
+
+function lineSeries(label, stroke, extra = {}) {
+  return {label, stroke, width: 1.5, ...extra};
+}
+
+function plot(charts, name, element, signature, series, data, extra = {}) {
+  let chart = charts[name];
+  if (chart && chart.logstreamSignature === signature) {
+    chart.setData(data);
+    return chart;
+  }
+  if (chart) chart.destroy();
+  chart = new uPlot({
+    ...CHART_SIZE,
+    tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),  // the legend's times in UTC too
+    scales: {x: {time: true}},
+    axes: [{values: (u, splits) => splits.map(hourAndMinute)}, {}],
+    series: [{label: "minute (UTC)"}, ...series],
+    ...extra,
+  }, data, element);
+  chart.logstreamSignature = signature;
+  charts[name] = chart;
+  return chart;
+}
+
+// Records per minute: each busiest Configuration ID stacked on the ones before it, then all others
+// (the top of the stack is the minute's records), with late and expired records as lines of their own.
+function drawRecords(charts, element, history) {
+  const stacked = [...history.configs.map((c) => ({label: `config ${c.config_id}`, records: c.records})),
+                   {label: "other configurations", records: history.other_configs}];
+  const sums = history.records.map(() => 0);
+  const cumulative = stacked.map((s) => s.records.map((v, i) => (sums[i] += v)));
+  charts.stackedRaw = stacked.map((s) => s.records);
+  const series = stacked.map((s, i) => lineSeries(s.label, PALETTE[i % PALETTE.length], {
+    fill: `${PALETTE[i % PALETTE.length]}66`,
+    value: (u, v, si, di) => (di == null || charts.stackedRaw[si - 1] == null ? "--" : charts.stackedRaw[si - 1][di]),
+  }));
+  series.push(lineSeries("late", LATE_COLOUR, {dash: [4, 3]}), lineSeries("expired", EXPIRED_COLOUR, {dash: [2, 2]}));
+  const bands = stacked.slice(1).map((_, i) => ({series: [i + 2, i + 1]}));
+  plot(charts, "records", element, series.map((s) => s.label).join("|"), series,
+       [seconds(history.panes), ...cumulative, history.late, history.expired], {bands});
+}
+
+function drawWindow(charts, element, history) {
+  plot(charts, "window", element, "window", [lineSeries("records in 5 minutes", "#1d4ed8", {width: 2})],
+       [seconds(history.panes), history.window_5m]);
+}
+
+function drawMalformed(charts, element, malformed) {
+  const series = malformed.reasons.map((r, i) => lineSeries(r.reason, PALETTE[(i + 3) % PALETTE.length]));
+  plot(charts, "malformed", element, series.map((s) => s.label).join("|"), series,
+       [seconds(malformed.minutes), ...malformed.reasons.map((r) => r.records)]);
+}
+
+// The drill-down: one host's or Configuration ID's records per minute and its share of the topic's.
+async function drill(topic, section, key, value) {
+  const charts = window.liveCharts[topic];
+  charts.drilled = {key, value};
+  const panel = section.querySelector(".drill");
+  const params = new URLSearchParams({topic, [key]: value});
+  const response = await fetch(`${location.pathname.replace(/\/?$/, "/")}api/series?${params}`, {cache: "no-store"});
+  if (!charts.drilled || charts.drilled.key !== key || charts.drilled.value !== value) return;  // another click since
+  const title = `${key === "host" ? "Host" : "Configuration ID"} ${value}`;
+  panel.hidden = false;
+  panel.dataset.key = key;
+  panel.dataset.value = value;
+  if (!response.ok) {
+    panel.querySelector(".drill-title").textContent = title;
+    panel.querySelector(".drill-share").textContent = `could not be read: HTTP ${response.status}`;
+    return;
+  }
+  const series = await response.json();
+  const total = series.records.reduce((a, b) => a + b, 0);
+  panel.querySelector(".drill-title").textContent = title;
+  const share = panel.querySelector(".drill-share");
+  share.textContent = `${total.toLocaleString("en-US")} records in the last hour, ${percent(series.share)} of the topic's`;
+  share.dataset.records = total;
+  share.dataset.share = series.share;
+  plot(charts, "drill", panel.querySelector(".drill-chart"), "drill",
+       [lineSeries(title, "#1d4ed8", {width: 2, fill: "#1d4ed833"}), lineSeries("late", LATE_COLOUR, {dash: [4, 3]})],
+       [seconds(series.panes), series.records, series.late]);
+}
+
+function closeDrill(topic, section) {
+  const charts = window.liveCharts[topic];
+  charts.drilled = null;
+  if (charts.drill) { charts.drill.destroy(); delete charts.drill; }
+  section.querySelector(".drill").hidden = true;
+}
+
+function topicSection(topic) {
+  const main = document.getElementById("topics");
+  let section = main.querySelector(`section[data-topic="${CSS.escape(topic)}"]`);
+  if (!section) {
+    section = document.getElementById("topic-template").content.firstElementChild.cloneNode(true);
+    section.dataset.topic = topic;
+    section.querySelector(".topic-name").textContent = topic;
+    section.querySelector(".drill-close").addEventListener("click", () => closeDrill(topic, section));
+    window.liveCharts[topic] = {};
+  }
+  return section;
+}
+
 function render(snapshot) {
   const main = document.getElementById("topics");
-  const template = document.getElementById("topic-template");
-  main.replaceChildren(...snapshot.topics.map((topic) => {
-    const section = template.content.firstElementChild.cloneNode(true);
-    section.dataset.topic = topic.topic;
-    section.querySelector(".topic-name").textContent = topic.topic;
+  const sections = snapshot.topics.map((topic) => {
+    const section = topicSection(topic.topic);
+    const charts = window.liveCharts[topic.topic];
     const stale = section.querySelector(".stale");
     if (topic.stale) {
       stale.textContent = `Stale since ${topic.stale.since ? hourMinute(topic.stale.since) : "ever (nothing counted yet)"}: ` +
         `${topic.stale.waiting.toLocaleString("en-US")} records wait in Kafka and no flush came.`;
       stale.dataset.since = topic.stale.since || "";
       stale.dataset.waiting = topic.stale.waiting;
-      stale.hidden = false;
     }
+    stale.hidden = !topic.stale;
     section.querySelector(".records-per-second").textContent = topic.records_per_second.toFixed(2);
     section.querySelector(".last-update").textContent = when(topic.last_update);
     section.querySelector(".newest-pane").textContent = when(topic.newest_pane);
     section.querySelector(".late").textContent = topic.late.late;
     section.querySelector(".expired").textContent = topic.late.expired;
-    fillRows(section.querySelector(".top-hosts"), topic.top_hosts, (h) => [h.host, h.records]);
+    const hourRecords = topic.history.records.reduce((a, b) => a + b, 0);
+    fillRows(section.querySelector(".top-hosts"), topic.top_hosts, (h) => [h.host, h.records],
+             (h) => drill(topic.topic, section, "host", h.host));
+    fillRows(section.querySelector(".configs"), topic.configs_last_hour,
+             (c) => [c.config_id, c.records, hourRecords ? percent(c.records / hourRecords) : "--"],
+             (c) => drill(topic.topic, section, "config_id", c.config_id));
     fillRows(section.querySelector(".malformed"), topic.malformed, (m) => [m.reason, m.records]);
-    drawConfigs(section.querySelector(".configs-chart"), topic.configs_last_hour);
-    return section;
-  }));
+    return [section, topic, charts];
+  });
+  // sections in the snapshot's order; a topic gone from it loses its section and charts
+  main.replaceChildren(...sections.map(([section]) => section));
+  for (const name of Object.keys(window.liveCharts)) {
+    if (!snapshot.topics.some((t) => t.topic === name)) {
+      for (const chart of Object.values(window.liveCharts[name])) if (chart instanceof uPlot) chart.destroy();
+      delete window.liveCharts[name];
+    }
+  }
+  // charts after the sections are in the page (uPlot measures its container)
+  for (const [section, topic, charts] of sections) {
+    drawRecords(charts, section.querySelector(".records-chart"), topic.history);
+    drawWindow(charts, section.querySelector(".window-chart"), topic.history);
+    drawMalformed(charts, section.querySelector(".malformed-chart"), topic.history.malformed);
+    if (charts.drilled) drill(topic.topic, section, charts.drilled.key, charts.drilled.value);
+  }
   const stalenessOff = document.getElementById("staleness-off");
   stalenessOff.dataset.state = snapshot.staleness;
   stalenessOff.textContent = STALENESS_OFF[snapshot.staleness] || "";

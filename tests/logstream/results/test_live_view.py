@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import asyncpg
 from online_results import PANE, Entry, OnlineResults, minute, utc_now
 
-from logstream.results.live_view import read_snapshot
+from logstream.results.live_view import read_series, read_snapshot
 
 
 def snapshot_of(results: OnlineResults) -> tuple[dict, dict]:
@@ -52,6 +52,56 @@ def test_windows_rates_and_reasons_over_two_hours_of_panes(results):
     # only the second flush is within the last minute
     assert topic["records_per_second"] == results.records_per_second(now) == round((len(entries) - len(entries) // 2) / 60, 2)
     assert topic["last_update"] == results.last_update().isoformat()
+
+
+def series_of(results: OnlineResults, key: str, value) -> dict | None:
+    async def read() -> dict | None:
+        conn = await asyncpg.connect(results.dsn)
+        try:
+            return await read_series(conn, results.topic, key, value)
+        finally:
+            await conn.close()
+
+    return asyncio.run(read())
+
+
+def test_the_charts_series_cover_the_hour_pane_by_pane_with_zeros_where_nothing_was_counted(results):
+    newest = minute(utc_now()) - timedelta(hours=3)
+    entries = []
+    for age in range(70):  # 70 panes, every seventh one empty; 9 Configuration IDs of different weights
+        if age % 7 == 3:
+            continue
+        pane = newest - age * PANE
+        for i in range(2 + age % 5):
+            entries.append(Entry(host=f"10.1.0.{i % 3}", config_id=500 + (i * i + age) % 9, pane_start=pane,
+                                 late=(i == 1 and age % 4 == 0)))
+    results.commit(entries[::2], expired={newest - 5 * PANE: 4, newest - 64 * PANE: 8},
+                   malformed={(minute(utc_now()) - timedelta(minutes=4), "field_count"): 3,
+                              (minute(utc_now()) - timedelta(minutes=90), "field_count"): 30})
+    results.commit(entries[1::2], malformed={(minute(utc_now()) - timedelta(minutes=4), "bad_ip"): 2,
+                                             (minute(utc_now()) - timedelta(minutes=33), "field_count"): 5})
+
+    snapshot, topic = snapshot_of(results)
+    history = topic["history"]
+    expected = results.history()
+    assert {k: v for k, v in history.items() if k != "malformed"} == expected
+    assert len(history["panes"]) == 60 and history["panes"][-1] == newest.isoformat()
+    assert 0 in history["records"] and len(history["configs"]) == 5
+    # the stack's top is the minute's records; the window's first minutes reach before the hour
+    assert [sum(c["records"][i] for c in history["configs"]) + history["other_configs"][i]
+            for i in range(60)] == history["records"]
+    assert history["window_5m"][0] > history["records"][0]
+    now = datetime.fromisoformat(snapshot["generated_at"])
+    assert history["malformed"] == results.malformed_minutes(now)
+    assert [r["reason"] for r in history["malformed"]["reasons"]] == ["bad_ip", "field_count"]
+
+    busiest_host = results.top_hosts()[0]["host"]
+    assert series_of(results, "host", busiest_host) == results.series("host", busiest_host)
+    config = history["configs"][2]["config_id"]
+    shown = series_of(results, "config_id", config)
+    assert shown == results.series("config_id", config)
+    assert shown["records"] == history["configs"][2]["records"] and 0 < shown["share"] < 1
+    assert series_of(results, "host", "192.0.2.99")["records"] == [0] * 60
 
 
 def test_a_topic_with_only_bad_records_shows_them_and_zeros(results):
