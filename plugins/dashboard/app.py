@@ -27,8 +27,8 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
-from datetime import datetime
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +57,8 @@ STATIC_FILES = {"dashboard.js", "dashboard.css", "uPlot.iife.min.js", "uPlot.min
 IDLE_REFRESH_SECONDS = 10.0
 SEND_TIMEOUT_SECONDS = 10.0
 RECONNECT_SECONDS = 2.0
+# a feed task (the listener, Kafka's poller) that dies of anything unforeseen is started again after this
+RESTART_SECONDS = 5.0
 # how often Kafka's offsets are read for the staleness check
 KAFKA_POLL_SECONDS = 2.0
 KAFKA_POLL_TIMEOUT_SECONDS = 5.0
@@ -166,7 +168,8 @@ class ResultStoreFeed:
             snapshot = await read_snapshot(conn)
         except asyncpg.UndefinedTableError:
             # the topology creates the tables when it first deploys; its first flush NOTIFYs us
-            return {"generated_at": None, "topics": [], "staleness": self.kafka_state}
+            # (a read all the same: the page's silence watch counts it)
+            return {"generated_at": datetime.now(UTC).isoformat(), "topics": [], "staleness": self.kafka_state}
         try:
             self._judge_staleness(snapshot, record=judge)
         except Exception:  # noqa: BLE001 - the counts are pushed whatever the staleness check hits
@@ -221,6 +224,23 @@ class ResultStoreFeed:
         self.latest = json.dumps(snapshot)
         for subscriber in list(self.subscribers):
             subscriber.offer(self.latest)
+
+
+async def keep_running(name: str, task: Callable[[], Awaitable[None]], *, restart_seconds: float = RESTART_SECONDS) -> None:
+    """Run ``task()`` for ever: whatever it dies of (but cancellation) is logged with its traceback
+    and it is started again after ``restart_seconds``, so one unforeseen error never ends the live
+    counts for the api-server's lifetime (the page tells its users meanwhile: no push came)."""
+    restarts = 0
+    while True:
+        try:
+            await task()
+            log.error("live dashboard: %s returned; starting it again", name)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - the supervisor of last resort
+            restarts += 1
+            log.exception("live dashboard: %s died (restart %d in %.0fs)", name, restarts, restart_seconds)
+        await asyncio.sleep(restart_seconds)
 
 
 def _results_dsn() -> str:
@@ -280,9 +300,10 @@ def create_app(*, dsn: str | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.feed = ResultStoreFeed(dsn or _results_dsn(), kafka_config=_kafka_config(),
                                          flush_every_seconds=load_settings()["logstream"]["flush_every_seconds"])
-        tasks = [asyncio.create_task(app.state.feed.run(), name="live-dashboard-listener")]
+        tasks = [asyncio.create_task(keep_running("the listener", app.state.feed.run), name="live-dashboard-listener")]
         if app.state.feed.kafka_config is not None:
-            tasks.append(asyncio.create_task(app.state.feed.poll_kafka(), name="live-dashboard-kafka"))
+            tasks.append(asyncio.create_task(keep_running("Kafka's poller", app.state.feed.poll_kafka),
+                                             name="live-dashboard-kafka"))
         yield
         for task in tasks:
             task.cancel()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import socket
 import time
 from datetime import datetime, timedelta
@@ -70,6 +71,43 @@ def test_the_drill_down_gives_one_hosts_or_configurations_minutes_and_share(sess
     assert session.get(f"/live/api/series?topic={results.topic}", token)[0] == 400
     assert session.get(f"/live/api/series?topic={results.topic}&host=a&config_id=1", token)[0] == 400
     assert session.get(f"/live/api/series?topic={results.topic}_none&host=a", token)[0] == 404
+
+
+def test_a_feed_task_that_dies_of_anything_is_started_again_with_its_traceback_logged():
+    from dashboard.app import keep_running
+    from dashboard.app import log as app_log
+
+    starts = []
+
+    async def task() -> None:
+        starts.append(time.monotonic())
+        if len(starts) == 1:
+            raise KeyError("topic")
+        if len(starts) == 2:
+            raise RuntimeError("unforeseen")
+        await asyncio.Event().wait()  # the third start runs for good
+
+    async def run() -> None:
+        supervisor = asyncio.create_task(keep_running("the listener", task, restart_seconds=0.05))
+        while len(starts) < 3:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.2)
+        supervisor.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await supervisor
+
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.ERROR)
+    handler.emit = records.append  # Airflow's logging set-up replaces the root handlers pytest's caplog uses
+    app_log.addHandler(handler)
+    try:
+        asyncio.run(run())
+    finally:
+        app_log.removeHandler(handler)
+    assert len(starts) == 3
+    assert [r.getMessage() for r in records] == [
+        "live dashboard: the listener died (restart 1 in 0s)", "live dashboard: the listener died (restart 2 in 0s)"]
+    assert [r.exc_info[0] for r in records] == [KeyError, RuntimeError]
 
 
 def test_every_client_gets_each_commit_within_a_second(session, results):

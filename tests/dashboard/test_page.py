@@ -7,8 +7,10 @@ a Configuration ID shows its minutes and share. The run saves a screenshot under
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta
 
+import psycopg2
 import pytest
 from online_results import PANE, Entry, OnlineResults, minute, utc_now
 from produced_and_landed import create_topic, produce_records
@@ -203,6 +205,32 @@ def test_the_page_says_stale_since_the_last_flush_while_records_wait_and_stops_o
     results.commit([Entry(host="198.51.100.9", config_id=7, pane_start=pane)] * 20, committed_at=half_an_hour_ago)
     WebDriverWait(browser, WAIT_SECONDS, poll_frequency=0.2).until(
         lambda d: shown_topic_hosts(d, results.topic) == [["198.51.100.9", "25"]] and banner(d) == "")
+
+
+def test_the_page_says_when_the_server_stops_bringing_news_and_stops_saying_it_once_news_come(stack, browser, results):
+    """The listener's reads held up (a lock on a table it reads, as a stuck database would): the socket
+    stays open, nothing comes, and after 30 s the page says since when; once the lock goes, it stops."""
+    from logstream.results import schema
+
+    flush(results, minute(utc_now()), 6)
+    log_in(browser, stack, "operator")
+    wait_until_page_equals_database(browser, results)
+    silent = browser.find_element(By.ID, "silent")
+    assert not silent.is_displayed()
+    blocker = psycopg2.connect(results.dsn)
+    try:
+        with blocker.cursor() as cur:  # held, uncommitted, until the rollback below
+            cur.execute(f"LOCK TABLE {schema.PANE_TOTALS} IN ACCESS EXCLUSIVE MODE")
+        WebDriverWait(browser, 55, poll_frequency=0.5).until(lambda d: silent.is_displayed())
+        assert re.fullmatch(r"No news from the server since \d\d:\d\d:\d\d UTC \((3\d|[4-5]\d) s\): "
+                            r"the numbers below may be stale\.", silent.text), silent.text
+        assert browser.find_element(By.ID, "connection").text == "live"
+    finally:
+        blocker.rollback()
+        blocker.close()
+    WebDriverWait(browser, WAIT_SECONDS, poll_frequency=0.5).until(lambda d: not silent.is_displayed())
+    flush(results, minute(utc_now()), 8)
+    wait_until_page_equals_database(browser, results)
 
 
 def shown_topic_hosts(driver, topic: str) -> list[list[str]] | None:

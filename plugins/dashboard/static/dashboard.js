@@ -4,7 +4,12 @@
 "use strict";
 
 const REFUSED = 1008;
+// the server pushes at least every 10 s (IDLE_REFRESH_SECONDS) while its listener reads: longer
+// silence on an open socket means the counts shown are not being refreshed
+const SILENT_AFTER_MS = 30000;
 let retryDelay = 500;
+let lastMessageAt = Date.now();  // when a snapshot of a new read last came (a reconnect re-sends the last one)
+let lastGeneratedAt = null;
 
 function socketUrl() {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
@@ -20,7 +25,14 @@ function setConnection(state, text) {
 function connect() {
   const socket = new WebSocket(socketUrl());
   socket.onopen = () => { retryDelay = 500; setConnection("live", "live"); };
-  socket.onmessage = (event) => render(JSON.parse(event.data));
+  socket.onmessage = (event) => {
+    const snapshot = JSON.parse(event.data);
+    if (snapshot.generated_at !== lastGeneratedAt) {
+      lastGeneratedAt = snapshot.generated_at;
+      lastMessageAt = Date.now();
+    }
+    render(snapshot);
+  };
   socket.onclose = (event) => {
     if (event.code === REFUSED) {
       setConnection("refused", "refused");
@@ -281,5 +293,21 @@ async function loadIncidents() {
   setTimeout(loadIncidents, INCIDENTS_EVERY_MS);
 }
 
+// Says so while an open feed brings nothing (a listener stuck or dead on the server): the numbers
+// on the page are as old as the last push.
+function watchSilence() {
+  const silent = document.getElementById("silent");
+  const open = document.getElementById("connection").dataset.state === "live";
+  const quiet = Date.now() - lastMessageAt;
+  if (open && quiet > SILENT_AFTER_MS) {
+    silent.textContent = `No news from the server since ${new Date(lastMessageAt).toISOString().slice(11, 19)} UTC ` +
+      `(${Math.round(quiet / 1000)} s): the numbers below may be stale.`;
+    silent.hidden = false;
+  } else {
+    silent.hidden = true;
+  }
+}
+
 connect();
 loadIncidents();
+setInterval(watchSilence, 1000);
