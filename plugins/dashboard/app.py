@@ -57,6 +57,8 @@ STATIC_FILES = {"dashboard.js", "dashboard.css", "uPlot.iife.min.js", "uPlot.min
 IDLE_REFRESH_SECONDS = 10.0
 SEND_TIMEOUT_SECONDS = 10.0
 RECONNECT_SECONDS = 2.0
+# pooled connections of the HTTP reads (/api/snapshot, /api/series) per api-server process
+REQUEST_CONNECTIONS = 4
 # a feed task (the listener, Kafka's poller) that dies of anything unforeseen is started again after this
 RESTART_SECONDS = 5.0
 # how often Kafka's offsets are read for the staleness check
@@ -112,6 +114,8 @@ class ResultStoreFeed:
         self.kafka_state = "checking" if kafka_config is not None else "off"
         # per topic, the stored next offsets the listener last read
         self.stored: dict[str, dict[int, int]] = {}
+        self.pool: asyncpg.Pool | None = None
+        self.pool_lock = asyncio.Lock()
 
     def subscribe(self, subscriber: Subscriber) -> None:
         self.subscribers.add(subscriber)
@@ -124,21 +128,32 @@ class ResultStoreFeed:
     def _on_notify(self, *_: Any) -> None:
         self.changed.set()
 
+    async def _pooled(self, read: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Any:
+        """``read`` on a pooled connection (made on first use, up to ``REQUEST_CONNECTIONS`` kept open,
+        so a request pays no connection set-up; the listener keeps its own). A connection the server
+        closed since (a restart) is replaced by the pool when it is next taken (tests/dashboard/test_app.py)."""
+        async with self.pool_lock:
+            if self.pool is None:
+                self.pool = await asyncpg.create_pool(self.dsn, min_size=0, max_size=REQUEST_CONNECTIONS,
+                                                      max_inactive_connection_lifetime=300)
+        async with self.pool.acquire() as conn:
+            return await read(conn)
+
     async def snapshot(self) -> dict[str, Any]:
-        conn = await asyncpg.connect(self.dsn)
-        try:
-            return await self._read(conn, judge=False)
-        finally:
-            await conn.close()
+        return await self._pooled(lambda conn: self._read(conn, judge=False))
 
     async def series(self, topic: str, key: str, value: str | int) -> dict[str, Any] | None:
-        conn = await asyncpg.connect(self.dsn)
-        try:
-            return await read_series(conn, topic, key, value)
-        except asyncpg.UndefinedTableError:
-            return None
-        finally:
-            await conn.close()
+        async def read(conn: asyncpg.Connection) -> dict[str, Any] | None:
+            try:
+                return await read_series(conn, topic, key, value)
+            except asyncpg.UndefinedTableError:
+                return None
+
+        return await self._pooled(read)
+
+    async def close(self) -> None:
+        if self.pool is not None:
+            await self.pool.close()
 
     async def run(self) -> None:
         while True:
@@ -153,6 +168,9 @@ class ResultStoreFeed:
         conn = await asyncpg.connect(self.dsn)
         try:
             await conn.add_listener(NOTIFY_CHANNEL, self._on_notify)
+            # a connection the server drops hears no NOTIFY again: read at once (which fails, and
+            # ``run`` reconnects) rather than at the next idle refresh, up to 10 s later
+            conn.add_termination_listener(lambda _: self.changed.set())
             log.info("live dashboard: listening on %s", NOTIFY_CHANNEL)
             while True:
                 self.changed.clear()
@@ -203,7 +221,8 @@ class ResultStoreFeed:
         admin = None
         while True:
             try:
-                admin = admin or AdminClient(self.kafka_config)
+                if admin is None:  # (not "admin or ...": a client with nothing queued is falsy, len() 0)
+                    admin = AdminClient(self.kafka_config)
                 self.kafka = await asyncio.to_thread(log_bounds, admin, list(self.stored), KAFKA_POLL_TIMEOUT_SECONDS)
                 if self.kafka_state != "on":
                     log.info("live dashboard: Kafka's offsets read: staleness judged")
@@ -310,6 +329,7 @@ def create_app(*, dsn: str | None = None) -> FastAPI:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await app.state.feed.close()
 
     app = FastAPI(title="logstream live statistics", lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url=None)

@@ -86,6 +86,27 @@ class HealthSettings:
 
 
 @dataclass(frozen=True)
+class ResultRetention:
+    """How many days the result store keeps rows of its growing tables (None: for ever); the
+    result_store_retention DAG deletes older ones every day."""
+
+    # the flush audit trail and the pane closes (a row per flush / per pane and partition): the page and
+    # the health checks read their last hour; the newest row of each partition is kept whatever its age
+    flushes_days: float | None = 7
+    pane_closes_days: float | None = 7
+    # the counts per pane (totals, Configuration IDs, hosts): what reconcile compares with the reports;
+    # an hour older than this is not reconciled (said in reconcile's task log)
+    panes_days: float | None = 90
+    bad_records_days: float | None = 90
+
+    def __post_init__(self) -> None:
+        for name in ("flushes_days", "pane_closes_days", "panes_days", "bad_records_days"):
+            days = getattr(self, name)
+            if days is not None and (isinstance(days, bool) or not isinstance(days, (int, float)) or days <= 0):
+                raise ValueError(f"results_retention.{name} must be a number of days above 0, or null: {days!r}")
+
+
+@dataclass(frozen=True)
 class FlumeHost:
     """A front-end host: its L1 agent tails ``log_dir`` and files every line under ``topic``."""
 
@@ -148,6 +169,7 @@ class PipelineConfig:
     consumer: ConsumerSettings = field(default_factory=ConsumerSettings)
     flume: FlumeSettings = field(default_factory=FlumeSettings)
     health: HealthSettings = field(default_factory=HealthSettings)
+    results_retention: ResultRetention = field(default_factory=ResultRetention)
 
 
 def load_pipeline_config(path: Path | str | None = None) -> PipelineConfig:
@@ -166,6 +188,7 @@ def load_pipeline_config(path: Path | str | None = None) -> PipelineConfig:
         consumer=ConsumerSettings(**(raw.get("consumer") or {})),
         flume=_flume_settings(raw.get("flume") or {}),
         health=HealthSettings(**(raw.get("health") or {})),
+        results_retention=ResultRetention(**(raw.get("results_retention") or {})),
     )
     _validate(config, path)
     return config

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from airflow.providers.postgres.hooks.postgres import PostgresHook
 from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowException
+from airflow.sdk.exceptions import AirflowException, AirflowSkipException
 
 from hooks.hiveserver2 import BoundedHiveServer2Hook
+from logstream.log_hours.hours import parse_hour_key
+from logstream.pipeline_config import load_pipeline_config
 from logstream.results import schema
 from logstream.reconciliation.online_offline import (
     DIFFERENT,
@@ -61,7 +64,7 @@ class ReconcileHoursOperator(BaseOperator):
     def execute(self, context) -> list[str]:
         hive = BoundedHiveServer2Hook(hiveserver2_conn_id=self.hiveserver2_conn_id)
         results = PostgresHook(postgres_conn_id=self.results_conn_id)
-        keys = sorted(self.hours) if self.hours else run_hours(context, self.topic)
+        keys = self._within_retention(results, sorted(self.hours) if self.hours else run_hours(context, self.topic))
         summaries, differing = [], []
         connection = results.get_conn()
         try:
@@ -84,3 +87,22 @@ class ReconcileHoursOperator(BaseOperator):
         if differing:
             raise ReconciliationMismatch("online and offline counts differ:\n" + "\n".join(differing))
         return summaries
+
+    def _within_retention(self, results: PostgresHook, keys: list[str]) -> list[str]:
+        """The hours whose online counts the result store still keeps (``results_retention.panes_days``
+        by the database's clock, which its retention deletes by); the others are named in the log, and
+        a run with none left is skipped rather than reported as differing."""
+        days = load_pipeline_config().results_retention.panes_days
+        if days is None or not keys:
+            return keys
+        [(now,)] = results.get_records("SELECT now()")
+        kept_from = now - timedelta(days=days)
+        retired = [key for key in keys if parse_hour_key(key) < kept_from]
+        if retired:
+            self.log.warning("%s: the online counts of %s are past the result store's retention (%g days, "
+                             "results_retention.panes_days): not reconciled", self.topic, ", ".join(retired), days)
+        kept = [key for key in keys if key not in retired]
+        if not kept:
+            raise AirflowSkipException(f"{self.topic}: every hour of the run ({', '.join(retired)}) is older than the "
+                                       f"result store's retention of online counts ({days:g} days): nothing to reconcile")
+        return kept

@@ -325,3 +325,22 @@ class StormDaemonsHealthOperator(BaseOperator):
         if problems:
             raise AirflowException("; ".join(problems))
         return {"supervisors": len(summary.supervisors), "slots": slots, "slots_used": used}
+
+
+class ResultStoreRetentionOperator(BaseOperator):
+    """Delete the result store's rows older than ``include/pipeline.yaml``'s ``results_retention``
+    (``ResultStore.apply_retention``: in batches, the newest flush and pane close of each partition
+    kept), logging the rows deleted and the rate as it goes; returns table -> rows deleted."""
+
+    def __init__(self, *, results_conn_id: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.results_conn_id = results_conn_id or configured_results_conn_id()
+
+    def execute(self, context: Any) -> dict[str, int]:
+        retention = load_pipeline_config().results_retention
+        self.log.info("keeping (days; None: for ever): %s", retention)
+        store = open_store(results_dsn(self.results_conn_id))
+        try:
+            return store.apply_retention(retention, say=self.log.info)
+        finally:
+            store.close()

@@ -110,6 +110,40 @@ def test_a_feed_task_that_dies_of_anything_is_started_again_with_its_traceback_l
     assert [r.exc_info[0] for r in records] == [KeyError, RuntimeError]
 
 
+def test_a_snapshot_request_is_answered_after_the_result_stores_connections_were_dropped(session, results, stack):
+    """The requests' pooled connections killed by the server (as a restart of it would): the next
+    request is answered all the same, on a new connection."""
+    import psycopg2
+
+    from logstream.stack.postgres import reader_and_password
+
+    results.commit(entries(minute(utc_now()), 4))
+    token = session.login("operator")
+    assert session.get("/live/api/snapshot", token)[0] == 200
+    reader, _ = reader_and_password(stack.config, "logstream")
+    admin = psycopg2.connect(stack.service("postgres").dsn())
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cur:
+            cur.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = %s", (reader,))
+            assert cur.fetchone()[0] >= 1  # the pool's idle connection at least (and the listener's)
+    finally:
+        admin.close()
+    status, body = session.get("/live/api/snapshot", token)
+    assert status == 200, body
+    assert topic_of(json.loads(body), results.topic)["top_hosts"] == results.top_hosts()
+
+    # the listener lost its connection too: it is back, and a commit is pushed again
+    async def pushed_again() -> None:
+        async with session.feed(token) as ws:
+            await next_snapshot(ws, 30)
+            await asyncio.to_thread(results.commit, entries(minute(utc_now()), 5, host_base=2))
+            expected = results.top_hosts()
+            await until_topic(ws, results.topic, lambda t: t["top_hosts"] == expected, 30)
+
+    asyncio.run(pushed_again())
+
+
 def test_every_client_gets_each_commit_within_a_second(session, results):
     token = session.login("operator")
     pane = minute(utc_now())

@@ -65,6 +65,7 @@ CREATE TABLE online_flushes (
     committed_at TIMESTAMP WITH TIME ZONE DEFAULT SYSTIMESTAMP NOT NULL,
     PRIMARY KEY (topology, topic, partition, first_offset)
 );
+CREATE INDEX online_flushes_by_topic ON online_flushes (topic, committed_at);
 CREATE TABLE online_pane_closes (
     topology          VARCHAR2(249)            NOT NULL,
     topic             VARCHAR2(249)            NOT NULL,

@@ -72,6 +72,9 @@ ALTER TABLE online_offsets ADD COLUMN IF NOT EXISTS line_ranges text;
 -- Of a flush's records, how many arrived after their pane's allowed lateness (expired): the health
 -- check's share of them over a window tells frozen statistics (every record expired) from a quiet hour.
 ALTER TABLE online_flushes ADD COLUMN IF NOT EXISTS expired bigint;
+-- The flushes of a topic by time: the dashboard's "records/s", "last update" and newest topology, and
+-- the health check's recent flushes, read a topic's newest rows without reading the whole trail.
+CREATE INDEX IF NOT EXISTS online_flushes_by_topic ON online_flushes (topic, committed_at);
 -- Offsets the topology could not read because Kafka's retention deleted them first: the spout moved
 -- the partition's stored offset on to the log start and counted [from_offset, to_offset) as lost.
 CREATE TABLE IF NOT EXISTS online_retention_losses (

@@ -37,28 +37,47 @@ SERIES_KEYS = ("host", "config_id")
 # ties are broken by name in byte order, not by the database's locale, so the order is the same anywhere
 _BYTEWISE = {"host": ' COLLATE "C"'}
 
-_NEWEST = f"SELECT topic, max(pane_start) AS newest FROM {PANE_TOTALS} GROUP BY topic"
+# Every query but _TOPICS is of the topics in $1 (text[]), one index lookup per topic: the tables
+# grow by a row per flush and partition (online_flushes) or per pane and key, and a read that scanned
+# them whole took 1.2 s over two days of history (bench/live_view_bench.py).
+
+def _distinct_topics(table: str) -> str:
+    """The topics of ``table`` by a walk down its index that leads with ``topic`` (one lookup per
+    topic, where SELECT DISTINCT would read every row)."""
+    return f"""
+SELECT topic FROM (
+    WITH RECURSIVE walk AS (
+        SELECT min(topic) AS topic FROM {table}
+        UNION ALL
+        SELECT (SELECT min(topic) FROM {table} WHERE topic > walk.topic) FROM walk WHERE walk.topic IS NOT NULL
+    ) SELECT topic FROM walk WHERE topic IS NOT NULL
+) {table}_topics"""
+
 
 _TOPICS = f"""
-SELECT topic FROM {PANE_TOTALS} UNION SELECT topic FROM {FLUSHES} UNION SELECT topic FROM {BAD_RECORDS}
+{_distinct_topics(PANE_TOTALS)} UNION {_distinct_topics(FLUSHES)} UNION {_distinct_topics(BAD_RECORDS)}
 ORDER BY topic
 """
 
+_NEWEST = f"""
+SELECT t.topic, (SELECT max(pane_start) FROM {PANE_TOTALS} p WHERE p.topic = t.topic) AS newest
+FROM unnest($1::text[]) AS t(topic)"""
+
 _FLUSHES = f"""
-SELECT topic,
-       coalesce(sum(records) FILTER (WHERE committed_at > now() - make_interval(secs => {RATE_SECONDS})), 0)::bigint
-           AS recent_records,
-       max(committed_at) AS last_update
-FROM {FLUSHES} GROUP BY topic
+SELECT t.topic,
+       (SELECT coalesce(sum(records), 0)::bigint FROM {FLUSHES} f
+        WHERE f.topic = t.topic AND f.committed_at > now() - make_interval(secs => {RATE_SECONDS})) AS recent_records,
+       (SELECT max(committed_at) FROM {FLUSHES} f WHERE f.topic = t.topic) AS last_update
+FROM unnest($1::text[]) AS t(topic)
 """
 
 
 # the offsets of the topology that committed the topic's newest flush (not of a topology gone since,
 # nor of the topic before it was made again, whose offsets could hide records waiting now)
 _NEXT_OFFSETS = f"""
-SELECT o.topic, o.partition, o.next_offset FROM {OFFSETS} o
-JOIN (SELECT DISTINCT ON (topic) topic, topology FROM {FLUSHES} ORDER BY topic, committed_at DESC) newest
-  ON newest.topic = o.topic AND newest.topology = o.topology
+SELECT o.topic, o.partition, o.next_offset FROM unnest($1::text[]) AS t(topic)
+CROSS JOIN LATERAL (SELECT topology FROM {FLUSHES} f WHERE f.topic = t.topic ORDER BY committed_at DESC LIMIT 1) newest
+JOIN {OFFSETS} o ON o.topic = t.topic AND o.topology = newest.topology
 """
 
 
@@ -85,7 +104,7 @@ GROUP BY t.topic, n.newest
 
 _MALFORMED = f"""
 SELECT topic, reason, sum(records)::bigint AS records FROM {BAD_RECORDS}
-WHERE minute > now() - make_interval(mins => 60)
+WHERE topic = ANY($1::text[]) AND minute > now() - make_interval(mins => 60)
 GROUP BY topic, reason ORDER BY topic, records DESC, reason COLLATE "C"
 """
 
@@ -115,7 +134,7 @@ ORDER BY h.topic, b.rank
 
 _MALFORMED_MINUTES = f"""
 SELECT topic, reason, minute, records FROM {BAD_RECORDS}
-WHERE minute > now() - make_interval(mins => {HOUR_PANES})
+WHERE topic = ANY($1::text[]) AND minute > now() - make_interval(mins => {HOUR_PANES})
 ORDER BY topic, reason COLLATE "C"
 """
 
@@ -129,22 +148,23 @@ async def read_snapshot(conn: Any) -> dict[str, Any]:
     async with conn.transaction(isolation="repeatable_read", readonly=True):
         now = await conn.fetchval("SELECT now()")
         topics = {row["topic"]: _empty_topic(row["topic"]) for row in await conn.fetch(_TOPICS)}
-        for row in await conn.fetch(_FLUSHES):
+        names = list(topics)
+        for row in await conn.fetch(_FLUSHES, names):
             topics[row["topic"]]["records_per_second"] = round(row["recent_records"] / RATE_SECONDS, 2)
             topics[row["topic"]]["last_update"] = _iso(row["last_update"])
-        for row in await conn.fetch(_top(PANE_HOST_COUNTS, "host", 5, TOP_HOSTS)):
+        for row in await conn.fetch(_top(PANE_HOST_COUNTS, "host", 5, TOP_HOSTS), names):
             topics[row["topic"]]["top_hosts"].append({"host": row["key"], "records": row["records"]})
-        for row in await conn.fetch(_top(PANE_CONFIG_COUNTS, "config_id", 60, TOP_CONFIGS)):
+        for row in await conn.fetch(_top(PANE_CONFIG_COUNTS, "config_id", 60, TOP_CONFIGS), names):
             topics[row["topic"]]["configs_last_hour"].append({"config_id": row["key"], "records": row["records"]})
-        for row in await conn.fetch(_LATE):
+        for row in await conn.fetch(_LATE, names):
             topics[row["topic"]]["newest_pane"] = _iso(row["newest"])
             topics[row["topic"]]["late"] = {"late": row["late"], "expired": row["expired"]}
-        for row in await conn.fetch(_MALFORMED):
+        for row in await conn.fetch(_MALFORMED, names):
             topics[row["topic"]]["malformed"].append({"reason": row["reason"], "records": row["records"]})
-        for row in await conn.fetch(_NEXT_OFFSETS):
+        for row in await conn.fetch(_NEXT_OFFSETS, names):
             if row["topic"] in topics:
                 topics[row["topic"]]["next_offsets"][row["partition"]] = row["next_offset"]
-        await _read_history(conn, now, topics)
+        await _read_history(conn, now, topics, names)
     return {"generated_at": _iso(now), "topics": list(topics.values())}
 
 
@@ -152,17 +172,17 @@ def _hour_of_panes(newest: datetime) -> list[datetime]:
     return [newest - timedelta(seconds=PANE_SECONDS * back) for back in range(HOUR_PANES - 1, -1, -1)]
 
 
-async def _read_history(conn: Any, now: datetime, topics: dict[str, dict[str, Any]]) -> None:
+async def _read_history(conn: Any, now: datetime, topics: dict[str, dict[str, Any]], names: list[str]) -> None:
     """Every topic's ``history``: series over the panes of its last hour (and wall-clock minutes for
     malformed records, which have no event time), zero where nothing was counted."""
     totals: dict[str, dict[datetime, Any]] = {}
-    for row in await conn.fetch(_PANE_TOTALS):
+    for row in await conn.fetch(_PANE_TOTALS, names):
         totals.setdefault(row["topic"], {})[row["pane_start"]] = row
     stacked: dict[str, dict[int, dict[datetime, int]]] = {}
-    for row in await conn.fetch(_STACKED_CONFIGS):
+    for row in await conn.fetch(_STACKED_CONFIGS, names):
         stacked.setdefault(row["topic"], {}).setdefault(row["config_id"], {})[row["pane_start"]] = row["records"]
     malformed: dict[str, dict[str, dict[datetime, int]]] = {}
-    for row in await conn.fetch(_MALFORMED_MINUTES):
+    for row in await conn.fetch(_MALFORMED_MINUTES, names):
         malformed.setdefault(row["topic"], {}).setdefault(row["reason"], {})[row["minute"]] = row["records"]
     minutes = _hour_of_panes(now.replace(second=0, microsecond=0))
     for name, topic in topics.items():

@@ -19,6 +19,7 @@ BAD_RECORDS = "online_bad_records"
 OFFSETS = "online_offsets"
 FLUSHES = "online_flushes"
 RETENTION_LOSSES = "online_retention_losses"
+PANE_CLOSES = "online_pane_closes"
 NOTIFY_CHANNEL = "online_panes"
 
 PANE_SECONDS = 60

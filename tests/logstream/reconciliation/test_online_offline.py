@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import psycopg2
 import pytest
@@ -141,3 +141,18 @@ def test_both_paths_reconcile_and_a_changed_key_is_named(counted_both_ways, tmp_
         cur.execute("SELECT kind, key, online_records, offline_records FROM reconciliation_keys "
                     "WHERE topic = %s AND key = %s", (topic, host))
         assert cur.fetchall() == [("host", host, 0, per_host[host])]
+
+
+def test_an_hour_past_the_result_stores_retention_is_skipped_and_said_so(stack, tmp_path, unique_name):
+    """Its online counts are gone by design (results_retention.panes_days): no comparison, no mismatch."""
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from logstream.pipeline_config import load_pipeline_config
+
+    days = load_pipeline_config().results_retention.panes_days
+    old = hour_key(datetime.now(timezone.utc) - timedelta(days=days, hours=2))
+    operator = ReconcileHoursOperator(task_id="reconcile", topic=unique_name, database=unique_name,
+                                      reports_dir=str(tmp_path), hours=[old])
+    with pytest.raises(AirflowSkipException, match=rf"{unique_name}: every hour of the run \({old}\) is older than "
+                                                    rf"the result store's retention of online counts \({days:g} days\)"):
+        operator.execute({})
