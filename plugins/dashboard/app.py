@@ -2,7 +2,8 @@
 
 ``GET /`` the page, ``GET /static/<file>`` its script and style, ``GET /api/incidents`` the
 pipeline's open and recently closed incidents, ``GET /api/snapshot`` the numbers
-as JSON, ``GET /api/series?topic=T&host=H`` (or ``&config_id=C``) one host's or Configuration ID's
+as JSON, ``GET /api/storm`` the Storm topologies' figures from Nimbus, ``GET /api/flume`` the Flume
+agents' from their metrics, ``GET /api/series?topic=T&host=H`` (or ``&config_id=C``) one host's or Configuration ID's
 records per minute of the last hour and its share (the page's drill-down), ``/ws`` the push feed: a full snapshot on connect and after every committed flush, closed
 (1008) when the login ends; at most ``SOCKETS_PER_USER`` feeds per user. Every response carries a
 Content-Security-Policy (nothing but the page's own files; framed only by Airflow's own UI).
@@ -27,6 +28,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -57,6 +59,11 @@ STATIC_FILES = {"dashboard.js", "dashboard.css", "uPlot.iife.min.js", "uPlot.min
 IDLE_REFRESH_SECONDS = 10.0
 SEND_TIMEOUT_SECONDS = 10.0
 RECONNECT_SECONDS = 2.0
+STORM_CONN_ID = "storm_default"
+FLUME_CONN_ID = "flume_default"
+FLUME_READ_SECONDS = 5.0
+# Nimbus is asked at most this often, whatever the number of pages (they poll every 10 s)
+STORM_READ_SECONDS = 5.0
 # pooled connections of the HTTP reads (/api/snapshot, /api/series) per api-server process
 REQUEST_CONNECTIONS = 4
 # a feed task (the listener, Kafka's poller) that dies of anything unforeseen is started again after this
@@ -262,6 +269,101 @@ async def keep_running(name: str, task: Callable[[], Awaitable[None]], *, restar
         await asyncio.sleep(restart_seconds)
 
 
+class StormPanel:
+    """The Storm topologies' figures as Nimbus's Thrift API gives them (what operators open the Storm
+    UI for, which cannot run here), read in a thread at most every ``STORM_READ_SECONDS`` whatever the
+    number of pages: ``{"state": "on"|"failing"|"off", "error", "read_at", "topologies": [...]}``."""
+
+    def __init__(self, conn_id: str = STORM_CONN_ID) -> None:
+        self.conn_id = conn_id
+        self.lock = asyncio.Lock()
+        self.last: dict[str, Any] | None = None
+        self.read_at = 0.0
+
+    async def read(self) -> dict[str, Any]:
+        async with self.lock:
+            if self.last is None or time.monotonic() - self.read_at >= STORM_READ_SECONDS:
+                self.last = await asyncio.to_thread(self._read)
+                self.read_at = time.monotonic()
+            return self.last
+
+    def _read(self) -> dict[str, Any]:
+        from airflow.exceptions import AirflowNotFoundException
+
+        from hooks.storm_nimbus import StormNimbusHook
+
+        now = datetime.now(UTC).isoformat()
+        try:
+            nimbus = StormNimbusHook(storm_conn_id=self.conn_id).get_conn()
+        except AirflowNotFoundException:
+            return {"state": "off", "error": f"no connection {self.conn_id!r}", "read_at": now, "topologies": []}
+        try:
+            healths = nimbus.topologies()
+        except Exception as err:  # noqa: BLE001 - Nimbus down or answering nonsense: the page says so
+            log.warning("live dashboard: Nimbus not read: %s", err)
+            return {"state": "failing", "error": str(err), "read_at": now, "topologies": []}
+        return {"state": "on", "error": None, "read_at": now, "topologies": [_topology_figures(h) for h in healths]}
+
+
+class FlumePanel:
+    """Every Flume agent of the pipeline (``flume_default``'s deployment of ``pipeline.yaml``), read
+    from its ``/metrics`` at most every ``FLUME_READ_SECONDS``: events in and out (totals and rates
+    since the previous reading), channel fill, failed connections, an L1's failover events
+    (``logstream.flume.metrics.agent_figures``); an agent that does not answer is listed as down."""
+
+    def __init__(self, conn_id: str = FLUME_CONN_ID) -> None:
+        self.conn_id = conn_id
+        self.lock = asyncio.Lock()
+        self.last: dict[str, Any] | None = None
+        self.read_at = 0.0
+        self.previous: dict[str, Any] = {}  # agent -> its last AgentMetrics (for the rates)
+
+    async def read(self) -> dict[str, Any]:
+        async with self.lock:
+            if self.last is None or time.monotonic() - self.read_at >= FLUME_READ_SECONDS:
+                self.last = await asyncio.to_thread(self._read)
+                self.read_at = time.monotonic()
+            return self.last
+
+    def _read(self) -> dict[str, Any]:
+        from airflow.exceptions import AirflowNotFoundException
+
+        from hooks.flume_metrics import FlumeMetricsHook
+        from logstream.flume.metrics import agent_figures
+        from logstream.pipeline_config import load_pipeline_config
+
+        now = datetime.now(UTC).isoformat()
+        hook = FlumeMetricsHook(flume_conn_id=self.conn_id)
+        try:
+            tiers = hook.tiers(load_pipeline_config())
+            agents = tiers.agents
+        except AirflowNotFoundException:
+            return {"state": "off", "error": f"no connection {self.conn_id!r}", "read_at": now, "agents": []}
+        except Exception as err:  # noqa: BLE001 - a deployment that cannot be described: the page says so
+            log.warning("live dashboard: Flume agents not described: %s", err)
+            return {"state": "failing", "error": str(err), "read_at": now, "agents": []}
+        shown = []
+        for agent in agents:
+            metrics, why = hook.read(tiers, agent.name)
+            row = {"agent": agent.name, "tier": agent.tier, "up": metrics is not None, "error": why or None}
+            if metrics is not None:
+                row.update(agent_figures(metrics, primary_sink=agent.primary_sink, previous=self.previous.get(agent.name)))
+                self.previous[agent.name] = metrics
+            shown.append(row)
+        return {"state": "on", "error": None, "read_at": now, "agents": shown}
+
+
+def _topology_figures(health: Any) -> dict[str, Any]:
+    return {
+        "name": health.name, "status": health.status, "uptime_secs": health.uptime_secs, "workers": health.workers,
+        "executors": health.executors, "emitted": health.emitted, "acked": health.acked, "failed": health.failed,
+        "complete_latency_ms": round(health.complete_latency_ms, 1),
+        "components": [{"id": name, "executors": c.executors, "emitted": c.emitted, "acked": c.acked, "failed": c.failed,
+                        "capacity": None if c.capacity is None else round(c.capacity, 3)}
+                       for name, c in sorted(health.components.items()) if not name.startswith("__")],
+    }
+
+
 def _results_dsn() -> str:
     """The result store's read-only connection (``logstream_results_reader``; the writers'
     ``logstream_results`` with a warning where a deployment defines none) as asyncpg's URI, its
@@ -334,6 +436,8 @@ def create_app(*, dsn: str | None = None) -> FastAPI:
     app = FastAPI(title="logstream live statistics", lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url=None)
     app.state.sockets = {}  # user id -> open feeds
+    app.state.storm = StormPanel()
+    app.state.flume = FlumePanel()
 
     @app.middleware("http")
     async def security_headers(request, call_next):
@@ -365,6 +469,16 @@ def create_app(*, dsn: str | None = None) -> FastAPI:
         if found is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no counts for topic {topic!r}")
         return JSONResponse(found, headers={"Cache-Control": "no-store"})
+
+    @app.get("/api/storm")
+    async def storm(user: DashboardUserDep) -> JSONResponse:
+        """Every Storm topology's workers, executors, tuples and latency from Nimbus (``StormPanel``)."""
+        return JSONResponse(await app.state.storm.read(), headers={"Cache-Control": "no-store"})
+
+    @app.get("/api/flume")
+    async def flume(user: DashboardUserDep) -> JSONResponse:
+        """Every Flume agent's events in and out, channel fill and failovers (``FlumePanel``)."""
+        return JSONResponse(await app.state.flume.read(), headers={"Cache-Control": "no-store"})
 
     @app.get("/api/incidents")
     async def incidents(user: DashboardUserDep) -> JSONResponse:

@@ -11,48 +11,12 @@ import re
 from datetime import datetime, timedelta
 
 import psycopg2
-import pytest
 from online_results import PANE, Entry, OnlineResults, minute, utc_now
 from produced_and_landed import create_topic, produce_records
-from selenium import webdriver
+from dashboard_browser import WAIT_SECONDS, base_url, log_in
 from selenium.common.exceptions import StaleElementReferenceException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
-
-from logstream.stack.airflow import stack_passwords
-
-CHROME_FLAGS = ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1400,1100")
-WAIT_SECONDS = 90
-
-
-@pytest.fixture
-def browser():
-    options = webdriver.ChromeOptions()
-    for flag in CHROME_FLAGS:
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-    driver.set_page_load_timeout(WAIT_SECONDS)
-    yield driver
-    driver.quit()
-
-
-def base_url(stack) -> str:
-    return stack.service("airflow").url
-
-
-def log_in(driver, stack, user: str) -> None:
-    """Through Airflow's own login page, which the dashboard's nav entry redirects to."""
-    driver.get(f"{base_url(stack)}/plugin/live")
-    wait = WebDriverWait(driver, WAIT_SECONDS)
-    wait.until(lambda d: "/auth/login" in d.current_url and d.find_elements(By.NAME, "username"))
-    driver.find_element(By.NAME, "username").send_keys(user)
-    driver.find_element(By.NAME, "password").send_keys(stack_passwords(stack.config)[user])
-    driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    wait.until(lambda d: "/plugin/live" in d.current_url and d.find_elements(By.CSS_SELECTOR, "iframe[src$='/live/']"))
-    driver.switch_to.frame(driver.find_element(By.CSS_SELECTOR, "iframe[src$='/live/']"))
-
 
 def shown(driver, topic: str) -> dict | None:
     """What the page shows for ``topic``, read from the DOM (None while it has no section for it)."""

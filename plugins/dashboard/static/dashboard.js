@@ -308,6 +308,63 @@ function watchSilence() {
   }
 }
 
+// Storm's own figures per topology (what the Storm UI would show), from Nimbus through the server;
+// the panels (Storm, Flume) are read again every 10 s.
+const PANELS_EVERY_MS = 10000;
+
+function uptime(seconds) {
+  const h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60), s = seconds % 60;
+  return h ? `${h}h ${m}m` : m ? `${m}m ${s}s` : `${s}s`;
+}
+
+async function loadStorm() {
+  const summary = document.getElementById("storm-summary");
+  try {
+    const response = await fetch(`${location.pathname.replace(/\/?$/, "/")}api/storm`, {cache: "no-store"});
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    const storm = await response.json();
+    const count = (n) => n.toLocaleString("en-US");
+    fillRows(document.getElementById("storm-topologies"), storm.topologies,
+             (t) => [t.name, t.status, uptime(t.uptime_secs), t.workers, t.executors, count(t.emitted), count(t.acked),
+                     count(t.failed), t.complete_latency_ms.toFixed(1)]);
+    fillRows(document.getElementById("storm-components"),
+             storm.topologies.flatMap((t) => t.components.map((c) => ({topology: t.name, ...c}))),
+             (c) => [c.topology, c.id, c.executors, count(c.emitted), count(c.acked), count(c.failed),
+                     c.capacity == null ? "--" : c.capacity.toFixed(3)]);
+    summary.dataset.state = storm.state;
+    summary.textContent = storm.state === "on" ? `(${storm.topologies.length} running, read ${when(storm.read_at)})`
+      : storm.state === "off" ? `(not shown: ${storm.error})` : `(Nimbus not readable: ${storm.error})`;
+  } catch (error) {
+    summary.textContent = `(could not be read: ${error.message})`;
+  }
+  setTimeout(loadStorm, PANELS_EVERY_MS);
+}
+
+// Each Flume agent's events in and out, channel fill and failovers, from its metrics through the server.
+async function loadFlume() {
+  const summary = document.getElementById("flume-summary");
+  const figure = (n) => (n == null ? "--" : n.toLocaleString("en-US"));
+  try {
+    const response = await fetch(`${location.pathname.replace(/\/?$/, "/")}api/flume`, {cache: "no-store"});
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    const flume = await response.json();
+    fillRows(document.getElementById("flume-agents"), flume.agents,
+             (a) => a.up ? [a.agent, a.tier, "up", figure(a.events_in), figure(a.rate_in), figure(a.events_out),
+                            figure(a.rate_out), `${a.channel_fill_percent.toFixed(1)}%`, figure(a.connection_failures),
+                            figure(a.failover_events)]
+                         : [a.agent, a.tier, `down: ${a.error}`, "--", "--", "--", "--", "--", "--", "--"]);
+    const down = flume.agents.filter((a) => !a.up).length;
+    summary.dataset.state = flume.state;
+    summary.textContent = flume.state !== "on" ? `(not shown: ${flume.error})`
+      : `(${flume.agents.length - down} up${down ? `, ${down} down` : ""}, read ${when(flume.read_at)})`;
+  } catch (error) {
+    summary.textContent = `(could not be read: ${error.message})`;
+  }
+  setTimeout(loadFlume, PANELS_EVERY_MS);
+}
+
 connect();
 loadIncidents();
+loadStorm();
+loadFlume();
 setInterval(watchSilence, 1000);

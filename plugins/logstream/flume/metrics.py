@@ -59,3 +59,33 @@ def _number(value: str) -> float | None:
     except (TypeError, ValueError):
         return None
     return int(number) if number.is_integer() and "." not in str(value) else number
+
+
+def agent_figures(metrics: AgentMetrics, *, primary_sink: str | None = None,
+                  previous: AgentMetrics | None = None) -> dict[str, float | int | None]:
+    """What an operator reads an agent's metrics for: events in (its sources accepted) and out (its
+    sinks delivered), as totals and, against ``previous`` (an earlier reading of the same agent), as
+    rates (None without one, or when the counters went back: the agent restarted); its fullest
+    channel's fill; its sinks' failed connections; and for an L1 (``primary_sink``: the sink to the L2
+    it prefers) the events its other sinks delivered (sent on failover)."""
+    events_in = metrics.total("SOURCE", "EventAcceptedCount")
+    events_out = metrics.total("SINK", "EventDrainSuccessCount")
+
+    def rate(kind: str, counter: str, now: float) -> float | None:
+        if previous is None:
+            return None
+        seconds, before = metrics.read_at - previous.read_at, previous.total(kind, counter)
+        return round((now - before) / seconds, 1) if seconds > 0 and now >= before else None
+
+    sinks = metrics.of("SINK")
+    return {
+        "events_in": int(events_in),
+        "events_out": int(events_out),
+        "rate_in": rate("SOURCE", "EventAcceptedCount", events_in),
+        "rate_out": rate("SINK", "EventDrainSuccessCount", events_out),
+        "channel_fill_percent": max((c.get("ChannelFillPercentage", 0.0) for c in metrics.of("CHANNEL").values()),
+                                    default=0.0),
+        "connection_failures": int(metrics.total("SINK", "ConnectionFailedCount")),
+        "failover_events": None if primary_sink is None else int(sum(
+            counters.get("EventDrainSuccessCount", 0) for name, counters in sinks.items() if name != primary_sink)),
+    }

@@ -27,6 +27,9 @@ class ComponentStats:
     emitted: int
     acked: int
     failed: int
+    # a bolt's capacity as Storm computes it (the share of its time its executors spent executing over
+    # the last 10 minutes; near 1: it is the bottleneck); None for a spout
+    capacity: float | None = None
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,7 @@ class TopologyHealth:
     complete_latency_ms: float
     components: dict[str, ComponentStats]
     conf: dict[str, Any]
+    executors: int = 0
 
 
 class NimbusClient:
@@ -146,23 +150,36 @@ class NimbusClient:
         if topology_id is None:
             return None
         with self.client() as nimbus:
-            page = nimbus.getTopologyPageInfo(topology_id, ":all-time", False)
-        stats = page.topology_stats
-        components = {}
-        for component_id, agg in {**(page.id_to_spout_agg_stats or {}), **(page.id_to_bolt_agg_stats or {})}.items():
-            common = agg.common_stats
-            components[component_id] = ComponentStats(common.num_executors or 0, common.emitted or 0,
-                                                       common.acked or 0, common.failed or 0)
-        return TopologyHealth(
-            id=page.id,
-            name=page.name,
-            status=page.status,
-            uptime_secs=page.uptime_secs or 0,
-            workers=len(page.workers or []),
-            emitted=(stats.window_to_emitted or {}).get(":all-time", 0),
-            acked=(stats.window_to_acked or {}).get(":all-time", 0),
-            failed=(stats.window_to_failed or {}).get(":all-time", 0),
-            complete_latency_ms=(stats.window_to_complete_latencies_ms or {}).get(":all-time", 0.0),
-            components=components,
-            conf=json.loads(page.topology_conf or "{}"),
-        )
+            return _health(nimbus.getTopologyPageInfo(topology_id, ":all-time", False))
+
+    def topologies(self) -> list[TopologyHealth]:
+        """Every live topology's health, by name (one connection to Nimbus)."""
+        with self.client() as nimbus:
+            summaries = nimbus.getClusterInfo().topologies or []
+            return [_health(nimbus.getTopologyPageInfo(t.id, ":all-time", False))
+                    for t in sorted(summaries, key=lambda t: t.name)]
+
+
+def _health(page: Any) -> TopologyHealth:
+    stats = page.topology_stats
+    components = {}
+    for component_id, agg in {**(page.id_to_spout_agg_stats or {}), **(page.id_to_bolt_agg_stats or {})}.items():
+        common = agg.common_stats
+        bolt = agg.specific_stats.bolt if agg.specific_stats is not None and agg.specific_stats.bolt else None
+        components[component_id] = ComponentStats(common.num_executors or 0, common.emitted or 0,
+                                                   common.acked or 0, common.failed or 0,
+                                                   capacity=float(bolt.capacity or 0.0) if bolt is not None else None)
+    return TopologyHealth(
+        id=page.id,
+        name=page.name,
+        status=page.status,
+        uptime_secs=page.uptime_secs or 0,
+        workers=len(page.workers or []),
+        emitted=(stats.window_to_emitted or {}).get(":all-time", 0),
+        acked=(stats.window_to_acked or {}).get(":all-time", 0),
+        failed=(stats.window_to_failed or {}).get(":all-time", 0),
+        complete_latency_ms=(stats.window_to_complete_latencies_ms or {}).get(":all-time", 0.0),
+        components=components,
+        conf=json.loads(page.topology_conf or "{}"),
+        executors=page.num_executors or 0,
+    )
