@@ -41,3 +41,13 @@ def log_in(driver, stack, user: str) -> None:
     driver.switch_to.frame(driver.find_element(By.CSS_SELECTOR, "iframe[src$='/live/']"))
 
 
+
+
+def save_screenshot(driver, stack, element, name: str, what: str) -> None:
+    """``element`` scrolled into view, the whole Airflow UI saved under the stack's screenshots folder."""
+    driver.execute_script("arguments[0].scrollIntoView()", element)
+    driver.switch_to.default_content()
+    screenshot = stack.config.home / "screenshots" / name
+    screenshot.parent.mkdir(parents=True, exist_ok=True)
+    assert driver.save_screenshot(str(screenshot))
+    print(f"screenshot of {what}: {screenshot}")

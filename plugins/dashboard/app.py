@@ -61,9 +61,8 @@ SEND_TIMEOUT_SECONDS = 10.0
 RECONNECT_SECONDS = 2.0
 STORM_CONN_ID = "storm_default"
 FLUME_CONN_ID = "flume_default"
-FLUME_READ_SECONDS = 5.0
-# Nimbus is asked at most this often, whatever the number of pages (they poll every 10 s)
-STORM_READ_SECONDS = 5.0
+# Nimbus and the Flume agents are asked at most this often, whatever the number of pages (they poll every 10 s)
+PANEL_READ_SECONDS = 5.0
 # pooled connections of the HTTP reads (/api/snapshot, /api/series) per api-server process
 REQUEST_CONNECTIONS = 4
 # a feed task (the listener, Kafka's poller) that dies of anything unforeseen is started again after this
@@ -269,12 +268,11 @@ async def keep_running(name: str, task: Callable[[], Awaitable[None]], *, restar
         await asyncio.sleep(restart_seconds)
 
 
-class StormPanel:
-    """The Storm topologies' figures as Nimbus's Thrift API gives them (what operators open the Storm
-    UI for, which cannot run here), read in a thread at most every ``STORM_READ_SECONDS`` whatever the
-    number of pages: ``{"state": "on"|"failing"|"off", "error", "read_at", "topologies": [...]}``."""
+class Panel:
+    """A panel read in a thread (``_read``: blocking clients) at most every ``PANEL_READ_SECONDS``
+    whatever the number of pages asking: the last answer is kept and given to all of them."""
 
-    def __init__(self, conn_id: str = STORM_CONN_ID) -> None:
+    def __init__(self, conn_id: str) -> None:
         self.conn_id = conn_id
         self.lock = asyncio.Lock()
         self.last: dict[str, Any] | None = None
@@ -282,10 +280,21 @@ class StormPanel:
 
     async def read(self) -> dict[str, Any]:
         async with self.lock:
-            if self.last is None or time.monotonic() - self.read_at >= STORM_READ_SECONDS:
+            if self.last is None or time.monotonic() - self.read_at >= PANEL_READ_SECONDS:
                 self.last = await asyncio.to_thread(self._read)
                 self.read_at = time.monotonic()
             return self.last
+
+    def _read(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+class StormPanel(Panel):
+    """The Storm topologies' figures as Nimbus's Thrift API gives them (what operators open the Storm
+    UI for, which cannot run here): ``{"state": "on"|"failing"|"off", "error", "read_at", "topologies"}``."""
+
+    def __init__(self, conn_id: str = STORM_CONN_ID) -> None:
+        super().__init__(conn_id)
 
     def _read(self) -> dict[str, Any]:
         from airflow.exceptions import AirflowNotFoundException
@@ -305,25 +314,15 @@ class StormPanel:
         return {"state": "on", "error": None, "read_at": now, "topologies": [_topology_figures(h) for h in healths]}
 
 
-class FlumePanel:
+class FlumePanel(Panel):
     """Every Flume agent of the pipeline (``flume_default``'s deployment of ``pipeline.yaml``), read
-    from its ``/metrics`` at most every ``FLUME_READ_SECONDS``: events in and out (totals and rates
-    since the previous reading), channel fill, failed connections, an L1's failover events
-    (``logstream.flume.metrics.agent_figures``); an agent that does not answer is listed as down."""
+    from its ``/metrics``: events in and out (totals and rates since the previous reading), channel
+    fill, failed connections, an L1's failover events (``logstream.flume.metrics.agent_figures``); an
+    agent that does not answer is listed as down."""
 
     def __init__(self, conn_id: str = FLUME_CONN_ID) -> None:
-        self.conn_id = conn_id
-        self.lock = asyncio.Lock()
-        self.last: dict[str, Any] | None = None
-        self.read_at = 0.0
+        super().__init__(conn_id)
         self.previous: dict[str, Any] = {}  # agent -> its last AgentMetrics (for the rates)
-
-    async def read(self) -> dict[str, Any]:
-        async with self.lock:
-            if self.last is None or time.monotonic() - self.read_at >= FLUME_READ_SECONDS:
-                self.last = await asyncio.to_thread(self._read)
-                self.read_at = time.monotonic()
-            return self.last
 
     def _read(self) -> dict[str, Any]:
         from airflow.exceptions import AirflowNotFoundException

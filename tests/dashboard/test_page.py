@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 import psycopg2
 from online_results import PANE, Entry, OnlineResults, minute, utc_now
 from produced_and_landed import create_topic, produce_records
-from dashboard_browser import WAIT_SECONDS, base_url, log_in
+from dashboard_browser import WAIT_SECONDS, base_url, log_in, save_screenshot
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
@@ -109,12 +109,7 @@ def test_the_operator_sees_the_databases_numbers_change_live(stack, browser, res
     assert second["top_hosts"] != first["top_hosts"]
 
     section = browser.find_element(By.CSS_SELECTOR, f"section[data-topic='{results.topic}']")
-    browser.execute_script("arguments[0].scrollIntoView()", section)
-    browser.switch_to.default_content()
-    screenshot = stack.config.home / "screenshots" / "live-dashboard.png"
-    screenshot.parent.mkdir(parents=True, exist_ok=True)
-    assert browser.save_screenshot(str(screenshot))
-    print(f"screenshot of the live dashboard inside the Airflow UI: {screenshot}")
+    save_screenshot(browser, stack, section, "live-dashboard.png", "the live dashboard inside the Airflow UI")
 
 
 def test_the_operator_sees_the_open_incidents_each_linked_to_its_dag(stack, browser, unique_name):
@@ -302,9 +297,4 @@ def test_the_charts_draw_the_tests_counts_and_a_click_shows_one_hosts_or_configu
         assert float(share.get_attribute("data-share")) == want["share"]
         assert drill["data"][0] == epoch_seconds(want["panes"]) and drill["painted"] > 200
 
-    browser.execute_script("arguments[0].scrollIntoView()", section)
-    browser.switch_to.default_content()
-    screenshot = stack.config.home / "screenshots" / "live-dashboard-charts.png"
-    screenshot.parent.mkdir(parents=True, exist_ok=True)
-    assert browser.save_screenshot(str(screenshot))
-    print(f"screenshot of the live dashboard's charts: {screenshot}")
+    save_screenshot(browser, stack, section, "live-dashboard-charts.png", "the live dashboard's charts")

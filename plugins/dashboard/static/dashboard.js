@@ -251,6 +251,13 @@ function render(snapshot) {
   pushedAt.dataset.at = snapshot.generated_at || "";
 }
 
+// GET one of the page's own JSON routes (relative to the page); an HTTP error is thrown.
+async function getJson(path) {
+  const response = await fetch(`${location.pathname.replace(/\/?$/, "/")}${path}`, {cache: "no-store"});
+  if (!response.ok) throw new Error(`HTTP ${response.status}`);
+  return response.json();
+}
+
 // The pipeline's incidents (open and closed lately), each linked to its DAG in the Airflow UI.
 const INCIDENTS_EVERY_MS = 30000;
 
@@ -278,9 +285,7 @@ function incidentRows(table, incidents, cells) {
 async function loadIncidents() {
   const summary = document.getElementById("incidents-summary");
   try {
-    const response = await fetch(`${location.pathname.replace(/\/?$/, "/")}api/incidents`, {cache: "no-store"});
-    if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    const incidents = await response.json();
+    const incidents = await getJson("api/incidents");
     incidentRows(document.getElementById("open-incidents"), incidents.open,
                  (i) => [dagLink(i), when(i.opened), i.error]);
     incidentRows(document.getElementById("recent-incidents"), incidents.recent,
@@ -320,9 +325,7 @@ function uptime(seconds) {
 async function loadStorm() {
   const summary = document.getElementById("storm-summary");
   try {
-    const response = await fetch(`${location.pathname.replace(/\/?$/, "/")}api/storm`, {cache: "no-store"});
-    if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    const storm = await response.json();
+    const storm = await getJson("api/storm");
     const count = (n) => n.toLocaleString("en-US");
     fillRows(document.getElementById("storm-topologies"), storm.topologies,
              (t) => [t.name, t.status, uptime(t.uptime_secs), t.workers, t.executors, count(t.emitted), count(t.acked),
@@ -345,9 +348,7 @@ async function loadFlume() {
   const summary = document.getElementById("flume-summary");
   const figure = (n) => (n == null ? "--" : n.toLocaleString("en-US"));
   try {
-    const response = await fetch(`${location.pathname.replace(/\/?$/, "/")}api/flume`, {cache: "no-store"});
-    if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    const flume = await response.json();
+    const flume = await getJson("api/flume");
     fillRows(document.getElementById("flume-agents"), flume.agents,
              (a) => a.up ? [a.agent, a.tier, "up", figure(a.events_in), figure(a.rate_in), figure(a.events_out),
                             figure(a.rate_out), `${a.channel_fill_percent.toFixed(1)}%`, figure(a.connection_failures),
