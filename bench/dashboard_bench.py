@@ -28,6 +28,7 @@ import psycopg2
 from websockets.asyncio.client import connect
 
 from logstream.results import schema
+from logstream.results.store import ensure_schema
 from logstream.stack.airflow import OPERATOR, stack_passwords
 from logstream.stack.config import StackConfig
 from logstream.stack.postgres import Postgres
@@ -71,8 +72,7 @@ class Writer:
 
     def __enter__(self) -> Writer:
         self.conn = psycopg2.connect(self.dsn)
-        with self.conn, self.conn.cursor() as cur:
-            cur.execute(schema.ddl())
+        ensure_schema(self.conn)
         return self
 
     def __exit__(self, *exc: object) -> None:

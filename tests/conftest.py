@@ -144,3 +144,22 @@ def results(stack, unique_name):
     online.create_tables()
     yield online
     online.delete()
+
+
+@pytest.fixture
+def scratch_dsn(stack, unique_name):
+    """A PostgreSQL database of the test's own on the stack's server (dropped afterwards), for what
+    must not touch the shared result store: its retention, its schema's first run."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg2
+
+    superuser = stack.service("postgres").dsn()
+    admin = psycopg2.connect(superuser)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{unique_name}"')
+    yield urlunsplit(urlsplit(superuser)._replace(path=f"/{unique_name}"))
+    with admin.cursor() as cur:
+        cur.execute(f'DROP DATABASE "{unique_name}" WITH (FORCE)')
+    admin.close()

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 import psycopg2
 
 from logstream.results import schema
+from logstream.results.store import ensure_schema
 
 TOPOLOGY = "security_stats_test"
 PANE = timedelta(seconds=schema.PANE_SECONDS)
@@ -38,9 +39,11 @@ class OnlineResults:
     next_offset: int = 0
 
     def create_tables(self) -> None:
-        with psycopg2.connect(self.dsn) as conn, conn.cursor() as cur:
-            cur.execute(schema.ddl())
-        conn.close()
+        conn = psycopg2.connect(self.dsn)
+        try:
+            ensure_schema(conn)
+        finally:
+            conn.close()
 
     def delete(self) -> None:
         """Remove the topic's rows again (the result store outlives the test session)."""

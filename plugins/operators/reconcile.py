@@ -13,14 +13,13 @@ from airflow.sdk.exceptions import AirflowException, AirflowSkipException
 from hooks.hiveserver2 import BoundedHiveServer2Hook
 from logstream.log_hours.hours import parse_hour_key
 from logstream.pipeline_config import load_pipeline_config
-from logstream.results import schema
+from logstream.results.store import ensure_schema
 from logstream.reconciliation.online_offline import (
     DIFFERENT,
     offline_hour_counts,
     online_hour_counts,
     reconcile_hour,
     save_reconciliation,
-    transaction,
 )
 from logstream.reconciliation.reconciliation_files import write_reconciliation_files
 from operators.storm_topology import RESULTS_CONN_ID
@@ -68,8 +67,7 @@ class ReconcileHoursOperator(BaseOperator):
         summaries, differing = [], []
         connection = results.get_conn()
         try:
-            with transaction(connection) as cursor:
-                cursor.execute(schema.ddl())  # idempotent: the reconciliation's tables may not exist yet
+            ensure_schema(connection, say=self.log.info)  # the reconciliation's tables may not exist yet
             for key in keys:
                 offline = offline_hour_counts(hive.get_records, self.database, self.topic, key)
                 if offline is None:

@@ -271,6 +271,7 @@ def test_the_charts_draw_the_tests_counts_and_a_click_shows_one_hosts_or_configu
     assert all(charts[name]["painted"] > 500 for name in ("records", "window", "malformed")), charts
 
     section = browser.find_element(By.CSS_SELECTOR, f"section[data-topic='{results.topic}']")
+    assert not section.find_element(By.CSS_SELECTOR, ".no-panes").is_displayed()
     hour_total = sum(results.history()["records"])
     for row in section.find_elements(By.CSS_SELECTOR, ".configs tbody tr"):
         config, records, share = (td.text for td in row.find_elements(By.TAG_NAME, "td"))
@@ -298,3 +299,43 @@ def test_the_charts_draw_the_tests_counts_and_a_click_shows_one_hosts_or_configu
         assert drill["data"][0] == epoch_seconds(want["panes"]) and drill["painted"] > 200
 
     save_screenshot(browser, stack, section, "live-dashboard-charts.png", "the live dashboard's charts")
+
+
+def test_the_page_says_so_and_stops_when_its_login_expires(stack, browser, results):
+    """A login that ends 20 s after the page opened (a token re-signed with that expiry, set as the
+    UI's cookie): the page is live, then the server closes the feed at the expiry and the page says
+    why and asks for a new login, without trying again."""
+    import time
+
+    from dashboard_session import DashboardSession, resigned
+
+    flush(results, minute(utc_now()), 5)
+    token = resigned(DashboardSession(stack.config).login("operator"), exp=int(time.time()) + 20)
+    browser.get(f"{base_url(stack)}/auth/login")
+    browser.add_cookie({"name": "_token", "value": token, "path": "/"})
+    browser.get(f"{base_url(stack)}/live/")
+    connection = browser.find_element(By.ID, "connection")
+    WebDriverWait(browser, 15, poll_frequency=0.2).until(lambda d: connection.text == "live")
+    refusal = browser.find_element(By.ID, "refusal")
+    assert not refusal.is_displayed()
+    WebDriverWait(browser, 40, poll_frequency=0.2).until(lambda d: refusal.is_displayed())
+    assert refusal.text == ("The server closed the live feed: login expired: log in to Airflow again. "
+                            "Log in to Airflow again, then reload this page.")
+    assert connection.text == "refused" and connection.get_attribute("data-state") == "refused"
+
+
+def test_a_topic_with_only_bad_records_says_it_has_no_panes_and_charts_its_bad_records(stack, browser, results):
+    results.commit([], malformed={(minute(utc_now()), "not_utf8"): 4})
+    log_in(browser, stack, "operator")
+
+    def section(d):
+        found = d.find_elements(By.CSS_SELECTOR, f"section[data-topic='{results.topic}']")
+        charts = chart_state(d, results.topic)
+        return found[0] if found and charts and charts.get("malformed", {}).get("data", [[]])[1:] else False
+
+    shown = WebDriverWait(browser, WAIT_SECONDS, poll_frequency=0.5).until(section)
+    assert shown.find_element(By.CSS_SELECTOR, ".no-panes").text == (
+        "No valid record counted for this topic yet: its records and window charts start with its first pane.")
+    assert [f.is_displayed() for f in shown.find_elements(By.CSS_SELECTOR, ".pane-chart")] == [False, False]
+    malformed = chart_state(browser, results.topic)["malformed"]
+    assert malformed["labels"] == ["minute (UTC)", "not_utf8"] and sum(malformed["data"][1]) == 4

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
 import psycopg2
 import pytest
@@ -79,19 +79,6 @@ def left(dsn: str) -> dict[str, set]:
             found[table] = {row[0] for row in cur.fetchall()}
     conn.close()
     return found
-
-
-@pytest.fixture
-def scratch_dsn(stack, unique_name):
-    superuser = stack.service("postgres").dsn()
-    admin = psycopg2.connect(superuser)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{unique_name}"')
-    yield urlunsplit(urlsplit(superuser)._replace(path=f"/{unique_name}"))
-    with admin.cursor() as cur:
-        cur.execute(f'DROP DATABASE "{unique_name}" WITH (FORCE)')
-    admin.close()
 
 
 def test_the_task_deletes_what_is_older_than_the_pipelines_retention_and_keeps_each_partitions_newest(

@@ -158,3 +158,11 @@ CREATE TABLE IF NOT EXISTS reconciliation_keys (
     offline_records bigint      NOT NULL,
     PRIMARY KEY (topic, hour_start, kind, key)
 );
+
+-- Which version of this file last ran (its sha256): logstream.results.store.ensure_schema runs the file
+-- only when its version is not here, so the ALTERs above (each an ACCESS EXCLUSIVE lock) do not run
+-- on every deploy and reconcile, where they deadlocked with the dashboard's reads of several tables.
+CREATE TABLE IF NOT EXISTS online_schema_versions (
+    digest     text        PRIMARY KEY,
+    applied_at timestamptz NOT NULL DEFAULT now()
+);

@@ -225,6 +225,9 @@ function render(snapshot) {
              (c) => [c.config_id, c.records, hourRecords ? percent(c.records / hourRecords) : "--"],
              (c) => drill(topic.topic, section, "config_id", c.config_id));
     fillRows(section.querySelector(".malformed"), topic.malformed, (m) => [m.reason, m.records]);
+    const counted = topic.history.panes.length > 0;
+    section.querySelector(".no-panes").hidden = counted;
+    for (const figure of section.querySelectorAll(".pane-chart")) figure.hidden = !counted;
     return [section, topic, charts];
   });
   // sections in the snapshot's order; a topic gone from it loses its section and charts

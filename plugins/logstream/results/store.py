@@ -342,9 +342,7 @@ class PostgresResultStore(ResultStore):
         return cls(connect=lambda: psycopg2.connect(dsn))
 
     def create_schema(self) -> None:
-        with self.conn.cursor() as cur:
-            cur.execute(schema.ddl("postgres"))
-        self.conn.commit()
+        ensure_schema(self.conn)
 
     def _upsert(self, cur: Any, table: str, key: str, rows: Iterable[tuple], topic: str) -> None:
         from psycopg2.extras import execute_values
@@ -541,6 +539,49 @@ class OracleResultStore(ResultStore):
                  "closed_by_time": datetime.fromtimestamp(close.kafka_timestamp_ms / 1000, tz=timezone.utc)}
                 for close in deltas.closes])
         cur.execute(self.INSERT_FLUSH, _flush_row(flush))
+
+
+# a migration waits this long for a lock before it gives up (and tries again, up to SCHEMA_ATTEMPTS)
+SCHEMA_LOCK_TIMEOUT = "20s"
+SCHEMA_ATTEMPTS = 5
+
+
+def ensure_schema(conn: Any, *, say: Callable[[str], None] = lambda _: None) -> bool:
+    """Run ``include/sql/results/postgres.sql`` on ``conn`` (psycopg2) unless this version of it (its
+    sha256, in ``online_schema_versions``) ran already; True when it ran. The file's ALTERs take ACCESS
+    EXCLUSIVE locks table after table: run on every deploy and reconcile they deadlocked with readers
+    that hold several tables in one transaction (the dashboard's snapshot). A migration that still
+    meets a deadlock or waits longer than ``SCHEMA_LOCK_TIMEOUT`` is rolled back and run again."""
+    import hashlib
+
+    import psycopg2.errors
+
+    script = schema.ddl("postgres")
+    digest = hashlib.sha256(script.encode()).hexdigest()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM online_schema_versions WHERE digest = %s", (digest,))
+            current = cur.fetchone() is not None
+    except psycopg2.errors.UndefinedTable:
+        current = False
+    conn.rollback()
+    if current:
+        return False
+    for attempt in range(1, SCHEMA_ATTEMPTS + 1):
+        try:
+            with conn.cursor() as cur:
+                cur.execute(f"SET LOCAL lock_timeout = '{SCHEMA_LOCK_TIMEOUT}'")
+                cur.execute(script)
+                cur.execute("INSERT INTO online_schema_versions (digest) VALUES (%s) ON CONFLICT DO NOTHING", (digest,))
+            conn.commit()
+            return True
+        except (psycopg2.errors.DeadlockDetected, psycopg2.errors.LockNotAvailable) as err:
+            conn.rollback()
+            if attempt == SCHEMA_ATTEMPTS:
+                raise
+            say(f"result store schema: {type(err).__name__} on attempt {attempt}; again in {attempt} s")
+            time.sleep(attempt)
+    raise AssertionError("unreachable")
 
 
 def _flush_row(flush: Flush) -> dict[str, Any]:

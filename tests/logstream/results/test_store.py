@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import psycopg2
 
-from logstream.results.store import Flush, PostgresResultStore
+from logstream.results.store import Flush, PostgresResultStore, ensure_schema
 from logstream.storm.window_counter import PaneDeltas
 
 T0 = 1_795_839_600
@@ -110,3 +110,30 @@ def test_an_applied_flush_notifies_listeners(stack, unique_name):
     assert {"topic": unique_name, "partition": 0, "last_offset": 10} in payloads
     listener.close()
     store.close()
+
+
+def test_the_schema_runs_once_per_version_and_never_waits_on_a_reader_once_current(scratch_dsn):
+    """The DDL's ALTERs lock table after table; run on every deploy they deadlocked with the dashboard's
+    snapshot, which holds several tables in one transaction (CI, stop 31). Once this version of the
+    DDL ran, ensure_schema takes no lock: it returns at once beside a reader holding online_flushes."""
+    conn = psycopg2.connect(scratch_dsn)
+    try:
+        assert ensure_schema(conn) is True  # a new database: the DDL runs
+        assert ensure_schema(conn) is False  # the same version: nothing runs
+    finally:
+        conn.close()
+    reader = psycopg2.connect(scratch_dsn)
+    with reader.cursor() as cur:  # as the dashboard's read holds it until its transaction ends
+        cur.execute("SELECT count(*) FROM online_flushes")
+    answers = []
+    second = psycopg2.connect(scratch_dsn)
+    try:
+        thread = threading.Thread(target=lambda: answers.append(ensure_schema(second)))
+        thread.start()
+        thread.join(15)
+        assert answers == [False], "ensure_schema waited on the reader's lock"
+    finally:
+        reader.rollback()
+        thread.join(60)
+        second.close()
+        reader.close()
