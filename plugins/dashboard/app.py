@@ -63,6 +63,9 @@ STORM_CONN_ID = "storm_default"
 FLUME_CONN_ID = "flume_default"
 # Nimbus and the Flume agents are asked at most this often, whatever the number of pages (they poll every 10 s)
 PANEL_READ_SECONDS = 5.0
+# what a pooled connection that the server closed raises at its next use
+CONNECTION_GONE = (asyncpg.InterfaceError, asyncpg.InternalClientError, asyncpg.PostgresConnectionError,
+                   asyncpg.AdminShutdownError, ConnectionError)
 # pooled connections of the HTTP reads (/api/snapshot, /api/series) per api-server process
 REQUEST_CONNECTIONS = 4
 # a feed task (the listener, Kafka's poller) that dies of anything unforeseen is started again after this
@@ -137,13 +140,22 @@ class ResultStoreFeed:
     async def _pooled(self, read: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Any:
         """``read`` on a pooled connection (made on first use, up to ``REQUEST_CONNECTIONS`` kept open,
         so a request pays no connection set-up; the listener keeps its own). A connection the server
-        closed since (a restart) is replaced by the pool when it is next taken (tests/dashboard/test_app.py)."""
+        closed is mostly replaced by the pool when next taken; one closed while it is being taken
+        fails its first use (seen: ``InternalClientError: cannot switch to state 15``, a 500 to the
+        page): that read is made once more on a new connection."""
         async with self.pool_lock:
             if self.pool is None:
                 self.pool = await asyncpg.create_pool(self.dsn, min_size=0, max_size=REQUEST_CONNECTIONS,
                                                       max_inactive_connection_lifetime=300)
-        async with self.pool.acquire() as conn:
-            return await read(conn)
+        for attempt in (1, 2):
+            try:
+                async with self.pool.acquire() as conn:
+                    return await read(conn)
+            except CONNECTION_GONE as err:
+                if attempt == 2:
+                    raise
+                log.info("live dashboard: a pooled connection was gone (%s); reading on a new one", err)
+                self.pool.expire_connections()
 
     async def snapshot(self) -> dict[str, Any]:
         return await self._pooled(lambda conn: self._read(conn, judge=False))
