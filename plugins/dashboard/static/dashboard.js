@@ -156,21 +156,23 @@ async function drill(topic, section, key, value) {
   const charts = window.liveCharts[topic];
   charts.drilled = {key, value};
   const panel = section.querySelector(".drill");
-  const params = new URLSearchParams({topic, [key]: value});
-  const response = await fetch(`${location.pathname.replace(/\/?$/, "/")}api/series?${params}`, {cache: "no-store"});
+  let series = null, failure = null;
+  try {
+    series = await getJson(`api/series?${new URLSearchParams({topic, [key]: value})}`);
+  } catch (error) {
+    failure = error;
+  }
   if (!charts.drilled || charts.drilled.key !== key || charts.drilled.value !== value) return;  // another click since
   const title = `${key === "host" ? "Host" : "Configuration ID"} ${value}`;
   panel.hidden = false;
   panel.dataset.key = key;
   panel.dataset.value = value;
-  if (!response.ok) {
-    panel.querySelector(".drill-title").textContent = title;
-    panel.querySelector(".drill-share").textContent = `could not be read: HTTP ${response.status}`;
+  panel.querySelector(".drill-title").textContent = title;
+  if (failure) {
+    panel.querySelector(".drill-share").textContent = `could not be read: ${failure.message}`;
     return;
   }
-  const series = await response.json();
   const total = series.records.reduce((a, b) => a + b, 0);
-  panel.querySelector(".drill-title").textContent = title;
   const share = panel.querySelector(".drill-share");
   share.textContent = `${total.toLocaleString("en-US")} records in the last hour, ${percent(series.share)} of the topic's`;
   share.dataset.records = total;

@@ -19,6 +19,7 @@ transaction failed on a unique key, from its offset guard on (the failed transac
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable, Iterable
@@ -552,8 +553,6 @@ def ensure_schema(conn: Any, *, say: Callable[[str], None] = lambda _: None) -> 
     EXCLUSIVE locks table after table: run on every deploy and reconcile they deadlocked with readers
     that hold several tables in one transaction (the dashboard's snapshot). A migration that still
     meets a deadlock or waits longer than ``SCHEMA_LOCK_TIMEOUT`` is rolled back and run again."""
-    import hashlib
-
     import psycopg2.errors
 
     script = schema.ddl("postgres")
