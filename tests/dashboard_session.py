@@ -9,10 +9,12 @@ import os
 import time
 import urllib.error
 import urllib.request
+import weakref
 
 import jwt
 from websockets.asyncio.client import ClientConnection, connect
 
+from dashboard.pushed_topics import merged
 from logstream.stack.airflow import stack_passwords
 from logstream.stack.config import StackConfig
 
@@ -63,5 +65,15 @@ def forged(token: str) -> str:
     return resigned(token, secret="not-the-stack-secret-" * 4, role="ADMIN")
 
 
+# per open feed, the topics it was pushed so far (a push carries only the changed ones)
+_HELD: weakref.WeakKeyDictionary[ClientConnection, dict[str, dict]] = weakref.WeakKeyDictionary()
+
+
 async def next_snapshot(ws: ClientConnection, timeout: float) -> dict:
+    """The whole snapshot ``ws``'s client holds after its next push, as the page merges it."""
+    return merged(_HELD.setdefault(ws, {}), await next_push(ws, timeout))
+
+
+async def next_push(ws: ClientConnection, timeout: float) -> dict:
+    """The next push as sent: ``topic_order`` and the topics changed since the previous one."""
     return json.loads(await asyncio.wait_for(ws.recv(), timeout))

@@ -171,8 +171,8 @@ class OnlineResults:
         reasons = sorted({reason for (_, reason) in self.malformed}, key=lambda r: r.encode())
         series = [{"reason": reason, "records": [self.malformed.get((m, reason), 0) for m in minutes]}
                   for reason in reasons]
-        return {"minutes": [m.isoformat() for m in minutes],
-                "reasons": [s for s in series if any(s["records"])]}
+        shown = [s for s in series if any(s["records"])]
+        return {"minutes": [m.isoformat() for m in minutes] if shown else [], "reasons": shown}
 
     def series(self, key: str, value) -> dict:
         """One host's or Configuration ID's records per pane of the last hour, and its share."""

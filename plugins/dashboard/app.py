@@ -4,14 +4,15 @@
 pipeline's open and recently closed incidents, ``GET /api/snapshot`` the numbers
 as JSON, ``GET /api/storm`` the Storm topologies' figures from Nimbus, ``GET /api/flume`` the Flume
 agents' from their metrics, ``GET /api/series?topic=T&host=H`` (or ``&config_id=C``) one host's or Configuration ID's
-records per minute of the last hour and its share (the page's drill-down), ``/ws`` the push feed: a full snapshot on connect and after every committed flush, closed
+records per minute of the last hour and its share (the page's drill-down), ``/ws`` the push feed: the
+snapshot on connect, then after every committed flush the topics it changed (``pushed_topics.py``), closed
 (1008) when the login ends; at most ``SOCKETS_PER_USER`` feeds per user. Every response carries a
 Content-Security-Policy (nothing but the page's own files; framed only by Airflow's own UI).
 
 One :class:`ResultStoreFeed` per process (started in the app's lifespan) LISTENs on the result
 store's ``NOTIFY`` channel, reads one snapshot per burst of notifications and fans it out; each
-client has its own sender holding only the newest snapshot, so a slow or silent client never
-holds up the others and is dropped when a send stalls.
+client has its own sender, which sends what changed since its last push whenever it is ready, so a
+slow or silent client never holds up the others and is dropped when a send stalls.
 
 Each topic of a snapshot carries ``stale``: ``{"since": the last flush, "waiting": records}`` when
 records have waited in Kafka for two flush intervals (at least 10 s) with no flush
@@ -29,7 +30,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ from fastapi import FastAPI, HTTPException, WebSocket, WebSocketDisconnect, stat
 from fastapi.responses import FileResponse, JSONResponse
 
 from dashboard.auth import CLOSE_REFUSED, RESULTS_CONN_ID, DashboardUserDep, accept_dashboard_socket, close_when_login_ends
+from dashboard.pushed_topics import PushedTopics
 from logstream.incidents import RECENT_VARIABLE, VARIABLE_PREFIX, incidents_view
 from logstream.results.live_view import read_series, read_snapshot
 from logstream.results.schema import NOTIFY_CHANNEL
@@ -88,33 +90,40 @@ SECURITY_HEADERS = {
 
 
 class Subscriber:
-    """One WebSocket client: the newest snapshot not sent yet, and the task that sends it."""
+    """One WebSocket client: the topic versions it was sent, and the task that sends it what changed
+    whenever the feed has a new snapshot (one push however many came while it was sending)."""
 
-    def __init__(self, websocket: WebSocket) -> None:
+    def __init__(self, websocket: WebSocket, pushed: PushedTopics) -> None:
         self.websocket = websocket
-        self.pending: str | None = None
+        self.pushed = pushed
+        self.sent: dict[str, int] = {}
         self.ready = asyncio.Event()
 
-    def offer(self, text: str) -> None:
-        self.pending = text
+    def wake(self, *, everything: bool = False) -> None:
+        """A new snapshot is there; ``everything``: the next push carries every topic (a refresh)."""
+        if everything:
+            self.sent.clear()
         self.ready.set()
 
     async def send_forever(self) -> None:
         while True:
             await self.ready.wait()
             self.ready.clear()
-            text, self.pending = self.pending, None
-            if text is not None:
-                await asyncio.wait_for(self.websocket.send_text(text), SEND_TIMEOUT_SECONDS)
+            await asyncio.wait_for(self.websocket.send_text(self.pushed.message(self.sent)), SEND_TIMEOUT_SECONDS)
 
 
 class ResultStoreFeed:
-    """LISTEN on the result store, snapshot after each burst of NOTIFYs, offer it to every subscriber."""
+    """LISTEN on the result store, snapshot after each burst of NOTIFYs, wake every subscriber to push it."""
 
     def __init__(self, dsn: str, *, kafka_config: dict[str, Any] | None = None, flush_every_seconds: float = 1.0) -> None:
         self.dsn = dsn
         self.subscribers: set[Subscriber] = set()
-        self.latest: str | None = None
+        self.pushed = PushedTopics()
+        # every topic's numbers as last read, in order; the topics flushed since the last read
+        self.current: dict[str, dict[str, Any]] = {}
+        self.notified: set[str] = set()
+        self.full_read_due = True
+        self.full_read_at = 0.0
         self.changed = asyncio.Event()
         self.kafka_config = kafka_config
         self.staleness = StalenessJudge(flush_every_seconds)
@@ -128,13 +137,27 @@ class ResultStoreFeed:
 
     def subscribe(self, subscriber: Subscriber) -> None:
         self.subscribers.add(subscriber)
-        if self.latest is not None:
-            subscriber.offer(self.latest)
+        if self.pushed.ready:
+            subscriber.wake()
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
         self.subscribers.discard(subscriber)
 
-    def _on_notify(self, *_: Any) -> None:
+    def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+        """A flush's NOTIFY names its topic: the next read reads that topic (any other: all of them)."""
+        try:
+            topic = json.loads(payload)["topic"]
+        except (ValueError, TypeError, KeyError):
+            topic = None
+        if isinstance(topic, str):
+            self.notified.add(topic)
+            self.changed.set()
+        else:
+            self.read_everything()
+
+    def read_everything(self) -> None:
+        """Wakes the listener for a read of every topic (time passed, Kafka's offsets moved, a lost connection)."""
+        self.full_read_due = True
         self.changed.set()
 
     async def _pooled(self, read: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Any:
@@ -188,24 +211,36 @@ class ResultStoreFeed:
             await conn.add_listener(NOTIFY_CHANNEL, self._on_notify)
             # a connection the server drops hears no NOTIFY again: read at once (which fails, and
             # ``run`` reconnects) rather than at the next idle refresh, up to 10 s later
-            conn.add_termination_listener(lambda _: self.changed.set())
+            conn.add_termination_listener(lambda _: self.read_everything())
             log.info("live dashboard: listening on %s", NOTIFY_CHANNEL)
+            self.full_read_due = True
             while True:
                 self.changed.clear()
-                self._publish(await self._read(conn, judge=True))
+                # every topic at least every IDLE_REFRESH_SECONDS (records/s decays, the malformed
+                # minutes move) and whenever something but a flush woke us; else the flushed topics
+                full = self.full_read_due or time.monotonic() - self.full_read_at >= IDLE_REFRESH_SECONDS
+                notified, self.notified, self.full_read_due = self.notified, set(), False
+                started = time.monotonic()
+                snapshot = await self._read(conn, judge=True,
+                                            unchanged=() if full else self.current.keys() - notified)
+                if full:
+                    self.full_read_at = started
+                self._publish(snapshot)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.changed.wait(), IDLE_REFRESH_SECONDS)
         finally:
             await conn.close()
 
-    async def _read(self, conn: asyncpg.Connection, *, judge: bool) -> dict[str, Any]:
-        """One snapshot; ``judge``: the listener's reads move the staleness clocks, a request's only read them."""
+    async def _read(self, conn: asyncpg.Connection, *, judge: bool, unchanged: Collection[str] = ()) -> dict[str, Any]:
+        """One snapshot (of the topics but ``unchanged``; ``topic_order`` names them all); ``judge``: the
+        listener's reads move the staleness clocks, a request's only read them."""
         try:
-            snapshot = await read_snapshot(conn)
+            snapshot = await read_snapshot(conn, unchanged=unchanged)
         except asyncpg.UndefinedTableError:
             # the topology creates the tables when it first deploys; its first flush NOTIFYs us
             # (a read all the same: the page's silence watch counts it)
-            return {"generated_at": datetime.now(UTC).isoformat(), "topics": [], "staleness": self.kafka_state}
+            return {"generated_at": datetime.now(UTC).isoformat(), "topics": [], "topic_order": [],
+                    "staleness": self.kafka_state}
         try:
             self._judge_staleness(snapshot, record=judge)
         except Exception:  # noqa: BLE001 - the counts are pushed whatever the staleness check hits
@@ -245,22 +280,27 @@ class ResultStoreFeed:
                 if self.kafka_state != "on":
                     log.info("live dashboard: Kafka's offsets read: staleness judged")
                     self.kafka_state = "on"
-                    self.changed.set()
+                    self.read_everything()
             except Exception as err:  # noqa: BLE001 - whatever Kafka's client raises, the counts go on
                 if self.kafka_state != "failing":
                     log.warning("live dashboard: Kafka's offsets not readable (%s): staleness not judged", err)
                     self.kafka_state = "failing"
-                    self.changed.set()
+                    self.read_everything()
                 admin, self.kafka = None, None
-            if self.kafka and any(waiting_records(ends, starts, self.stored.get(topic, {}))
-                                  for topic, (starts, ends) in self.kafka.items()):
+            waiting = [topic for topic, (starts, ends) in (self.kafka or {}).items()
+                       if waiting_records(ends, starts, self.stored.get(topic, {}))]
+            if waiting:  # their clocks are judged by the read this wakes
+                self.notified.update(waiting)
                 self.changed.set()
             await asyncio.sleep(KAFKA_POLL_SECONDS)
 
     def _publish(self, snapshot: dict[str, Any]) -> None:
-        self.latest = json.dumps(snapshot)
+        read = {topic["topic"]: topic for topic in snapshot["topics"]}
+        # the topics not read are as the last read left them (and judged)
+        self.current = {name: read.get(name) or self.current[name] for name in snapshot["topic_order"]}
+        self.pushed.update({**snapshot, "topics": list(self.current.values())})
         for subscriber in list(self.subscribers):
-            subscriber.offer(self.latest)
+            subscriber.wake()
 
 
 async def keep_running(name: str, task: Callable[[], Awaitable[None]], *, restart_seconds: float = RESTART_SECONDS) -> None:
@@ -508,7 +548,7 @@ def create_app(*, dsn: str | None = None) -> FastAPI:
                                                             f"user already: close one")
             return
         app.state.sockets[who] = app.state.sockets.get(who, 0) + 1
-        subscriber = Subscriber(websocket)
+        subscriber = Subscriber(websocket, app.state.feed.pushed)
         app.state.feed.subscribe(subscriber)
         sender = asyncio.create_task(subscriber.send_forever())
         receiver = asyncio.create_task(_read_requests(websocket, subscriber, app.state.feed))
@@ -543,5 +583,5 @@ async def _read_requests(websocket: WebSocket, subscriber: Subscriber, feed: Res
             if not isinstance(request, dict) or request.get("type") != "refresh":
                 await websocket.close(code=CLOSE_BAD_MESSAGE, reason="expected {\"type\": \"refresh\"}")
                 return
-            if feed.latest is not None:
-                subscriber.offer(feed.latest)
+            if feed.pushed.ready:
+                subscriber.wake(everything=True)

@@ -192,6 +192,33 @@ def test_the_page_says_when_the_server_stops_bringing_news_and_stops_saying_it_o
     wait_until_page_equals_database(browser, results)
 
 
+def test_the_page_says_staleness_is_not_told_while_kafka_is_down_and_still_shows_new_counts(stack, browser, results):
+    """The session's Kafka stopped under the api-server: the page says stale statistics cannot be told
+    (rather than calling every topic fresh), the counts committed meanwhile still show; with Kafka
+    back the sentence goes by itself."""
+    flush(results, minute(utc_now()), 6)
+    log_in(browser, stack, "operator")
+    wait_until_page_equals_database(browser, results)
+    told = browser.find_element(By.ID, "staleness-off")
+    WebDriverWait(browser, WAIT_SECONDS, poll_frequency=0.5).until(lambda d: told.get_attribute("data-state") == "on")
+    assert not told.is_displayed()
+    kafka = stack.service("kafka")
+    kafka.stop()
+    try:
+        WebDriverWait(browser, WAIT_SECONDS, poll_frequency=0.5).until(
+            lambda d: told.get_attribute("data-state") == "failing")
+        assert told.is_displayed()
+        assert told.text == "\u00b7 Kafka's offsets not readable: stale statistics are not told"
+        flush(results, minute(utc_now()), 9)
+        wait_until_page_equals_database(browser, results)
+        assert told.get_attribute("data-state") == "failing"
+    finally:
+        kafka.launch()
+        kafka.wait_healthy()
+    WebDriverWait(browser, WAIT_SECONDS, poll_frequency=0.5).until(
+        lambda d: told.get_attribute("data-state") == "on" and not told.is_displayed())
+
+
 def shown_topic_hosts(driver, topic: str) -> list[list[str]] | None:
     page = shown(driver, topic)
     return page["top_hosts"] if page else None

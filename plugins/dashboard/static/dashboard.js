@@ -16,6 +16,32 @@ function socketUrl() {
   return `${scheme}//${location.host}${location.pathname.replace(/\/?$/, "/")}ws`;
 }
 
+// Each push's cost in the browser, as User Timing measures (a PerformanceObserver sees them, e.g.
+// bench/dashboard_bench.py): "live render" from the message to the DOM and charts updated, "live frame"
+// to the next frame after it (style, layout and paint included). Cleared at once: a page left open
+// for days keeps no growing list.
+function timeRender(received, bytes, topics, changed) {
+  const detail = { bytes, topics, changed };
+  performance.measure("live render", { start: received, end: performance.now(), detail });
+  performance.clearMeasures("live render");
+  requestAnimationFrame(() => setTimeout(() => {
+    performance.measure("live frame", { start: received, end: performance.now(), detail });
+    performance.clearMeasures("live frame");
+  }, 0));
+}
+
+// A push carries every topic's name in order and only the topics changed since this socket's
+// previous push (all of them in its first): the page keeps the topics it was sent by name.
+const heldTopics = new Map();
+
+function merged(push) {
+  for (const topic of push.topics) heldTopics.set(topic.topic, topic);
+  const order = new Set(push.topic_order);
+  for (const name of heldTopics.keys()) if (!order.has(name)) heldTopics.delete(name);
+  const { topic_order: names, topics: _, ...header } = push;
+  return { ...header, topics: names.map((name) => heldTopics.get(name)) };
+}
+
 function setConnection(state, text) {
   const element = document.getElementById("connection");
   element.dataset.state = state;
@@ -26,12 +52,15 @@ function connect() {
   const socket = new WebSocket(socketUrl());
   socket.onopen = () => { retryDelay = 500; setConnection("live", "live"); };
   socket.onmessage = (event) => {
-    const snapshot = JSON.parse(event.data);
-    if (snapshot.generated_at !== lastGeneratedAt) {
-      lastGeneratedAt = snapshot.generated_at;
+    const received = performance.now();
+    const push = JSON.parse(event.data);
+    if (push.generated_at !== lastGeneratedAt) {
+      lastGeneratedAt = push.generated_at;
       lastMessageAt = Date.now();
     }
-    render(snapshot);
+    const snapshot = merged(push);
+    render(snapshot, new Set(push.topics.map((t) => t.topic)));
+    timeRender(received, event.data.length, snapshot.topics.length, push.topics.length);
   };
   socket.onclose = (event) => {
     if (event.code === REFUSED) {
@@ -189,6 +218,7 @@ function closeDrill(topic, section) {
   section.querySelector(".drill").hidden = true;
 }
 
+// the topic's section, made (with no charts yet) the first time the topic is seen
 function topicSection(topic) {
   const main = document.getElementById("topics");
   let section = main.querySelector(`section[data-topic="${CSS.escape(topic)}"]`);
@@ -202,38 +232,51 @@ function topicSection(topic) {
   return section;
 }
 
-function render(snapshot) {
+function fillSection(section, topic) {
+  const stale = section.querySelector(".stale");
+  if (topic.stale) {
+    stale.textContent = `Stale since ${topic.stale.since ? hourMinute(topic.stale.since) : "ever (nothing counted yet)"}: ` +
+      `${topic.stale.waiting.toLocaleString("en-US")} records wait in Kafka and no flush came.`;
+    stale.dataset.since = topic.stale.since || "";
+    stale.dataset.waiting = topic.stale.waiting;
+  }
+  stale.hidden = !topic.stale;
+  section.querySelector(".records-per-second").textContent = topic.records_per_second.toFixed(2);
+  section.querySelector(".last-update").textContent = when(topic.last_update);
+  section.querySelector(".newest-pane").textContent = when(topic.newest_pane);
+  section.querySelector(".late").textContent = topic.late.late;
+  section.querySelector(".expired").textContent = topic.late.expired;
+  const hourRecords = topic.history.records.reduce((a, b) => a + b, 0);
+  fillRows(section.querySelector(".top-hosts"), topic.top_hosts, (h) => [h.host, h.records],
+           (h) => drill(topic.topic, section, "host", h.host));
+  fillRows(section.querySelector(".configs"), topic.configs_last_hour,
+           (c) => [c.config_id, c.records, hourRecords ? percent(c.records / hourRecords) : "--"],
+           (c) => drill(topic.topic, section, "config_id", c.config_id));
+  fillRows(section.querySelector(".malformed"), topic.malformed, (m) => [m.reason, m.records]);
+  const counted = topic.history.panes.length > 0;
+  section.querySelector(".no-panes").hidden = counted;
+  for (const figure of section.querySelectorAll(".pane-chart")) figure.hidden = !counted;
+  const bad = topic.history.malformed.reasons.length > 0;
+  section.querySelector(".malformed-figure").hidden = !bad;
+  section.querySelector(".no-malformed").hidden = bad;
+}
+
+// ``changed``: the names of the topics this push brought; the others' sections and charts stay as they are
+function render(snapshot, changed) {
   const main = document.getElementById("topics");
   const sections = snapshot.topics.map((topic) => {
+    const fresh = !(topic.topic in window.liveCharts);
     const section = topicSection(topic.topic);
-    const charts = window.liveCharts[topic.topic];
-    const stale = section.querySelector(".stale");
-    if (topic.stale) {
-      stale.textContent = `Stale since ${topic.stale.since ? hourMinute(topic.stale.since) : "ever (nothing counted yet)"}: ` +
-        `${topic.stale.waiting.toLocaleString("en-US")} records wait in Kafka and no flush came.`;
-      stale.dataset.since = topic.stale.since || "";
-      stale.dataset.waiting = topic.stale.waiting;
-    }
-    stale.hidden = !topic.stale;
-    section.querySelector(".records-per-second").textContent = topic.records_per_second.toFixed(2);
-    section.querySelector(".last-update").textContent = when(topic.last_update);
-    section.querySelector(".newest-pane").textContent = when(topic.newest_pane);
-    section.querySelector(".late").textContent = topic.late.late;
-    section.querySelector(".expired").textContent = topic.late.expired;
-    const hourRecords = topic.history.records.reduce((a, b) => a + b, 0);
-    fillRows(section.querySelector(".top-hosts"), topic.top_hosts, (h) => [h.host, h.records],
-             (h) => drill(topic.topic, section, "host", h.host));
-    fillRows(section.querySelector(".configs"), topic.configs_last_hour,
-             (c) => [c.config_id, c.records, hourRecords ? percent(c.records / hourRecords) : "--"],
-             (c) => drill(topic.topic, section, "config_id", c.config_id));
-    fillRows(section.querySelector(".malformed"), topic.malformed, (m) => [m.reason, m.records]);
-    const counted = topic.history.panes.length > 0;
-    section.querySelector(".no-panes").hidden = counted;
-    for (const figure of section.querySelectorAll(".pane-chart")) figure.hidden = !counted;
-    return [section, topic, charts];
+    const redraw = fresh || changed.has(topic.topic);
+    if (redraw) fillSection(section, topic);
+    return [section, topic, window.liveCharts[topic.topic], redraw];
   });
-  // sections in the snapshot's order; a topic gone from it loses its section and charts
-  main.replaceChildren(...sections.map(([section]) => section));
+  // sections in the snapshot's order (moved only when it changed); a topic gone from it loses its
+  // section and charts
+  const shown = Array.from(main.children);
+  if (shown.length !== sections.length || sections.some(([section], i) => shown[i] !== section)) {
+    main.replaceChildren(...sections.map(([section]) => section));
+  }
   for (const name of Object.keys(window.liveCharts)) {
     if (!snapshot.topics.some((t) => t.topic === name)) {
       for (const chart of Object.values(window.liveCharts[name])) if (chart instanceof uPlot) chart.destroy();
@@ -241,10 +284,13 @@ function render(snapshot) {
     }
   }
   // charts after the sections are in the page (uPlot measures its container)
-  for (const [section, topic, charts] of sections) {
+  for (const [section, topic, charts, redraw] of sections) {
+    if (!redraw) continue;
     drawRecords(charts, section.querySelector(".records-chart"), topic.history);
     drawWindow(charts, section.querySelector(".window-chart"), topic.history);
-    drawMalformed(charts, section.querySelector(".malformed-chart"), topic.history.malformed);
+    if (topic.history.malformed.reasons.length) {
+      drawMalformed(charts, section.querySelector(".malformed-chart"), topic.history.malformed);
+    }
     if (charts.drilled) drill(topic.topic, section, charts.drilled.key, charts.drilled.value);
   }
   const stalenessOff = document.getElementById("staleness-off");

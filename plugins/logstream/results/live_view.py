@@ -21,6 +21,7 @@ still shows its "current" window rather than an empty one:
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -143,11 +144,15 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
-async def read_snapshot(conn: Any) -> dict[str, Any]:
-    """Everything the dashboard shows, for every topic, as JSON-ready data (``conn``: asyncpg)."""
+async def read_snapshot(conn: Any, *, unchanged: Collection[str] = ()) -> dict[str, Any]:
+    """Everything the dashboard shows, for every topic, as JSON-ready data (``conn``: asyncpg), and
+    ``topic_order``: every topic's name, in order. ``unchanged``: topics whose numbers the caller
+    holds and knows to be unchanged (no flush since): named in ``topic_order``, not read, so a read
+    after one topic's flush costs that topic's queries, not every topic's."""
     async with conn.transaction(isolation="repeatable_read", readonly=True):
         now = await conn.fetchval("SELECT now()")
-        topics = {row["topic"]: _empty_topic(row["topic"]) for row in await conn.fetch(_TOPICS)}
+        order = [row["topic"] for row in await conn.fetch(_TOPICS)]
+        topics = {name: _empty_topic(name) for name in order if name not in unchanged}
         names = list(topics)
         for row in await conn.fetch(_FLUSHES, names):
             topics[row["topic"]]["records_per_second"] = round(row["recent_records"] / RATE_SECONDS, 2)
@@ -165,7 +170,7 @@ async def read_snapshot(conn: Any) -> dict[str, Any]:
             if row["topic"] in topics:
                 topics[row["topic"]]["next_offsets"][row["partition"]] = row["next_offset"]
         await _read_history(conn, now, topics, names)
-    return {"generated_at": _iso(now), "topics": list(topics.values())}
+    return {"generated_at": _iso(now), "topics": list(topics.values()), "topic_order": order}
 
 
 def _hour_of_panes(newest: datetime) -> list[datetime]:
@@ -187,10 +192,13 @@ async def _read_history(conn: Any, now: datetime, topics: dict[str, dict[str, An
     minutes = _hour_of_panes(now.replace(second=0, microsecond=0))
     for name, topic in topics.items():
         history = topic["history"]
+        # no minutes without a bad record in the hour: a topic's push then changes with its counts
+        # only, not with every minute of the clock (each push carries only the changed topics)
+        reasons = malformed.get(name, {})
         history["malformed"] = {
-            "minutes": [_iso(m) for m in minutes],
+            "minutes": [_iso(m) for m in minutes] if reasons else [],
             "reasons": [{"reason": reason, "records": [counts.get(m, 0) for m in minutes]}
-                        for reason, counts in malformed.get(name, {}).items()],
+                        for reason, counts in reasons.items()],
         }
         panes_of_topic = totals.get(name)
         if not panes_of_topic:

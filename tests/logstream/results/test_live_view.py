@@ -110,3 +110,31 @@ def test_a_topic_with_only_bad_records_shows_them_and_zeros(results):
     assert topic["malformed"] == [{"reason": "not_utf8", "records": 3}]
     assert topic["top_hosts"] == [] and topic["configs_last_hour"] == [] and topic["newest_pane"] is None
     assert topic["records_per_second"] == 0.0 and topic["late"] == {"late": 0, "expired": 0}
+
+
+def test_a_read_skips_the_topics_named_unchanged_and_still_names_every_topic(results):
+    """The feed reads only the flushed topics after a flush: the others, named ``unchanged``, are not
+    read but keep their place in ``topic_order``; the topics read have the numbers the test wrote."""
+    other = OnlineResults(results.dsn, f"{results.topic}_other")
+    pane = minute(utc_now())
+    try:
+        results.commit([Entry(host="10.9.0.1", config_id=5, pane_start=pane)] * 3)
+        other.commit([Entry(host="10.9.0.2", config_id=6, pane_start=pane)] * 4)
+
+        async def read(unchanged: set[str]) -> dict:
+            conn = await asyncpg.connect(results.dsn)
+            try:
+                return await read_snapshot(conn, unchanged=unchanged)
+            finally:
+                await conn.close()
+
+        full = asyncio.run(read(set()))
+        partial = asyncio.run(read({other.topic}))
+        assert partial["topic_order"] == full["topic_order"] == [t["topic"] for t in full["topics"]]
+        assert {results.topic, other.topic} <= set(partial["topic_order"])
+        assert other.topic not in [t["topic"] for t in partial["topics"]]
+        mine = next(t for t in partial["topics"] if t["topic"] == results.topic)
+        assert mine["top_hosts"] == results.top_hosts() == [{"host": "10.9.0.1", "records": 3}]
+        assert next(t for t in full["topics"] if t["topic"] == other.topic)["top_hosts"] == other.top_hosts()
+    finally:
+        other.delete()
