@@ -112,6 +112,50 @@ def test_the_operator_sees_the_databases_numbers_change_live(stack, browser, res
     save_screenshot(browser, stack, section, "live-dashboard.png", "the live dashboard inside the Airflow UI")
 
 
+def test_a_push_of_one_topic_leaves_the_other_topics_numbers_and_charts_as_they_were(stack, browser, results):
+    """Pushes carry only the topics that changed: after flushes of one topic the page still shows the
+    other's numbers (which the test wrote) in the same section, not changed in any way and its charts
+    not redrawn, while the flushed topic's numbers follow the database; a topic gone from the store
+    loses its section."""
+    other = OnlineResults(results.dsn, f"{results.topic}_other")
+    try:
+        pane = minute(utc_now())
+        flush(results, pane, 5)
+        # flushed ten minutes ago with no bad records: nothing of it moves with the clock (its rate
+        # over the last minute stays 0), so only a push of it could change its section
+        other.commit([Entry(host=f"198.51.100.{i % 3}", config_id=77 + i % 2, pane_start=pane - PANE) for i in range(9)],
+                     committed_at=utc_now() - timedelta(minutes=10))
+        log_in(browser, stack, "operator")
+        wait_until_page_equals_database(browser, results)
+        before = wait_until_page_equals_database(browser, other)
+        # from here on, count every change to the other topic's section and every redraw of its charts
+        browser.execute_script("""
+            const charts = window.liveCharts[arguments[0]];
+            const section = document.querySelector(`section[data-topic="${arguments[0]}"]`);
+            window.otherTouched = {mutations: 0, redraws: 0};
+            section.dataset.mark = "kept";
+            new MutationObserver((records) => { window.otherTouched.mutations += records.length; })
+              .observe(section, {subtree: true, childList: true, characterData: true, attributes: true});
+            for (const chart of Object.values(charts).filter((c) => c instanceof uPlot)) {
+              const setData = chart.setData.bind(chart);
+              chart.setData = (...args) => { window.otherTouched.redraws += 1; return setData(...args); };
+            }""", other.topic)
+        for hosts in (7, 12):
+            flush(results, pane, hosts)
+            wait_until_page_equals_database(browser, results)
+        after = shown(browser, other.topic)
+        assert {k: v for k, v in after.items() if k != "pushed_at"} == \
+            {k: v for k, v in expected(other, before["pushed_at"]).items() if k != "pushed_at"}
+        assert browser.execute_script("""
+            const section = document.querySelector(`section[data-topic="${arguments[0]}"]`);
+            return [section.dataset.mark, window.otherTouched];""", other.topic) == \
+            ["kept", {"mutations": 0, "redraws": 0}]
+    finally:
+        other.delete()
+    WebDriverWait(browser, WAIT_SECONDS, poll_frequency=0.5).until(lambda d: shown(d, other.topic) is None)
+    assert shown(browser, results.topic) is not None
+
+
 def test_the_operator_sees_the_open_incidents_each_linked_to_its_dag(stack, browser, unique_name):
     """An incident as the notifier records it (``notifiers/incident_alert.py``), written here by
     hand: the page lists it with its error's first line and a link that opens its DAG in the UI."""
