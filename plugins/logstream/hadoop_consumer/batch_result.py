@@ -46,8 +46,10 @@ class BatchResult:
     leader: str = ""
     watermark: int = -1
     recovery: str = "clean"
-    # replay only: records that were missing from HDFS and were written again
+    # replay only: records that were missing from HDFS and were written again, and records missing
+    # whose lines files still present hold (copies: not written)
     restored: int = 0
+    copies_not_restored: int = 0
     files: list[str] = field(default_factory=list)
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
 

@@ -8,13 +8,13 @@ from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from logstream.hadoop_consumer.batch_result import BatchLimits, BatchResult, OffsetOutOfRange
 from logstream.hadoop_consumer.consumer import HadoopConsumer
-from logstream.hadoop_consumer.hdfs_files import delete_tree, exists, move_into_place, write_bytes
+from logstream.hadoop_consumer.hdfs_files import delete_tree, exists, move_into_place, read_bytes, write_bytes
 from logstream.hadoop_consumer.offset_store import FROM_BEGINNING
 from logstream.hadoop_consumer.partition_lease import PartitionLease
 from logstream.hadoop_consumer.range_fetch import Fetched, fetch_range, file_suffix
-from logstream.hdfs_layout import batch_file_name, hour_dir, inflight_dir, line_ids_dir, parse_batch_file_name
+from logstream.hdfs_layout import batch_file_name, hour_dir, inflight_dir, line_ids_dir, parse_batch_file_name, topic_dir
 from logstream.kafka_partitions import KafkaUnavailable, offset_at
-from logstream.line_ids import LandedLines, LineDedup, LineRanges
+from logstream.line_ids import LandedLines, LineDedup, LineRanges, parse_landed_row
 
 WHOLE_PERIOD = BatchLimits(max_records=10**12, max_bytes=2**62)
 
@@ -26,7 +26,8 @@ def replay(consumer: HadoopConsumer, topic: str, partition: int, start_ms: int, 
     Only offsets below the committed one are replayed (later ones are the next batch's job). A
     record counts as present when a landed file of its hour folder, for this partition, covers
     its offset; so replaying what is there writes nothing, and replaying after a folder was lost
-    restores exactly what was lost. The replay holds the partition's lease, as a batch does, so a
+    restores exactly what was lost. A record whose line (its line id) a file still present holds,
+    at another offset, is a copy and is not restored (``copies_not_restored``). The replay holds the partition's lease, as a batch does, so a
     second replay (or a batch) of the partition waits for it and then finds what it restored:
     overlapping replays never land a record twice. Staged files are renamed into place one by one,
     each after a check of the lease, and a killed replay is simply run again.
@@ -62,7 +63,7 @@ def _replay_leased(consumer: HadoopConsumer, lease: PartitionLease, start_ms: in
         record_lines: dict[int, tuple[str, int, int]] = {}
         fetched = (
             # copies of a line within the period are quarantined as the batches did; a copy whose
-            # line was taken before the period is not known here and would be restored (DESIGN.md)
+            # line a file still present holds is left out below
             fetch_range(kafka, result, first_offset, end_offset, limits, root=root, whole_chunks=False,
                         dedup=LineDedup(LineRanges()), progress=consumer.progress, record_lines=record_lines)
             if first_offset < end_offset else Fetched()
@@ -86,6 +87,18 @@ def _replay_leased(consumer: HadoopConsumer, lease: PartitionLease, start_ms: in
         folder = hour_dir(base, dt, hour)
         covered = _landed_ranges(client, folder, topic, partition)
         missing = [(offset, line) for offset, line in rows if not any(a <= offset <= b for a, b in covered)]
+        if base == topic_dir(root, topic) and missing:
+            # a copy whose line an entries file still present holds (at an offset outside the period,
+            # or in a file the period's records do not cover) is not restored: only lost lines are
+            landed_elsewhere = _lines_of_present_files(client, hour_dir(ids_base, dt, hour), topic, partition, covered)
+            copies = [offset for offset, _ in missing
+                      if offset in record_lines and landed_elsewhere.covers(*record_lines[offset][:2])]
+            if copies:
+                dropped = set(copies)
+                missing = [(offset, line) for offset, line in missing if offset not in dropped]
+                result.copies_not_restored += len(copies)
+                consumer.progress(f"replay of {topic}[{partition}] {dt}/{hour}: {len(copies):,} record(s) not restored: "
+                                  "copies of lines that files still present hold")
         if not missing:
             continue
         name = batch_file_name(topic, partition, missing[0][0], missing[-1][0], file_suffix(base, topic, root))
@@ -112,6 +125,28 @@ def _replay_leased(consumer: HadoopConsumer, lease: PartitionLease, start_ms: in
     result.next_offset = end_offset
     result.restored = restored
     return result
+
+
+def _lines_of_present_files(client, ids_folder: str, topic: str, partition: int,
+                            present: list[tuple[int, int]]) -> LineRanges:
+    """The lines the side indexes in ``ids_folder`` say this partition's files hold, for the files
+    still present (offset ranges ``present``): a side index whose entries file is gone (a lost hour,
+    a replay killed between its two renames) vouches for nothing."""
+    lines = LineRanges()
+    if not exists(client, ids_folder):
+        return lines
+    present_files = set(present)
+    for name in client.list(ids_folder):
+        if name.startswith(("_", ".")):
+            continue
+        file_topic, file_partition, first, last = parse_batch_file_name(name)
+        if (file_topic, file_partition) != (topic, partition) or (first, last) not in present_files:
+            continue
+        for row in read_bytes(client, f"{ids_folder}/{name}").splitlines():
+            if row:
+                file, start, end, _ = parse_landed_row(row)
+                lines.add(file, start, end)
+    return lines
 
 
 def _landed_ranges(client, folder: str, topic: str, partition: int) -> list[tuple[int, int]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import Counter
 
 from confluent_kafka import Consumer, TopicPartition
 
@@ -53,6 +54,46 @@ def test_replay_restores_a_lost_hour_with_its_side_index(consumer, kafka_config,
     assert replay(consumer, unique_name, 0, 0, 2**62).restored > 500
     assert landed(hdfs_client, root, unique_name) == sent
     assert once_each(landed_line_ids(hdfs_client, root, unique_name)) == (expected, 0)
+
+
+def test_a_replay_restores_no_copy_of_a_line_that_a_file_still_present_holds(consumer, kafka_config, hdfs_client, root,
+                                                                                unique_name):
+    """The partition's first 60 lines were sent again at its end (a failover's late copies): the
+    batches landed each line once. A replay of the tail alone (from the copies' Kafka timestamp) finds
+    the copies in no file's offsets, but their lines in the side index of a file still present:
+    nothing is restored. With that file's entries lost and its side index left, the side index
+    vouches for nothing: the copies are then the lines' only records and are restored, once."""
+    create_topic(kafka_config, unique_name, 1)
+    written: dict = {}
+    sent = produce(kafka_config, unique_name, 2000, partitions=1, bad_ratio=0.0, resent_ratio=0.0,
+                   first_lines_again=60, line_ids=written)
+    drain(consumer, unique_name, 1, BatchLimits(max_records=500))
+    assert landed(hdfs_client, root, unique_name) == sent
+    reader = Consumer({**kafka_config, "group.id": unique_name})
+    try:
+        end = reader.get_watermark_offsets(TopicPartition(unique_name, 0), timeout=15)[1]
+    finally:
+        reader.close()
+    tail = (_kafka_timestamp_ms(kafka_config, unique_name, end - 60), 2**62)
+
+    result = replay(consumer, unique_name, 0, *tail)
+    assert (result.restored, result.copies_not_restored) == (0, 60)
+    assert landed(hdfs_client, root, unique_name) == sent
+
+    first_lines = Counter(value for *_, value in written["host0 4242-9a0c31f2"][:60])
+    [folder] = {f for f, _, names in hdfs_client.walk(f"{root}/{unique_name}") for name in names
+                if any(line in first_lines for line in _lines(hdfs_client, f"{f}/{name}"))}
+    hdfs_client.delete(folder, recursive=True)  # its side index in _line_ids stays
+    lost = sent - landed(hdfs_client, root, unique_name)
+    assert sum(lost.values()) > 60
+    result = replay(consumer, unique_name, 0, *tail)
+    assert (result.restored, result.copies_not_restored) == (60, 0)
+    assert landed(hdfs_client, root, unique_name) == sent - lost + first_lines
+
+
+def _lines(client, path: str) -> list[bytes]:
+    with client.read(path) as reader:
+        return reader.read().split(b"\n")[:-1]
 
 
 def test_overlapping_replays_at_once_land_each_lost_record_once(consumer, kafka_config, hdfs_client, root,
