@@ -110,6 +110,27 @@ def test_a_feed_task_that_dies_of_anything_is_started_again_with_its_traceback_l
     assert [r.exc_info[0] for r in records] == [KeyError, RuntimeError]
 
 
+def test_without_a_kafka_connection_the_feed_says_staleness_is_off_and_still_serves_the_counts(results):
+    """A deployment with no ``kafka_default``: the feed (in this process, on the real result store)
+    says ``off`` (the page: "no Kafka connection: stale statistics are not told"), not ``checking``,
+    and serves the counts."""
+    from dashboard.app import ResultStoreFeed
+
+    results.commit(entries(minute(utc_now()), 2))
+
+    async def read(kafka_config: dict | None) -> dict:
+        feed = ResultStoreFeed(results.dsn, kafka_config=kafka_config)
+        try:
+            return await feed.snapshot()
+        finally:
+            await feed.close()
+
+    snapshot = asyncio.run(read(None))
+    assert snapshot["staleness"] == "off"
+    assert topic_of(snapshot, results.topic)["top_hosts"] == results.top_hosts()
+    assert asyncio.run(read({"bootstrap.servers": "127.0.0.1:9"}))["staleness"] == "checking"
+
+
 def test_a_snapshot_request_is_answered_after_the_result_stores_connections_were_dropped(session, results, stack):
     """The requests' pooled connections killed by the server (as a restart of it would): the next
     request is answered all the same, on a new connection."""
