@@ -112,6 +112,9 @@ class ApiServerCpu:
         return total
 
 
+DECODER = json.JSONDecoder()
+
+
 def topic_update(text: str, topic: str) -> str | None:
     """``topic``'s ``last_update`` in a snapshot's text, decoding that topic's object only (each
     topic's object starts with its name: ``live_view._empty_topic``)."""
@@ -119,9 +122,6 @@ def topic_update(text: str, topic: str) -> str | None:
     if at < 0:
         return None
     return DECODER.raw_decode(text, at)[0]["last_update"]
-
-
-DECODER = json.JSONDecoder()
 
 
 async def client(url: str, headers: dict, origin: str, writer: Writer, seen: dict[str, float], stop: asyncio.Event,

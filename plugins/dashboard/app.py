@@ -297,7 +297,7 @@ class ResultStoreFeed:
     def _publish(self, snapshot: dict[str, Any]) -> None:
         read = {topic["topic"]: topic for topic in snapshot["topics"]}
         # the topics not read are as the last read left them (and judged)
-        self.current = {name: read.get(name) or self.current[name] for name in snapshot["topic_order"]}
+        self.current = {name: read[name] if name in read else self.current[name] for name in snapshot["topic_order"]}
         self.pushed.update({**snapshot, "topics": list(self.current.values())})
         for subscriber in list(self.subscribers):
             subscriber.wake()

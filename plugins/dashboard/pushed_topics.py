@@ -22,17 +22,17 @@ class PushedTopics:
     """The newest snapshot as per-topic texts; ``message(sent)`` builds one client's push."""
 
     def __init__(self) -> None:
-        self.header: dict[str, Any] | None = None
         self.order: list[str] = []
         self.texts: dict[str, str] = {}
         self.versions: dict[str, int] = {}
         # the object each text was made of: a topic the feed did not read again is the same object
         self._objects: dict[str, dict[str, Any]] = {}
         self._last_version = 0
+        self._head: str | None = None
 
     @property
     def ready(self) -> bool:
-        return self.header is not None
+        return self._head is not None
 
     def update(self, snapshot: dict[str, Any]) -> None:
         """Takes a new snapshot: a topic whose JSON text differs from the kept one gets a new version."""
@@ -50,14 +50,14 @@ class PushedTopics:
         for gone in self.texts.keys() - set(names):
             del self.texts[gone], self.versions[gone], self._objects[gone]
         self.order = names
-        self.header = {key: value for key, value in snapshot.items() if key not in ("topics", "topic_order")}
-        # made once per snapshot, not once per client
-        self._head = json.dumps({**self.header, "topic_order": self.order})[:-1]
+        # the push's header (all but the topics), made once per snapshot, not once per client
+        header = {key: value for key, value in snapshot.items() if key not in ("topics", "topic_order")}
+        self._head = json.dumps({**header, "topic_order": self.order})[:-1]
 
     def message(self, sent: dict[str, int]) -> str:
         """The push for a client that holds the topic versions ``sent`` (empty: a first or full push),
         which is updated to what this push leaves it holding."""
-        if self.header is None:
+        if self._head is None:
             raise RuntimeError("no snapshot yet")
         changed = [name for name in self.order if sent.get(name) != self.versions[name]]
         sent.clear()

@@ -133,14 +133,9 @@ def _lines_of_present_files(client, ids_folder: str, topic: str, partition: int,
     still present (offset ranges ``present``): a side index whose entries file is gone (a lost hour,
     a replay killed between its two renames) vouches for nothing."""
     lines = LineRanges()
-    if not exists(client, ids_folder):
-        return lines
     present_files = set(present)
-    for name in client.list(ids_folder):
-        if name.startswith(("_", ".")):
-            continue
-        file_topic, file_partition, first, last = parse_batch_file_name(name)
-        if (file_topic, file_partition) != (topic, partition) or (first, last) not in present_files:
+    for name, first, last in _partition_files(client, ids_folder, topic, partition):
+        if (first, last) not in present_files:
             continue
         for row in read_bytes(client, f"{ids_folder}/{name}").splitlines():
             if row:
@@ -150,13 +145,18 @@ def _lines_of_present_files(client, ids_folder: str, topic: str, partition: int,
 
 
 def _landed_ranges(client, folder: str, topic: str, partition: int) -> list[tuple[int, int]]:
+    return [(first, last) for _, first, last in _partition_files(client, folder, topic, partition)]
+
+
+def _partition_files(client, folder: str, topic: str, partition: int) -> list[tuple[str, int, int]]:
+    """``(name, first offset, last offset)`` of each batch file of this partition in ``folder``."""
     if not exists(client, folder):
         return []
-    ranges = []
+    files = []
     for name in client.list(folder):
         if name.startswith(("_", ".")):
             continue
         file_topic, file_partition, first, last = parse_batch_file_name(name)
         if (file_topic, file_partition) == (topic, partition):
-            ranges.append((first, last))
-    return ranges
+            files.append((name, first, last))
+    return files
