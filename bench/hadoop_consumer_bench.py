@@ -34,6 +34,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from logstream.hadoop_consumer.consumer import BatchLimits, HadoopConsumer
 from kafka_perf import consumer_perf_test
+from logstream.line_ids import make_line_id
 from logstream.log_generator import LogGenerator
 from logstream.stack.config import StackConfig
 from logstream.stack.local_stack import LocalStack
@@ -48,7 +49,7 @@ def produce(bootstrap: str, topic: str, count: int, *, line_ids: bool = False) -
     total = 0
     for record in LogGenerator(seed=3, bad_ratio=0.001).records(count, start=start, end=start + DAY):
         # as the L1 of host web1 sends a line of its app.log (logstream/line_ids.py)
-        key = b"ls1 web1 1835021-9a0c31f2 %d %d" % (total, total + len(record.value) + 1) if line_ids else None
+        key = make_line_id("web1", "1835021-9a0c31f2", total, total + len(record.value) + 1) if line_ids else None
         while True:
             try:
                 producer.produce(topic, record.value, key)

@@ -13,9 +13,9 @@
    commit of that close (``online_pane_closes``): median and p99.
 5. Checks that every produced record is counted exactly once, then kills the topology.
 
-``--line-ids``: the backlog's records carry line ids (the Kafka key the Flume tiers give each line;
-one host file per partition), which spout and bolt read and keep; run it beside a run without to see
-the cost.
+``--line-ids``: all of it twice in one run, on a topic without and then on one with line ids (the
+Kafka key the Flume tiers give each line; one host file per partition), which spout and bolt read
+and keep; prints the ratio of the two sustained rates.
 
 ``--cluster``: all of it on the multi-host cluster (``python -m logstream cluster up``, as root): the
 topic at replication 3 on its 3 brokers, the topology on its Nimbus and Supervisor hosts with the
@@ -36,6 +36,7 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from kafka_perf import consumer_perf_test
+from logstream.line_ids import make_line_id
 from logstream.log_generator import LogGenerator
 from logstream.pipeline_config import load_pipeline_config
 from logstream.stack.config import StackConfig
@@ -57,7 +58,7 @@ def produce_backlog(bootstrap: str, topic: str, count: int, partitions: int, lin
         if line_ids:  # as the L1 of host web<p> sends a line of its app.log (logstream/line_ids.py)
             start = file_ends[partition]
             file_ends[partition] += len(record.value) + 1
-            key = b"ls1 web%d 1835021-%x %d %d" % (partition, partition, start, file_ends[partition])
+            key = make_line_id(f"web{partition}", f"1835021-{partition:x}", start, file_ends[partition])
         while True:
             try:
                 producer.produce(topic, record.value, key, partition=partition)
@@ -118,7 +119,8 @@ def main() -> int:
     parser.add_argument("--records", type=int, default=2_000_000)
     parser.add_argument("--live-seconds", type=float, default=40)
     parser.add_argument("--live-rate", type=int, default=25_000)
-    parser.add_argument("--line-ids", action="store_true", help="the backlog's records carry line ids")
+    parser.add_argument("--line-ids", action="store_true",
+                        help="run it without, then with line ids, and print the ratio")
     parser.add_argument("--cluster", action="store_true", help="on the multi-host cluster (3 brokers, replication 3)")
     args = parser.parse_args()
 
@@ -136,13 +138,28 @@ def main() -> int:
         nimbus = LocalStack(config, only=SERVICES).service("storm").nimbus()
         command, jar_dir = None, config.data_dir / "storm" / "jars"
     partitions = load_pipeline_config().topics[0].partitions
+    if not args.line_ids:
+        rate, exact = measure(args, config, bootstrap, dsn, replication, nimbus, command, jar_dir, partitions)
+        return 0 if exact else 1
+    # the same run without, then with line ids: the cost of reading and keeping them
+    plain, plain_exact = measure(args, config, bootstrap, dsn, replication, nimbus, command, jar_dir, partitions)
+    with_ids, ids_exact = measure(args, config, bootstrap, dsn, replication, nimbus, command, jar_dir, partitions,
+                                  line_ids=True)
+    print(f"sustained rate with line ids / without: {with_ids / plain:.2f} ({with_ids:,.0f} / {plain:,.0f} records/s)")
+    return 0 if plain_exact and ids_exact else 1
+
+
+def measure(args, config: StackConfig, bootstrap: str, dsn: str, replication: int, nimbus, command, jar_dir,
+            partitions: int, *, line_ids: bool = False) -> tuple[float, bool]:
+    """One topology on a fresh topic: its sustained rate over the backlog (records/s) and whether it
+    counted every record exactly once."""
     name = f"bench_storm_{uuid.uuid4().hex[:8]}"
     admin = AdminClient({"bootstrap.servers": bootstrap})
     admin.create_topics([NewTopic(name, partitions, replication)])[name].result()
 
     began = time.monotonic()
-    produce_backlog(bootstrap, name, args.records, partitions, args.line_ids)
-    print(f"produced {args.records:,} entries{' with line ids' if args.line_ids else ''} into {name} "
+    produce_backlog(bootstrap, name, args.records, partitions, line_ids)
+    print(f"produced {args.records:,} entries{' with line ids' if line_ids else ''} into {name} "
           f"({partitions} partitions, replication {replication}) in {time.monotonic() - began:.1f}s")
     baseline = consumer_perf_test(config, name, args.records, heap="512m", bootstrap=bootstrap)["nMsg.sec"]
     print(f"kafka-consumer-perf-test: {baseline:,.0f} records/s")
@@ -168,22 +185,21 @@ def main() -> int:
                         {"t": name})
             total_counted = int(cur.fetchone()[0])
         conn.close()
-        if not delays:
+        if delays:
+            p99 = delays[min(len(delays) - 1, int(len(delays) * 0.99))]
+            print(f"live: {live:,} records at {args.live_rate:,}/s; pane close -> row committed over {len(delays)} "
+                  f"pane closes: median {statistics.median(delays):.3f}s, p99 {p99:.3f}s, max {delays[-1]:.3f}s")
+        else:
             print("live: no pane closed during the live phase")
-            return 1
-        p99 = delays[min(len(delays) - 1, int(len(delays) * 0.99))]
-        print(f"live: {live:,} records at {args.live_rate:,}/s; pane close -> row committed over {len(delays)} "
-              f"pane closes: median {statistics.median(delays):.3f}s, p99 {p99:.3f}s, max {delays[-1]:.3f}s")
         health = nimbus.health(name)
         print(f"Storm: emitted {health.emitted:,} acked {health.acked:,} failed {health.failed:,} tuples, "
               f"complete latency {health.complete_latency_ms:.0f} ms")
         exact = total_counted == args.records + live
         print(f"counted {total_counted:,} of {args.records + live:,} produced records: {'exact' if exact else 'MISMATCH'}")
         print(f"ratio topology / kafka-consumer-perf-test: {rate / baseline:.2f}")
-        return 0 if exact else 1
+        return rate, exact and bool(delays)
     finally:
         nimbus.kill(name)
-
 
 if __name__ == "__main__":
     sys.exit(main())

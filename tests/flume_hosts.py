@@ -127,6 +127,8 @@ class Delivered:
     without_id: list[bytes]
     # event id -> (end, Kafka partition) of its (last) record
     line_ids: dict[EventId, tuple[int, int]] = field(default_factory=dict)
+    # the number of digits each offset of a key was written with
+    offset_widths: set[int] = field(default_factory=set)
 
     @cached_property
     def bodies(self) -> dict[EventId, bytes]:
@@ -145,6 +147,7 @@ def read_topic(bootstrap: str, topic: str, *, want_ids: set, timeout: float = 60
     records: list = []
     without_id: list[bytes] = []
     line_ids: dict = {}
+    offset_widths: set[int] = set()
     seen: set = set()
 
     def take(messages) -> int:
@@ -159,6 +162,7 @@ def read_topic(bootstrap: str, topic: str, *, want_ids: set, timeout: float = 60
             event_id = (key[1], key[2], int(key[3]))
             records.append((event_id, message.value()))
             line_ids[event_id] = (int(key[4]), message.partition())
+            offset_widths.update((len(key[3]), len(key[4])))
             seen.add(event_id)
         return len(messages)
 
@@ -170,6 +174,6 @@ def read_topic(bootstrap: str, topic: str, *, want_ids: set, timeout: float = 60
             take(consumer.consume(num_messages=5000, timeout=1.0))
         while take(consumer.consume(num_messages=5000, timeout=3.0)):
             pass
-        return Delivered(records=records, without_id=without_id, line_ids=line_ids)
+        return Delivered(records=records, without_id=without_id, line_ids=line_ids, offset_widths=offset_widths)
     finally:
         consumer.close()

@@ -3,7 +3,8 @@
 The L1 agents' TAILDIR (logstream's TailFile, ``include/flume/java``) makes every line's Kafka key
 its line id, ``ls1 <host> <file id> <start> <end>`` (ASCII): the front-end host, the file's identity
 (its inode and the CRC-32 of its first line, hex: a rename keeps it, a new file of the same name does
-not) and the line's bytes ``[start, end)`` in it, separator included. The L1 also names the
+not) and the line's bytes ``[start, end)`` in it, separator included, each offset padded with
+leading zeros to :data:`OFFSET_DIGITS` (a reader takes any width). The L1 also names the
 partition (a hash of the host), so all lines of a host file are in one partition, and a consumer
 keeps per partition the byte ranges it has taken, merged: a record whose first byte is in them is a
 copy. One key, not headers: reading a record's headers costs ~2 µs in confluent-kafka, its key ~0.1.
@@ -17,14 +18,18 @@ from __future__ import annotations
 
 import bisect
 import json
-import operator
-from itertools import compress
+
+import numpy as np
 
 # the reason a copy of a line taken before is quarantined (HadoopConsumer) or counted bad (topology) for
 COPY = "copy"
 # the first word of a line id; another format would get another word
 FORMAT = "ls1"
 _FORMATS = (FORMAT, FORMAT.encode())
+# the width the L1 pads each offset of a line id to (leading zeros), so that the keys of a host file
+# are of one length and a chunk of them is parsed as a table (parse_line_ids); a longer offset is
+# written whole, and a reader takes any width
+OFFSET_DIGITS = 15
 # a file whose lines were last taken this long before the newest one taken is forgotten: a copy of
 # one of its lines arriving later still would be taken again
 FORGET_AFTER_MS = 30 * 86_400_000
@@ -129,8 +134,8 @@ class LineRanges:
 
 
 def make_line_id(host: str, file_id: str, start: int, end: int) -> bytes:
-    """The Kafka key of a line (what the L1's TailFile writes; for tests and tools)."""
-    return f"{FORMAT} {host} {file_id} {start} {end}".encode()
+    """The Kafka key of a line as the L1's TailFile writes it (the refill, tests and tools)."""
+    return f"{FORMAT} {host} {file_id} {start:0{OFFSET_DIGITS}d} {end:0{OFFSET_DIGITS}d}".encode()
 
 
 def line_id(key: bytes | str | None) -> tuple[str, int, int] | None:
@@ -153,6 +158,146 @@ def line_id(key: bytes | str | None) -> tuple[str, int, int] | None:
 
 def _text(part: bytes | str) -> str:
     return part.decode("ascii") if isinstance(part, bytes) else part
+
+
+# an offset of up to 18 digits fits an int64 (a longer one goes through line_id)
+_MAX_DIGITS = 18
+_FORMAT_BYTES = np.frombuffer(FORMAT.encode(), np.uint8)
+
+
+def _numbers(digits: np.ndarray) -> np.ndarray:
+    """The numbers whose decimal digits (0-9) are the rows of ``digits``. Up to 15 digits through
+    float64, exact below 2**53 (a BLAS product, faster than numpy's integer one)."""
+    powers = 10 ** np.arange(digits.shape[1] - 1, -1, -1, dtype=np.int64)
+    if digits.shape[1] <= 15:
+        return (digits.astype(np.float64) @ powers.astype(np.float64)).astype(np.int64)
+    return digits.astype(np.int64) @ powers
+
+
+def joined_keys(keys: list[bytes]) -> str | None:
+    """Keys as one latin-1 text, a line end between two (what the spout passes on: one string is
+    cheaper to send than a list of them, and :func:`parse_line_ids` reads it as it is); None if a
+    key holds a line end itself."""
+    joined = b"\n".join(keys)
+    return joined.decode("latin-1") if joined.count(b"\n") == len(keys) - 1 else None
+
+
+def parse_line_ids(keys: list | str | bytes) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray | None]] | None:
+    """A chunk's keys parsed together: each record's ``start`` and ``end`` (int64 arrays), and each
+    host file's records (``"<host> <file id>"``: their indexes, in order; None when the whole chunk is
+    one file). The keys come as a list, or as one text with a line end between two
+    (:func:`joined_keys`). None unless every key is a line id as the L1 writes it (keys of one kind,
+    ``ls1``, five words of printable ASCII between single spaces, offsets of 1-18 digits): the caller
+    then goes record by record through :func:`line_id`, which decides every other key.
+
+    Keys of one length and one layout (where their spaces are: those of one host file, their offsets
+    padded to :data:`OFFSET_DIGITS`) are one table of bytes, read column-wise; keys of several lengths
+    or layouts are parsed as one table each. No Python work per key."""
+    count = None
+    listed = not isinstance(keys, (str, bytes))
+    try:
+        if not listed:
+            joined = keys.encode("ascii") if isinstance(keys, str) else keys
+        else:
+            joined = b"\n".join(keys) if isinstance(keys[0], bytes) else "\n".join(keys).encode("ascii")
+            count = len(keys)
+    except (TypeError, UnicodeEncodeError):  # a record without a key, keys of both kinds, non-ASCII text
+        return None
+    text = np.frombuffer(joined, np.uint8)
+    line_ends = np.flatnonzero(text == 10)
+    if count is None:
+        count = line_ends.size + 1
+    if line_ends.size != count - 1 or not text.size:  # a key holds a line end
+        return None
+    key_begins, key_ends = np.concatenate(([0], line_ends + 1)), np.append(line_ends, text.size)
+    lengths = key_ends - key_begins
+    starts, ends = np.empty(count, np.int64), np.empty(count, np.int64)
+    stretches: dict[str, list[np.ndarray]] = {}
+    if bool((lengths == lengths[0]).all()):  # rows of the text, a line end apart: a view
+        width = int(lengths[0])
+        table = np.lib.stride_tricks.as_strided(text, (count, width), (width + 1, 1))
+        if _parse_one_file(table, starts, ends, stretches):  # the common case: the lines of one host file
+            return starts, ends, {next(iter(stretches)): None}
+    # the line ends between keys are the only bytes outside printable ASCII
+    if np.count_nonzero((text - 32) > 94) != line_ends.size:
+        return None
+    if bool((lengths == lengths[0]).all()):
+        tables = [(np.arange(count), table)]
+    else:
+        tables = []
+        for width in np.unique(lengths).tolist():
+            rows = np.flatnonzero(lengths == width)
+            if listed:  # its keys of this length joined (cheaper than gathering their bytes)
+                mine = [keys[row] for row in rows.tolist()]
+                table = np.frombuffer(b"".join(mine) if isinstance(mine[0], bytes) else "".join(mine).encode("ascii"),
+                                      np.uint8).reshape(rows.size, width)
+            else:
+                table = text[key_begins[rows][:, None] + np.arange(width)]
+            tables.append((rows, table))
+    for rows, table in tables:
+        spaces = table == 32
+        if bool((spaces == spaces[0]).all()):
+            layouts = [(rows, table, np.flatnonzero(spaces[0]))]
+        else:
+            if not bool((spaces.sum(axis=1) == 4).all()):
+                return None
+            columns = np.nonzero(spaces)[1].reshape(-1, 4)
+            layouts = []
+            for layout in np.unique(columns, axis=0):
+                mine = (columns == layout).all(axis=1)
+                layouts.append((rows[mine], table[mine], layout))
+        for rows_of_layout, part, space_at in layouts:
+            if not _parse_table(part, space_at, rows_of_layout, starts, ends, stretches):
+                return None
+    if len(stretches) == 1 and len(next(iter(stretches.values()))) == 1:
+        return starts, ends, {next(iter(stretches)): None}
+    return starts, ends, {name: np.sort(np.concatenate(parts)) if len(parts) > 1 else parts[0]
+                          for name, parts in stretches.items()}
+
+
+def _parse_one_file(table: np.ndarray, starts: np.ndarray, ends: np.ndarray, stretches: dict[str, list[np.ndarray]]) -> bool:
+    """Keys of one length that are the first one's up to its last space (format word, host, file id:
+    one host file) and digits after it: parsed (True), without looking for other layouts and files.
+    The first key is checked for printable ASCII and four spaces; the others are it but for their
+    offsets, whose columns _parse_table checks."""
+    first_row = table[0]
+    space_at = np.flatnonzero(first_row == 32)
+    if space_at.size != 4 or bool(((first_row - 32) > 94).any()):
+        return False
+    third, fourth = int(space_at[2]), int(space_at[3])
+    if not bool((table[:, :third + 1] == first_row[:third + 1]).all()) or not bool((table[:, fourth] == 32).all()):
+        return False
+    return _parse_table(table, space_at, np.arange(len(table)), starts, ends, stretches, one_file=True)
+
+
+def _parse_table(table: np.ndarray, space_at: np.ndarray, rows: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+                 stretches: dict[str, list[np.ndarray]], *, one_file: bool = False) -> bool:
+    """Keys of one length with their four spaces at ``space_at``: their offsets into ``starts`` and
+    ``ends`` and their stretches of one host file into ``stretches``, at ``rows``. False if one is
+    not a line id."""
+    if space_at.size != 4:
+        return False
+    first, second, third, fourth = space_at.tolist()
+    width = table.shape[1]
+    if (first != len(FORMAT) or second == first + 1 or third == second + 1
+            or not 0 < fourth - third - 1 <= _MAX_DIGITS or not 0 < width - fourth - 1 <= _MAX_DIGITS):
+        return False
+    if not bool((table[:, :first] == _FORMAT_BYTES).all()):
+        return False
+    start_digits, end_digits = table[:, third + 1:fourth] - 48, table[:, fourth + 1:] - 48
+    if bool((start_digits > 9).any()) or bool((end_digits > 9).any()):
+        return False
+    starts[rows] = _numbers(start_digits)
+    ends[rows] = _numbers(end_digits)
+    # a row starts a new stretch where its host file is not the one of the row before
+    names = table[:, first + 1:third]
+    if one_file or bool((names == names[0]).all()):
+        bounds = [0, len(rows)]
+    else:
+        bounds = [0, *(np.flatnonzero((names[1:] != names[:-1]).any(axis=1)) + 1).tolist(), len(rows)]
+    for low, high in zip(bounds, bounds[1:]):
+        stretches.setdefault(names[low].tobytes().decode("ascii"), []).append(rows[low:high])
+    return True
 
 
 class LineDedup:
@@ -180,50 +325,34 @@ class LineDedup:
         self.taken.add(file, start, end, timestamp_ms)
         return True
 
-    def keep_all(self, keys: list, timestamps_ms: list[int], offsets: list[int] | None = None) -> bool:
+    def keep_all(self, keys: list | str, newest_ms: int, offsets: list[int] | None = None) -> bool:
         """Take a chunk's records at once if that is safe and cheap: every key is a line id and each
         file's lines are one run of adjacent ranges (``start`` of each = ``end`` of the one before)
         that touches nothing taken. True if so (all taken, each file's run in :attr:`chunk_runs`); False
-        (nothing taken) sends the caller record by record through :meth:`keep`. C-level passes over the
-        chunk, no Python frame per record. ``offsets`` (the records' offsets) go into the runs too."""
+        (nothing taken) sends the caller record by record through :meth:`keep`. The keys are parsed
+        together (:func:`parse_line_ids`), no Python frame per record. ``newest_ms``: the chunk's
+        newest Kafka timestamp, when its files' lines were last taken. ``offsets`` (the records'
+        offsets) go into the runs too."""
         self.chunk_runs = []
         if not keys:
             return True
-        try:
-            parts = list(map(str.split if isinstance(keys[0], str) else bytes.split, keys))
-        except TypeError:  # a record without a key, or keys of both kinds
+        parsed = parse_line_ids(keys)
+        if parsed is None:
             return False
-        if set(map(len, parts)) != {5} or not set(map(operator.itemgetter(0), parts)) <= set(_FORMATS):
+        starts, ends, files = parsed
+        if not bool((starts < ends).all()):
             return False
-        try:
-            starts = list(map(int, map(operator.itemgetter(3), parts)))
-            ends = list(map(int, map(operator.itemgetter(4), parts)))
-        except ValueError:
-            return False
-        if not all(map(operator.lt, starts, ends)) or min(starts) < 0:
-            return False
-        files = list(map(operator.itemgetter(1, 2), parts))
-        distinct = set(files)
         runs = []
-        for host, file_id in distinct:
-            try:
-                file = f"{_text(host)} {_text(file_id)}"
-            except UnicodeDecodeError:
+        for file, mine in files.items():
+            mine_starts, mine_ends = (starts, ends) if mine is None else (starts[mine], ends[mine])
+            if (not np.array_equal(mine_starts[1:], mine_ends[:-1])
+                    or self.covered.overlaps_range(file, int(mine_starts[0]), int(mine_ends[-1]))):
                 return False
-            mine_offsets = offsets
-            if len(distinct) == 1:
-                mine_starts, mine_ends = starts, ends
-            else:
-                mine = list(map((host, file_id).__eq__, files))
-                mine_starts, mine_ends = list(compress(starts, mine)), list(compress(ends, mine))
-                mine_offsets = None if offsets is None else list(compress(offsets, mine))
-            if mine_starts[1:] != mine_ends[:-1] or self.covered.overlaps_range(file, mine_starts[0], mine_ends[-1]):
-                return False
-            runs.append((file, mine_starts, mine_ends[-1], mine_offsets))
-        newest = max(timestamps_ms)
+            mine_offsets = offsets if offsets is None or mine is None else np.asarray(offsets)[mine].tolist()
+            runs.append((file, mine_starts.tolist(), int(mine_ends[-1]), mine_offsets))
         for file, starts_of_lines, end, _ in runs:
-            self.covered.add(file, starts_of_lines[0], end, newest)
-            self.taken.add(file, starts_of_lines[0], end, newest)
+            self.covered.add(file, starts_of_lines[0], end, newest_ms)
+            self.taken.add(file, starts_of_lines[0], end, newest_ms)
         self.chunk_runs = runs
         return True
 

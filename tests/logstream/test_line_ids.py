@@ -1,11 +1,13 @@
-"""LineRanges against a plain set of byte positions; line ids read from record headers."""
+"""LineRanges against a plain set of byte positions; line ids read from record keys, one by one and a
+chunk at once."""
 
 from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from logstream.line_ids import LandedLines, LineDedup, LineRanges, line_id, parse_landed_row
+from logstream.line_ids import (OFFSET_DIGITS, LandedLines, LineDedup, LineRanges, joined_keys, line_id, make_line_id,
+                                parse_landed_row, parse_line_ids)
 
 FILES = ("web1 11-aa", "web2 12-bb")
 ranges_added = st.lists(st.tuples(st.sampled_from(FILES), st.integers(0, 300), st.integers(1, 40)), max_size=60)
@@ -114,7 +116,7 @@ def test_a_chunk_taken_at_once_is_taken_as_record_by_record(committed, chunk, ad
 
     at_once, one_by_one = LineDedup(before), LineDedup(before)
     kept = [one_by_one.keep(found, stamp) for found, stamp in zip(headers, stamps)]
-    took = at_once.keep_all(headers, stamps)
+    took = at_once.keep_all(headers, max(stamps))
     if adjacent and not committed:
         assert took  # the common case: the fast path is used
     if took:
@@ -126,14 +128,14 @@ def test_a_chunk_taken_at_once_is_taken_as_record_by_record(committed, chunk, ad
 
 def test_keep_all_refuses_what_it_cannot_take_at_once():
     dedup = LineDedup(LineRanges())
-    assert dedup.keep_all([_key(b"web1", b"9-f", 0, 10), _key(b"web1", b"9-f", 10, 20)], [1, 2])
+    assert dedup.keep_all([_key(b"web1", b"9-f", 0, 10), _key(b"web1", b"9-f", 10, 20)], 2)
     assert dedup.taken.ranges("web1 9-f") == [(0, 20)]
-    assert not dedup.keep_all([_key(b"web1", b"9-f", 20, 30), _key(b"web1", b"9-f", 5, 10)], [3, 4])  # a copy
-    assert not dedup.keep_all([_key(b"web1", b"9-f", 20, 30), None], [3, 4])  # one without a key
-    assert not dedup.keep_all([_key(b"web1", b"9-f", 20, 30), b"web1"], [3, 4])  # one with another key
-    assert not dedup.keep_all([_key(b"web1", b"9-f", 20, 30), _key(b"web1", b"9-f", 20, 30)], [3, 4])
-    assert not dedup.keep_all([_key(b"web1", b"9-f", 20, 30), _key(b"web1", b"9-f", 30, 30)], [3, 4])
-    assert not dedup.keep_all([_key(b"web1", b"9-f", 20, 30), _key(b"web1", b"9-f", 30, 40).decode()], [3, 4])
+    assert not dedup.keep_all([_key(b"web1", b"9-f", 20, 30), _key(b"web1", b"9-f", 5, 10)], 4)  # a copy
+    assert not dedup.keep_all([_key(b"web1", b"9-f", 20, 30), None], 4)  # one without a key
+    assert not dedup.keep_all([_key(b"web1", b"9-f", 20, 30), b"web1"], 4)  # one with another key
+    assert not dedup.keep_all([_key(b"web1", b"9-f", 20, 30), _key(b"web1", b"9-f", 20, 30)], 4)
+    assert not dedup.keep_all([_key(b"web1", b"9-f", 20, 30), _key(b"web1", b"9-f", 30, 30)], 4)
+    assert not dedup.keep_all([_key(b"web1", b"9-f", 20, 30), _key(b"web1", b"9-f", 30, 40).decode()], 4)
     assert dedup.taken.ranges("web1 9-f") == [(0, 20)]
 
 
@@ -153,7 +155,7 @@ def test_a_chunks_runs_but_the_lines_left_out_equal_its_other_lines_one_by_one(f
         keys.append(shuffle.choice([lines for lines in per_file if lines]).pop(0))
     offsets = [100 + 2 * at for at in range(len(keys))]
     dedup = LineDedup(LineRanges())
-    assert dedup.keep_all(keys, [1] * len(keys), offsets)
+    assert dedup.keep_all(keys, 1, offsets)
     removed = sorted({at % len(keys) for at in left_out})
     left = [keys[at] for at in removed] + ([None, b"another key", _key(b"web9", b"1-a", 0, 4)] if others else [])
     low, high = sorted(offsets[int(share * (len(keys) - 1))] for share in cut)
@@ -192,3 +194,131 @@ def test_side_index_rows_hold_each_line_added_and_show_overlaps(lines, order):
         mine = sorted((start, end) for name, start, end, _ in rows if name == file)
         # merged where they touch: no two rows of a file meet end to start
         assert all(a[1] != b[0] for a, b in zip(mine, mine[1:]))
+
+
+def _words(key: bytes | str) -> tuple[str, int, int] | None:
+    """A key read as the test reads it: five words split on whitespace, ``ls1``, two integers; the
+    order of the offsets is not judged here."""
+    if key is None:
+        return None
+    words = (key.decode("ascii", "replace") if isinstance(key, bytes) else key).split()
+    if len(words) != 5 or words[0] != "ls1" or not all(word.isascii() for word in words):
+        return None
+    try:
+        return f"{words[1]} {words[2]}", int(words[3]), int(words[4])
+    except ValueError:
+        return None
+
+
+def _check_chunk(keys: list) -> None:
+    """parse_line_ids either refuses the chunk or reads every key as _words does, with each file's
+    records in order; it refuses none that the L1 could write. The keys as one text (what the spout
+    sends) read the same."""
+    parsed = parse_line_ids(keys)
+    if all(isinstance(key, bytes) for key in keys):
+        as_text = joined_keys(keys)
+        if as_text is not None:
+            again = parse_line_ids(as_text)
+            assert (again is None) == (parsed is None)
+            if parsed is not None:
+                assert again[0].tolist() == parsed[0].tolist() and again[1].tolist() == parsed[1].tolist()
+                assert {name: None if rows is None else rows.tolist() for name, rows in again[2].items()} == \
+                    {name: None if rows is None else rows.tolist() for name, rows in parsed[2].items()}
+    read = [_words(key) for key in keys]
+    if parsed is None:
+        the_l1s = all(isinstance(key, type(keys[0])) and key is not None
+                      and all(32 <= byte <= 126 for byte in (key if isinstance(key, bytes) else key.encode()))
+                      and (key if isinstance(key, bytes) else key.encode()) == make_line_id(*_l1_parts(key))
+                      for key in keys)  # printable ASCII, words between single spaces, padded offsets
+        assert not the_l1s, keys
+        return
+    starts, ends, files = parsed
+    assert None not in read
+    assert [(int(a), int(b)) for a, b in zip(starts, ends)] == [(start, end) for _, start, end in read]
+    expected: dict[str, list[int]] = {}
+    for at, (file, _, _) in enumerate(read):
+        expected.setdefault(file, []).append(at)
+    assert {file: list(range(len(keys))) if rows is None else rows.tolist() for file, rows in files.items()} == expected
+    assert len(files) == 1 or all(rows is not None for rows in files.values())
+
+
+def _l1_parts(key: bytes | str) -> tuple[str, str, int, int]:
+    """A key's host, file id and offsets if it is in the L1's form (else parts that make no such key)."""
+    words = (key.decode("latin-1") if isinstance(key, bytes) else key).split(" ")
+    try:
+        return words[1], words[2], int(words[3]), int(words[4])
+    except (IndexError, ValueError):
+        return "", "", -1, -1
+
+
+hosts = st.text(st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=8)
+file_ids = st.from_regex(r"[0-9]{1,9}-[0-9a-f]{1,8}", fullmatch=True)
+lines_of = st.lists(st.tuples(st.integers(0, 3), st.integers(1, 300)), min_size=1, max_size=60)
+
+
+@settings(max_examples=400, deadline=None)
+@given(host_names=st.lists(hosts, min_size=1, max_size=4, unique=True), ids=st.lists(file_ids, min_size=4, max_size=4),
+       lines=lines_of, first=st.integers(0, 10**13), text=st.booleans())
+def test_keys_the_l1_writes_are_read_at_once_as_one_by_one(host_names, ids, lines, first, text):
+    """Interleaved lines of up to four host files (hosts and file ids of any length, so keys of one
+    length may have several layouts): every key read, each file's records found."""
+    ends = {}
+    keys = []
+    for which, length in lines:
+        host, file_id = host_names[which % len(host_names)], ids[which]
+        start = ends.get((host, file_id), first)
+        ends[(host, file_id)] = start + length
+        key = make_line_id(host, file_id, start, start + length)
+        keys.append(key.decode() if text else key)
+    assert parse_line_ids(keys) is not None
+    _check_chunk(keys)
+
+
+keys_of_any_kind = st.one_of(
+    st.binary(max_size=60),
+    st.text(max_size=40),
+    st.none(),
+    st.builds(lambda host, file_id, start, end, sep: f"ls1{sep}{host}{sep}{file_id}{sep}{start}{sep}{end}".encode(),
+              hosts, file_ids, st.integers(-5, 10**20), st.integers(-5, 10**20), st.sampled_from([" ", "  ", "\t", " \x0b"])),
+    st.builds(lambda host, start, end: b"ls1 %s 7-ab %s %s" % (host.encode(), start.encode(), end.encode()),
+              hosts, st.sampled_from(["0", "007", "+5", "1_0", "-0", "99999999999999999999", "123456789012345678", "١٢"]),
+              st.sampled_from(["10", "0010", "+6", "2_0", "1234567890123456789"])),
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(keys=st.lists(keys_of_any_kind, min_size=1, max_size=12),
+       l1_keys=st.lists(st.builds(make_line_id, hosts, file_ids, st.integers(0, 10**12), st.integers(1, 10**12)), max_size=6))
+def test_any_chunk_is_read_as_one_by_one_or_refused(keys, l1_keys):
+    """Arbitrary bytes, text, keys with other whitespace, signs, underscores, leading zeros, non-ASCII
+    digits, offsets past int64, among keys the L1 writes: what the chunk parser reads is what a key
+    read alone says; what it refuses goes record by record."""
+    _check_chunk(l1_keys + keys)
+    _check_chunk(keys + l1_keys)
+
+
+def test_keys_as_one_text_keep_a_key_with_a_line_end_apart():
+    keys = [make_line_id("web1", "12-ab", 0, 10), make_line_id("web1", "12-ab", 10, 20)]
+    assert joined_keys(keys) == "\n".join(key.decode() for key in keys)
+    assert joined_keys([keys[0], b"a key\nof two lines"]) is None  # the spout sends a list then
+    assert parse_line_ids(keys[0].decode() + "\n" + "\n" + keys[1].decode()) is None  # an empty key between
+    assert parse_line_ids("\n".join(key.decode() for key in keys))[0].tolist() == [0, 10]
+
+
+def test_the_l1s_keys_pad_their_offsets_and_a_reader_takes_any_width():
+    assert make_line_id("web1", "12-ab", 0, 171) == b"ls1 web1 12-ab " + b"0" * (OFFSET_DIGITS - 1) + b"0 " + \
+        b"0" * (OFFSET_DIGITS - 3) + b"171"
+    assert line_id(make_line_id("web1", "12-ab", 120, 171)) == line_id(b"ls1 web1 12-ab 120 171") == ("web1 12-ab", 120, 171)
+    assert len(make_line_id("web1", "12-ab", 10**16, 10**16 + 1)) > len(make_line_id("web1", "12-ab", 0, 1))  # never cut
+
+
+def test_a_key_that_differs_from_the_others_in_any_one_byte_is_read_as_one_by_one():
+    """Every single-byte change of one key among keys the L1 writes (a space for a digit, a digit for a
+    space, a tab, a letter, a byte past ASCII, at every position): the chunk parser reads it as the key
+    alone reads, or refuses the chunk."""
+    keys = [make_line_id("web1", "1835021-9a0c31f2", at * 100, at * 100 + 100) for at in range(4)]
+    for position in range(len(keys[2])):
+        for byte in b" 0\tx\xff\n":
+            changed = bytearray(keys[2])
+            changed[position] = byte
+            _check_chunk([keys[0], keys[1], bytes(changed), keys[3]])

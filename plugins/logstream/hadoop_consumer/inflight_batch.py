@@ -184,29 +184,34 @@ class Stager:
     def __init__(self, inflight: InflightBatch, threads: int = HDFS_THREADS) -> None:
         self.inflight = inflight
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="stager")
-        # staged name -> (rows written, the write)
-        self.written: dict[str, tuple[int, Future]] = {}
+        # staged name -> (the rows list written and how many rows it had then, the write)
+        self.written: dict[str, tuple[list | None, int, Future]] = {}
 
     def write(self, name: str, rows: list[tuple[int, bytes]]) -> None:
         """Write ``rows`` (offset, line or lines) as the staged file ``name``, in the background."""
-        self.write_data(name, b"\n".join([line for _, line in rows]) + b"\n", len(rows))
+        self._write(name, b"\n".join([line for _, line in rows]) + b"\n", rows, len(rows))
 
-    def write_data(self, name: str, data: bytes, rows: int = -1) -> None:
+    def write_data(self, name: str, data: bytes) -> None:
         """Write ``data`` as the staged file ``name``, in the background (thread-safe for distinct names)."""
+        self._write(name, data, None, -1)
+
+    def _write(self, name: str, data: bytes, rows: list | None, count: int) -> None:
         earlier = self.written.get(name)
         if earlier is not None:  # never two writes of one file at once: the older could land last
-            earlier[1].result()
-        self.written[name] = (rows, self.pool.submit(self.inflight.stage, name, data))
+            earlier[2].result()
+        self.written[name] = (rows, count, self.pool.submit(self.inflight.stage, name, data))
 
     def finish(self, files: dict[str, list[tuple[int, bytes]]]) -> None:
         """Make the staged files hold exactly ``files`` (staged name -> rows) and wait for them.
 
-        Call it once nothing else writes: after the split-fetch helper's result (its reader thread
-        writes files too)."""
+        A file is written again unless it was written from the same rows list, as long as it is now
+        (a list only grows: an hour's entries that came late). Call it once nothing else writes: after
+        the split-fetch helper's result (its reader thread writes files too)."""
         for name, rows in files.items():
-            if name not in self.written or self.written[name][0] != len(rows):
+            written = self.written.get(name)
+            if written is None or written[0] is not rows or written[1] != len(rows):
                 self.write(name, rows)
-        for _, write in self.written.values():
+        for *_, write in self.written.values():
             write.result()
 
     def __enter__(self) -> "Stager":

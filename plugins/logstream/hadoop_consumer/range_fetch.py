@@ -6,7 +6,6 @@ batch (``split_fetch.py``) and by replay (``replay.py``): all three file records
 
 from __future__ import annotations
 
-import operator
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -88,6 +87,11 @@ def _filing_timestamp_ms(timestamp_ms: int) -> int:
     return int(time.time() * 1000)
 
 
+def _side_index_rows(entries: list[tuple[int, bytes]], landed: LandedLines) -> list[tuple[int, bytes]]:
+    """An hour's side index as a group's rows (under its first entry's offset, as the hour file's name)."""
+    return [(entries[0][0], row) for row in landed.rows()]
+
+
 def new_lines_only(messages: list, end: int, dedup: LineDedup) -> tuple[list, list, bool, list | None]:
     """``messages`` split into new ones and copies of lines taken before (by the line ids in their
     keys), whether any has a key, and each file's run when all were taken at once
@@ -98,7 +102,8 @@ def new_lines_only(messages: list, end: int, dedup: LineDedup) -> tuple[list, li
     if not any(keys):
         return messages, [], False, None
     if (messages[-1].offset() < end and not any(map(Message.error, messages))
-            and dedup.keep_all(keys, list(map(operator.itemgetter(1), map(Message.timestamp, messages))),
+            # the newest Kafka timestamp: the last record's (LogAppendTime: the broker's clock), or the first's
+            and dedup.keep_all(keys, max(messages[0].timestamp()[1], messages[-1].timestamp()[1]),
                                list(map(Message.offset, messages)))):
         return messages, [], True, dedup.chunk_runs  # each file's lines adjacent and new: taken at once
     kept, copies = [], []
@@ -138,6 +143,8 @@ def fetch_range(consumer: Consumer, result: BatchResult, start: int, end: int, l
     valid_root = topic_dir(root, topic)
     open_hours: set[int] = set()
     lines_by_hour: dict[int, LandedLines] = defaultdict(LandedLines)
+    ids_root = line_ids_dir(root, topic)
+    handed_ids: dict[int, list[tuple[int, bytes]]] = {}  # the side index rows given to hour_done, by hour
     # the first offset itself, even at the log's start: OFFSET_BEGINNING costs a look-up first
     consumer.assign([TopicPartition(topic, partition, start)])
     next_offset, records, size, watermark = start, 0, 0, result.watermark
@@ -248,6 +255,9 @@ def fetch_range(consumer: Consumer, result: BatchResult, start: int, end: int, l
             for hour_number in sorted(hour for hour in open_hours if hour < chunks[0].hour_number):
                 open_hours.discard(hour_number)
                 hour_done((valid_root, *hour_partition(hour_number * 3600)), entries_by_hour[hour_number])
+                if lines_by_hour.get(hour_number):  # its side index too, written while the fetch goes on
+                    handed_ids[hour_number] = _side_index_rows(entries_by_hour[hour_number], lines_by_hour[hour_number])
+                    hour_done((ids_root, *hour_partition(hour_number * 3600)), handed_ids[hour_number])
         if now - last_progress > PROGRESS_EVERY_SECONDS:
             last_progress = now
             progress(f"{topic}[{partition}] at offset {next_offset:,} of {end:,}: {records:,} records, "
@@ -255,12 +265,13 @@ def fetch_range(consumer: Consumer, result: BatchResult, start: int, end: int, l
     fetched.first, fetched.last = first, last
     for hour_number, rows in entries_by_hour.items():
         fetched.groups[(valid_root, *hour_partition(hour_number * 3600))] = rows
-    ids_root = line_ids_dir(root, topic)
     for hour_number, landed in lines_by_hour.items():
         if not landed:
             continue
-        # one group, hence one file, per hour file with ids: the same name with .ids
-        first_entry = entries_by_hour[hour_number][0][0]
-        fetched.groups[(ids_root, *hour_partition(hour_number * 3600))] = [(first_entry, row) for row in landed.rows()]
+        # one group, hence one file, per hour file with ids: the same name with .ids; the very rows
+        # handed over before if no line of the hour came since (the stager then writes it once)
+        rows = _side_index_rows(entries_by_hour[hour_number], landed)
+        handed = handed_ids.get(hour_number)
+        fetched.groups[(ids_root, *hour_partition(hour_number * 3600))] = handed if handed == rows else rows
     result.add_counts(records, size, dict(reasons), watermark, next_offset)
     return fetched

@@ -73,6 +73,8 @@ def test_every_line_reaches_its_topic_with_its_event_id(tiers, stack):
     for (host, _file_id, _start), (_end, partition) in delivered.line_ids.items():
         partitions.setdefault(host, set()).add(partition)
     assert all(len(used) == 1 for used in partitions.values()), partitions
+    # every offset written with 15 digits (leading zeros: the keys of a file are of one length)
+    assert delivered.offset_widths == {15}
 
 
 def test_bad_lines_pass_through_and_the_agents_keep_going(tiers, stack):

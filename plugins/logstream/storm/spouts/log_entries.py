@@ -22,6 +22,7 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 from streamparse import Spout
 
+from logstream.line_ids import joined_keys
 from logstream.log_entry import as_lines
 from logstream.results.store import open_store
 from logstream.storm.topology_config import ComponentSettings
@@ -31,7 +32,8 @@ from logstream.storm.topology_config import ComponentSettings
 # from_offset .. next_offset - 1 and timestamp_steps is the first record's Kafka timestamp (ms)
 # followed by each next record's difference to the one before it (small numbers: JSON stays short);
 # line_ids is None when no record has a key, else each record's key (a line id, logstream/line_ids.py,
-# or another key, which the bolt ignores) as a latin-1 string, or None
+# or another key, which the bolt ignores) as a latin-1 string, or None; when every record has a key and
+# none holds a line end: one latin-1 string, the keys with a line end between two (logstream.line_ids.joined_keys)
 OUTPUT_FIELDS = ["topic", "partition", "from_offset", "next_offset", "records", "timestamp_steps", "line_ids"]
 
 
@@ -113,8 +115,8 @@ class LogEntrySpout(Spout):
             line_ids = None
         elif None in keys:
             line_ids = [key.decode("latin-1") if key is not None else None for key in keys]
-        else:
-            line_ids = list(map(bytes.decode, keys, repeat("latin-1")))
+        else:  # one text, a line end between two keys (a list if a key holds a line end)
+            line_ids = joined_keys(keys) or list(map(bytes.decode, keys, repeat("latin-1")))
         self.position[partition] = expected
         self.emit([self.settings.topic, partition, start, expected, records, steps, line_ids],
                   tup_id=f"{partition}:{start}:{expected}")

@@ -22,6 +22,7 @@
  * marked "logstream" below: with byteOffsetHeader on and a "host" header in the file group's
  * headers, every event also carries the header "key" (which the Kafka sink makes the record's key):
  *   "ls1 <host> <file id> <start> <end>"  (logstream/line_ids.py reads it)
+ * (the offsets padded with leading zeros to 15 digits, so that the keys of a file are of one length)
  * where the file id is "<inode>-<crc32 of the file's first line, hex>", the file's identity, which a
  * rename (rotation) keeps and a new file of the same name does not, even if the inode is reused, and
  * [start, end) are the line's bytes, its separator included: the lines of a file tile its bytes
@@ -74,6 +75,9 @@ public class TailFile {
   public static final String LINE_ID_HEADER_KEY = "key";
   public static final String HOST_HEADER_KEY = "host";
   public static final String LINE_ID_FORMAT = "ls1";
+  // logstream: offsets padded with leading zeros to this width, so that the keys of a file are of one
+  // length (its consumers read a chunk of them as a table; any width is read: a longer one is whole)
+  public static final int OFFSET_DIGITS = 15;
 
   public TailFile(File file, Map<String, String> headers, long inode, long pos)
       throws IOException {
@@ -189,10 +193,23 @@ public class TailFile {
       String host = headers == null ? null : headers.get(HOST_HEADER_KEY);
       if (host != null) {
         event.getHeaders().put(LINE_ID_HEADER_KEY, LINE_ID_FORMAT + " " + host + " " + fileId() + " "
-            + posTmp + " " + getLineReadPos());
+            + padded(posTmp) + " " + padded(getLineReadPos()));
       }
     }
     return event;
+  }
+
+  // logstream: an offset as OFFSET_DIGITS decimal digits (more if it needs more)
+  static String padded(long offset) {
+    String digits = Long.toString(offset);
+    if (digits.length() >= OFFSET_DIGITS) {
+      return digits;
+    }
+    StringBuilder text = new StringBuilder(OFFSET_DIGITS);
+    for (int i = digits.length(); i < OFFSET_DIGITS; i++) {
+      text.append('0');
+    }
+    return text.append(digits).toString();
   }
 
   /**
