@@ -229,7 +229,9 @@ def _check_chunk(keys: list) -> None:
         the_l1s = all(isinstance(key, type(keys[0])) and key is not None
                       and all(32 <= byte <= 126 for byte in (key if isinstance(key, bytes) else key.encode()))
                       and (key if isinstance(key, bytes) else key.encode()) == make_line_id(*_l1_parts(key))
-                      for key in keys)  # printable ASCII, words between single spaces, padded offsets
+                      and all(_l1_parts(key)[:2]) and max(_l1_parts(key)[2:]) < 10**18
+                      for key in keys)  # printable ASCII, a host and a file id, single spaces, padded offsets
+        # (below 10^18: a longer offset, a file past an exabyte, goes record by record)
         assert not the_l1s, keys
         return
     starts, ends, files = parsed
