@@ -193,6 +193,8 @@ def parse_line_ids(keys: list | str | bytes) -> tuple[np.ndarray, np.ndarray, di
     Keys of one length and one layout (where their spaces are: those of one host file, their offsets
     padded to :data:`OFFSET_DIGITS`) are one table of bytes, read column-wise; keys of several lengths
     or layouts are parsed as one table each. No Python work per key."""
+    if not keys:
+        return None
     count = None
     listed = not isinstance(keys, (str, bytes))
     try:

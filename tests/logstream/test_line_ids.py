@@ -305,6 +305,7 @@ def test_keys_as_one_text_keep_a_key_with_a_line_end_apart():
     assert joined_keys([keys[0], b"a key\nof two lines"]) is None  # the spout sends a list then
     assert parse_line_ids(keys[0].decode() + "\n" + "\n" + keys[1].decode()) is None  # an empty key between
     assert parse_line_ids("\n".join(key.decode() for key in keys))[0].tolist() == [0, 10]
+    assert parse_line_ids([]) is None and parse_line_ids("") is None and parse_line_ids(b"") is None
 
 
 def test_the_l1s_keys_pad_their_offsets_and_a_reader_takes_any_width():
