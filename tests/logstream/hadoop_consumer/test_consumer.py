@@ -98,6 +98,39 @@ def test_side_indexes_of_lines_taken_at_once_lie_beside_their_hours_files(consum
     assert len(set(folders.values())) == 3 and misfiled_line_ids(written, folders) == []
 
 
+def test_an_hours_side_index_written_early_is_written_again_when_its_hour_gets_later_lines(
+        consumer, kafka_config, hdfs_client, root, unique_name):
+    """One host file: 25,001 lines of an hour, then 45,000 of the next. Sent: the first hour's lines
+    but its 12,501st (never sent) and its last, the next hour's (the fetch moves past the first hour,
+    whose side index, two runs, is handed over then), then the first hour's last line, fetched later:
+    it extends the second run (as many rows as before, other bytes). One batch: each hour's side
+    index holds exactly its lines that were sent, 25,000 and 45,000."""
+    create_topic(kafka_config, unique_name, 1)
+    first_hour = DAY_BOUNDARY - 3 * HOUR
+    lines, end = [], 0
+    for count, hour in ((25_001, first_hour), (45_000, first_hour + HOUR)):
+        for i in range(count):
+            value = b"10.0.0.%d,%d,%d,300" % (i % 250, 1000 + i % 7, hour + i % 3600)
+            lines.append((end, end + len(value) + 1, True, value))
+            end += len(value) + 1
+    never, late = lines[12_500], lines[25_000]
+    order = [line for line in lines if line is not never and line is not late] + [late]
+    producer = Producer({**kafka_config, "linger.ms": 20})
+    for begin, line_end, _, value in order:
+        producer.produce(unique_name, value, b"ls1 web1 77-ab %d %d" % (begin, line_end), partition=0)
+    assert producer.flush(30) == 0
+    written = {"web1 77-ab": [line for line in lines if line is not never]}
+    assert drain(consumer, unique_name, 1, BatchLimits(max_records=100_000)) == 1
+    folders: dict = {}
+    rows = landed_line_ids(hdfs_client, root, unique_name, folders=folders)
+    assert once_each(rows) == (valid_line_runs(written), 0)
+    assert misfiled_line_ids(written, folders) == []
+    lines_by_folder = Counter()
+    for start, row_end, count in rows["web1 77-ab"]:
+        lines_by_folder[folders[("web1 77-ab", start, row_end)]] += count
+    assert lines_by_folder == {hour_folder(first_hour): 25_000, hour_folder(first_hour + HOUR): 45_000}
+
+
 def test_a_split_batch_whose_parts_took_the_same_line_ends_at_the_split(consumer, kafka_config, hdfs_client, root,
                                                                         unique_name):
     create_topic(kafka_config, unique_name, 1)
