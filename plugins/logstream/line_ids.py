@@ -215,7 +215,8 @@ def parse_line_ids(keys: list | str | bytes) -> tuple[np.ndarray, np.ndarray, di
     lengths = key_ends - key_begins
     starts, ends = np.empty(count, np.int64), np.empty(count, np.int64)
     stretches: dict[str, list[np.ndarray]] = {}
-    if bool((lengths == lengths[0]).all()):  # rows of the text, a line end apart: a view
+    one_length = bool((lengths == lengths[0]).all())
+    if one_length:  # rows of the text, a line end apart: a view
         width = int(lengths[0])
         table = np.lib.stride_tricks.as_strided(text, (count, width), (width + 1, 1))
         if _parse_one_file(table, starts, ends, stretches):  # the common case: the lines of one host file
@@ -223,7 +224,7 @@ def parse_line_ids(keys: list | str | bytes) -> tuple[np.ndarray, np.ndarray, di
     # the line ends between keys are the only bytes outside printable ASCII
     if np.count_nonzero((text - 32) > 94) != line_ends.size:
         return None
-    if bool((lengths == lengths[0]).all()):
+    if one_length:
         tables = [(np.arange(count), table)]
     else:
         tables = []

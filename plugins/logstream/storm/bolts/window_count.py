@@ -101,10 +101,9 @@ class WindowCountBolt(Bolt):
             return
         skip = state.expected - from_offset  # records of the tuple counted already (a partial replay)
         stamps = list(accumulate(timestamp_steps))[skip:]
-        if isinstance(line_ids, str) and skip:  # the keys as one text (the spout's joined_keys), partly counted
-            line_ids = line_ids.split("\n")
-        if line_ids is not None and not self._count_new_lines(state, records, stamps,
-                                                              line_ids[skip:] if skip else line_ids, skip):
+        if line_ids is not None and skip:  # partly counted: the keys of the rest (one text: the spout's joined_keys)
+            line_ids = (line_ids.split("\n") if isinstance(line_ids, str) else line_ids)[skip:]
+        if line_ids is not None and not self._count_new_lines(state, records, stamps, line_ids, skip):
             pass  # counted run by run, without the copies
         elif isinstance(records, str):
             lines = records.encode("latin-1")
@@ -125,7 +124,7 @@ class WindowCountBolt(Bolt):
                          line_ids: list | str, skip: int) -> bool:
         """Take the records' line ids; True if none was a copy (the caller counts the records as they
         are), else count the runs of new records here, each at its own offsets, and return False."""
-        if (isinstance(line_ids, str) or None not in line_ids) and state.lines.keep_all(line_ids, max(stamps, default=0)):
+        if state.lines.keep_all(line_ids, max(stamps, default=0)):  # False for a key that is None
             return True  # each file's lines adjacent and new (the common case), taken at once
         if isinstance(line_ids, str):
             line_ids = line_ids.split("\n")
