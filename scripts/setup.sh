@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # iproute2 and iptables make the cluster's hosts (network namespaces, plugins/logstream/cluster/)
-APT_PACKAGES=(openjdk-17-jdk-headless maven libkrb5-dev docker-compose chromium chromium-driver gcc iproute2 iptables)
+APT_PACKAGES=(openjdk-17-jdk-headless maven libkrb5-dev docker-compose chromium chromium-driver gcc iproute2 iptables openssh-server)
 PYTHON=${PYTHON:-python3.11}
 command -v "$PYTHON" >/dev/null || PYTHON=python3
 

@@ -468,8 +468,8 @@ CONNECTION_PARAMETER = re.compile(r"(conn_id|config_id)$")
 
 def _named_connection(name: str | None, value: ast.expr | None) -> str | None:
     if name and (CONNECTION_PARAMETER.search(name) or name == "default_conn_name" or name.endswith("_CONN_ID")) \
-            and isinstance(value, ast.Constant) and isinstance(value.value, str):
-        return value.value
+            and isinstance(value, ast.Constant) and isinstance(value.value, str) and "{" not in value.value:
+        return value.value  # (a pattern such as the cluster's "ssh_{host}" names one connection per host)
     return None
 
 

@@ -9,11 +9,16 @@ the local stack, whose agents the deploy and repair tasks start on this machine.
 their configuration from ZooKeeper (the cluster): extra ``config: zookeeper`` (the ensemble of the
 ``zookeeper_default`` connection, under extra ``config_path``) and ``agent_addresses`` (each agent's
 host address, by agent name); the deploy then publishes there and writes no file. The L2s' Kafka is
-the ``kafka_default`` connection's (extra ``kafka_conn_id`` names another).
+the ``kafka_default`` connection's (extra ``kafka_conn_id`` names another). Front-end hosts whose
+folders are not on the task's machine: extra ``host_ssh_conn_id`` (an SSH connection id per host, a
+pattern with ``{host}``, e.g. ``ssh_{host}``) and ``host_home`` (``home`` as the hosts see it); the
+line-gap finder, the refill and the TAILDIR lag then read the hosts' files through SSH/SFTP.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -21,6 +26,7 @@ from typing import Any
 from airflow.sdk import BaseHook
 
 from logstream.cluster.network import Host
+from logstream.flume.host_files import HostFiles, HostFilesError, LocalHostFiles, SshHostFiles
 from logstream.flume.metrics import AgentMetrics, AgentUnreachable, read_metrics
 from logstream.flume.zookeeper_config import DEFAULT_PATH as ZOOKEEPER_CONFIG_PATH
 from logstream.pipeline_config import PipelineConfig
@@ -91,3 +97,40 @@ class FlumeMetricsHook(BaseHook):
             return read_metrics(agent, tiers.metrics_url(agent)), ""
         except AgentUnreachable as err:
             return None, str(err)
+
+    def on_host(self, tiers: FlumeTiers, path: Path) -> Path:
+        """``path`` (under the deployment's ``home``) as the front-end hosts see it."""
+        host_home = self.connection.extra_dejson.get("host_home")
+        return Path(host_home) / path.relative_to(tiers.home) if host_home else path
+
+    @contextmanager
+    def host_files(self) -> Iterator[Callable[[str], HostFiles]]:
+        """Where each front-end host's folders are read, by host name: through the host's SSH
+        connection (extra ``host_ssh_conn_id``) or on this machine. The SSH sessions opened end with
+        the block."""
+        pattern = self.connection.extra_dejson.get("host_ssh_conn_id")
+        if not pattern:
+            yield lambda name: LocalHostFiles()
+            return
+        from airflow.exceptions import AirflowNotFoundException
+        from airflow.providers.ssh.hooks.ssh import SSHHook
+        from paramiko import SSHException
+
+        opened: dict[str, SshHostFiles] = {}
+
+        def files_of(name: str) -> HostFiles:
+            if name not in opened:
+                conn_id = pattern.format(host=name)
+                try:
+                    opened[name] = SshHostFiles(SSHHook(ssh_conn_id=conn_id).get_conn(), name=name)
+                except (SSHException, OSError, AirflowNotFoundException) as err:
+                    raise HostFilesError(f"front-end host {name} not reachable over SSH (connection {conn_id!r}): "
+                                         f"{err}") from err
+            return opened[name]
+
+        try:
+            yield files_of
+        finally:
+            for files in opened.values():
+                files.close()
+                files.client.close()

@@ -13,6 +13,7 @@ from airflow.sdk import BaseOperator
 from hooks.flume_metrics import FlumeMetricsHook
 from logstream.flume.agent_config import FlumeConfigError
 from logstream.flume.health import AgentRole, agent_problems
+from logstream.flume.host_files import HostFilesError
 from logstream.flume.hops import hop_counts, kafka_end_offsets
 from logstream.flume.taildir_lag import read_taildir_lag, taildir_problems
 from logstream.pipeline_config import load_pipeline_config
@@ -104,14 +105,24 @@ class FlumeHealthCheckOperator(BaseOperator):
         pipeline = load_pipeline_config()
         hook = FlumeMetricsHook(flume_conn_id=self.flume_conn_id)
         tiers = hook.tiers(pipeline)
+        with hook.host_files() as host_files:
+            return self._check(pipeline, hook, tiers, host_files)
+
+    def _check(self, pipeline, hook: FlumeMetricsHook, tiers, host_files) -> list[str]:
         # agents under their hosts' supervisor are restarted there: a down one is named, never started here
         repaired = self._start_dead_agents(tiers) if self.repair and tiers.launches_agents else []
         patterns = {host.name: host.file_pattern for host in pipeline.flume.hosts}
+        unreadable: dict[str, str] = {}
 
         def taildir(agent):
             if agent.tier != "l1" or agent.log_dir is None or agent.name not in patterns:
                 return None
-            return read_taildir_lag(agent.name, agent.log_dir, patterns[agent.name], agent.position_file)
+            try:
+                return read_taildir_lag(agent.name, hook.on_host(tiers, agent.log_dir), patterns[agent.name],
+                                        hook.on_host(tiers, agent.position_file), host_files(agent.name))
+            except HostFilesError as err:
+                unreadable[agent.name] = str(err)
+                return None
 
         lag_before = {agent.name: taildir(agent) for agent in tiers.agents}
         before = {agent.name: hook.read(tiers, agent.name)[0] for agent in tiers.agents}
@@ -145,7 +156,8 @@ class FlumeHealthCheckOperator(BaseOperator):
                           file_patterns={host.name: host.file_pattern for host in pipeline.flume.hosts},
                           kafka_end_offsets=offsets)
         self.log.info("hop accounting (counts since each agent started):\n%s", hops)
-        problems = repaired + problems
+        problems = repaired + problems + [f"{name}: its host's files not readable: {reason}"
+                                          for name, reason in unreadable.items()]
         if problems:
             raise AirflowException(f"{len(problems)} Flume problem(s):\n" + "\n".join(problems))
         self.log.info("all %d Flume agents healthy", len(tiers.agents))

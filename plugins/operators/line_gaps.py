@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 
@@ -57,16 +58,20 @@ class RefillLineGapsOperator(BaseOperator):
 
     def execute(self, context: Any) -> str:
         pipeline = load_pipeline_config()
-        tiers = FlumeMetricsHook(flume_conn_id=self.flume_conn_id).tiers(pipeline)
+        flume = FlumeMetricsHook(flume_conn_id=self.flume_conn_id)
+        tiers = flume.tiers(pipeline)
+        # the hosts' files are read where the hosts see them: here, or on each host over SSH
+        placement = replace(tiers.placement, hosts_root=flume.on_host(tiers, tiers.placement.hosts_root))
         client = BoundedWebHDFSHook(webhdfs_conn_id=self.webhdfs_conn_id).get_conn()
         kafka = KafkaBaseHook(kafka_config_id=self.kafka_config_id).get_connection(self.kafka_config_id)
         results = PostgresHook(postgres_conn_id=self.results_conn_id)
         # no topology has ever written here (the table comes with the first deploy): nothing to account for
         deployed = results.get_first("SELECT to_regclass(%s)", parameters=(schema.OFFSETS,))[0] is not None
         online = online_line_ranges(results.get_records, self.topology, self.topic) if deployed else None
-        outcome = find_and_refill(client, pipeline, tiers.placement, tiers.agents, topic=self.topic, now=time.time(),
-                                  kafka_bootstrap=kafka.extra_dejson["bootstrap.servers"], online=online,
-                                  l1_address=tiers.address, progress=self.log.info)
+        with flume.host_files() as host_files:
+            outcome = find_and_refill(client, pipeline, placement, tiers.agents, topic=self.topic, now=time.time(),
+                                      kafka_bootstrap=kafka.extra_dejson["bootstrap.servers"], online=online,
+                                      l1_address=tiers.address, host_files=host_files, progress=self.log.info)
         self.log.info("%s: %s", self.topic, outcome.summary())
         if online is None:
             self.log.info("%s: the topology %s has committed nothing from it: not accounted for", self.topic,

@@ -67,7 +67,12 @@ def cluster_connections(cluster: Cluster) -> dict[str, dict]:
                           "port": tiers.metrics_base_port,
                           "extra": {"avro_base_port": tiers.avro_base_port, "home": str(tiers.home), "supervisor": "hosts",
                                     "config": "zookeeper", "config_path": tiers.config_path,
-                                    "agent_addresses": {name: host.address for name, host in tiers.agent_hosts.items()}}},
+                                    "agent_addresses": {name: host.address for name, host in tiers.agent_hosts.items()},
+                                    # the front ends' files: read on each host, through its sshd
+                                    "host_ssh_conn_id": "ssh_{host}",
+                                    "host_home": str(cluster.host_view_path / tiers.home.name)}},
+        **{f"ssh_{host.name}": cluster.ssh_server(tiers.agent_hosts[host.name].name).connection()
+           for host in tiers.pipeline.flume.hosts},
         "smtp_default": {"conn_type": "smtp", "host": airflow.address, "port": SMTP_PORT,
                          "extra": {"disable_tls": True, "disable_ssl": True, "from_email": "logstream@airflow"}},
     }

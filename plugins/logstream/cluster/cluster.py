@@ -10,7 +10,8 @@ kafka1-3      Kafka broker + KRaft controller (9092/9093)  10.213.0.5-7
 namenode      HDFS NameNode (8020, WebHDFS 9870)           10.213.0.8
 datanode1-3   HDFS DataNodes (9866, 9864)                  10.213.0.9-11
 worker1-2     the HadoopConsumer's runs (Airflow workers)  10.213.0.12-13
-frontend1-2   a Flume L1 agent each, with its log folder   10.213.0.14-15
+frontend1-2   a Flume L1 agent each, with its log folder,  10.213.0.14-15
+              and sshd (22) for Airflow's reads of it
 collector1-2  a Flume L2 agent each                         10.213.0.16-17
 postgres      PostgreSQL, the result store (5432)          10.213.0.18
 nimbus        Storm Nimbus (6627)                          10.213.0.19
@@ -46,6 +47,7 @@ from logstream.cluster.airflow import COMPONENTS as AIRFLOW_COMPONENTS
 from logstream.cluster.airflow import AirflowComponent, MailCatcher, cluster_airflow_env
 from logstream.cluster.services import (DataNode, FlumeAgent, HiveThriftServer, HostService, KafkaNode, NameNode,
                                        PostgresServer, ZooKeeperMember)
+from logstream.cluster.ssh import SshServer
 from logstream.cluster.storm import StormNimbus, StormSupervisor
 from logstream.pipeline_config import PipelineConfig, load_pipeline_config
 from logstream.stack.config import REPO_ROOT, StackConfig
@@ -102,6 +104,11 @@ class Cluster:
         self.frontends = [self.hosts[f"frontend{i}"] for i in range(1, FRONTENDS + 1)]
         self.collectors = [self.hosts[f"collector{i}"] for i in range(1, COLLECTORS + 1)]
         self.flume_agents = self._flume_agents(load_pipeline_config())
+        # the front ends' folders, read by Airflow's tasks over SSH only (shown at host_view_path there)
+        self.ssh_servers = [SshServer(stack, host, i, credentials_home=self.config.home, view=self.host_view_path,
+                                      shown={"flume": self.config.home / "flume",
+                                             "flume_tests": self.config.home / "flume_tests"})
+                            for i, host in enumerate(self.frontends, 1)]
         self.postgres = PostgresServer(stack, self.hosts["postgres"], 1, credentials_home=self.config.home,
                                        subnet=self.config.subnet)
         self.nimbus = StormNimbus(stack, self.hosts["nimbus"], 1, nimbus=self.hosts["nimbus"], zookeepers=zk_hosts)
@@ -117,8 +124,8 @@ class Cluster:
         # migrates the metadata database, before its other components)
         self.waves: list[list[HostService]] = [[*self.zookeepers, *self.kafka_nodes, self.namenode, self.postgres],
                                                [*self.datanodes, self.nimbus],
-                                               [*self.flume_agents, *self.supervisors, self.hive, self.mail,
-                                                self.airflow[0]],
+                                               [*self.flume_agents, *self.ssh_servers, *self.supervisors, self.hive,
+                                                self.mail, self.airflow[0]],
                                                self.airflow[1:]]
 
     def _flume_agents(self, pipeline: PipelineConfig) -> list[FlumeAgent]:
@@ -167,6 +174,16 @@ class Cluster:
     def topology_env_path(self) -> Path:
         """Where every Supervisor host has the topology's Python environment (its own copy)."""
         return self.config.home / "opt" / "topology-env"
+
+    @property
+    def host_view_path(self) -> Path:
+        """Where the front-end hosts (and only they: an empty folder elsewhere) show the Flume
+        folders, as their sshd serves them (:mod:`logstream.cluster.ssh`)."""
+        return self.config.home / "host-view"
+
+    def ssh_server(self, host_name: str) -> SshServer:
+        """The sshd of front-end host ``host_name`` (the cluster's, e.g. ``frontend1``)."""
+        return next(server for server in self.ssh_servers if server.host.name == host_name)
 
     @property
     def streamparse_run(self) -> str:

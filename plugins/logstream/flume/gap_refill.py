@@ -13,9 +13,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from logstream.flume.agent_config import AgentPlacement, FlumeAgentConfig, host_log_dir, host_partitions
+from logstream.flume.host_files import HostFiles, HostFilesError, LocalHostFiles
 from logstream.flume.line_gaps import GapReport, GapTracker, scan_host_files
 from logstream.flume.line_refill import L1RefillClient, RefillError, lines_in_range
 from logstream.hadoop_consumer.hdfs_files import read_replaced, replace_file
@@ -57,16 +57,19 @@ class GapRound:
 def find_and_refill(client, pipeline: PipelineConfig, placement: AgentPlacement, agents: list[FlumeAgentConfig], *,
                     topic: str, now: float, refill: bool = True, kafka_bootstrap: str | None = None,
                     online: LineRanges | None = None, l1_address: Callable[[str], str] | None = None,
+                    host_files: Callable[[str], HostFiles] | None = None,
                     progress: Callable[[str], None] = lambda line: None) -> GapRound:
     """Observe ``topic``'s host files against the consumer's coverage at ``now`` and refill the gaps.
 
     :param client: the HDFS client (offsets and the state)
-    :param placement: where the hosts' log dirs are (the refill reads them: it runs on the hosts' machine)
+    :param placement: where the hosts' log dirs are, as the hosts see them
     :param agents: the rendered agents (each L1's refill port)
     :param kafka_bootstrap: Kafka, to account for each file's bytes there too (None: not)
     :param online: the topology's committed line ranges, to account for (None: not)
     :param l1_address: the host an L1 agent answers on, by name (None: the placement's bind address)
+    :param host_files: where a front-end host's folders are read, by host name (None: on this machine)
     """
+    files_of = host_files or (lambda name: LocalHostFiles())
     flume = pipeline.flume
     hosts = [host for host in flume.hosts if host.topic == topic]
     state_file = gaps_state_file(pipeline.hdfs_root, topic)
@@ -77,7 +80,7 @@ def find_and_refill(client, pipeline: PipelineConfig, placement: AgentPlacement,
     covered = covered_lines(OffsetStore(client, pipeline.hdfs_root), topic)
     files = []
     for host in hosts:
-        found = scan_host_files(host.name, host_log_dir(host, placement), host.file_pattern)
+        found = scan_host_files(host.name, host_log_dir(host, placement), host.file_pattern, files_of(host.name))
         # by the host's own file times (its clock, not this machine's): files idle that long before its newest
         oldest = max((file.mtime for file in found), default=0) - flume.gap_lookback_hours * 3600
         files += [file for file in found if file.mtime >= oldest]
@@ -104,9 +107,10 @@ def find_and_refill(client, pipeline: PipelineConfig, placement: AgentPlacement,
         client_of_host = L1RefillClient(host=address, port=agent.refill_port)
         try:
             sent = client_of_host.send(topic, gap.host, partition_of[gap.host], gap.file_id, gap.path,
-                                       lines_in_range(Path(gap.path), gap.start, gap.end), batch_size=flume.batch_size,
+                                       lines_in_range(gap.path, gap.start, gap.end, files_of(gap.host)),
+                                       batch_size=flume.batch_size,
                                        progress=lambda sent, gap=gap: progress(f"{gap}: {sent} lines sent"))
-        except (RefillError, OSError) as err:
+        except (RefillError, HostFilesError, OSError) as err:
             outcome.failures.append(f"{gap}: {err}")
             continue
         outcome.refilled[str(gap)] = sent

@@ -20,12 +20,13 @@ uncovered ranges and when each was first seen, plus the lost ranges already repo
 from __future__ import annotations
 
 import json
-import os
 import re
 import zlib
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from typing import IO
 
+from logstream.flume.host_files import HostFiles, LocalHostFiles
 from logstream.line_ids import LineRanges
 
 # as the L1's TailFile: the CRC-32 of a file's first line, or of its first 4096 bytes if longer
@@ -50,45 +51,47 @@ class HostFile:
         return f"{self.host} {self.file_id}"
 
 
-def file_id(path: Path) -> str:
-    """The file's id as the L1 gives it: its inode and the CRC-32 of its first line (up to 4096 bytes)."""
-    with path.open("rb") as handle:
-        head = handle.read(FIRST_LINE_MAX)
-        inode = os.fstat(handle.fileno()).st_ino
+def file_id_of(inode: int, head: bytes) -> str:
+    """The id of the file with ``inode`` whose first bytes are ``head`` (at least its first line, or
+    ``FIRST_LINE_MAX`` bytes)."""
     newline = head.find(b"\n")
     first_line = head[:newline + 1] if newline >= 0 else head
     return f"{inode}-{zlib.crc32(first_line):x}"
 
 
-def complete_end(path: Path, size: int) -> int:
-    """The offset past the file's last newline (0 when it has none)."""
-    with path.open("rb") as handle:
-        end = size
-        while end > 0:
-            start = max(0, end - _TAIL_BLOCK)
-            handle.seek(start)
-            block = handle.read(end - start)
-            newline = block.rfind(b"\n")
-            if newline >= 0:
-                return start + newline + 1
-            end = start
+def complete_end(handle: IO[bytes], size: int) -> int:
+    """The offset past the last newline of the file open in ``handle`` (0 when it has none)."""
+    end = size
+    while end > 0:
+        start = max(0, end - _TAIL_BLOCK)
+        handle.seek(start)
+        block = handle.read(end - start)
+        newline = block.rfind(b"\n")
+        if newline >= 0:
+            return start + newline + 1
+        end = start
     return 0
 
 
-def scan_host_files(host: str, log_dir: Path, file_pattern: str) -> list[HostFile]:
-    """The files of ``log_dir`` whose name TAILDIR's pattern matches, with their ids."""
+def scan_host_files(host: str, log_dir: Path, file_pattern: str, files: HostFiles | None = None) -> list[HostFile]:
+    """The files of ``log_dir`` whose name TAILDIR's pattern matches, with their ids, read where
+    ``files`` reads the host's folders (here by default). A file the host replaced between the
+    folder's two listings (its path now another inode) waits for the next scan."""
+    files = files or LocalHostFiles()
     pattern = re.compile(file_pattern)
+    listed = [file for file in files.list_files(str(log_dir)) if pattern.fullmatch(PurePosixPath(file.path).name)]
     found = []
-    for path in sorted(log_dir.iterdir()) if log_dir.is_dir() else []:
-        if not pattern.fullmatch(path.name) or not path.is_file():
-            continue
+    for file in listed:
         try:
-            stat = path.stat()
-            found.append(HostFile(host=host, path=path, file_id=file_id(path),
-                                  complete_end=complete_end(path, stat.st_size), size=stat.st_size, mtime=stat.st_mtime))
+            with files.open(file.path) as handle:
+                head = handle.read(FIRST_LINE_MAX)
+                end = complete_end(handle, file.size)
         except FileNotFoundError:  # rotated away between the listing and the read
             continue
-    return found
+        found.append((file.inode, HostFile(host=host, path=Path(file.path), file_id=file_id_of(file.inode, head),
+                                           complete_end=end, size=file.size, mtime=file.mtime)))
+    inode_now = {file.path: file.inode for file in files.list_files(str(log_dir))}
+    return [host_file for inode, host_file in found if inode_now.get(str(host_file.path)) == inode]
 
 
 def uncovered(ranges: list[tuple[int, int]], end: int) -> list[tuple[int, int]]:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from logstream.flume.host_files import HostFiles, LocalHostFiles
 from logstream.line_ids import make_line_id
 
 # Flume's own IDL (flume-ng-sdk, src/main/thrift/flume.thrift)
@@ -44,11 +45,11 @@ class RefillLine:
     body: bytes
 
 
-def lines_in_range(path: Path, start: int, end: int) -> Iterator[RefillLine]:
-    """The whole lines of ``path`` in ``[start, end)`` (``start`` at a line's first byte); a last
-    line without its newline inside the range is not one (TAILDIR sends it only when it is whole)."""
-    with path.open("rb") as handle:
-        handle.seek(start)
+def lines_in_range(path: Path | str, start: int, end: int, files: HostFiles | None = None) -> Iterator[RefillLine]:
+    """The whole lines of ``path`` in ``[start, end)`` (``start`` at a line's first byte), read where
+    ``files`` reads the host's folders (here by default); a last line without its newline inside the
+    range is not one (TAILDIR sends it only when it is whole)."""
+    with (files or LocalHostFiles()).open(str(path), start, end) as handle:
         at, rest = start, b""
         while at + len(rest) < end:
             block = handle.read(min(READ_BLOCK, end - at - len(rest)))

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from logstream.flume.health import AgentProblem
+from logstream.flume.host_files import HostFiles, LocalHostFiles
 from logstream.flume.line_gaps import scan_host_files
 
 
@@ -39,19 +40,21 @@ class TaildirLag:
                          for path, (end, position) in sorted(self.files.items()) if end > position)
 
 
-def read_taildir_lag(host: str, log_dir: Path, file_pattern: str, position_file: Path) -> TaildirLag | None:
-    """The L1's reading now; None when its position file cannot be read (an agent on another machine,
-    or one that has not saved a position yet)."""
+def read_taildir_lag(host: str, log_dir: Path, file_pattern: str, position_file: Path,
+                     files: HostFiles | None = None) -> TaildirLag | None:
+    """The L1's reading now, its files and position file read where ``files`` reads its host's folders
+    (here by default); None when its position file cannot be read (not saved yet, or an agent on
+    another machine whose host is not reachable here)."""
     try:
-        saved = json.loads(position_file.read_text())
+        saved = json.loads((files or LocalHostFiles()).read_bytes(str(position_file)))
         positions = {int(entry["inode"]): int(entry["pos"]) for entry in saved}
     except (OSError, ValueError, TypeError, KeyError):
         return None
-    files = {}
-    for found in scan_host_files(host, log_dir, file_pattern):
+    ends = {}
+    for found in scan_host_files(host, log_dir, file_pattern, files):
         inode = int(found.file_id.split("-", 1)[0])
-        files[str(found.path)] = (found.complete_end, positions.get(inode, 0))
-    return TaildirLag(host, files, positions)
+        ends[str(found.path)] = (found.complete_end, positions.get(inode, 0))
+    return TaildirLag(host, ends, positions)
 
 
 def taildir_problems(before: TaildirLag | None, after: TaildirLag | None, *, max_lag_bytes: int,

@@ -115,6 +115,16 @@ class AirflowApi:
         run = urllib.parse.quote(run_id, safe="")
         return self._call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run}/taskInstances?limit=100")["task_instances"]
 
+    def task_log(self, dag_id: str, run_id: str, task_id: str, *, try_number: int = 1, map_index: int = -1) -> str:
+        """The task's log, one event per line (Airflow's structured log, its ``event`` texts)."""
+        run = urllib.parse.quote(run_id, safe="")
+        query = urllib.parse.urlencode({"full_content": "true", "map_index": map_index})
+        answer = self._call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run}/taskInstances/{task_id}/logs/{try_number}?{query}")
+        content = answer.get("content", [])
+        if isinstance(content, str):
+            return content
+        return "\n".join(str(entry.get("event", "")) if isinstance(entry, dict) else str(entry) for entry in content)
+
     def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 600) -> str:
         deadline = time.monotonic() + timeout
         state = "no answer yet"

@@ -14,9 +14,12 @@ from online_stats import wait_for
 
 def test_each_process_runs_on_its_own_host_and_the_ensembles_span_them(cluster, cluster_hdfs, unique_name):
     hosts_used = Counter(service.host.name for service in cluster.services)
-    # one daemon per host, but for Airflow's host: its four components and its mail catcher
-    assert {host for host, services in hosts_used.items() if services > 1} == {cluster.airflow_host.name}
+    # one daemon per host, but for Airflow's host (its four components and its mail catcher) and the
+    # front ends (an L1 agent and the sshd Airflow reads the host's files through)
+    frontends = {host.name for host in cluster.frontends}
+    assert {host for host, services in hosts_used.items() if services > 1} == {cluster.airflow_host.name, *frontends}
     assert hosts_used[cluster.airflow_host.name] == len(cluster.airflow) + 1
+    assert {host: hosts_used[host] for host in frontends} == {host: 2 for host in frontends}
     for service in cluster.services:
         assert service.process.pid() in service.host.pids(), service.name
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import random
+import re
+import time
 
 import pytest
 from cluster_hosts import component_processes
@@ -96,6 +98,14 @@ def test_the_flume_tiers_dag_publishes_the_configurations_the_agents_fetch(clust
         assert [b"-z", cluster.zookeeper_hosts.encode(), b"-p", tiers.config_path.encode()] == \
             argv[argv.index(b"-z"):argv.index(b"-z") + 4], agent.name
 
+    # a line on each front end, so that each L1's TAILDIR has a position to read (it saves an empty file before)
+    for agent in tiers.agents:
+        if agent.tier == "l1":
+            with (agent.log_dir / "app.log").open("ab") as handle:
+                handle.write(f"10.9.0.2,4,{int(time.time())},300\n".encode())
+    wait_for(lambda: all(agent.position_file.exists() and agent.position_file.stat().st_size > 2
+                         for agent in tiers.agents if agent.tier == "l1"), 120, "each L1 saving its TAILDIR position")
+
     airflow.wait_for_dag("flume_tiers", timeout=300)
     airflow.unpause("flume_tiers")
     run_id = airflow.trigger("flume_tiers")
@@ -103,6 +113,12 @@ def test_the_flume_tiers_dag_publishes_the_configurations_the_agents_fetch(clust
     tasks = {ti["task_id"]: ti["state"] for ti in airflow.task_instances("flume_tiers", run_id)}
     assert tasks["deploy_agents"] == "success", tasks
     assert state == "success", tasks
+    # the health check read each front end's TAILDIR position over its host's SSH (the path the hosts
+    # show their files at is empty on the airflow host: read there, it says "not readable here")
+    health = airflow.task_log("flume_tiers", run_id, "health_check")
+    l1_names = [agent.name for agent in tiers.agents if agent.tier == "l1"]
+    lag_line = next(line for line in health.splitlines() if line.startswith("TAILDIR lag"))
+    assert all(re.search(rf"\b{name} [0-9,]+ bytes", lag_line) for name in l1_names), lag_line
     client = KazooClient(hosts=cluster.zookeeper_hosts)
     client.start(timeout=30)
     try:
@@ -169,3 +185,33 @@ def test_the_hadoop_consumer_dag_lands_the_pipelines_topic_in_the_clusters_hdfs_
     recovery(f"Airflow on {cluster.airflow_host.name}: hadoop_consumer landed the {sum(held.values()):,} records of "
              f"{topic.name} ({sum(sent.values()):,} of this test's) in the cluster's HDFS once each; "
              f"offset.dat at Kafka's end {ends}")
+
+
+def test_the_line_gaps_dag_reads_the_front_ends_files_over_their_ssh(cluster, airflow):
+    """flume_line_gaps on the airflow host finds the pipeline's host files through each front end's
+    sshd, at the path the hosts show them at (empty on the airflow host itself)."""
+    tiers = cluster.flume_agents[0].tiers
+    pipeline = tiers.pipeline
+    frontend = pipeline.flume.hosts[0]
+    log_dir = tiers.placement.hosts_root / frontend.log_dir
+    with (log_dir / "app.log").open("ab") as handle:
+        handle.write(f"10.9.0.1,3,{int(time.time())},300\n".encode())
+    pattern = re.compile(frontend.file_pattern)
+    own_count = sum(1 for host in pipeline.flume.hosts if host.topic == frontend.topic
+                    for path in (tiers.placement.hosts_root / host.log_dir).iterdir()
+                    if path.is_file() and pattern.fullmatch(path.name))
+    on_hosts = cluster.host_view_path / tiers.home.name / frontend.log_dir / "app.log"
+    assert not on_hosts.exists()  # here (as on the airflow host) the hosts' path is empty
+
+    airflow.wait_for_dag("flume_line_gaps", timeout=300)
+    airflow.unpause("flume_line_gaps")
+    try:
+        run_id = airflow.trigger("flume_line_gaps")
+        state = airflow.wait_for_run("flume_line_gaps", run_id, timeout=600)
+    finally:
+        airflow.pause("flume_line_gaps")
+    task_id = f"refill_gaps_{frontend.topic}"
+    log = airflow.task_log("flume_line_gaps", run_id, task_id)
+    assert state == "success", log[-3000:]
+    assert f"{frontend.topic}: {own_count} host files: 0 gap(s)" in log, log[-3000:]
+    assert str(on_hosts) in log  # the accounting names each file by its path on its host

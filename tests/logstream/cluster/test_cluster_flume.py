@@ -8,9 +8,11 @@ once (the copies dropped by their line ids)."""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections import Counter
+from dataclasses import replace
 
 import pytest
 
@@ -19,6 +21,9 @@ from landed_logs import hive_reports
 from log_times import hour_name, previous_utc_midnight
 from online_stats import PANE, ResultReader, wait_for
 from produced_and_landed import drain, end_offsets, landed, landed_line_ids, once_each, quarantine_reasons
+from logstream.flume.gap_refill import find_and_refill
+from logstream.flume.host_files import LocalHostFiles, SshHostFiles
+from logstream.flume.line_gaps import scan_host_files
 from logstream.flume.metrics import AgentUnreachable, read_metrics
 from logstream.hadoop_consumer.consumer import HadoopConsumer
 from logstream.storm.deployment import deploy
@@ -140,3 +145,91 @@ def test_a_collector_host_dies_under_load_and_every_line_lands_once(cluster, clu
     finally:
         nimbus.kill(topic.name, wait_secs=0)
         wait_for(lambda: nimbus.topology_id(topic.name) is None, 120, f"topology {topic.name} gone")
+
+
+def _position(agent) -> int:
+    """Where the L1's TAILDIR has saved its reading of its host's files (summed over files)."""
+    try:
+        return sum(entry["pos"] for entry in json.loads(agent.position_file.read_text()))
+    except (FileNotFoundError, ValueError):
+        return 0
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[list[int]] = []
+    for start, end in sorted(spans):
+        if merged and merged[-1][1] == start:
+            merged[-1][1] = end
+        else:
+            merged.append([start, end])
+    return [(start, end) for start, end in merged]
+
+
+def test_an_l1_killed_on_its_host_loses_its_channel_and_the_refill_reads_the_host_over_ssh(cluster, cluster_hdfs,
+                                                                                           tiers, recovery):
+    """``kill -9`` of a front-end host's L1 with both L2s stopped loses the lines of its memory
+    channel. The gap finder, run on the box, reads the hosts' files only through each front end's
+    sshd (the hosts show their Flume folders at a path that is empty everywhere else, so reading it
+    here finds no file), names exactly the lost bytes and refills them through the L1 with their ids:
+    every line of the host files lands in the cluster's HDFS once."""
+    base = previous_utc_midnight() - 3600
+    l1s = [agent for agent in tiers.agents if agent.tier == "l1"]
+    victim, other = (HostFiles(host=agent.name, log_dir=agent.log_dir) for agent in l1s)
+    l2_agents = list(tiers.pipeline.flume.l2_agents)
+    topic = tiers.pipeline.topics[0]
+    root = f"/tests/{topic.name}/logs"
+    # the hosts' Flume folders as the hosts (their sshd) show them
+    on_hosts = cluster.host_view_path / "flume_tests" / tiers.home.name
+    placement = replace(tiers.placement, hosts_root=on_hosts)
+    victim_dir = on_hosts / victim.log_dir.relative_to(tiers.home)
+    pipeline = replace(tiers.pipeline, hdfs_root=root, flume=replace(tiers.pipeline.flume, gap_delay_minutes=0))
+
+    tiers.stop(l2_agents)
+    victim.append("app.log", lines(victim.host, 0, 6_000, base))
+    size = (victim.log_dir / "app.log").stat().st_size
+    wait_for(lambda: _position(tiers.agent(victim.host)) == size, 300,
+             f"{victim.host}'s TAILDIR position to reach the end of its file")
+    tiers.kill(victim.host)
+    for name in l2_agents:
+        tiers.start(name)
+    tiers.wait_answering(l2_agents)
+    tiers.start(victim.host)
+    tiers.wait_answering([victim.host])
+    victim.append("app.log", lines(victim.host, 6_000, 1_000, base))
+    other.append("app.log", lines(other.host, 0, 1_000, base))
+    wait_for(lambda: accepted(tiers, [victim.host]) >= 1_000 and accepted(tiers, [other.host]) >= 1_000
+             and drained(tiers, [agent.name for agent in tiers.agents]), 300, "every channel to be empty")
+    consumer = HadoopConsumer({"bootstrap.servers": cluster.kafka_bootstrap}, cluster_hdfs, root,
+                              zookeeper_hosts=cluster.zookeeper_hosts, progress=lambda line: None)
+    drain(consumer, topic.name, topic.partitions)
+    expected = {event_id: line for host in (victim, other) for event_id, line in host.expected.items()}
+    before = landed(cluster_hdfs, root, topic.name)
+    missing = sorted(event_id for event_id, line in expected.items() if before[line] == 0)
+    assert missing and all(event_id[0] == victim.host and event_id[2] < size for event_id in missing), \
+        "the premise: the killed L1 lost the lines of its channel, and only those"
+
+    frontends = {host: tiers.agent_hosts[host].name for host in (victim.host, other.host)}
+    clients = {host: cluster.ssh_server(frontend).client() for host, frontend in frontends.items()}
+    files = {host: SshHostFiles(client, name=host) for host, client in clients.items()}
+    try:
+        # the path the hosts show their files at holds nothing here: a local read would find no gap
+        assert scan_host_files(victim.host, victim_dir, r".*", LocalHostFiles()) == []
+        began = time.monotonic()
+        found = find_and_refill(cluster_hdfs, pipeline, placement, tiers.agents, topic=topic.name, now=time.time(),
+                                l1_address=tiers.address, host_files=files.__getitem__)
+        refilled = time.monotonic() - began
+    finally:
+        for host in files:
+            files[host].close()
+            clients[host].close()
+    lost = _merged([(event_id[2], victim.ends[event_id]) for event_id in missing])
+    assert [(gap.host, gap.file_id, gap.start, gap.end) for gap in found.report.gaps] == [
+        (victim.host, missing[0][1], start, end) for start, end in lost]
+    assert {gap.path for gap in found.report.gaps} == {str(victim_dir / "app.log")}
+    assert (sum(found.refilled.values()), found.failures, found.report.lost) == (len(missing), [], [])
+    wait_for(lambda: drain(consumer, topic.name, topic.partitions) is not None
+             and sum(landed(cluster_hdfs, root, topic.name).values()) >= len(expected), 300, "the refilled lines to land")
+    assert landed(cluster_hdfs, root, topic.name) == Counter(expected.values())
+    recovery(f"Flume: kill -9 of {victim.host}'s L1 on {frontends[victim.host]} with both L2s stopped lost "
+             f"{len(missing):,} lines; the gap finder read both hosts over SSH and refilled them in {refilled:.1f}s; "
+             f"HDFS holds all {len(expected):,} lines once")
