@@ -1,5 +1,5 @@
 # The two commands of the README. Both set everything up first (scripts/setup.sh is idempotent).
-.PHONY: setup demo test test-future stack-up stack-down stack-status
+.PHONY: setup demo demo-cluster test test-future stack-up stack-down stack-status
 
 PY := .venv/bin/python
 export PYTHONPATH := $(CURDIR)/plugins
@@ -9,6 +9,10 @@ setup:
 
 demo: setup
 	$(PY) -m logstream demo
+
+# the same on the multi-host cluster (network namespaces on this box; as root)
+demo-cluster: setup
+	$(PY) -m logstream demo --cluster
 
 test: setup
 	$(PY) -m pytest tests -ra --durations=15

@@ -1,5 +1,5 @@
 """Command line: ``python -m logstream stack up|status|down [SERVICE ...]``, ``cluster up|status|down``,
-``demo``."""
+``demo [--cluster]``."""
 
 from __future__ import annotations
 
@@ -21,15 +21,17 @@ def main(argv: list[str] | None = None) -> int:
                        help="up: leave the scheduled DAGs paused (e.g. to run the tests against this stack)")
     cluster = commands.add_parser("cluster", help="the multi-host cluster (hosts as network namespaces; root)")
     cluster.add_argument("action", choices=["up", "status", "down"])
-    demo = commands.add_parser("demo", help="the whole pipeline end to end on the local stack")
+    demo = commands.add_parser("demo", help="the whole pipeline end to end on the local stack (or the cluster)")
     demo.add_argument("--records", type=int, default=300_000, help="generated entries per topic")
+    demo.add_argument("--cluster", action="store_true",
+                      help="on the multi-host cluster (hosts as network namespaces; root) instead of the local stack")
     args = parser.parse_args(argv)
 
     if args.command == "demo":
         from logstream.demo import run
 
         try:
-            return run(args.records)
+            return run(args.records, on_cluster=args.cluster)
         except (ServiceError, FileNotFoundError) as err:
             print(f"error: {err}", file=sys.stderr)
             return 1

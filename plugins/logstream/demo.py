@@ -1,4 +1,5 @@
-"""The main job on the embedded local stack, end to end: ``python -m logstream demo``.
+"""The main job end to end: ``python -m logstream demo`` on the embedded local stack, ``demo --cluster``
+on the multi-host cluster (hosts as network namespaces, :mod:`logstream.cluster`).
 
 Starts the stack, writes generated security log entries (the last few hours, a few malformed) into
 the simulated front-end hosts' log files, from where the Flume tiers (L1 -> L2) carry them into
@@ -6,12 +7,15 @@ their business topics in Kafka, runs the HadoopConsumer DAG in Airflow to land t
 HDFS, and lets the Hive reports DAG (triggered by the consumer's asset events) report the
 complete hours. Beside it, the storm_topologies DAG deploys the online statistics on the stack's
 Storm, and the demo prints their counts once every record is in the result database. Everything
-happens in the stack's Airflow: the UI shows each run and its logs.
+happens in the stack's Airflow: the UI shows each run and its logs. On the cluster the same DAGs run
+on the airflow host and reach every service over the network.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 import hdfs
@@ -27,6 +31,7 @@ from logstream.pipeline_config import load_pipeline_config
 from logstream.stack.airflow import users_file
 from logstream.stack.airflow_api import AirflowApi
 from logstream.stack.local_stack import LocalStack
+from logstream.stack.flume import FlumeTiers
 from logstream.stack.postgres import Postgres
 from logstream.log_hours.hours import hour_key
 from logstream.reconciliation.host_hours import HOPS, account, count_lines, hdfs_lines, hive_counts, kafka_lines, storm_counts
@@ -38,18 +43,53 @@ HOURS_OF_LOGS = 3
 SLICE_SECONDS = 300
 
 
-def run(records_per_topic: int = 300_000, report=print) -> int:
+@dataclass(frozen=True)
+class DemoStack:
+    """Where the demo runs: its Airflow and the services the demo reads to print what happened."""
+
+    airflow: AirflowApi
+    kafka_bootstrap: str
+    results_dsn: str
+    webhdfs_url: str
+    hive_query: Callable[[str], list[tuple]]
+    flume: FlumeTiers
+    stop_command: str
+
+
+def local_stack(report) -> DemoStack:
     stack = LocalStack(report=report)
     seconds = stack.up()
     config = stack.config
     airflow = AirflowApi.for_stack(config)
     report(f"stack up in {seconds:.0f}s; Airflow UI: {airflow.base_url} (log in as {airflow.username}, "
            f"password in {users_file(config)}); live statistics: {airflow.base_url}/plugin/live")
+    return DemoStack(airflow, config.kafka_bootstrap, Postgres(config).dsn("logstream"),
+                     f"http://{config.host}:{config.ports['hdfs_http']}", stack.service("hive").query,
+                     stack.service("flume").tiers, "make stack-down")
+
+
+def cluster(report) -> DemoStack:
+    from logstream.cluster.airflow import airflow_users
+    from logstream.cluster.cluster import Cluster
+
+    hosts = Cluster(report=report)
+    seconds = hosts.up()
+    airflow = AirflowApi(hosts.airflow_url, username="operator", password=airflow_users(hosts)["operator"])
+    report(f"cluster up in {seconds:.0f}s; Airflow UI on its host: {airflow.base_url} (log in as operator, password "
+           f"in {hosts.config.home / 'credentials'})")
+    return DemoStack(airflow, hosts.kafka_bootstrap, hosts.postgres.dsn("logstream"), hosts.webhdfs_url,
+                     hosts.hive.query, hosts.flume_agents[0].tiers, "python -m logstream cluster down")
+
+
+def run(records_per_topic: int = 300_000, report=print, *, on_cluster: bool = False,
+        hours_of_logs: int = HOURS_OF_LOGS) -> int:
+    target = cluster(report) if on_cluster else local_stack(report)
+    airflow = target.airflow
 
     pipeline = load_pipeline_config()
     now = int(time.time())
-    start = now - HOURS_OF_LOGS * 3600
-    admin = AdminClient({"bootstrap.servers": config.kafka_bootstrap})
+    start = now - hours_of_logs * 3600
+    admin = AdminClient({"bootstrap.servers": target.kafka_bootstrap})
     for topic in pipeline.topics:
         report(ensure_topic(admin, topic.name, topic.partitions))
         report(f"writing {records_per_topic:,} generated entries for {topic.name} into the hosts' log files "
@@ -61,7 +101,7 @@ def run(records_per_topic: int = 300_000, report=print) -> int:
         for number, slice_start in enumerate(slices):
             count = records_per_topic * (number + 1) // len(slices) - records_per_topic * number // len(slices)
             entries = generator.records(count, start=slice_start, end=min(slice_start + SLICE_SECONDS, now))
-            written = feed_through_flume(pipeline, stack.service("flume").tiers.home,
+            written = feed_through_flume(pipeline, target.flume.home,
                                          (entry.value for entry in entries), admin=admin, topic=topic.name,
                                          report=lambda line: None)
             fed += sum(written.values())
@@ -79,7 +119,7 @@ def run(records_per_topic: int = 300_000, report=print) -> int:
     if state != "success":
         return 1
 
-    client = hdfs.InsecureClient(f"http://{config.host}:{config.ports['hdfs_http']}", user="root")
+    client = hdfs.InsecureClient(target.webhdfs_url, user="root")
     store = OffsetStore(client, pipeline.hdfs_root)
     for topic in pipeline.topics:
         for partition in store.list_partitions(topic.name):
@@ -94,7 +134,7 @@ def run(records_per_topic: int = 300_000, report=print) -> int:
     if state != "success":
         return 1
     for topic in pipeline.topics:
-        if not report_online_counts(config, topic.name, report):
+        if not report_online_counts(target, topic.name, report):
             return 1
 
     report("waiting for the hive_reports run the consumer's asset event triggered ...")
@@ -113,23 +153,24 @@ def run(records_per_topic: int = 300_000, report=print) -> int:
     if done[0]["state"] != "success":
         return 1
     for topic in pipeline.topics:
-        if not reconcile_demo_hours(config, airflow, store, topic.name, report, since=start):
+        if not reconcile_demo_hours(target, store, topic.name, report, since=start):
             return 1
     files = sorted(path for path in pipeline.reports_dir.rglob("*") if path.is_file() and path.stat().st_mtime >= since.timestamp())
     for path in files:
         report(f"  report file: {path}")
     report(f"Done. The HadoopConsumer keeps running every {pipeline.consumer.every_minutes} minutes and hive_reports "
-           f"every hour; stop everything with `make stack-down`.")
+           f"every hour; stop everything with `{target.stop_command}`.")
     return 0
 
 
-def reconcile_demo_hours(config, airflow: AirflowApi, store: OffsetStore, topic: str, report, *, since: int) -> bool:
+def reconcile_demo_hours(target: DemoStack, store: OffsetStore, topic: str, report, *, since: int) -> bool:
     """Run the reconcile DAG for each hour of the demo's logs (StartTime from ``since``) that is final
     on both sides (landed past its end offline, past its end plus the allowed lateness online) and
     print the comparison; False if any differs."""
     offline_through = min((store.read(topic, p).watermark for p in store.list_partitions(topic)), default=-1)
     lateness = load_settings()["logstream"]["allowed_lateness_seconds"]
-    with psycopg2.connect(Postgres(config).dsn("logstream")) as conn, conn.cursor() as cur:
+    airflow = target.airflow
+    with psycopg2.connect(target.results_dsn) as conn, conn.cursor() as cur:
         cur.execute("SELECT min(watermark) FROM online_offsets WHERE topology = %s AND topic = %s",
                     (f"security_stats_{topic}", topic))
         online_through = cur.fetchone()[0] or -1
@@ -154,7 +195,7 @@ def reconcile_demo_hours(config, airflow: AirflowApi, store: OffsetStore, topic:
     runs = {hour: airflow.trigger("reconcile", logical_date=hour + timedelta(minutes=90)) for hour in hours}
     states = {hour: airflow.wait_for_run("reconcile", run_id, timeout=900) for hour, run_id in runs.items()}
     report(f"reconciliation of {topic}, online (Storm, PostgreSQL) against offline (HadoopConsumer, Hive):")
-    with psycopg2.connect(Postgres(config).dsn("logstream")) as conn, conn.cursor() as cur:
+    with psycopg2.connect(target.results_dsn) as conn, conn.cursor() as cur:
         cur.execute("SELECT hour_start, status, online_records, online_expired, offline_records, offline_version, "
                     "differing_keys FROM reconciliation_hours WHERE topic = %s AND hour_start = ANY(%s) ORDER BY hour_start",
                     (topic, hours))
@@ -167,22 +208,18 @@ def reconcile_demo_hours(config, airflow: AirflowApi, store: OffsetStore, topic:
     if failed or len(rows) != len(hours):
         report(f"reconcile runs not successful: {', '.join(failed) or 'rows missing'}; see the Airflow UI")
         return False
-    report_host_hours(config, store, topic, [hour_key(hour) for hour in hours], report)
+    report_host_hours(target, store, topic, [hour_key(hour) for hour in hours], report)
     return True
 
 
-def report_host_hours(config, store: OffsetStore, topic: str, hours: list[str], report) -> None:
+def report_host_hours(target: DemoStack, store: OffsetStore, topic: str, hours: list[str], report) -> None:
     """Print the hop-by-hop accounting per host and hour of ``hours``: host files to Storm."""
-    stack = LocalStack(config)
     pipeline = load_pipeline_config()
     wanted = set(hours)
-    host_lines = [line for agent in stack.service("flume").tiers.agents if agent.tier == "l1" and agent.topic == topic
+    host_lines = [line for agent in target.flume.agents if agent.tier == "l1" and agent.topic == topic
                   for path in sorted(agent.log_dir.glob("*.log")) for line in path.read_bytes().split(b"\n")[:-1]]
-    consumer = Consumer({"bootstrap.servers": config.kafka_bootstrap, "group.id": "demo"})
-    partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-    ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions}
-    consumer.close()
-    with psycopg2.connect(Postgres(config).dsn("logstream")) as conn, conn.cursor() as cur:
+    ends = kafka_ends(target, topic)
+    with psycopg2.connect(target.results_dsn) as conn, conn.cursor() as cur:
         def query(sql, parameters):
             cur.execute(sql, parameters)
             return cur.fetchall()
@@ -190,9 +227,9 @@ def report_host_hours(config, store: OffsetStore, topic: str, hours: list[str], 
     conn.close()
     counts = {
         "host files": count_lines(host_lines, wanted),
-        "Kafka": count_lines(kafka_lines(config.kafka_bootstrap, topic, {}, ends), wanted),
+        "Kafka": count_lines(kafka_lines(target.kafka_bootstrap, topic, {}, ends), wanted),
         "HDFS": count_lines(hdfs_lines(store.client, pipeline.hdfs_root, topic, hours)),
-        "Hive": hive_counts(stack.service("hive").query, pipeline.hive_database, topic, hours),
+        "Hive": hive_counts(target.hive_query, pipeline.hive_database, topic, hours),
         "Storm": storm,
     }
     rows = account(counts)
@@ -203,13 +240,18 @@ def report_host_hours(config, store: OffsetStore, topic: str, hours: list[str], 
         report(f"  {row.line(HOPS)}")
 
 
-def report_online_counts(config, topic: str, report, timeout: float = 600) -> bool:
-    """Wait until the topology has counted every record of ``topic``, then print its result rows."""
-    consumer = Consumer({"bootstrap.servers": config.kafka_bootstrap, "group.id": "demo"})
+def kafka_ends(target: DemoStack, topic: str) -> dict[int, int]:
+    consumer = Consumer({"bootstrap.servers": target.kafka_bootstrap, "group.id": "demo"})
     partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
     ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions}
     consumer.close()
-    dsn = Postgres(config).dsn("logstream")
+    return ends
+
+
+def report_online_counts(target: DemoStack, topic: str, report, timeout: float = 600) -> bool:
+    """Wait until the topology has counted every record of ``topic``, then print its result rows."""
+    ends = kafka_ends(target, topic)
+    dsn = target.results_dsn
     name = f"security_stats_{topic}"
     deadline = time.monotonic() + timeout
     with psycopg2.connect(dsn) as conn, conn.cursor() as cur:

@@ -98,7 +98,7 @@ class Cluster:
         self.zookeepers = [ZooKeeperMember(stack, host, i, zk_hosts) for i, host in enumerate(zk_hosts, 1)]
         self.kafka_nodes = [KafkaNode(stack, host, i, kafka_hosts, self._kafka_cluster_id())
                             for i, host in enumerate(kafka_hosts, 1)]
-        self.namenode = NameNode(stack, self.hosts["namenode"], 1)
+        self.namenode = NameNode(stack, self.hosts["namenode"], 1, proxy_host=self.hosts["hive"].address)
         self.datanodes = [DataNode(stack, self.hosts[f"datanode{i}"], i, self.namenode)
                           for i in range(1, DATANODES + 1)]
         self.frontends = [self.hosts[f"frontend{i}"] for i in range(1, FRONTENDS + 1)]

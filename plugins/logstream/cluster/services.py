@@ -162,16 +162,23 @@ class KafkaNode(HostService):
 
 
 class NameNode(HostService):
+    """The NameNode; ``proxy_host``: the one host whose root may act as another user (the Thrift
+    server, which runs each session's statements as its login, ``hive.server2.enable.doAs``)."""
+
     kind = "namenode"
     component = "hdfs"
     start_timeout = 120.0
+
+    def __init__(self, stack: StackConfig, host: Host, node_id: int, *, proxy_host: str) -> None:
+        super().__init__(stack, host, node_id)
+        self.proxy_host = proxy_host
 
     @property
     def webhdfs_url(self) -> str:
         return f"http://{self.host.address}:9870"
 
     def render_site(self) -> Path:
-        return _render_hdfs_site(self, namenode=self.host.address)
+        return _render_hdfs_site(self, namenode=self.host.address, proxy_host=self.proxy_host)
 
     def launch(self) -> None:
         conf = self.render_site()
@@ -209,7 +216,7 @@ class DataNode(HostService):
         self.namenode = namenode
 
     def launch(self) -> None:
-        conf = _render_hdfs_site(self, namenode=self.namenode.host.address)
+        conf = _render_hdfs_site(self, namenode=self.namenode.host.address, proxy_host=self.namenode.proxy_host)
         self.process.start(self.java("org.apache.hadoop.hdfs.server.datanode.DataNode", heap="256m",
                                      classpath_first=conf), env=_hadoop_env())
 
@@ -240,9 +247,9 @@ def _jmx_bean(url: str) -> dict | None:
     return beans[0] if beans else None
 
 
-def _render_hdfs_site(service: HostService, *, namenode: str) -> Path:
+def _render_hdfs_site(service: HostService, *, namenode: str, proxy_host: str) -> Path:
     service.render("hdfs/hdfs-site.xml", namenode=namenode, address=service.host.address, data_dir=service.data_dir)
-    service.render("hdfs/core-site.xml", namenode=namenode, data_dir=service.data_dir)
+    service.render("hdfs/core-site.xml", namenode=namenode, data_dir=service.data_dir, proxy_host=proxy_host)
     return service.conf_dir
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import random
 import re
-import time
 
 import pytest
 from cluster_hosts import component_processes
@@ -102,7 +101,7 @@ def test_the_flume_tiers_dag_publishes_the_configurations_the_agents_fetch(clust
     for agent in tiers.agents:
         if agent.tier == "l1":
             with (agent.log_dir / "app.log").open("ab") as handle:
-                handle.write(f"10.9.0.2,4,{int(time.time())},300\n".encode())
+                handle.write(f"10.9.0.2,4,{BASE},300\n".encode())
     wait_for(lambda: all(agent.position_file.exists() and agent.position_file.stat().st_size > 2
                          for agent in tiers.agents if agent.tier == "l1"), 120, "each L1 saving its TAILDIR position")
 
@@ -195,7 +194,7 @@ def test_the_line_gaps_dag_reads_the_front_ends_files_over_their_ssh(cluster, ai
     frontend = pipeline.flume.hosts[0]
     log_dir = tiers.placement.hosts_root / frontend.log_dir
     with (log_dir / "app.log").open("ab") as handle:
-        handle.write(f"10.9.0.1,3,{int(time.time())},300\n".encode())
+        handle.write(f"10.9.0.1,3,{BASE},300\n".encode())
     pattern = re.compile(frontend.file_pattern)
     own_count = sum(1 for host in pipeline.flume.hosts if host.topic == frontend.topic
                     for path in (tiers.placement.hosts_root / host.log_dir).iterdir()
