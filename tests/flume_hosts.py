@@ -3,6 +3,7 @@ simulated hosts' files with the event ids they must arrive with, and what reache
 
 from __future__ import annotations
 
+import json
 import os
 import time
 import zlib
@@ -11,6 +12,7 @@ from functools import cached_property
 from pathlib import Path
 
 from confluent_kafka import Consumer, TopicPartition
+from online_stats import wait_for
 
 from logstream.pipeline_config import FlumeHost, FlumeSettings, load_pipeline_config
 from logstream.pipeline_config import TopicConfig
@@ -177,3 +179,43 @@ def read_topic(bootstrap: str, topic: str, *, want_ids: set, timeout: float = 60
         return Delivered(records=records, without_id=without_id, line_ids=line_ids, offset_widths=offset_widths)
     finally:
         consumer.close()
+
+
+def taildir_position(tiers: FlumeTiers, host: str) -> int:
+    """Where the L1 of ``host`` has saved its reading of its files (summed over them)."""
+    path = tiers.agent(host).state_dir / "taildir_position.json"
+    try:
+        return sum(entry["pos"] for entry in json.loads(path.read_text()))
+    except (FileNotFoundError, ValueError):
+        return 0
+
+
+def lose_an_l1s_channel(tiers: FlumeTiers, victim: HostFiles, lines: list[bytes]) -> int:
+    """With both L2s stopped, ``lines`` appended to the victim's ``app.log`` until its TAILDIR has read
+    them into its memory channel and saved its position past them; then ``kill -9`` of its L1 and
+    every agent started again. The lines of the file before the returned size may be lost."""
+    l2_agents = list(tiers.pipeline.flume.l2_agents)
+    tiers.stop(l2_agents)
+    victim.append("app.log", lines)
+    size = (victim.log_dir / "app.log").stat().st_size
+    wait_for(lambda: taildir_position(tiers, victim.host) == size, 300,
+             f"{victim.host}'s TAILDIR position to reach the end of its file")
+    tiers.kill(victim.host)
+    for name in l2_agents:
+        tiers.start(name)
+    tiers.wait_answering(l2_agents)
+    tiers.start(victim.host)
+    tiers.wait_answering([victim.host])
+    return size
+
+
+def merged_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Byte ranges merged where they touch or overlap, in order."""
+    merged: list[list[int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return [(start, end) for start, end in merged]
+

@@ -167,7 +167,10 @@ def reconcile_demo_hours(target: DemoStack, store: OffsetStore, topic: str, repo
     """Run the reconcile DAG for each hour of the demo's logs (StartTime from ``since``) that is final
     on both sides (landed past its end offline, past its end plus the allowed lateness online) and
     print the comparison; False if any differs."""
-    offline_through = min((store.read(topic, p).watermark for p in store.list_partitions(topic)), default=-1)
+    # a partition that has taken no record yet (watermark -1: a topic with more partitions than hosts)
+    # holds no hour back
+    watermarks = [store.read(topic, p).watermark for p in store.list_partitions(topic)]
+    offline_through = min((watermark for watermark in watermarks if watermark >= 0), default=-1)
     lateness = load_settings()["logstream"]["allowed_lateness_seconds"]
     airflow = target.airflow
     with psycopg2.connect(target.results_dsn) as conn, conn.cursor() as cur:

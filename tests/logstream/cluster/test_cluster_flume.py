@@ -8,7 +8,6 @@ once (the copies dropped by their line ids)."""
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections import Counter
@@ -16,7 +15,7 @@ from dataclasses import replace
 
 import pytest
 
-from flume_hosts import HOSTS, HostFiles, cluster_tiers
+from flume_hosts import HOSTS, HostFiles, cluster_tiers, lose_an_l1s_channel, merged_spans
 from landed_logs import hive_reports
 from log_times import hour_name, previous_utc_midnight
 from online_stats import PANE, ResultReader, wait_for
@@ -147,24 +146,6 @@ def test_a_collector_host_dies_under_load_and_every_line_lands_once(cluster, clu
         wait_for(lambda: nimbus.topology_id(topic.name) is None, 120, f"topology {topic.name} gone")
 
 
-def _position(agent) -> int:
-    """Where the L1's TAILDIR has saved its reading of its host's files (summed over files)."""
-    try:
-        return sum(entry["pos"] for entry in json.loads(agent.position_file.read_text()))
-    except (FileNotFoundError, ValueError):
-        return 0
-
-
-def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    merged: list[list[int]] = []
-    for start, end in sorted(spans):
-        if merged and merged[-1][1] == start:
-            merged[-1][1] = end
-        else:
-            merged.append([start, end])
-    return [(start, end) for start, end in merged]
-
-
 def test_an_l1_killed_on_its_host_loses_its_channel_and_the_refill_reads_the_host_over_ssh(cluster, cluster_hdfs,
                                                                                            tiers, recovery):
     """``kill -9`` of a front-end host's L1 with both L2s stopped loses the lines of its memory
@@ -175,7 +156,6 @@ def test_an_l1_killed_on_its_host_loses_its_channel_and_the_refill_reads_the_hos
     base = previous_utc_midnight() - 3600
     l1s = [agent for agent in tiers.agents if agent.tier == "l1"]
     victim, other = (HostFiles(host=agent.name, log_dir=agent.log_dir) for agent in l1s)
-    l2_agents = list(tiers.pipeline.flume.l2_agents)
     topic = tiers.pipeline.topics[0]
     root = f"/tests/{topic.name}/logs"
     # the hosts' Flume folders as the hosts (their sshd) show them
@@ -184,17 +164,7 @@ def test_an_l1_killed_on_its_host_loses_its_channel_and_the_refill_reads_the_hos
     victim_dir = on_hosts / victim.log_dir.relative_to(tiers.home)
     pipeline = replace(tiers.pipeline, hdfs_root=root, flume=replace(tiers.pipeline.flume, gap_delay_minutes=0))
 
-    tiers.stop(l2_agents)
-    victim.append("app.log", lines(victim.host, 0, 6_000, base))
-    size = (victim.log_dir / "app.log").stat().st_size
-    wait_for(lambda: _position(tiers.agent(victim.host)) == size, 300,
-             f"{victim.host}'s TAILDIR position to reach the end of its file")
-    tiers.kill(victim.host)
-    for name in l2_agents:
-        tiers.start(name)
-    tiers.wait_answering(l2_agents)
-    tiers.start(victim.host)
-    tiers.wait_answering([victim.host])
+    size = lose_an_l1s_channel(tiers, victim, lines(victim.host, 0, 6_000, base))
     victim.append("app.log", lines(victim.host, 6_000, 1_000, base))
     other.append("app.log", lines(other.host, 0, 1_000, base))
     wait_for(lambda: accepted(tiers, [victim.host]) >= 1_000 and accepted(tiers, [other.host]) >= 1_000
@@ -222,7 +192,7 @@ def test_an_l1_killed_on_its_host_loses_its_channel_and_the_refill_reads_the_hos
         for host in files:
             files[host].close()
             clients[host].close()
-    lost = _merged([(event_id[2], victim.ends[event_id]) for event_id in missing])
+    lost = merged_spans([(event_id[2], victim.ends[event_id]) for event_id in missing])
     assert [(gap.host, gap.file_id, gap.start, gap.end) for gap in found.report.gaps] == [
         (victim.host, missing[0][1], start, end) for start, end in lost]
     assert {gap.path for gap in found.report.gaps} == {str(victim_dir / "app.log")}

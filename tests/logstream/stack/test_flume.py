@@ -3,7 +3,6 @@ business topic byte for byte, identified by its event id (host, file, byte offse
 
 from __future__ import annotations
 
-import json
 import os
 import time
 import uuid
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from flume_hosts import HostFiles, own_tiers, read_topic, start_tiers
+from flume_hosts import HostFiles, lose_an_l1s_channel, merged_spans, own_tiers, read_topic, start_tiers
 from log_times import hour_name, hour_start_ago
 from online_stats import PANE, ResultReader, wait_for
 from landed_logs import hive_reports
@@ -321,26 +320,8 @@ def test_kafka_down_for_a_while_loses_nothing_and_a_killed_l2_replays_its_file_c
     assert delivered.duplicates <= flume.batch_size * flume.kafka_sinks_per_l2 * len(l2_agents)
 
 
-def _merged_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    merged: list[list[int]] = []
-    for start, end in sorted(spans):
-        if merged and start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
-    return [tuple(span) for span in merged]
-
-
 def _copies(client, root: str, topic: str) -> int:
     return sum(reason == "copy" for reason in quarantine_reasons(client, root, topic).values())
-
-
-def _taildir_position(tiers, host: str) -> int:
-    path = tiers.agent(host).state_dir / "taildir_position.json"
-    try:
-        return sum(entry["pos"] for entry in json.loads(path.read_text()))
-    except (FileNotFoundError, ValueError):
-        return 0
 
 
 def test_kill_9_of_an_l1_with_both_l2s_down_loses_its_channel_and_the_gap_refill_brings_every_line_back_once(
@@ -355,7 +336,6 @@ def test_kill_9_of_an_l1_with_both_l2s_down_loses_its_channel_and_the_gap_refill
     tiers = start_own_tiers(5)
     hosts = host_files(tiers)
     victim, other = hosts
-    l2_agents = list(tiers.pipeline.flume.l2_agents)
     topic = tiers.pipeline.topics[0].name
     partitions = tiers.pipeline.topics[0].partitions
     root = f"/tests/{topic}/logs"
@@ -367,18 +347,8 @@ def test_kill_9_of_an_l1_with_both_l2s_down_loses_its_channel_and_the_gap_refill
     deploy(nimbus=nimbus, name=topic, topic=topic, kafka_bootstrap=stack.config.kafka_bootstrap,
            results_dsn=online.dsn, jar_dir=stack.config.data_dir / "storm" / "jars")
     try:
-        tiers.stop(l2_agents)
-        victim.append("app.log", _lines(victim.host, 0, 12_000))
-        size = (victim.log_dir / "app.log").stat().st_size
         # TAILDIR has read every line into the memory channel and saved its position past them
-        wait_for(lambda: _taildir_position(tiers, victim.host) == size, timeout=300,
-              what=f"{victim.host}'s TAILDIR position to reach the end of its file")
-        tiers.kill(victim.host)
-        for name in l2_agents:
-            tiers.start(name)
-        tiers.wait_answering(l2_agents)
-        tiers.start(victim.host)
-        tiers.wait_answering([victim.host])
+        size = lose_an_l1s_channel(tiers, victim, _lines(victim.host, 0, 12_000))
         victim.append("app.log", _lines(victim.host, 12_000, 2_000))
         other.append("app.log", _lines(other.host, 0, 2_000))
         expected = {event_id: line for host in hosts for event_id, line in host.expected.items()}
@@ -395,7 +365,7 @@ def test_kill_9_of_an_l1_with_both_l2s_down_loses_its_channel_and_the_gap_refill
 
         found = find_and_refill(hdfs_client, pipeline, tiers.placement, tiers.agents, topic=topic, now=time.time(),
                                 kafka_bootstrap=stack.config.kafka_bootstrap, progress=print)
-        lost_spans = _merged_spans([(event_id[2], victim.ends[event_id]) for event_id in missing])
+        lost_spans = merged_spans([(event_id[2], victim.ends[event_id]) for event_id in missing])
         # the accounting by ids says the same: those bytes are in neither Kafka nor HDFS
         account = {str(a.file.path): a for a in found.accounts}
         victim_account = account[str(victim.log_dir / "app.log")]
