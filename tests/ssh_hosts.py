@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from logstream.cluster.ssh import PRIVSEP_DIR, SSHD, ssh_client, ssh_key
+from logstream.cluster.ssh import PRIVSEP_DIR, SSHD, ssh_client, ssh_connection, ssh_key
 from logstream.stack.config import REPO_ROOT
 from logstream.stack.service import render_template
 
@@ -27,9 +27,7 @@ class LoopbackSshd:
 
     def connection(self) -> dict:
         """As :meth:`logstream.cluster.ssh.SshServer.connection` gives it, for this server."""
-        return {"conn_type": "ssh", "host": "127.0.0.1", "port": self.port, "login": "root",
-                "extra": {"key_file": str(self.client_key), "host_key": self.host_key, "no_host_key_check": False,
-                          "allow_host_key_change": False, "conn_timeout": 10}}
+        return ssh_connection("127.0.0.1", self.port, key_file=self.client_key, host_key=self.host_key)
 
 
 def _unused_port() -> int:

@@ -59,6 +59,14 @@ def ssh_client(address: str, port: int, *, key_file: Path, host_key: str, timeou
     return client
 
 
+def ssh_connection(address: str, port: int, *, key_file: Path, host_key: str) -> dict:
+    """The Airflow connection (``ssh`` type, as an ``AIRFLOW_CONN_*`` JSON value) that logs in as root
+    with ``key_file`` and accepts ``host_key`` alone."""
+    return {"conn_type": "ssh", "host": address, "port": port, "login": "root",
+            "extra": {"key_file": str(key_file), "host_key": host_key, "no_host_key_check": False,
+                      "allow_host_key_change": False, "conn_timeout": 10}}
+
+
 class SshServer(HostService):
     """``sshd`` on a front-end host, its Flume folders shown at :attr:`view`.
 
@@ -119,6 +127,5 @@ class SshServer(HostService):
     def connection(self) -> dict:
         """The Airflow connection (``ssh`` type, as an ``AIRFLOW_CONN_*`` JSON value) that logs in with
         Airflow's key and accepts this host's key alone."""
-        return {"conn_type": "ssh", "host": self.host.address, "port": SSH_PORT, "login": "root",
-                "extra": {"key_file": str(client_key(self.credentials_home)), "host_key": self.public_host_key(),
-                          "no_host_key_check": False, "allow_host_key_change": False, "conn_timeout": 10}}
+        return ssh_connection(self.host.address, SSH_PORT, key_file=client_key(self.credentials_home),
+                              host_key=self.public_host_key())
