@@ -20,11 +20,12 @@ from datetime import datetime, timedelta, timezone
 
 import hdfs
 import psycopg2
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer
 from confluent_kafka.admin import AdminClient
 
 from logstream.flume.host_logs import feed_through_flume
 from logstream.hadoop_consumer.offset_store import OffsetStore
+from logstream.kafka_partitions import end_offsets
 from logstream.kafka_topics import ensure_topic
 from logstream.log_generator import LogGenerator
 from logstream.pipeline_config import load_pipeline_config
@@ -35,6 +36,7 @@ from logstream.stack.flume import FlumeTiers
 from logstream.stack.postgres import Postgres
 from logstream.log_hours.hours import hour_key
 from logstream.reconciliation.host_hours import HOPS, account, count_lines, hdfs_lines, hive_counts, kafka_lines, storm_counts
+from logstream.reconciliation.online_offline import online_final_through
 from logstream.storm.topology_config import load_settings
 
 HOURS_OF_LOGS = 3
@@ -174,9 +176,12 @@ def reconcile_demo_hours(target: DemoStack, store: OffsetStore, topic: str, repo
     lateness = load_settings()["logstream"]["allowed_lateness_seconds"]
     airflow = target.airflow
     with psycopg2.connect(target.results_dsn) as conn, conn.cursor() as cur:
-        cur.execute("SELECT min(watermark) FROM online_offsets WHERE topology = %s AND topic = %s",
-                    (f"security_stats_{topic}", topic))
-        online_through = cur.fetchone()[0] or -1
+        def query(sql: str, parameters) -> list[tuple]:
+            cur.execute(sql, parameters)
+            return cur.fetchall()
+
+        final = online_final_through(query, f"security_stats_{topic}", topic, kafka_ends(target, topic))
+        online_through = -1 if final is None else final.timestamp()
         cur.execute("SELECT min(pane_start) FROM online_pane_totals WHERE topic = %s AND pane_start >= to_timestamp(%s)",
                     (topic, since - since % 3600))
         first = cur.fetchone()[0]
@@ -245,10 +250,10 @@ def report_host_hours(target: DemoStack, store: OffsetStore, topic: str, hours: 
 
 def kafka_ends(target: DemoStack, topic: str) -> dict[int, int]:
     consumer = Consumer({"bootstrap.servers": target.kafka_bootstrap, "group.id": "demo"})
-    partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-    ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions}
-    consumer.close()
-    return ends
+    try:
+        return end_offsets(consumer, topic)
+    finally:
+        consumer.close()
 
 
 def report_online_counts(target: DemoStack, topic: str, report, timeout: float = 600) -> bool:

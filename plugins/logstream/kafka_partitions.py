@@ -37,3 +37,12 @@ def first_offsets(consumer: Consumer, topic: str, partitions: int) -> dict[int, 
         partition: consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=METADATA_TIMEOUT_SECONDS)[0]
         for partition in range(partitions)
     }
+
+
+def end_offsets(consumer: Consumer, topic: str) -> dict[int, int]:
+    """Each partition's next offset (where the next record will go), every partition in Kafka's metadata."""
+    partitions = partition_leaders(consumer, topic)
+    return {
+        partition: consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=METADATA_TIMEOUT_SECONDS)[1]
+        for partition in partitions
+    }

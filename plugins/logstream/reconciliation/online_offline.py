@@ -87,19 +87,35 @@ def online_hour_counts(query: Query, topic: str, hour: str) -> HourCounts:
     return HourCounts(int(total), _nonzero(by_config), online_host_counts(query, topic, hour), expired=int(expired))
 
 
-def online_final_through(query: Query, topology: str, topic: str) -> datetime | None:
+def online_final_through(query: Query, topology: str, topic: str, kafka_ends: Mapping[int, int]) -> datetime | None:
     """Up to when the online counts are final: the smallest partition watermark (StartTime, epoch
     seconds) the topology committed, as a moment; panes before it minus the allowed lateness no
-    longer change. None when the topology has committed nothing for ``topic``."""
-    [(watermark,)] = query("SELECT min(coalesce(watermark, -1)) FROM online_offsets WHERE topology = %s AND topic = %s",
-                           (topology, topic))
-    if watermark is None or watermark < 0:
+    longer change. None when no partition has a watermark yet, or one that has none still has
+    records in Kafka (``kafka_ends``: each partition's next offset) that the topology has not
+    counted, or a partition with records has no position at all (the topology never took it). A
+    partition with no watermark that the topology has read to Kafka's end (a topic with more
+    partitions than hosts; only bad records) holds no hour back."""
+    positions = {int(partition): (int(next_offset), watermark) for partition, next_offset, watermark in query(
+        "SELECT partition, next_offset, watermark FROM online_offsets WHERE topology = %s AND topic = %s",
+        (topology, topic))}
+    watermarks = []
+    for partition in sorted(set(positions) | set(kafka_ends)):
+        next_offset, watermark = positions.get(partition, (None, None))
+        if watermark is not None:
+            watermarks.append(int(watermark))
+        elif next_offset is None:
+            if kafka_ends.get(partition, 0) > 0:
+                return None
+        elif next_offset < kafka_ends.get(partition, 0):
+            return None
+    if not watermarks:
         return None
-    return datetime.fromtimestamp(int(watermark), tz=timezone.utc)
+    return datetime.fromtimestamp(min(watermarks), tz=timezone.utc)
 
 
-def online_hour_is_final(query: Query, topology: str, topic: str, hour: str, allowed_lateness: timedelta) -> bool:
-    final_through = online_final_through(query, topology, topic)
+def online_hour_is_final(query: Query, topology: str, topic: str, hour: str, allowed_lateness: timedelta,
+                         kafka_ends: Mapping[int, int]) -> bool:
+    final_through = online_final_through(query, topology, topic, kafka_ends)
     return final_through is not None and final_through >= parse_hour_key(hour) + HOUR + allowed_lateness
 
 

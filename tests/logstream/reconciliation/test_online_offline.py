@@ -11,27 +11,32 @@ from datetime import datetime, timedelta, timezone
 
 import psycopg2
 import pytest
-from confluent_kafka import Producer
+from confluent_kafka import Consumer, Producer
 from airflow.providers.apache.hive.hooks.hive import HiveServer2Hook
 from log_times import hour_start_ago
 from online_stats import ResultReader, wait_for
-from produced_and_landed import create_topic, drain
+from produced_and_landed import create_topic, drain, produce_records
 
 from logstream.hadoop_consumer.consumer import HadoopConsumer
 from logstream.hive.reporting import ReportParams, report_hours
+from logstream.kafka_partitions import end_offsets
 from logstream.log_hours.hours import hour_key
 from logstream.reconciliation.online_offline import (
     DIFFERENT,
     EQUAL,
     EXPLAINED,
     HourCounts,
+    online_final_through,
     reconcile_hour,
 )
+from logstream.results.store import PostgresResultStore
 from logstream.storm.deployment import deploy
 from operators.reconcile import ReconcileHoursOperator, ReconciliationMismatch
+from sensors.reconcilable_hours import ReconcilableHoursSensor
 
 HOUR_START = hour_start_ago(5)  # H and H+1 ended before the Kafka timestamps: plausible
 PARTITIONS = 2
+EMPTY_PARTITION = PARTITIONS  # the topic has one more partition, which no line reaches (more partitions than hosts)
 ALLOWED_LATENESS = 300
 
 
@@ -70,12 +75,68 @@ def test_reconcile_hour_tells_equal_explained_and_different():
     assert [(d.kind, d.key, d.online, d.offline) for d in different.differences] == [("config", "1", 6, 9), ("config", "2", 4, 3), ("host", "a", 10, 12)]
 
 
+def test_a_partition_without_a_watermark_holds_hours_back_until_read_to_kafkas_end(stack, unique_name):
+    """online_final_through against the stack's Kafka and result database: positions written as the
+    topology writes them, Kafka's ends from records really produced."""
+    topic, topology = unique_name, f"security_stats_{unique_name}"
+    kafka = {"bootstrap.servers": stack.config.kafka_bootstrap}
+    create_topic(kafka, topic, 3)
+    produce_records(kafka, topic, 5, partition=0)
+    produce_records(kafka, topic, 7, partition=1)
+    ends = {0: 5, 1: 7, 2: 0}
+    watermarks = {0: HOUR_START + 4000, 1: HOUR_START + 3700}
+    dsn = stack.service("postgres").dsn("logstream")
+    store = PostgresResultStore.from_dsn(dsn)
+    store.create_schema()
+    store.close()
+
+    def final_through(positions: dict[int, tuple[int, int | None]], kafka_ends: dict[int, int]) -> datetime | None:
+        with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
+            cur.execute("DELETE FROM online_offsets WHERE topology = %s", (topology,))
+            for partition, (next_offset, watermark) in positions.items():
+                cur.execute("INSERT INTO online_offsets (topology, topic, partition, next_offset, watermark) "
+                            "VALUES (%s, %s, %s, %s, %s)", (topology, topic, partition, next_offset, watermark))
+
+            def query(sql: str, parameters) -> list[tuple]:
+                cur.execute(sql, parameters)
+                return cur.fetchall()
+
+            return online_final_through(query, topology, topic, kafka_ends)
+
+    consumer = Consumer({**kafka, "group.id": unique_name})
+    try:
+        assert end_offsets(consumer, topic) == ends
+    finally:
+        consumer.close()
+    smallest = datetime.fromtimestamp(min(watermarks.values()), timezone.utc)
+    counted = {p: (ends[p], watermarks[p]) for p in watermarks}
+    try:
+        # partition 2 has no record: its position at Kafka's end (0) without a watermark holds nothing back
+        assert final_through({**counted, 2: (0, None)}, ends) == smallest
+        # nor does a topology that has not written partition 2's position yet, while it has no record
+        assert final_through(counted, ends) == smallest
+        # records reach partition 2: until the topology has read them, no hour is final
+        produce_records(kafka, topic, 3, partition=2)
+        ends[2] = 3
+        assert final_through({**counted, 2: (0, None)}, ends) is None
+        assert final_through(counted, ends) is None
+        # read to its end, and every one of them bad (no watermark): it holds nothing back again
+        assert final_through({**counted, 2: (3, None)}, ends) == smallest
+        # a watermark behind the others' is the smallest, read to the end or not
+        assert final_through({**counted, 2: (1, HOUR_START + 10)}, ends) == datetime.fromtimestamp(HOUR_START + 10, timezone.utc)
+        # a partition with records whose position has no watermark, the others none either: nothing final
+        assert final_through({0: (2, None), 1: (7, None), 2: (3, None)}, ends) is None
+    finally:
+        with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
+            cur.execute("DELETE FROM online_offsets WHERE topology = %s", (topology,))
+
+
 @pytest.fixture
 def counted_both_ways(stack, hdfs_client, unique_name, zookeeper_hosts):
     """The lines counted by a real topology and landed plus reported by the real offline path."""
     topic = unique_name
     kafka = {"bootstrap.servers": stack.config.kafka_bootstrap}
-    create_topic(kafka, topic, PARTITIONS)
+    create_topic(kafka, topic, PARTITIONS + 1)
     lines, per_config, per_host, expired = produced_lines()
     producer = Producer({**kafka, "linger.ms": 20})
     for partition, partition_lines in lines.items():
@@ -91,8 +152,9 @@ def counted_both_ways(stack, hdfs_client, unique_name, zookeeper_hosts):
     root, database = f"/tests/{unique_name}/logs", unique_name
     hive = HiveServer2Hook()
     try:
-        ResultReader(dsn, name, topic).wait_for_offsets(Counter({p: len(lines[p]) for p in lines}), timeout=600)
-        drain(HadoopConsumer(kafka, hdfs_client, root, zookeeper_hosts=zookeeper_hosts), topic, PARTITIONS)
+        ResultReader(dsn, name, topic).wait_for_offsets(
+            Counter({**{p: len(lines[p]) for p in lines}, EMPTY_PARTITION: 0}), timeout=600)
+        drain(HadoopConsumer(kafka, hdfs_client, root, zookeeper_hosts=zookeeper_hosts), topic, PARTITIONS + 1)
         key = hour_key(datetime.fromtimestamp(HOUR_START, timezone.utc))
         report_hours(lambda sql: hive.run(sql, split_statements=True), hive.get_records, hdfs_client, topic=topic,
                      keys=[key], params=ReportParams(database=database, hdfs_root=root), run_id="test")
@@ -106,6 +168,13 @@ def counted_both_ways(stack, hdfs_client, unique_name, zookeeper_hosts):
 
 def test_both_paths_reconcile_and_a_changed_key_is_named(counted_both_ways, tmp_path):
     topic, key, database, dsn, per_config, per_host, expired = counted_both_ways
+
+    # the reconcile DAG's wait ends: reported offline, and final online though one partition has no
+    # watermark (the topology read it to its end: nothing there)
+    sensor = ReconcilableHoursSensor(task_id="wait_until_reconcilable", topic=topic, topology=f"security_stats_{topic}",
+                                     database=database, allowed_lateness=timedelta(seconds=ALLOWED_LATENESS))
+    hour_start = datetime.fromtimestamp(HOUR_START, timezone.utc)
+    assert sensor.poke({"data_interval_start": hour_start, "data_interval_end": hour_start + timedelta(hours=1)})
 
     def reconcile() -> list[str]:
         operator = ReconcileHoursOperator(task_id="reconcile", topic=topic, database=database,
