@@ -9,6 +9,8 @@ from contextlib import contextmanager
 from airflow.sdk import BaseHook
 from kazoo.client import KazooClient
 
+from logstream.zookeeper_sessions import bounded_client
+
 ZOOKEEPER_DEFAULT_CONN_ID = "zookeeper_default"
 SESSION_TIMEOUT_SECONDS = 10.0
 CONNECT_TIMEOUT_SECONDS = 30.0
@@ -36,7 +38,7 @@ class ZooKeeperHook(BaseHook):
     @contextmanager
     def session(self) -> Iterator[KazooClient]:
         """A started client (a ZooKeeper session) for the duration of the block; its ephemeral nodes go with it."""
-        client = KazooClient(hosts=self.hosts(), timeout=SESSION_TIMEOUT_SECONDS)
+        client = bounded_client(self.hosts(), SESSION_TIMEOUT_SECONDS)
         client.start(timeout=CONNECT_TIMEOUT_SECONDS)
         try:
             yield client

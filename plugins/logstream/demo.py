@@ -126,8 +126,9 @@ def run(records_per_topic: int = 300_000, report=print, *, on_cluster: bool = Fa
     for topic in pipeline.topics:
         for partition in store.list_partitions(topic.name):
             offset = store.read(topic.name, partition)
+            watermark = "none" if offset.watermark < 0 else f"{datetime.fromtimestamp(offset.watermark, timezone.utc):%H:%M:%S}"
             report(f"  {pipeline.hdfs_root}/_offsets/{topic.name}/{partition}/offset.dat: offset={offset.offset} "
-                   f"leader={offset.leader} watermark={datetime.fromtimestamp(offset.watermark, timezone.utc):%H:%M:%S}")
+                   f"leader={offset.leader} watermark={watermark}")
         hours = sorted(client.list(f"{pipeline.hdfs_root}/{topic.name}"))
         report(f"  {pipeline.hdfs_root}/{topic.name}: {', '.join(hours)}")
 
@@ -200,7 +201,8 @@ def reconcile_demo_hours(target: DemoStack, store: OffsetStore, topic: str, repo
         return True
     airflow.wait_for_dag("reconcile")
     airflow.unpause("reconcile")
-    runs = {hour: airflow.trigger("reconcile", logical_date=hour + timedelta(minutes=90)) for hour in hours}
+    # the demo run again reconciles its hours again
+    runs = {hour: airflow.run_again("reconcile", logical_date=hour + timedelta(minutes=90)) for hour in hours}
     states = {hour: airflow.wait_for_run("reconcile", run_id, timeout=900) for hour, run_id in runs.items()}
     report(f"reconciliation of {topic}, online (Storm, PostgreSQL) against offline (HadoopConsumer, Hive):")
     with psycopg2.connect(target.results_dsn) as conn, conn.cursor() as cur:

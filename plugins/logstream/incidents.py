@@ -27,6 +27,8 @@ from kazoo.client import KazooClient
 from kazoo.exceptions import KazooException
 from kazoo.handlers.threading import KazooTimeoutError
 
+from logstream.zookeeper_sessions import bounded_client
+
 VARIABLE_PREFIX = "logstream_incident__"
 RECENT_VARIABLE = "logstream_incidents_recent"
 RECENT_KEPT = 50
@@ -93,7 +95,7 @@ def incident_lock(zookeeper_hosts: str | None, name: str, *, warn: Callable[[str
         warn(f"incident {name}: no ZooKeeper to serialize on; deciding without a lock")
         yield None
         return
-    client = KazooClient(hosts=zookeeper_hosts, timeout=CONNECT_SECONDS)
+    client = bounded_client(zookeeper_hosts, CONNECT_SECONDS)
     try:
         client.start(timeout=CONNECT_SECONDS)
     except (KazooTimeoutError, KazooException, OSError, ValueError) as err:
@@ -123,7 +125,10 @@ def _held(client: KazooClient | None, path: str, wait: float) -> Iterator[bool]:
     try:
         yield True
     finally:
-        lock.release()
+        try:
+            lock.release()
+        except KazooException:  # ZooKeeper went away: the lock's node goes with the session (stopped next)
+            pass
 
 
 def open_incident(records: IncidentRecords, name: str, *, run_id: str, error: str, now: str,

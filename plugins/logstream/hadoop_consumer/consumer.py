@@ -21,6 +21,7 @@ from logstream.hadoop_consumer.split_fetch import UpperRange, UpperRangeFetch, U
 from logstream.hdfs_layout import batch_file_name, hour_dir
 from logstream.kafka_partitions import KafkaUnavailable, partition_leaders
 from logstream.line_ids import LineDedup, LineRanges
+from logstream.zookeeper_sessions import bounded_client
 
 __all__ = ["BatchLimits", "BatchResult", "HadoopConsumer", "KafkaUnavailable", "LeaseLost", "OffsetOutOfRange",
            "split_point"]
@@ -92,7 +93,7 @@ class HadoopConsumer:
     def leased(self, topic: str, partition: int) -> Iterator[PartitionLease]:
         """The partition's lease, on a ZooKeeper session of its own (:meth:`cancel` ends it), for a batch
         or a replay: whatever writes a partition's files holds it."""
-        zookeeper = KazooClient(hosts=self.zookeeper_hosts, timeout=self.session_timeout)
+        zookeeper = bounded_client(self.zookeeper_hosts, self.session_timeout)
         self.sessions.append(zookeeper)
         try:
             zookeeper.start(timeout=ZOOKEEPER_SESSION_SECONDS)

@@ -104,10 +104,13 @@ class PartitionLease:
             self._break_leases_of_dead_local_holders()
             self.lock.acquire(timeout=self.wait)
         except LockTimeout:
-            owners = [owner for owner in self.lock.contenders() if owner != holder]
+            try:
+                owners = ", ".join(owner for owner in self.lock.contenders() if owner != holder) or "another consumer"
+            except KazooException as err:  # ZooKeeper went away meanwhile
+                owners = f"a consumer ZooKeeper could not name ({err!r})"
             self.release()
             raise LeaseLost(f"{self._name()}: standing down after {self.wait:g}s, the partition is being moved "
-                            f"by {', '.join(owners) or 'another consumer'} (this consumer: {holder})") from None
+                            f"by {owners} (this consumer: {holder})") from None
         except KazooException as err:
             self.release()
             raise LeaseLost(f"{self._name()}: ZooKeeper did not give a lease: {err!r}") from err

@@ -64,7 +64,8 @@ def how_complete(
     ``WATERMARKS``: every partition landed an entry of a later hour. ``OFFSETS``: the hour is over and
     every partition's committed offset reached ``end_offsets`` (per partition, Kafka's first offset
     stamped at or after the hour's end, or its end offset if there is none): everything Kafka
-    received before the hour ended has landed. ``LATENESS_ELAPSED``: neither, but ``lateness`` has
+    received before the hour ended has landed (a partition that landed nothing and that Kafka holds
+    nothing of included). ``LATENESS_ELAPSED``: neither, but ``lateness`` has
     passed since the hour's end (the consumer is down or a partition is stuck).
 
     ``partitions`` is the topic's partition count: a partition without an offset.dat has landed
@@ -77,8 +78,11 @@ def how_complete(
     if collected and all(partition in progress and progress[partition].watermark >= hour_end.timestamp()
                          for partition in expected):
         return WATERMARKS
+    # an offset.dat at -1 (nothing landed yet) is where offset 0 would be: a partition that Kafka holds
+    # nothing of (a topic with more partitions than front-end hosts) has landed everything it holds
     if end_offsets is not None and collected and all(
-        partition in progress and partition in end_offsets and progress[partition].offset >= end_offsets[partition]
+        partition in progress and partition in end_offsets
+        and max(progress[partition].offset, 0) >= end_offsets[partition]
         for partition in expected
     ):
         return OFFSETS

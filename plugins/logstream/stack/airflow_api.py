@@ -94,6 +94,18 @@ class AirflowApi:
         body = {"logical_date": logical_date.isoformat() if logical_date else None, "conf": conf or {}}
         return self._call("POST", f"/api/v2/dags/{dag_id}/dagRuns", body)["dag_run_id"]
 
+    def run_again(self, dag_id: str, *, logical_date: datetime) -> str:
+        """The run of ``logical_date``: triggered, or when the DAG has one (Airflow keeps one run per
+        logical date), that run cleared so that it runs again."""
+        at = logical_date.isoformat()
+        existing = self.runs(dag_id, logical_date_gte=at, logical_date_lte=at)
+        if not existing:
+            return self.trigger(dag_id, logical_date=logical_date)
+        run_id = existing[0]["dag_run_id"]
+        self._call("POST", f"/api/v2/dags/{dag_id}/dagRuns/{urllib.parse.quote(run_id, safe='')}/clear",
+                   {"dry_run": False})
+        return run_id
+
     def runs(self, dag_id: str, **filters: str) -> list[dict]:
         """The newest 20 runs, or those the API's ``filters`` (run_type=..., logical_date_gte=...) select."""
         query = urllib.parse.urlencode(filters or {"order_by": "-run_after", "limit": "20"})

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from logstream.hadoop_consumer.offset_store import OffsetStore, PartitionOffset
-from logstream.log_hours.completeness import hour_is_complete, read_offsets
+from logstream.log_hours.completeness import OFFSETS, how_complete, hour_is_complete, read_offsets
 
 HOUR = "2026-01-01T05"
 END = int(datetime(2026, 1, 1, 6, tzinfo=timezone.utc).timestamp())
@@ -37,6 +37,22 @@ def test_a_partition_without_offset_file_holds_the_hour_back():
     soon = datetime(2026, 1, 1, 6, 5, tzinfo=timezone.utc)
     assert not complete(offsets(END, END), now=soon)
     assert complete(offsets(END, END), now=soon, partitions=2)
+
+
+def test_a_partition_that_landed_nothing_holds_the_hour_back_only_while_kafka_holds_records_of_it():
+    """Offsets: partitions 0 and 1 landed up to Kafka's first offset past the hour's end; partition 2's
+    offset.dat is still at -1 (nothing landed): the hour is complete when Kafka holds nothing of
+    partition 2 before the hour's end, and not while it holds one record."""
+    soon = datetime(2026, 1, 1, 6, 5, tzinfo=timezone.utc)
+    progress = [PartitionOffset("t", 0, "b:9092", 120, END - 30), PartitionOffset("t", 1, "b:9092", 80, END - 5),
+                PartitionOffset("t", 2, "b:9092", -1, -1)]
+
+    def how(ends: dict[int, int]) -> str | None:
+        return how_complete(HOUR, progress, partitions=3, now=soon, lateness=LATENESS, end_offsets=ends)
+
+    assert how({0: 120, 1: 80, 2: 0}) == OFFSETS
+    assert how({0: 120, 1: 80, 2: 1}) is None
+    assert how({0: 121, 1: 80, 2: 0}) is None
 
 
 def test_complete_anyway_once_lateness_has_passed():
