@@ -100,12 +100,9 @@ def online_final_through(query: Query, topology: str, topic: str, kafka_ends: Ma
         (topology, topic))}
     watermarks = []
     for partition in sorted(set(positions) | set(kafka_ends)):
-        next_offset, watermark = positions.get(partition, (None, None))
+        next_offset, watermark = positions.get(partition, (0, None))  # no position: nothing read yet
         if watermark is not None:
             watermarks.append(int(watermark))
-        elif next_offset is None:
-            if kafka_ends.get(partition, 0) > 0:
-                return None
         elif next_offset < kafka_ends.get(partition, 0):
             return None
     if not watermarks:
