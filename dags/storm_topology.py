@@ -30,7 +30,9 @@ topic_param = Param(pipeline.topics[0].name, type="string", description="the Kaf
 def deploy_and_check(name: str, topic: str, max_lag_records, **deploy_args) -> SubmitStormTopologyOperator:
     """Deploy the topology, wait until it runs, check its health."""
     deploy = SubmitStormTopologyOperator(task_id="deploy", name=name, topic=topic, **deploy_args)
-    running = StormTopologyRunningSensor(task_id="wait_until_running", name=name, wait_timeout=300)
+    # one retry: Airflow 3.3 can fail a deferred try whose trigger fired at once (see the sensor)
+    running = StormTopologyRunningSensor(task_id="wait_until_running", name=name, wait_timeout=300,
+                                         retries=1, retry_delay=timedelta(seconds=10))
     health = StormTopologyHealthOperator(task_id="health_check", name=name, topic=topic, max_lag_records=max_lag_records)
     deploy >> running >> health
     return deploy

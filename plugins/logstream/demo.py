@@ -119,7 +119,7 @@ def run(records_per_topic: int = 300_000, report=print, *, on_cluster: bool = Fa
     state = airflow.wait_for_run("hadoop_consumer", run_id)
     report(f"hadoop_consumer {run_id}: {state}")
     if state != "success":
-        return 1
+        return failed(airflow, "hadoop_consumer", run_id, report)
 
     client = hdfs.InsecureClient(target.webhdfs_url, user="root")
     store = OffsetStore(client, pipeline.hdfs_root)
@@ -135,7 +135,7 @@ def run(records_per_topic: int = 300_000, report=print, *, on_cluster: bool = Fa
     state = airflow.wait_for_run("storm_topologies", storm_run)
     report(f"storm_topologies {storm_run}: {state}")
     if state != "success":
-        return 1
+        return failed(airflow, "storm_topologies", storm_run, report)
     for topic in pipeline.topics:
         if not report_online_counts(target, topic.name, report):
             return 1
@@ -154,7 +154,7 @@ def run(records_per_topic: int = 300_000, report=print, *, on_cluster: bool = Fa
         report("hive_reports did not finish in 15 minutes; see the Airflow UI")
         return 1
     if done[0]["state"] != "success":
-        return 1
+        return failed(airflow, "hive_reports", done[0]["dag_run_id"], report)
     for topic in pipeline.topics:
         if not reconcile_demo_hours(target, store, topic.name, report, since=start):
             return 1
@@ -164,6 +164,13 @@ def run(records_per_topic: int = 300_000, report=print, *, on_cluster: bool = Fa
     report(f"Done. The HadoopConsumer keeps running every {pipeline.consumer.every_minutes} minutes and hive_reports "
            f"every hour; stop everything with `{target.stop_command}`.")
     return 0
+
+
+def failed(airflow: AirflowApi, dag_id: str, run_id: str, report) -> int:
+    """Say which tasks of a failed run failed and how their logs end; the demo's exit code."""
+    for line in airflow.failure_summary(dag_id, run_id):
+        report(line)
+    return 1
 
 
 def reconcile_demo_hours(target: DemoStack, store: OffsetStore, topic: str, report, *, since: int) -> bool:

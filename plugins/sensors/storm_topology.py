@@ -9,7 +9,7 @@ from airflow.exceptions import AirflowException
 from airflow.sdk import BaseSensorOperator
 
 from hooks.storm_nimbus import StormNimbusHook
-from triggers.storm_topology import StormTopologyRunningTrigger
+from triggers.storm_topology import StormTopologyRunningTrigger, topology_runs
 
 
 class StormTopologyRunningSensor(BaseSensorOperator):
@@ -31,8 +31,20 @@ class StormTopologyRunningSensor(BaseSensorOperator):
         self.wait_timeout = wait_timeout
         self.storm_conn_id = storm_conn_id
 
-    def execute(self, context: Any) -> None:
+    def execute(self, context: Any) -> str | None:
         nimbus = StormNimbusHook(storm_conn_id=self.storm_conn_id).get_conn()
+        # Asked here first: a topology already running (a deploy that found the same jar) needs no
+        # trigger. A trigger that fires at once meets Airflow's race between the trigger's event and
+        # the executor's late report of the deferring try (apache/airflow#67287, #72716, open in
+        # 3.3.2), which fails the resumed try; the DAG gives this sensor a retry for the same reason.
+        try:
+            health = nimbus.health(self.name)
+        except OSError:  # Nimbus not answering: the trigger waits it through
+            health = None
+        runs, detail = topology_runs(health, self.name, self.workers)
+        if runs:
+            return self.execute_complete(context, {"status": "running", "name": self.name, "id": health.id,
+                                                   "detail": detail})
         self.defer(
             trigger=StormTopologyRunningTrigger(name=self.name, host=nimbus.host, port=nimbus.port,
                                                 workers=self.workers, timeout=self.wait_timeout),

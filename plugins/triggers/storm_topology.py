@@ -9,7 +9,16 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from logstream.storm.nimbus import NimbusClient
+from logstream.storm.nimbus import NimbusClient, TopologyHealth
+
+
+def topology_runs(health: TopologyHealth | None, name: str, workers: int) -> tuple[bool, str]:
+    """Whether a topology (``health`` from Nimbus, None: not there) is ACTIVE with ``workers`` workers
+    that have been up for a moment, and its state in words."""
+    if health is None:
+        return False, f"no topology {name} on Nimbus"
+    detail = f"{health.status}, {health.workers}/{workers} workers, up {health.uptime_secs}s"
+    return health.status == "ACTIVE" and health.workers >= workers and health.uptime_secs > 0, detail
 
 
 class StormTopologyRunningTrigger(BaseTrigger):
@@ -49,13 +58,10 @@ class StormTopologyRunningTrigger(BaseTrigger):
             except OSError as err:
                 last = f"Nimbus at {self.host}:{self.port}: {err}"
             else:
-                if health is None:
-                    last = f"no topology {self.name} on Nimbus"
-                else:
-                    last = f"{health.status}, {health.workers}/{self.workers} workers, up {health.uptime_secs}s"
-                    if health.status == "ACTIVE" and health.workers >= self.workers and health.uptime_secs > 0:
-                        yield TriggerEvent({"status": "running", "name": self.name, "id": health.id, "detail": last})
-                        return
+                runs, last = topology_runs(health, self.name, self.workers)
+                if runs:
+                    yield TriggerEvent({"status": "running", "name": self.name, "id": health.id, "detail": last})
+                    return
             self.log.info("topology %s: %s", self.name, last)
             await asyncio.sleep(self.poll_interval)
         yield TriggerEvent({"status": "timeout", "name": self.name, "detail": last})

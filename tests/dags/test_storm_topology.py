@@ -7,12 +7,14 @@ import random
 
 import pytest
 from airflow.exceptions import AirflowException
+from airflow.sdk.exceptions import TaskDeferred
 from confluent_kafka.admin import AdminClient, NewTopic
 from dag_runs import DAGS, run_dag
 from log_times import hour_start_ago
 from online_stats import Expected, ResultReader, produce, round_lines, wait_for
 
 from operators.storm_topology import StormTopologyHealthOperator
+from sensors.storm_topology import StormTopologyRunningSensor
 
 PARTITIONS = 3
 
@@ -44,11 +46,15 @@ def test_deploy_health_check_and_kill_through_airflow(stack, unique_name):
         # every tuple counted by Storm (stats sampled at 1.0): 5,000+ records per partition in ~1,000-record tuples
         stats = wait_for(lambda: (h := nimbus.health(name)) and h.acked >= 18 and h, 180, "acked tuples in Storm's stats")
         assert stats.failed == 0 and stats.components["log_entries"].emitted >= 18
+        # a wait for a topology that runs already answers at once, without a trigger to race with
+        assert StormTopologyRunningSensor(task_id="again", name=name).execute(context={}) == topology_id
     finally:
         killed = run_dag(DAGS / "storm_topology.py", "storm_topology_kill", run_conf={"topic": unique_name})
     assert killed.state == "success"
     wait_for(lambda: nimbus.topology_id(name) is None, 120, f"topology {name} gone from Nimbus")
 
+    with pytest.raises(TaskDeferred):  # gone: the wait is the trigger's
+        StormTopologyRunningSensor(task_id="again", name=name).execute(context={})
     check = StormTopologyHealthOperator(task_id="health_check", name=name, topic=unique_name, max_lag_records=0)
     with pytest.raises(AirflowException, match=f"topology {name} is not running on Nimbus"):
         check.execute(context={})

@@ -137,6 +137,21 @@ class AirflowApi:
             return content
         return "\n".join(str(entry.get("event", "")) if isinstance(entry, dict) else str(entry) for entry in content)
 
+    def failure_summary(self, dag_id: str, run_id: str, *, log_lines: int = 15) -> list[str]:
+        """What an operator reads first when a run failed: each failed task and the end of its log."""
+        lines = []
+        for ti in self.task_instances(dag_id, run_id):
+            if ti["state"] != "failed":
+                continue
+            lines.append(f"{dag_id} {run_id}: task {ti['task_id']} failed (try {ti['try_number']}); its log ends:")
+            try:
+                log = self.task_log(dag_id, run_id, ti["task_id"], try_number=ti["try_number"],
+                                    map_index=ti.get("map_index", -1))
+            except (AirflowApiError, *UNANSWERED) as err:
+                log = f"(log not readable: {err})"
+            lines.extend(f"    {line}" for line in log.splitlines()[-log_lines:])
+        return lines
+
     def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 600) -> str:
         deadline = time.monotonic() + timeout
         state = "no answer yet"
