@@ -11,8 +11,10 @@ from airflow.configuration import conf
 from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 
 SUBJECT = "[logstream] {{ ti.dag_id }}.{{ ti.task_id }} failed ({{ ti.run_id }}, try {{ ti.try_number }})"
+# a run triggered by hand of a DAG without a schedule has no data interval (Airflow 3 leaves
+# data_interval_start out of its context, and a template naming it fails: the mail was never sent)
 BODY = """<p>Task <b>{{ ti.dag_id }}.{{ ti.task_id }}</b> failed in run {{ ti.run_id }}
-(data interval {{ data_interval_start }} to {{ data_interval_end }}), try {{ ti.try_number }}.</p>
+{% if dag_run.data_interval_start %}(data interval {{ dag_run.data_interval_start }} to {{ dag_run.data_interval_end }}), {% endif %}try {{ ti.try_number }}.</p>
 <p>Error: <pre>{{ exception }}</pre></p>
 <p>Log: {{ ti.log_url }}</p>"""
 

@@ -10,6 +10,8 @@ from dag_runs import run_dag
 from mail_messages import body_of, new_messages
 from notifiers.failure_alert import alert_recipients
 
+from logstream.stack.airflow_api import AirflowApi
+
 FAILING_DAG = Path(__file__).with_name("failing_dag.py")
 STUCK_DAG = Path(__file__).with_name("stuck_dag.py")
 
@@ -28,6 +30,28 @@ def test_failed_task_sends_alert_mail(stack, monkeypatch):
     assert alert["Subject"].startswith("[logstream] logstream_failure_alert_probe.explode failed")
     assert sorted(a.strip() for a in alert["To"].split(",")) == ["oncall@example.org", "soc@example.org"]
     assert "Kafka is on fire" in body_of(alert)
+
+
+def test_a_task_failing_in_a_run_triggered_by_hand_sends_its_mail_and_the_api_says_why(stack, unique_name):
+    """Through the stack's own scheduler, not dag.test(): a run an operator triggers of a DAG without a
+    schedule has no data interval, and the alert's template once named it (no mail was sent)."""
+    maildir = mailbox.Maildir(stack.service("mail").maildir, create=True)
+    before = set(maildir.keys())
+    airflow = AirflowApi.for_stack(stack.config)
+    airflow.wait_for_dag("storm_topology_rebalance")
+    airflow.unpause("storm_topology_rebalance")
+    topology = f"security_stats_{unique_name}"  # no such topology: Nimbus refuses to rebalance it
+
+    run_id = airflow.trigger("storm_topology_rebalance", {"topic": unique_name})
+    assert airflow.wait_for_run("storm_topology_rebalance", run_id, timeout=300) == "failed"
+
+    mails = [m for m in new_messages(maildir, before, timeout=60)
+             if m["Subject"].startswith("[logstream] storm_topology_rebalance.rebalance failed")]
+    assert len(mails) == 1
+    assert f"{topology} is not alive" in body_of(mails[0]) and "data interval" not in body_of(mails[0])
+    summary = "\n".join(airflow.failure_summary("storm_topology_rebalance", run_id))
+    assert "task rebalance failed (try 1)" in summary
+    assert f"NotAliveException: NotAliveException(msg='{topology} is not alive')" in summary
 
 
 def test_stuck_task_times_out_and_sends_alert_mail(stack, monkeypatch):

@@ -29,6 +29,15 @@ class AirflowApiError(RuntimeError):
 UNANSWERED = (TimeoutError, ConnectionError, urllib.error.URLError)
 
 
+def log_line(entry: dict | str) -> str:
+    """A structured log entry as a line: its event, and the exception it carries if any."""
+    if not isinstance(entry, dict):
+        return str(entry)
+    errors = [f"{error.get('exc_type')}: {error.get('exc_value')}" for error in entry.get("error_detail") or []
+              if isinstance(error, dict)]
+    return "; ".join([str(entry.get("event", "")), *errors])
+
+
 class AirflowApi:
     """Logged in as ``username`` (a token from ``POST /auth/token``, fetched on first use)."""
 
@@ -128,14 +137,14 @@ class AirflowApi:
         return self._call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run}/taskInstances?limit=100")["task_instances"]
 
     def task_log(self, dag_id: str, run_id: str, task_id: str, *, try_number: int = 1, map_index: int = -1) -> str:
-        """The task's log, one event per line (Airflow's structured log, its ``event`` texts)."""
+        """The task's log, one event per line (Airflow's structured log: its ``event`` texts, and the exceptions they carry)."""
         run = urllib.parse.quote(run_id, safe="")
         query = urllib.parse.urlencode({"full_content": "true", "map_index": map_index})
         answer = self._call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run}/taskInstances/{task_id}/logs/{try_number}?{query}")
         content = answer.get("content", [])
         if isinstance(content, str):
             return content
-        return "\n".join(str(entry.get("event", "")) if isinstance(entry, dict) else str(entry) for entry in content)
+        return "\n".join(log_line(entry) for entry in content)
 
     def failure_summary(self, dag_id: str, run_id: str, *, log_lines: int = 15) -> list[str]:
         """What an operator reads first when a run failed: each failed task and the end of its log."""
