@@ -1,5 +1,6 @@
 -- Entries whose Interval is more than params.interval_tolerance times away from the usual Interval
--- of their Configuration ID, the most frequent one in the hour (ties: the shorter).
+-- of their Configuration ID, the most frequent one in the hour (ties: the shorter; counted from
+-- report_hour.hql's hour_groups). The hour's entries are read again for these alone.
 INSERT OVERWRITE TABLE {{ db }}.report_interval_outliers {{ partition }}
 SELECT entries.host, entries.config_id, entries.start_time, entries.`interval`, usual.usual_interval, {{ h.version }} AS version
 FROM (
@@ -11,9 +12,8 @@ JOIN (
     SELECT config_id, `interval` AS usual_interval
     FROM (
         SELECT config_id, `interval`,
-               row_number() OVER (PARTITION BY config_id ORDER BY count(*) DESC, `interval`) AS preference
-        FROM {{ db }}.logs
-        WHERE {{ this_hour }}
+               row_number() OVER (PARTITION BY config_id ORDER BY sum(records) DESC, `interval`) AS preference
+        FROM hour_groups
         GROUP BY config_id, `interval`
     ) ranked
     WHERE preference = 1
