@@ -6,12 +6,16 @@ import mailbox
 import time
 
 
-def new_messages(maildir: mailbox.Maildir, before: set[str], *, timeout: float = 30) -> list:
-    """The messages that arrived since ``before`` (the maildir's keys then), waiting up to ``timeout`` for one."""
+def new_messages(maildir: mailbox.Maildir, before: set[str], *, timeout: float = 30, where=None) -> list:
+    """The messages that arrived since ``before`` (the maildir's keys then) and satisfy ``where`` (if
+    given), waiting up to ``timeout`` for one."""
     deadline = time.monotonic() + timeout
-    while not (new := set(maildir.keys()) - before) and time.monotonic() < deadline:
+    while True:
+        found = [message for message in (maildir[key] for key in set(maildir.keys()) - before)
+                 if where is None or where(message)]
+        if found or time.monotonic() >= deadline:
+            return found
         time.sleep(0.5)
-    return [maildir[key] for key in new]
 
 
 def body_of(message) -> str:

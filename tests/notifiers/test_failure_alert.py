@@ -45,8 +45,8 @@ def test_a_task_failing_in_a_run_triggered_by_hand_sends_its_mail_and_the_api_sa
     run_id = airflow.trigger("storm_topology_rebalance", {"topic": unique_name})
     assert airflow.wait_for_run("storm_topology_rebalance", run_id, timeout=300) == "failed"
 
-    mails = [m for m in new_messages(maildir, before, timeout=60)
-             if m["Subject"].startswith("[logstream] storm_topology_rebalance.rebalance failed")]
+    mails = new_messages(maildir, before, timeout=60, where=lambda m: m["Subject"].startswith(
+        "[logstream] storm_topology_rebalance.rebalance failed"))
     assert len(mails) == 1
     assert f"{topology} is not alive" in body_of(mails[0]) and "data interval" not in body_of(mails[0])
     summary = "\n".join(airflow.failure_summary("storm_topology_rebalance", run_id))
