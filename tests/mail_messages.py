@@ -18,5 +18,11 @@ def new_messages(maildir: mailbox.Maildir, before: set[str], *, timeout: float =
         time.sleep(0.5)
 
 
+def subject_starts(prefix: str):
+    """A ``where`` for :func:`new_messages`: the stack's SMTP server also keeps the mails of whatever else
+    its scheduler runs meanwhile (a scheduled report, a health check), so a test counts only its own."""
+    return lambda message: message["Subject"].startswith(prefix)
+
+
 def body_of(message) -> str:
     return message.get_payload(0).get_payload(decode=True).decode() if message.is_multipart() else message.get_payload()

@@ -5,24 +5,14 @@ its check passes, and the scheduled check's next run sends the incident's recove
 from __future__ import annotations
 
 import mailbox
-import time
 
 from confluent_kafka import Consumer, TopicPartition
 
 from airflow.models.variable import Variable
 from dag_runs import DAGS, run_dag
-from mail_messages import new_messages
+from mail_messages import body_of, new_messages
 
 from logstream.incidents import incident_variable
-
-
-def _alert_bodies(maildir, keys) -> list[str]:
-    bodies = []
-    for key in keys:
-        alert = maildir[key]
-        bodies.append(alert.get_payload(0).get_payload(decode=True).decode() if alert.is_multipart()
-                      else alert.get_payload())
-    return bodies
 
 
 def _end_offsets(bootstrap: str, topic: str) -> int:
@@ -49,10 +39,8 @@ def test_health_check_brings_a_killed_agent_back_and_names_it_once(stack, monkey
         failed = run_dag(DAGS / "flume_tiers.py", "flume_tiers_health")
         assert failed.state == "failed"
         assert failed.get_task_instance("health_check").state == "failed"
-        deadline = time.monotonic() + 60
-        while not (new := set(maildir.keys()) - before) and time.monotonic() < deadline:
-            time.sleep(0.5)
-        bodies = _alert_bodies(maildir, new)
+        opened = new_messages(maildir, before, timeout=60, where=lambda m: INCIDENT in m["Subject"])
+        bodies = [body_of(m) for m in opened]
         assert any(f"agent '{victim}' was down: started again, serving metrics after" in body for body in bodies), bodies
         assert not any(f"agent '{agent.name}' was down" in body for body in bodies for agent in tiers.agents
                        if agent.name != victim)
@@ -76,9 +64,10 @@ def test_health_check_brings_a_killed_agent_back_and_names_it_once(stack, monkey
         # the 5-minute check passes again: the incident's one recovery e-mail (it failed once: one alert)
         before_recovery = set(maildir.keys())
         assert run_dag(DAGS / "flume_tiers.py", "flume_tiers_health").state == "success"
-        subjects = [m["Subject"] for m in new_messages(maildir, before_recovery)]
+        subjects = [m["Subject"] for m in new_messages(maildir, before_recovery,
+                                                       where=lambda m: INCIDENT in m["Subject"])]
         assert len(subjects) == 1 and subjects[0].startswith(f"[logstream] recovered: {INCIDENT} ("), subjects
-        assert [maildir[key]["Subject"].split(":")[0] for key in new] == ["[logstream] incident"]
+        assert [m["Subject"].split(":")[0] for m in opened] == ["[logstream] incident"]
     finally:
         if not tiers.process(victim).is_running():
             tiers.start(victim)

@@ -9,15 +9,15 @@ from pathlib import Path
 
 from airflow.models.variable import Variable
 from dag_runs import run_dag
-from mail_messages import body_of, new_messages
+from mail_messages import body_of, new_messages, subject_starts
 
 LATE_DAG = Path(__file__).with_name("late_dag.py")
 RELEASE = "logstream_late_probe_release"
 
 
 def deadline_mails(maildir: mailbox.Maildir, before: set[str], timeout: float) -> list:
-    return [m for m in new_messages(maildir, before, timeout=timeout)
-            if m["Subject"].startswith("[logstream] deadline missed: logstream_deadline_probe")]
+    return new_messages(maildir, before, timeout=timeout,
+                        where=subject_starts("[logstream] deadline missed: logstream_deadline_probe"))
 
 
 def test_a_run_past_its_deadline_sends_one_mail_while_it_runs(stack, monkeypatch):

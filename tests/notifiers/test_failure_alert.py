@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from dag_runs import run_dag
-from mail_messages import body_of, new_messages
+from mail_messages import body_of, new_messages, subject_starts
 from notifiers.failure_alert import alert_recipients
 
 from logstream.stack.airflow_api import AirflowApi
@@ -24,7 +24,7 @@ def test_failed_task_sends_alert_mail(stack, monkeypatch):
     run = run_dag(FAILING_DAG, "logstream_failure_alert_probe")
     assert run.state == "failed"
 
-    messages = new_messages(maildir, before)
+    messages = new_messages(maildir, before, where=subject_starts("[logstream] logstream_failure_alert_probe."))
     assert len(messages) == 1
     alert = messages[0]
     assert alert["Subject"].startswith("[logstream] logstream_failure_alert_probe.explode failed")
@@ -45,8 +45,8 @@ def test_a_task_failing_in_a_run_triggered_by_hand_sends_its_mail_and_the_api_sa
     run_id = airflow.trigger("storm_topology_rebalance", {"topic": unique_name})
     assert airflow.wait_for_run("storm_topology_rebalance", run_id, timeout=300) == "failed"
 
-    mails = new_messages(maildir, before, timeout=60, where=lambda m: m["Subject"].startswith(
-        "[logstream] storm_topology_rebalance.rebalance failed"))
+    mails = new_messages(maildir, before, timeout=60,
+                         where=subject_starts("[logstream] storm_topology_rebalance.rebalance failed"))
     assert len(mails) == 1
     assert f"{topology} is not alive" in body_of(mails[0]) and "data interval" not in body_of(mails[0])
     summary = "\n".join(airflow.failure_summary("storm_topology_rebalance", run_id))
@@ -66,7 +66,7 @@ def test_stuck_task_times_out_and_sends_alert_mail(stack, monkeypatch):
     assert run.state == "failed"
     assert time.monotonic() - began < 120
 
-    messages = new_messages(maildir, before)
+    messages = new_messages(maildir, before, where=subject_starts("[logstream] logstream_stuck_task_probe."))
     assert len(messages) == 1
     assert messages[0]["Subject"].startswith("[logstream] logstream_stuck_task_probe.hang failed")
     assert "Timeout" in body_of(messages[0])

@@ -32,7 +32,7 @@ def test_one_mail_when_an_incident_opens_and_one_when_it_recovers(stack, monkeyp
         before = set(maildir.keys())
         states = [run_dag(PROBE_DAG, "logstream_incident_probe").state for _ in range(count)]
         assert states == ["failed" if outcome == "fail" else "success"] * count
-        return new_messages(maildir, before, timeout=5)
+        return new_messages(maildir, before, timeout=5, where=lambda m: INCIDENT in m["Subject"])
 
     try:
         opened = runs("fail", 3)

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
-from mail_messages import body_of, new_messages
+from mail_messages import body_of, new_messages, subject_starts
 
 from hooks.webhdfs import BoundedWebHDFSHook
 from logstream.hadoop_consumer.offset_store import OffsetStore, PartitionOffset
@@ -117,7 +117,7 @@ def test_an_hour_reported_because_lateness_elapsed_says_so_and_alerts(stack, uni
     done = sensor.poke(context)
     assert done.is_done and done.xcom_value == {hour_key(hour): "lateness_elapsed"}
 
-    messages = new_messages(maildir, before)
+    messages = new_messages(maildir, before, where=subject_starts(f"[logstream] {unique_name}: "))
     assert len(messages) == 1
     assert messages[0]["Subject"] == (
         f"[logstream] {unique_name}: hours {hour_key(hour)}..{hour_key(hour)} reported incomplete (hive_reports, scheduled__probe)"
