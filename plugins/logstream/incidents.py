@@ -132,23 +132,25 @@ def _held(client: KazooClient | None, path: str, wait: float) -> Iterator[bool]:
 
 
 def open_incident(records: IncidentRecords, name: str, *, run_id: str, error: str, now: str,
-                  mail: Callable[[], None]) -> dict | None:
-    """Open ``name`` unless it is open: mail, then record it. The record if this call opened it,
-    None if it was open already. Call it under :func:`incident_lock`."""
+                  mail: Callable[[], None], extra: Mapping[str, Any] | None = None) -> dict | None:
+    """Open ``name`` unless it is open: mail, then record it (with ``extra``, what its closing may need
+    to know). The record if this call opened it, None if it was open already. Call it under
+    :func:`incident_lock`."""
     key = incident_variable(name)
     if records.get(key) is not None:
         return None
     mail()
-    record = {"incident": name, "opened": now, "run_id": run_id, "error": error[:500]}
+    record = {**(extra or {}), "incident": name, "opened": now, "run_id": run_id, "error": error[:500]}
     records.set(key, json.dumps(record))
     return record
 
 
 def close_incident(records: IncidentRecords, name: str, *, run_id: str, now: str, mail: Callable[[dict], None],
-                   session: KazooClient | None = None) -> dict | None:
-    """Close ``name`` if it is open: mail (with its record), delete it and put it first in the list of
-    closed ones (under that list's own lock, on ``session``). The closed entry if this call closed it,
-    None if it was not open. Call it under :func:`incident_lock`."""
+                   session: KazooClient | None = None, when: Callable[[dict], bool] | None = None) -> dict | None:
+    """Close ``name`` if it is open (and ``when``, given its record, says so): mail (with its record),
+    delete it and put it first in the list of closed ones (under that list's own lock, on ``session``).
+    The closed entry if this call closed it, None if it was not open or stays open. Call it under
+    :func:`incident_lock`."""
     key = incident_variable(name)
     state = records.get(key)
     if state is None:
@@ -159,6 +161,8 @@ def close_incident(records: IncidentRecords, name: str, *, run_id: str, now: str
             raise ValueError("not an object")
     except ValueError:
         opened = {"error": f"unreadable incident record: {state[:200]}"}
+    if when is not None and not when(opened):
+        return None
     mail(opened)
     records.delete(key)
     closed = {"incident": name, "opened": opened.get("opened"), "closed": now, "opened_in": opened.get("run_id"),

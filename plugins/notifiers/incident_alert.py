@@ -13,13 +13,16 @@ failure alert (``[logstream] alert_emails``, ``smtp_default``).
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
+from typing import Any
 
 from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 from airflow.sdk import BaseNotifier, Variable
 
 from hooks.zookeeper import ZooKeeperHook
-from logstream.incidents import close_incident, incident_lock, open_incident
+from logstream.incidents import IncidentRecords, close_incident, incident_lock, incident_variable, open_incident
 from notifiers.failure_alert import alert_recipients
 
 OPENED, RECOVERED = "opened", "recovered"
@@ -36,6 +39,59 @@ class TaskVariables:
 
     def delete(self, key: str) -> None:
         Variable.delete(key)
+
+
+def _zookeeper_hosts(conn_id: str, log: logging.Logger, incident: str) -> str | None:
+    try:
+        return ZooKeeperHook(conn_id).hosts()
+    except Exception as err:  # noqa: BLE001 - no connection: the incident is still decided, without a lock
+        log.warning("incident %s: no ZooKeeper connection %r (%s)", incident, conn_id, err)
+        return None
+
+
+def _mailer(context) -> Callable[[str, str], None]:
+    def send(subject: str, body: str) -> None:
+        SmtpNotifier(to=alert_recipients(), subject=subject, html_content=body,
+                     smtp_conn_id="smtp_default").notify(context)
+    return send
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def open_with_mail(incident: str, context, *, error: str, subject: str, body: str, log: logging.Logger,
+                   extra: Mapping[str, Any] | None = None, records: IncidentRecords | None = None,
+                   zookeeper_conn_id: str = "zookeeper_default") -> bool:
+    """Open ``incident`` with one e-mail (``subject``, ``body``) unless it is open; True if this call
+    opened it. ``records`` are the task's Variables unless given (a test outside a task)."""
+    with incident_lock(_zookeeper_hosts(zookeeper_conn_id, log, incident), incident, warn=log.warning):
+        opened = open_incident(records or TaskVariables(), incident, run_id=context["ti"].run_id, error=error,
+                               now=_now(), mail=lambda: _mailer(context)(subject, body), extra=extra)
+    if opened is None:
+        log.info("incident %s is still open: no new e-mail", incident)
+        return False
+    log.info("incident %s opened: e-mail sent", incident)
+    return True
+
+
+def close_with_mail(incident: str, context, *, subject: str, body: Callable[[dict], str], log: logging.Logger,
+                    when: Callable[[dict], bool] | None = None, records: IncidentRecords | None = None,
+                    zookeeper_conn_id: str = "zookeeper_default") -> bool:
+    """Close ``incident`` with one e-mail (``body`` given its record) if it is open and ``when`` (given
+    its record) agrees; True if this call closed it. Not open at all (most successes): decided without
+    the lock, which the decision would only take to find nothing to close."""
+    records = records or TaskVariables()
+    if records.get(incident_variable(incident)) is None:
+        return False
+    with incident_lock(_zookeeper_hosts(zookeeper_conn_id, log, incident), incident, warn=log.warning) as session:
+        closed = close_incident(records, incident, run_id=context["ti"].run_id, now=_now(),
+                                session=session, when=when,
+                                mail=lambda opened: _mailer(context)(subject, body(opened)))
+    if closed is None:
+        return False
+    log.info("incident %s recovered: e-mail sent", incident)
+    return True
 
 
 class IncidentAlert(BaseNotifier):
@@ -57,44 +113,23 @@ class IncidentAlert(BaseNotifier):
         self.event = event
         self.zookeeper_conn_id = zookeeper_conn_id
 
-    def _zookeeper_hosts(self) -> str | None:
-        try:
-            return ZooKeeperHook(self.zookeeper_conn_id).hosts()
-        except Exception as err:  # noqa: BLE001 - no connection: the incident is still decided, without a lock
-            self.log.warning("incident %s: no ZooKeeper connection %r (%s)", self.incident, self.zookeeper_conn_id, err)
-            return None
-
     def notify(self, context) -> None:
         ti = context["ti"]
-        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-        def send(subject: str, body: str) -> None:
-            SmtpNotifier(to=alert_recipients(), subject=subject, html_content=body,
-                         smtp_conn_id="smtp_default").notify(context)
-
-        with incident_lock(self._zookeeper_hosts(), self.incident, warn=self.log.warning) as session:
-            if self.event == OPENED:
-                error = str(context.get("exception") or "failed")[:2000]
-                opened = open_incident(
-                    TaskVariables(), self.incident, run_id=ti.run_id, error=error, now=now,
-                    mail=lambda: send(f"[logstream] incident: {self.incident} failed ({ti.run_id})",
-                                      f"<p><b>{self.incident}</b> failed in run {ti.run_id} at {now}.</p>"
-                                      f"<p><pre>{error}</pre></p><p>Log: {ti.log_url}</p>"
-                                      f"<p>No further e-mail until it succeeds again.</p>"))
-                if opened is None:
-                    self.log.info("incident %s is still open: no new e-mail", self.incident)
-                    return
-            else:
-                closed = close_incident(
-                    TaskVariables(), self.incident, run_id=ti.run_id, now=now, session=session,
-                    mail=lambda opened: send(
-                        f"[logstream] recovered: {self.incident} ({ti.run_id})",
-                        f"<p><b>{self.incident}</b> succeeded again in run {ti.run_id} at {now}; the incident "
-                        f"opened at {opened.get('opened')} in run {opened.get('run_id')} is closed.</p>"
-                        f"<p>It had failed with: <pre>{opened.get('error')}</pre></p>"))
-                if closed is None:
-                    return
-        self.log.info("incident %s %s: e-mail sent", self.incident, self.event)
+        now = _now()
+        if self.event == OPENED:
+            error = str(context.get("exception") or "failed")[:2000]
+            open_with_mail(self.incident, context, error=error, log=self.log, zookeeper_conn_id=self.zookeeper_conn_id,
+                           subject=f"[logstream] incident: {self.incident} failed ({ti.run_id})",
+                           body=f"<p><b>{self.incident}</b> failed in run {ti.run_id} at {now}.</p>"
+                                f"<p><pre>{error}</pre></p><p>Log: {ti.log_url}</p>"
+                                f"<p>No further e-mail until it succeeds again.</p>")
+        else:
+            close_with_mail(self.incident, context, log=self.log, zookeeper_conn_id=self.zookeeper_conn_id,
+                            subject=f"[logstream] recovered: {self.incident} ({ti.run_id})",
+                            body=lambda opened: (
+                                f"<p><b>{self.incident}</b> succeeded again in run {ti.run_id} at {now}; the incident "
+                                f"opened at {opened.get('opened')} in run {opened.get('run_id')} is closed.</p>"
+                                f"<p>It had failed with: <pre>{opened.get('error')}</pre></p>"))
 
 
 def incident_callbacks(incident: str = "{{ ti.dag_id }}.{{ ti.task_id }}") -> dict:

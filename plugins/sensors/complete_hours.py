@@ -18,7 +18,8 @@ from logstream.kafka_topics import offsets_at_time
 from logstream.log_hours.completeness import LATENESS_ELAPSED, how_complete, read_offsets
 from logstream.log_hours.hours import HOUR, hours_from_events, hours_in_interval, parse_hour_key
 from logstream_assets import logs_asset
-from notifiers.incomplete_hours import incomplete_hours_alert
+from logstream.incidents import IncidentRecords
+from notifiers.incomplete_hours import report_complete, report_incomplete
 
 
 def run_hours(context, topic: str) -> list[str]:
@@ -37,7 +38,9 @@ class CompleteHoursSensor(BaseSensorOperator):
     ``how`` (see ``logstream.log_hours.completeness``): ``watermarks`` when each partition's
     offset.dat watermark has passed the hour's end, ``offsets`` when each partition's committed
     offset has reached Kafka's offset for the hour's end, ``lateness_elapsed`` when neither but
-    ``lateness`` has passed since its end; such hours are reported anyway and an alert e-mail names them.
+    ``lateness`` has passed since its end; such hours are reported anyway, and open the topic's
+    incident (one e-mail naming them; a later run whose hours are all complete closes it with one
+    more: ``notifiers/incomplete_hours.py``).
 
     :param topic: the Kafka topic
     :param hdfs_root: the HadoopConsumer's HDFS root (templated)
@@ -45,6 +48,7 @@ class CompleteHoursSensor(BaseSensorOperator):
     :param lateness: how long after an hour's end it is reported whatever the watermarks say
     :param webhdfs_conn_id: the WebHDFS connection
     :param kafka_config_id: the Kafka connection (offsets for the hours' ends)
+    :param incident_records: where the incident is kept (default: the task's Airflow Variables)
     """
 
     template_fields: Sequence[str] = ("hdfs_root",)
@@ -58,6 +62,7 @@ class CompleteHoursSensor(BaseSensorOperator):
         lateness: timedelta,
         webhdfs_conn_id: str = BoundedWebHDFSHook.default_conn_name,
         kafka_config_id: str = KafkaBaseHook.default_conn_name,
+        incident_records: IncidentRecords | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -67,6 +72,7 @@ class CompleteHoursSensor(BaseSensorOperator):
         self.lateness = lateness
         self.webhdfs_conn_id = webhdfs_conn_id
         self.kafka_config_id = kafka_config_id
+        self.incident_records = incident_records
 
     def poke(self, context) -> PokeReturnValue:
         keys = run_hours(context, self.topic)
@@ -83,7 +89,10 @@ class CompleteHoursSensor(BaseSensorOperator):
         overdue = sorted(key for key, reason in how.items() if reason == LATENESS_ELAPSED)
         if overdue:
             self.log.warning("%s: hours %s are reported incomplete: lateness elapsed", self.topic, overdue)
-            incomplete_hours_alert(topic=self.topic, hours=overdue, offsets=offsets)(context)
+            report_incomplete(context, topic=self.topic, hours=overdue, offsets=offsets, log=self.log,
+                              records=self.incident_records)
+        else:
+            report_complete(context, topic=self.topic, how=how, log=self.log, records=self.incident_records)
         return PokeReturnValue(is_done=True, xcom_value=how)
 
     def _how_complete(self, key: str, offsets, now: datetime) -> str | None:

@@ -9,6 +9,7 @@ import threading
 
 from logstream.incidents import (RECENT_VARIABLE, close_incident, incident_lock, incident_variable, incidents_view,
                                  open_incident)
+from model_variables import ModelVariables
 
 
 def test_open_incidents_oldest_first_and_the_last_closed_newest_first_each_with_its_dag():
@@ -37,25 +38,6 @@ def test_open_incidents_oldest_first_and_the_last_closed_newest_first_each_with_
         ("reconcile.topic_1.reconcile", "reconcile"), ("reconcile.topic_2.reconcile", "reconcile"),
         ("reconcile.topic_3.reconcile", "reconcile")]
     assert incidents_view({}) == {"open": [], "recent": []}
-
-
-class ModelVariables:
-    """The stack's Airflow Variables, as the test process reaches them (the models, not the task SDK)."""
-
-    def get(self, key: str) -> str | None:
-        from airflow.models.variable import Variable
-
-        return Variable.get(key, default_var=None)
-
-    def set(self, key: str, value: str) -> None:
-        from airflow.models.variable import Variable
-
-        Variable.set(key, value)
-
-    def delete(self, key: str) -> None:
-        from airflow.models.variable import Variable
-
-        Variable.delete(key)
 
 
 def _at_once(count: int, work) -> list:

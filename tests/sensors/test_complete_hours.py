@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import mailbox
 from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
@@ -7,10 +8,12 @@ from types import SimpleNamespace
 import pytest
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
-from mail_messages import body_of, new_messages, subject_starts
+from mail_messages import body_of, new_messages
+from model_variables import ModelVariables
 
 from hooks.webhdfs import BoundedWebHDFSHook
 from logstream.hadoop_consumer.offset_store import OffsetStore, PartitionOffset
+from logstream.incidents import incident_variable
 from logstream.log_hours.hours import hour_key
 from logstream_assets import logs_asset
 from sensors.complete_hours import CompleteHoursSensor, run_hours
@@ -71,8 +74,9 @@ def test_pokes_until_every_partition_passed_the_hour(stack, unique_name, two_par
     for partition in (0, 1):
         produce_at(stack.config.kafka_bootstrap, unique_name, partition, [end_ms - 60_000])
     sensor = CompleteHoursSensor(task_id="wait", topic=unique_name, hdfs_root=store.root, partitions=2,
-                                 lateness=timedelta(hours=5))
-    context = {"data_interval_start": hour, "data_interval_end": hour + timedelta(hours=1)}
+                                 lateness=timedelta(hours=5), incident_records=ModelVariables())
+    context = {"data_interval_start": hour, "data_interval_end": hour + timedelta(hours=1),
+               "ti": SimpleNamespace(dag_id="hive_reports", run_id="scheduled__probe")}
     store.write(PartitionOffset(unique_name, 0, "b:9092", 0, end_ms // 1000 + 5))
     store.write(PartitionOffset(unique_name, 1, "b:9092", 0, end_ms // 1000 - 5))
     assert not sensor.poke(context).is_done
@@ -89,8 +93,9 @@ def test_a_quiet_partition_completes_the_hour_by_its_offsets(stack, unique_name,
     hour, end_ms = hours_ago(2)  # ended an hour or more ago: its collection delay is over
     produce_at(stack.config.kafka_bootstrap, unique_name, 1, [end_ms - 600_000, end_ms - 300_000, end_ms - 1, end_ms + 1])
     sensor = CompleteHoursSensor(task_id="wait", topic=unique_name, hdfs_root=store.root, partitions=2,
-                                 lateness=timedelta(hours=5))
-    context = {"data_interval_start": hour, "data_interval_end": hour + timedelta(hours=1)}
+                                 lateness=timedelta(hours=5), incident_records=ModelVariables())
+    context = {"data_interval_start": hour, "data_interval_end": hour + timedelta(hours=1),
+               "ti": SimpleNamespace(dag_id="hive_reports", run_id="scheduled__probe")}
     store.write(PartitionOffset(unique_name, 0, "b:9092", 0, end_ms // 1000 + 5))
     store.write(PartitionOffset(unique_name, 1, "b:9092", 2, end_ms // 1000 - 300))
     assert not sensor.poke(context).is_done  # the record stamped a millisecond before the end is not landed
@@ -100,26 +105,55 @@ def test_a_quiet_partition_completes_the_hour_by_its_offsets(stack, unique_name,
     assert done.is_done and done.xcom_value == {hour_key(hour): "offsets"}
 
 
-def test_an_hour_reported_because_lateness_elapsed_says_so_and_alerts(stack, unique_name, two_partitions, monkeypatch):
+def test_hours_reported_incomplete_open_one_incident_and_a_later_complete_hour_closes_it(
+        stack, unique_name, two_partitions, monkeypatch):
     monkeypatch.setenv("AIRFLOW__LOGSTREAM__ALERT_EMAILS", "oncall@example.org")
     maildir = mailbox.Maildir(stack.service("mail").maildir, create=True)
-    before = set(maildir.keys())
+    records, incident = ModelVariables(), incident_variable(f"hive_reports.{unique_name}.incomplete_hours")
     store = two_partitions
-    hour, end_ms = hours_ago(3)
-    produce_at(stack.config.kafka_bootstrap, unique_name, 1, [end_ms - 60_000, end_ms + 60_000])
+    first, first_end_ms = hours_ago(3)
+    second, second_end_ms = hours_ago(2)  # both ended over an hour ago: past the lateness bound
+    produce_at(stack.config.kafka_bootstrap, unique_name, 1, [first_end_ms - 60_000, second_end_ms - 60_000])
     sensor = CompleteHoursSensor(task_id="wait", topic=unique_name, hdfs_root=store.root, partitions=2,
-                                 lateness=timedelta(hours=1))
-    context = {"data_interval_start": hour, "data_interval_end": hour + timedelta(hours=1),
-               "ti": SimpleNamespace(dag_id="hive_reports", run_id="scheduled__probe")}
-    # the consumer went down before landing partition 1's record of the hour
-    store.write(PartitionOffset(unique_name, 0, "b:9092", 0, end_ms // 1000 + 5))
-    store.write(PartitionOffset(unique_name, 1, "b:9092", 0, end_ms // 1000 - 3000))
-    done = sensor.poke(context)
-    assert done.is_done and done.xcom_value == {hour_key(hour): "lateness_elapsed"}
+                                 lateness=timedelta(minutes=30), incident_records=records)
 
-    messages = new_messages(maildir, before, where=subject_starts(f"[logstream] {unique_name}: "))
-    assert len(messages) == 1
-    assert messages[0]["Subject"] == (
-        f"[logstream] {unique_name}: hours {hour_key(hour)}..{hour_key(hour)} reported incomplete (hive_reports, scheduled__probe)"
-    )
-    assert "1: offset 0, watermark" in body_of(messages[0])
+    def run(hour: datetime, run_id: str) -> tuple[dict, list]:
+        before = set(maildir.keys())
+        context = {"data_interval_start": hour, "data_interval_end": hour + timedelta(hours=1),
+                   "ti": SimpleNamespace(dag_id="hive_reports", run_id=run_id)}
+        done = sensor.poke(context)
+        assert done.is_done
+        # the mail is sent before the poke returns (the SMTP server keeps it before it answers)
+        return done.xcom_value, new_messages(maildir, before, timeout=0, where=lambda m: unique_name in m["Subject"])
+
+    try:
+        # the consumer went down before landing partition 1's records of both hours
+        store.write(PartitionOffset(unique_name, 0, "b:9092", 0, second_end_ms // 1000 + 5))
+        store.write(PartitionOffset(unique_name, 1, "b:9092", 0, first_end_ms // 1000 - 3000))
+        how, mails = run(first, "scheduled__first")
+        assert how == {hour_key(first): "lateness_elapsed"}
+        assert [m["Subject"] for m in mails] == [
+            f"[logstream] incident: {unique_name}: hours {hour_key(first)}..{hour_key(first)} reported incomplete "
+            f"(hive_reports, scheduled__first)"]
+        assert "1: offset 0, watermark" in body_of(mails[0])
+        assert json.loads(records.get(incident))["last_hour"] == hour_key(first)
+
+        # the next hour is incomplete too: the incident is open, no second mail
+        assert run(second, "scheduled__second") == ({hour_key(second): "lateness_elapsed"}, [])
+        # a backfill of an hour before the incident, complete by the watermarks, does not close it
+        earlier = first - timedelta(hours=1)
+        assert run(earlier, "backfill__earlier") == ({hour_key(earlier): "watermarks"}, [])
+        assert records.get(incident) is not None
+
+        # the consumer lands the rest: the second hour, run again, is complete and closes it once
+        store.write(PartitionOffset(unique_name, 1, "b:9092", 2, second_end_ms // 1000 + 5))
+        how, mails = run(second, "manual__again")
+        assert how == {hour_key(second): "watermarks"}
+        assert [m["Subject"] for m in mails] == [
+            f"[logstream] recovered: {unique_name}: hours complete again from {hour_key(second)} "
+            f"(hive_reports, manual__again)"]
+        assert f"for hours {hour_key(first)}..{hour_key(first)} (run scheduled__first)" in body_of(mails[0])
+        assert records.get(incident) is None
+        assert run(second, "manual__once_more") == ({hour_key(second): "watermarks"}, [])
+    finally:
+        records.delete(incident)
