@@ -10,6 +10,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ports import unused_port
+
 from logstream.cluster.ssh import PRIVSEP_DIR, SSHD, ssh_client, ssh_connection, ssh_key
 from logstream.stack.config import REPO_ROOT
 from logstream.stack.service import render_template
@@ -30,17 +32,11 @@ class LoopbackSshd:
         return ssh_connection("127.0.0.1", self.port, key_file=self.client_key, host_key=self.host_key)
 
 
-def _unused_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def start_loopback_sshd(home: Path, timeout: float = 30.0) -> LoopbackSshd:
     host_key = ssh_key(home / "ssh_host_ed25519_key", "test-host")
     client_key = ssh_key(home / "client_ed25519", "test-client")
     (home / "authorized_keys").write_text(Path(f"{client_key}.pub").read_text())
-    port = _unused_port()
+    port = unused_port()
     config = render_template(REPO_ROOT / "include" / "cluster" / "sshd" / "sshd_config", home / "sshd_config",
                              port=port, address="127.0.0.1", host_key=host_key, authorized_keys=home / "authorized_keys")
     PRIVSEP_DIR.mkdir(mode=0o755, exist_ok=True)

