@@ -56,3 +56,12 @@ def run_dag(path: Path, dag_id: str, *, keep_deadline: bool = False, **test_kwar
     if not keep_deadline:
         dag.deadline = None
     return dag.test(**test_kwargs)
+
+
+def unpause_for_the_test(api, dag_id: str, request) -> None:
+    """Unpause ``dag_id`` in the stack's scheduler for the test ``request``, and pause it again after
+    it if it was paused: its scheduled runs (and their alerts) must not go on under the tests that follow."""
+    was_paused = api.is_paused(dag_id)
+    api.unpause(dag_id)
+    if was_paused:
+        request.addfinalizer(lambda: api.pause(dag_id))

@@ -16,7 +16,7 @@ from airflow.dag_processing.dagbag import DagBag
 from airflow.providers.apache.hdfs.hooks.webhdfs import WebHDFSHook
 from airflow.providers.apache.hive.hooks.hive import HiveServer2Hook
 from airflow.sdk import AssetOrTimeSchedule, CronDataIntervalTimetable
-from dag_runs import DAGS
+from dag_runs import DAGS, unpause_for_the_test
 from landed_logs import LandedLogs, expected_reports, hours_across_midnight, report_rows
 
 from logstream.log_hours.hours import parse_hour_key
@@ -102,7 +102,7 @@ def scratch(stack, unique_name, tmp_path):
     client.delete(f"/tests/{unique_name}", recursive=True)
 
 
-def test_backfill_gives_the_rows_of_scheduled_runs_and_a_rerun_changes_nothing(scratch):
+def test_backfill_gives_the_rows_of_scheduled_runs_and_a_rerun_changes_nothing(scratch, request):
     landed, databases, tmp_path = scratch
     hive = HiveServer2Hook()
     # a day of its own, so that this test's logical dates are not another session's
@@ -120,7 +120,7 @@ def test_backfill_gives_the_rows_of_scheduled_runs_and_a_rerun_changes_nothing(s
     # the backfill, through the stack's scheduler (which only runs unpaused DAGs; the demo unpauses it too),
     # on the DAG as the stack's dag-processor serialized it
     api().wait_for_dag(DAG_ID)
-    api().unpause(DAG_ID)
+    unpause_for_the_test(api(), DAG_ID, request)
     airflow_cli(
         "backfill", "create", "--dag-id", DAG_ID,
         "--from-date", starts[0].isoformat(), "--to-date", starts[-1].isoformat(),

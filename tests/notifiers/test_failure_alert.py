@@ -6,7 +6,7 @@ import mailbox
 import time
 from pathlib import Path
 
-from dag_runs import run_dag
+from dag_runs import run_dag, unpause_for_the_test
 from mail_messages import body_of, new_messages, subject_starts
 from notifiers.failure_alert import alert_recipients
 
@@ -32,14 +32,14 @@ def test_failed_task_sends_alert_mail(stack, monkeypatch):
     assert "Kafka is on fire" in body_of(alert)
 
 
-def test_a_task_failing_in_a_run_triggered_by_hand_sends_its_mail_and_the_api_says_why(stack, unique_name):
+def test_a_task_failing_in_a_run_triggered_by_hand_sends_its_mail_and_the_api_says_why(stack, unique_name, request):
     """Through the stack's own scheduler, not dag.test(): a run an operator triggers of a DAG without a
     schedule has no data interval, and the alert's template once named it (no mail was sent)."""
     maildir = mailbox.Maildir(stack.service("mail").maildir, create=True)
     before = set(maildir.keys())
     airflow = AirflowApi.for_stack(stack.config)
     airflow.wait_for_dag("storm_topology_rebalance")
-    airflow.unpause("storm_topology_rebalance")
+    unpause_for_the_test(airflow, "storm_topology_rebalance", request)
     topology = f"security_stats_{unique_name}"  # no such topology: Nimbus refuses to rebalance it
 
     run_id = airflow.trigger("storm_topology_rebalance", {"topic": unique_name})

@@ -85,6 +85,9 @@ class AirflowApi:
             time.sleep(2)
         raise AirflowApiError(f"the dag-processor did not load {dag_id} within {timeout:.0f}s (last: {last})")
 
+    def is_paused(self, dag_id: str) -> bool:
+        return bool(self._call("GET", f"/api/v2/dags/{dag_id}")["is_paused"])
+
     def unpause(self, dag_id: str) -> None:
         self._call("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
 
