@@ -1,10 +1,10 @@
 """The hourly Hive reports over 10,000,000 entries (the paper's 5 minutes of traffic) on this machine.
 
-    PYTHONPATH=plugins .venv/bin/python bench/hive_report_bench.py [--entries 10000000] [--keep]
+    PYTHONPATH=plugins .venv/bin/python bench/hive_report_bench.py [--entries 10000000] [--runs N] [--keep]
 
 Generates the entries of one hour with the project's generator's hosts, configurations and intervals
-(drawn in bulk, so that generating is not the slow part), writes one file per Kafka partition
-locally, uploads them into a fresh HDFS root in the HadoopConsumer's layout, then runs the same HQL
+(drawn in bulk, so that generating is not the slow part), writes them per Kafka partition and
+consumer run (``--runs``, the files the HadoopConsumer lands in an hour) locally, uploads them into a fresh HDFS root in the HadoopConsumer's layout, then runs the same HQL
 the hive_reports DAG runs (``logstream.hive.reporting``) on the stack's Hive, timing each statement.
 It checks that the reports add up to the entries, and drops its database and files at the end.
 """
@@ -35,40 +35,51 @@ from logstream.hdfs_layout import batch_file_name, hour_dir, topic_dir  # noqa: 
 from logstream.log_hours.hours import parse_hour_key  # noqa: E402
 from logstream.hive.reporting import ReportParams, report_hours  # noqa: E402
 from logstream.log_generator import LogGenerator  # noqa: E402
+from logstream.pipeline_config import load_pipeline_config  # noqa: E402
 
 TOPIC = "security_logs"
 PARTITIONS = 3
 HOUR = "2026-01-01T00"
 
 
-def generate(entries: int, folder: Path) -> list[Path]:
-    """``entries`` lines of hour HOUR in time order, round-robin into one file per partition."""
+def generate(entries: int, folder: Path, runs: int) -> list[list[Path]]:
+    """``entries`` lines of hour HOUR in time order, round-robin over the partitions, each partition's
+    in ``runs`` files (one per consumer run of the hour, as the HadoopConsumer lands them): the paths
+    by partition, in offset order."""
     generator = LogGenerator(seed=11)
     draw = generator.random
     hosts = draw.choices(generator.hosts, cum_weights=generator.host_cum_weights, k=entries)
     configs = draw.choices(generator.configs, k=entries)
     start = int(parse_hour_key(HOUR).timestamp())
-    paths = [folder / f"{partition}.log" for partition in range(PARTITIONS)]
-    files = [path.open("w", buffering=1 << 22) for path in paths]
+    paths = [[folder / f"{partition}-{run:03d}.log" for run in range(runs)] for partition in range(PARTITIONS)]
+    files = [[path.open("w", buffering=1 << 22) for path in by_run] for by_run in paths]
     try:
         for i in range(entries):
             interval = generator.usual_interval[configs[i]]
             if draw.random() < 0.01:
                 interval *= draw.choice((7, 11, 13))
-            files[i % PARTITIONS].write(f"{hosts[i]},{configs[i]},{start + i * 3600 // entries},{interval}\n")
+            files[i % PARTITIONS][i * runs // entries].write(
+                f"{hosts[i]},{configs[i]},{start + i * 3600 // entries},{interval}\n")
     finally:
-        for file in files:
-            file.close()
+        for by_run in files:
+            for file in by_run:
+                file.close()
     return paths
 
 
-def upload(client, root: str, paths: list[Path], entries: int) -> None:
+def upload(client, root: str, paths: list[list[Path]]) -> None:
     folder = hour_dir(topic_dir(root, TOPIC), *HOUR.split("T"))
     store = OffsetStore(client, root)
-    for partition, path in enumerate(paths):
-        count = entries // PARTITIONS + (1 if partition < entries % PARTITIONS else 0)
-        client.upload(f"{folder}/{batch_file_name(TOPIC, partition, 0, count - 1, 'log')}", str(path), overwrite=True)
-        store.write(PartitionOffset(TOPIC, partition, "127.0.0.1:9092", count, int(parse_hour_key(HOUR).timestamp()) + 3600))
+    for partition, by_run in enumerate(paths):
+        offset = 0
+        for path in by_run:
+            with path.open("rb") as file:
+                count = sum(chunk.count(b"\n") for chunk in iter(lambda: file.read(1 << 22), b""))
+            if count:
+                client.upload(f"{folder}/{batch_file_name(TOPIC, partition, offset, offset + count - 1, 'log')}",
+                              str(path), overwrite=True)
+            offset += count
+        store.write(PartitionOffset(TOPIC, partition, "127.0.0.1:9092", offset, int(parse_hour_key(HOUR).timestamp()) + 3600))
 
 
 class TimedHive:
@@ -90,6 +101,9 @@ class TimedHive:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=10_000_000)
+    parser.add_argument("--runs", type=int, default=1,
+                        help="files per partition, as that many consumer runs land the hour (default 1, the "
+                             f"figures' layout; pipeline.yaml's consumer lands {60 // load_pipeline_config().consumer.every_minutes})")
     parser.add_argument("--keep", action="store_true", help="keep the bench's database and HDFS files")
     args = parser.parse_args()
 
@@ -101,11 +115,11 @@ def main() -> int:
     try:
         with tempfile.TemporaryDirectory() as local:
             began = time.perf_counter()
-            paths = generate(args.entries, Path(local))
-            size = sum(path.stat().st_size for path in paths)
+            paths = generate(args.entries, Path(local), args.runs)
+            size = sum(path.stat().st_size for by_run in paths for path in by_run)
             generated = time.perf_counter() - began
             began = time.perf_counter()
-            upload(client, root, paths, args.entries)
+            upload(client, root, paths)
             uploaded = time.perf_counter() - began
         print(f"generated {args.entries:,} entries ({size / 1e6:.0f} MB) in {generated:.1f}s; "
               f"uploaded to HDFS in {uploaded:.1f}s ({size / 1e6 / uploaded:.0f} MB/s)")
