@@ -163,3 +163,12 @@ def scratch_dsn(stack, unique_name):
     with admin.cursor() as cur:
         cur.execute(f'DROP DATABASE "{unique_name}" WITH (FORCE)')
     admin.close()
+
+
+@pytest.fixture
+def recovery(capsys):
+    """Prints a recovery time to the test command's output (not only on failure)."""
+    def say(line: str) -> None:
+        with capsys.disabled():
+            print(f"\n[recovery] {line}", flush=True)
+    return say

@@ -52,15 +52,6 @@ def cluster_hive(cluster, monkeypatch):
     return HiveServer2Hook(hiveserver2_conn_id="cluster_hive")
 
 
-@pytest.fixture
-def recovery(capsys):
-    """Prints a recovery time to the test command's output (not only on failure)."""
-    def say(line: str) -> None:
-        with capsys.disabled():
-            print(f"\n[recovery] {line}", flush=True)
-    return say
-
-
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
     """A failing cluster test's report names the cluster's services whose process was not running."""

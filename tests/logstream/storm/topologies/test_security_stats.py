@@ -115,7 +115,7 @@ def test_copies_of_lines_are_counted_once(run):
     run.check_exact()
 
 
-def test_exact_after_ten_worker_kills_under_load(run):
+def test_exact_after_ten_worker_kills_under_load(run, recovery):
     done = threading.Event()
     errors: list[BaseException] = []
 
@@ -132,15 +132,18 @@ def test_exact_after_ten_worker_kills_under_load(run):
     producer = threading.Thread(target=load)
     producer.start()
     rng = random.Random(run.name)
-    killed = []
+    killed, restarts, killed_at = [], [], 0.0
     try:
         for _ in range(10):
             pid = wait_for(lambda: [p for p in worker_pids(run.topology_id) if p not in killed], 600,
                            "a (new) worker process")[0]
+            if killed:
+                restarts.append(time.monotonic() - killed_at)
             # a random moment of its life: while it starts (0 flushes) or after 1-3 more committed flushes
             target = run.results.flush_count() + rng.randrange(4)
             wait_for(lambda: run.results.flush_count() >= target, 600, f"{target} committed flushes")
             sigkill(pid)
+            killed_at = time.monotonic()
             killed.append(pid)
     finally:
         done.set()
@@ -148,6 +151,9 @@ def test_exact_after_ten_worker_kills_under_load(run):
     assert not errors, errors
     assert len(killed) == 10
     run.check_exact(timeout=1200)
+    recovery(f"Storm: 10 worker kills under load; Storm started a new worker {min(restarts):.1f}-{max(restarts):.1f}s "
+             f"after each kill (median {sorted(restarts)[len(restarts) // 2]:.1f}s); counts exact "
+             f"({sum(run.expected.totals.values()):,} records) {time.monotonic() - killed_at:.1f}s after the last")
 
 
 def test_exact_after_nimbus_restart(run):
