@@ -49,11 +49,8 @@ def _zookeeper_hosts(conn_id: str, log: logging.Logger, incident: str) -> str | 
         return None
 
 
-def _mailer(context) -> Callable[[str, str], None]:
-    def send(subject: str, body: str) -> None:
-        SmtpNotifier(to=alert_recipients(), subject=subject, html_content=body,
-                     smtp_conn_id="smtp_default").notify(context)
-    return send
+def _send(context, subject: str, body: str) -> None:
+    SmtpNotifier(to=alert_recipients(), subject=subject, html_content=body, smtp_conn_id="smtp_default").notify(context)
 
 
 def _now() -> str:
@@ -67,7 +64,7 @@ def open_with_mail(incident: str, context, *, error: str, subject: str, body: st
     opened it. ``records`` are the task's Variables unless given (a test outside a task)."""
     with incident_lock(_zookeeper_hosts(zookeeper_conn_id, log, incident), incident, warn=log.warning):
         opened = open_incident(records or TaskVariables(), incident, run_id=context["ti"].run_id, error=error,
-                               now=_now(), mail=lambda: _mailer(context)(subject, body), extra=extra)
+                               now=_now(), mail=lambda: _send(context, subject, body), extra=extra)
     if opened is None:
         log.info("incident %s is still open: no new e-mail", incident)
         return False
@@ -87,7 +84,7 @@ def close_with_mail(incident: str, context, *, subject: str, body: Callable[[dic
     with incident_lock(_zookeeper_hosts(zookeeper_conn_id, log, incident), incident, warn=log.warning) as session:
         closed = close_incident(records, incident, run_id=context["ti"].run_id, now=_now(),
                                 session=session, when=when,
-                                mail=lambda opened: _mailer(context)(subject, body(opened)))
+                                mail=lambda opened: _send(context, subject, body(opened)))
     if closed is None:
         return False
     log.info("incident %s recovered: e-mail sent", incident)
