@@ -106,9 +106,15 @@ class IncidentAlert(BaseNotifier):
         super().__init__()
         if event not in (OPENED, RECOVERED):
             raise ValueError(f"event must be {OPENED!r} or {RECOVERED!r}, not {event!r}")
-        self.incident = incident
+        self.incident = self.incident_template = incident
         self.event = event
         self.zookeeper_conn_id = zookeeper_conn_id
+
+    def render_template_fields(self, context, jinja_env=None) -> None:
+        # from the template each time: one notifier serves every task of a DAG's default_args, and where
+        # they run in one process (dag.test) the first task's rendered name would stick to the next ones
+        self.incident = self.incident_template
+        super().render_template_fields(context, jinja_env)
 
     def notify(self, context) -> None:
         ti = context["ti"]

@@ -298,7 +298,7 @@ class StormDaemonsHealthOperator(BaseOperator):
         daemons = hook.local_daemons() if self.repair else None
         if daemons is not None:
             try:
-                started, seconds = daemons.start_dead_daemons()
+                started, seconds = daemons.start_crashed()
             except ServiceError as err:
                 raise AirflowException(f"storm daemons could not be started again: {err}") from err
             if started:

@@ -17,7 +17,7 @@ def test_dags_load_without_errors_and_alert_on_failure():
     bag = DagBag(str(DAGS))
     assert bag.import_errors == {}
     assert {"hadoop_consumer", "hadoop_consumer_replay", "hive_reports", "flume_tiers", "flume_tiers_health",
-            "exactly_once_check", "reconcile", "result_store_retention"} <= set(bag.dag_ids)
+            "exactly_once_check", "reconcile", "result_store_retention", "services_health"} <= set(bag.dag_ids)
     for dag in bag.dags.values():
         for task in dag.tasks:
             if isinstance(task, RunWatcherOperator):  # it only marks the run failed: the failed tasks alert

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 
 import pytest
 from airflow.exceptions import AirflowException
 from online_stats import wait_for
+from stack_processes import kill_9
 
 from operators.storm_topology import StormDaemonsHealthOperator
 
@@ -18,12 +18,6 @@ WHOLE_AFTER = r"started again, Storm whole after \d+s"
 
 def run_check() -> dict:
     return StormDaemonsHealthOperator(task_id="storm_daemons").execute({})
-
-
-def kill_9(process) -> None:
-    os.kill(process.pid(), signal.SIGKILL)
-    # not ManagedProcess.wait_until, which fails when the process is gone between its two looks
-    wait_for(lambda: not process.is_running(), 30, f"{process.name} gone")
 
 
 def test_killed_nimbus_and_supervisor_are_named_down_by_hosts_and_started_again_by_airflow_once(stack, monkeypatch):
@@ -56,7 +50,7 @@ def test_killed_nimbus_and_supervisor_are_named_down_by_hosts_and_started_again_
         # the next run has nothing to start and finds Storm whole: the incident closes
         assert run_check()["supervisors"] == 1
     finally:
-        storm.start_dead_daemons()  # the session's Storm, whatever failed above
+        storm.start_crashed()  # the session's Storm, whatever failed above
 
 
 def test_a_killed_supervisor_is_whole_again_only_once_registered_anew_and_a_stopped_one_stays_stopped(stack):

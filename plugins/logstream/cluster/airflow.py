@@ -56,6 +56,8 @@ def cluster_connections(cluster: Cluster) -> dict[str, dict]:
         "postgres_default": results,
         "logstream_results": results,
         "logstream_results_reader": {**results, "login": reader, "password": cluster.postgres.password(reader)},
+        # the services run under their hosts (here: `cluster up`): services_health checks them, starts none
+        "local_stack": {"conn_type": "generic", "extra": {"supervisor": "hosts"}},
         # the topology's Python components run the environment every Supervisor host fetched; the
         # daemons run under their hosts (here: `cluster up`), never started by a task
         "storm_default": {"conn_type": "storm", "host": cluster.nimbus.host.address, "port": 6627,

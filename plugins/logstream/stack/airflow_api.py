@@ -16,8 +16,8 @@ from logstream.stack.config import StackConfig
 
 # the DAGs that keep the pipeline running once unpaused (stack up and the demo unpause them; the
 # tests' stack keeps them paused and runs what it needs itself)
-SCHEDULED_DAGS = ("hadoop_consumer", "hive_reports", "storm_topologies", "flume_tiers_health", "flume_line_gaps",
-                  "exactly_once_check", "reconcile", "result_store_retention")
+SCHEDULED_DAGS = ("services_health", "hadoop_consumer", "hive_reports", "storm_topologies", "flume_tiers_health",
+                  "flume_line_gaps", "exactly_once_check", "reconcile", "result_store_retention")
 
 
 class AirflowApiError(RuntimeError):

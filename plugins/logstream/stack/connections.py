@@ -46,6 +46,8 @@ def connections(config: StackConfig) -> dict[str, dict]:
         "logstream_results": postgres,
         # the live dashboard's: the result store's read-only role
         "logstream_results_reader": {**postgres, "login": reader, "password": reader_password},
+        # the stack's services: the services_health tasks start one whose process is gone
+        "local_stack": {"conn_type": "generic", "extra": {"supervisor": "airflow", "home": str(config.home)}},
         # the stack's daemons: the storm_daemons task starts one whose process is gone
         "storm_default": {"conn_type": "storm", "host": host, "port": ports["storm_nimbus"],
                           "extra": {"supervisor": "airflow", "home": str(config.home)}},

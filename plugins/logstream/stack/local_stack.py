@@ -48,21 +48,25 @@ class LocalStack:
         started = time.monotonic()
         for wave in self.waves:
             for service in wave:
-                if service.is_complete():
-                    continue
-                if service.is_running():  # a part died: start only what is down
-                    down = [process.name for process in service.processes if not process.is_running()]
-                    self.report(f"starting {', '.join(down)} ({service.name} is partly running)")
-                    service.launch_missing()
-                    continue
-                service.check_ports_free()
-                self.report(f"starting {service.name}")
-                service.launch()
+                with service.launching():  # not while a health task starts it again
+                    self._start(service)
             for service in wave:
                 service.wait_healthy()
                 service.after_healthy()
                 self.report(f"{service.name:<10} up    {service.health().detail}")
         return time.monotonic() - started
+
+    def _start(self, service: Service) -> None:
+        if service.is_complete():
+            return
+        if service.is_running():  # a part died: start only what is down
+            down = [process.name for process in service.processes if not process.is_running()]
+            self.report(f"starting {', '.join(down)} ({service.name} is partly running)")
+            service.launch_missing()
+            return
+        service.check_ports_free()
+        self.report(f"starting {service.name}")
+        service.launch()
 
     def status(self) -> dict[str, Health]:
         result = {}

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import fcntl
 import string
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from logstream.stack.config import StackConfig
-from logstream.stack.process import ManagedProcess, ServiceError, port_is_free
+from logstream.stack.process import ManagedProcess, ServiceError, log_tail, port_is_free
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,34 @@ class Service:
         raise ServiceError(f"{self.name} is partly running ({', '.join(running)}) and cannot start its other "
                            f"parts alone: `stack down {self.name}` first")
 
+    @contextmanager
+    def launching(self) -> Iterator[None]:
+        """One launcher of the service at a time (``stack up``, a health task starting it again, a
+        test): two would start two processes of it, and the pid file would keep the one that lost the port."""
+        self.config.run_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.config.run_dir / f"{self.name}.launch.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+
+    def start_crashed(self) -> tuple[list[str], float]:
+        """Start the processes of the service that crashed (gone with their pid file left: one
+        stopped by ``stack down`` stays stopped) and wait until the service is healthy again. The
+        processes started and the seconds until healthy (none and 0 when none had crashed)."""
+        with self.launching():
+            crashed = [process for process in self.processes if process.crashed()]
+            if not crashed:
+                return [], 0.0
+            started = time.monotonic()
+            if self.is_running():
+                self.launch_missing()
+            else:
+                self.launch()
+
+        self.process.wait_until(lambda: still_running(crashed) and self.health().ok, timeout=self.start_timeout,
+                                what="a healthy state")
+        self.after_healthy()
+        return [process.name for process in crashed], time.monotonic() - started
+
     def wait_healthy(self) -> None:
         self.process.wait_until(lambda: self.health().ok, timeout=self.start_timeout, what="a healthy state")
 
@@ -85,6 +117,15 @@ class Service:
 
     def java_argv(self, component: str, main_class: str, *args: str, heap: str = "512m") -> list[str]:
         return java_argv(self.config, component, main_class, *args, heap=heap)
+
+
+def still_running(started: list[ManagedProcess]) -> bool:
+    """True, or a ServiceError naming the first of the ``started`` processes that exited, with its log's tail."""
+    for process in started:
+        if not process.is_running():
+            raise ServiceError(f"{process.name} exited after its start; last lines of {process.log_file}:\n"
+                               f"{log_tail(process.log_file)}")
+    return True
 
 
 def render_template(source: Path, target: Path, **values: object) -> Path:

@@ -9,18 +9,15 @@ their own code), ``conf/storm.yaml`` and ``log4j2/{cluster,worker}.xml`` (render
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import os
 import re
 import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 from logstream.stack.config import STORM_SLOTS, StackConfig
-from logstream.stack.process import ServiceError, log_tail
-from logstream.stack.service import Health, Service
+from logstream.stack.process import ServiceError
+from logstream.stack.service import Health, Service, still_running
 
 # reload4j and its binding clash with log4j-over-slf4j (both define org.apache.log4j)
 _NOT_IN_LIB = re.compile(r"^(reload4j|slf4j-reload4j)-")
@@ -136,26 +133,12 @@ class Storm(Service):
     def _environment(self) -> dict[str, str]:
         return storm_daemon_environment(self.home)
 
-    @contextlib.contextmanager
-    def _launching(self) -> Iterator[None]:
-        """One launcher at a time (``stack up``, the storm_daemons task, a test restarting Nimbus):
-        two would start two JVMs of a daemon, and the pid file would keep the one that lost the port."""
-        self.config.run_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.config.run_dir / "storm.launch.lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            yield
-
     def launch(self) -> None:
-        with self._launching():
-            self.log_dir.mkdir(parents=True, exist_ok=True)
-            self.lay_out_home()
-            self._launch_missing()
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.lay_out_home()
+        self.launch_missing()
 
     def launch_missing(self) -> None:
-        with self._launching():
-            self._launch_missing()
-
-    def _launch_missing(self) -> None:
         if not self.nimbus_process.is_running():
             self.launch_nimbus()
         if not self.supervisor_process.is_running():
@@ -170,7 +153,7 @@ class Storm(Service):
             env=self._environment(), cwd=self.home,
         )
 
-    def start_dead_daemons(self) -> tuple[list[str], float]:
+    def start_crashed(self) -> tuple[list[str], float]:
         """Start Nimbus and the Supervisor where their process crashed (gone with its pid file left:
         one stopped by ``stack down`` stays stopped), and wait until Nimbus leads and a started
         Supervisor is registered by a ZooKeeper session of its own. The daemons started and the
@@ -180,7 +163,7 @@ class Storm(Service):
         restarts) outlives it until its session expires; the new one updates that node meanwhile, then
         makes it again: until then Nimbus may list no Supervisor for a moment. Waits in the caller's
         process (up to ``start_timeout``), as ``stack up`` does."""
-        with self._launching():
+        with self.launching():
             crashed = [process for process in self.processes if process.crashed()]
             if not crashed:
                 return [], 0.0
@@ -191,14 +174,10 @@ class Storm(Service):
                     dead_sessions = set(self.supervisor_sessions().values())
                 except ServiceError:
                     pass  # ZooKeeper unreachable: started all the same; registration judged by Nimbus alone
-            self._launch_missing()
+            self.launch_missing()
 
         def whole() -> bool:
-            for process in crashed:
-                if not process.is_running():
-                    raise ServiceError(f"{process.name} exited after its start; last lines of {process.log_file}:\n"
-                                       f"{log_tail(process.log_file)}")
-            if not self.health().ok:
+            if not (still_running(crashed) and self.health().ok):
                 return False
             if dead_sessions is None:
                 return True
@@ -239,7 +218,7 @@ class Storm(Service):
 
     def restart_nimbus(self) -> None:
         """Stop Nimbus alone and start it again (workers and the supervisor go on)."""
-        with self._launching():
+        with self.launching():
             self.nimbus_process.stop()
             self.launch_nimbus()
         self.nimbus_process.wait_until(lambda: self.health().ok, timeout=self.start_timeout, what="a healthy Nimbus")

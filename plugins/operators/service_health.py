@@ -1,0 +1,109 @@
+"""The services the pipeline stands on, checked through the connections its tasks use (and the local
+stack's crashed ones started again): the ``services_health`` DAG's tasks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from airflow.exceptions import AirflowException
+from airflow.providers.apache.kafka.hooks.base import KafkaBaseHook
+from airflow.providers.apache.kafka.hooks.client import KafkaAdminClientHook
+from airflow.sdk import BaseOperator
+
+from hooks.hiveserver2 import BoundedHiveServer2Hook
+from hooks.local_stack import LocalStackHook
+from hooks.webhdfs import BoundedWebHDFSHook
+from hooks.zookeeper import ZooKeeperHook
+from logstream.stack.process import ServiceError
+
+PROBE_SECONDS = 15
+
+
+def _kafka(conn_id: str) -> str:
+    metadata = KafkaAdminClientHook(kafka_config_id=conn_id).get_conn.list_topics(timeout=PROBE_SECONDS)
+    if not metadata.brokers:
+        raise AirflowException("no Kafka broker in the metadata")
+    return f"{len(metadata.brokers)} broker(s), {len(metadata.topics)} topic(s)"
+
+
+def _hdfs(conn_id: str) -> str:
+    status = BoundedWebHDFSHook(webhdfs_conn_id=conn_id).get_conn().status("/")
+    return f"WebHDFS answers: / is a {status['type'].lower()}"
+
+
+def _hive(conn_id: str) -> str:
+    hook = BoundedHiveServer2Hook(hiveserver2_conn_id=conn_id, statement_timeout=PROBE_SECONDS)
+    return f"HiveServer2 answers SELECT 1: {hook.get_records('SELECT 1')}"
+
+
+def _zookeeper(conn_id: str) -> str:
+    hook = ZooKeeperHook(zookeeper_conn_id=conn_id)
+    with hook.session() as client:
+        return f"ZooKeeper {hook.hosts()} answers: / holds {len(client.get_children('/'))} node(s)"
+
+
+# each service's probe and the connection it goes through by default
+PROBES: dict[str, tuple[Callable[[str], str], str]] = {
+    "zookeeper": (_zookeeper, "zookeeper_default"),
+    "kafka": (_kafka, KafkaBaseHook.default_conn_name),
+    "hdfs": (_hdfs, "webhdfs_default"),
+    "hive": (_hive, "hiveserver2_default"),
+}
+
+
+class ServiceHealthOperator(BaseOperator):
+    """Fails, naming the problem, when ``service`` does not answer through its connection: ZooKeeper
+    (a session), Kafka (a broker in the metadata), HDFS (WebHDFS's status of ``/``), Hive (``SELECT 1``
+    over HiveServer2). Logs what answered.
+
+    Where this machine's Airflow keeps the local stack running (the ``local_stack`` connection,
+    ``hooks/local_stack.py``), a process of the service that crashed is started first (the task waits
+    until the service is healthy, as ``stack up`` would) and the task fails naming it with the seconds
+    until it answered: one incident, which the next run closes. A service stopped on purpose (``stack
+    down``) is left stopped and named down. Elsewhere the services' hosts restart them: the task
+    starts nothing.
+
+    PostgreSQL is not among the services: this Airflow's own database is the stack's PostgreSQL (a
+    task runs only while it answers), and the result store's is checked by ``storm_topologies``.
+
+    :param service: ``zookeeper``, ``kafka``, ``hdfs`` or ``hive``.
+    :param conn_id: the connection the probe goes through (default: the one the pipeline's tasks use).
+    :param stack_conn_id: the local stack's connection.
+    """
+
+    template_fields = ("service",)
+
+    def __init__(self, *, service: str, conn_id: str | None = None,
+                 stack_conn_id: str = LocalStackHook.default_conn_name, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if service not in PROBES:
+            raise ValueError(f"service must be one of {sorted(PROBES)}, not {service!r}")
+        self.service = service
+        self.conn_id = conn_id or PROBES[service][1]
+        self.stack_conn_id = stack_conn_id
+
+    def execute(self, context: Any) -> str:
+        problems = []
+        local = LocalStackHook(stack_conn_id=self.stack_conn_id).supervised_service(self.service)
+        if local is not None:
+            try:
+                started, seconds = local.start_crashed()
+            except ServiceError as err:
+                raise AirflowException(f"{self.service} could not be started again: {err}") from err
+            if started:
+                self.log.warning("%s had crashed: started again, healthy after %.1fs", ", ".join(started), seconds)
+                problems.append(f"{self.service} down ({', '.join(repr(name) for name in started)} crashed): "
+                                f"started again, healthy after {seconds:.0f}s")
+        probe, _ = PROBES[self.service]
+        try:
+            detail = probe(self.conn_id)
+        except Exception as err:  # noqa: BLE001 - whatever the client raises, the service does not answer
+            problems.append(f"{self.service} not answering through {self.conn_id!r}: {type(err).__name__}: {err}")
+            if local is not None and not local.is_running():
+                problems.append(f"its local process is stopped (`stack up {self.service}` starts it)")
+            raise AirflowException("; ".join(problems)) from err
+        self.log.info("%s: %s", self.service, detail)
+        if problems:
+            raise AirflowException("; ".join(problems))
+        return detail
