@@ -16,7 +16,20 @@ if TYPE_CHECKING:
     from logstream.stack.service import Service
 
 # who starts a service whose process is gone (the extra ``supervisor``, as Storm's and Flume's connections say it)
-SERVICE_KEEPERS = ("airflow", "hosts")
+KEEPERS = ("airflow", "hosts")
+
+
+def airflow_keeps(conn_id: str, extra: dict) -> Path | None:
+    """The local stack's folder when a connection's extra says this machine's Airflow keeps its
+    processes running (``supervisor: airflow`` with ``home``); None when their hosts do (the default)."""
+    supervisor = extra.get("supervisor", "hosts")
+    if supervisor not in KEEPERS:
+        raise ValueError(f"connection {conn_id!r}: supervisor must be one of {list(KEEPERS)}, not {supervisor!r}")
+    if supervisor == "hosts":
+        return None
+    if "home" not in extra:
+        raise ValueError(f"connection {conn_id!r}: supervisor airflow needs extra 'home' (the local stack's folder)")
+    return Path(extra["home"])
 
 
 class LocalStackHook(BaseHook):
@@ -39,17 +52,11 @@ class LocalStackHook(BaseHook):
             extra = self.get_connection(self.stack_conn_id).extra_dejson
         except AirflowNotFoundException:
             return None
-        supervisor = extra.get("supervisor", "hosts")
-        if supervisor not in SERVICE_KEEPERS:
-            raise ValueError(f"connection {self.stack_conn_id!r}: supervisor must be one of {list(SERVICE_KEEPERS)}, "
-                             f"not {supervisor!r}")
-        if supervisor == "hosts":
+        home = airflow_keeps(self.stack_conn_id, extra)
+        if home is None:
             return None
-        if "home" not in extra:
-            raise ValueError(f"connection {self.stack_conn_id!r}: supervisor airflow needs extra 'home' "
-                             "(the local stack's folder)")
         from logstream.stack.config import StackConfig
         from logstream.stack.local_stack import LocalStack
 
         # ports as the stack's (LOGSTREAM_*_PORT, which Airflow's processes inherit from it)
-        return LocalStack(StackConfig(home=Path(extra["home"])), only=[name]).service(name)
+        return LocalStack(StackConfig(home=home), only=[name]).service(name)

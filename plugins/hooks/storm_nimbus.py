@@ -9,19 +9,17 @@ local stack under ``home``, which the health task starts again.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
 
+from hooks.local_stack import airflow_keeps
 from logstream.storm.nimbus import NimbusClient
 
 if TYPE_CHECKING:
     from logstream.stack.storm import Storm
 
 DEFAULT_NIMBUS_PORT = 6627
-# who starts a Storm daemon whose process is gone (the extra ``supervisor``, as Flume's connection says it)
-DAEMON_KEEPERS = ("airflow", "hosts")
 
 
 class StormNimbusHook(BaseHook):
@@ -47,21 +45,14 @@ class StormNimbusHook(BaseHook):
     def local_daemons(self) -> Storm | None:
         """The local stack's Storm daemons when this machine's Airflow supervises them, else None."""
         conn = self.get_connection(self.storm_conn_id)
-        extra = conn.extra_dejson
-        supervisor = extra.get("supervisor", "hosts")
-        if supervisor not in DAEMON_KEEPERS:
-            raise ValueError(f"connection {self.storm_conn_id!r}: supervisor must be one of {list(DAEMON_KEEPERS)}, "
-                             f"not {supervisor!r}")
-        if supervisor == "hosts":
+        home = airflow_keeps(self.storm_conn_id, conn.extra_dejson)
+        if home is None:
             return None
-        if "home" not in extra:
-            raise ValueError(f"connection {self.storm_conn_id!r}: supervisor airflow needs extra 'home' "
-                             "(the local stack's folder)")
         from logstream.stack.config import StackConfig
         from logstream.stack.storm import Storm
 
         # ports as the stack's (LOGSTREAM_*_PORT, which Airflow's processes inherit from it)
-        return Storm(StackConfig(home=Path(extra["home"]), host=conn.host or "127.0.0.1"))
+        return Storm(StackConfig(home=home, host=conn.host or "127.0.0.1"))
 
     def expected_supervisors(self) -> int:
         """How many Storm Supervisors must be registered: the extra ``supervisors``, default 1."""
