@@ -72,8 +72,6 @@ class ServiceHealthOperator(BaseOperator):
     :param stack_conn_id: the local stack's connection.
     """
 
-    template_fields = ("service",)
-
     def __init__(self, *, service: str, conn_id: str | None = None,
                  stack_conn_id: str = LocalStackHook.default_conn_name, **kwargs: Any) -> None:
         super().__init__(**kwargs)
