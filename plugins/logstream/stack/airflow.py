@@ -30,6 +30,8 @@ COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 # viewer reads DAGs and runs but not the result store (so not the dashboard either)
 STACK_USERS = {"operator": "admin", "viewer": "viewer"}
 OPERATOR = "operator"
+# how long ``stack down`` lets the scheduler's running tasks finish before it kills them
+DRAIN_SECONDS = 120.0
 
 
 def users_file(config: StackConfig) -> Path:
@@ -115,14 +117,40 @@ class Airflow(Service):
         migrate = subprocess.run([self.airflow_bin(), "db", "migrate"], env=env, capture_output=True, text=True)
         if migrate.returncode != 0:
             raise ServiceError(f"airflow db migrate failed:\n{migrate.stdout[-3000:]}\n{migrate.stderr[-3000:]}")
-        for component in COMPONENTS:
-            self._start(component, env)
+        self._start_components(COMPONENTS, env)
 
     def launch_missing(self) -> None:
-        env = self.env()
-        for component, process in zip(COMPONENTS, self.processes):
-            if not process.is_running():
+        self._start_components([component for component, process in zip(COMPONENTS, self.processes)
+                                if not process.is_running()], self.env())
+
+    def _start_components(self, components, env: dict[str, str]) -> None:
+        """The api-server first and answering before the others: a task the scheduler starts reports to
+        it (the execution API), and one started before it answers fails while still queued."""
+        if "api-server" in components:
+            self._start("api-server", env)
+            self.processes[0].wait_until(self._api_server_answers, timeout=self.start_timeout,
+                                         what="answering on its health endpoint")
+        for component in components:
+            if component != "api-server":
                 self._start(component, env)
+
+    def _api_server_answers(self) -> bool:
+        try:
+            self._health_report()
+        except (OSError, urllib.error.URLError, ValueError):
+            return False
+        return True
+
+    def _health_report(self) -> dict:
+        with urllib.request.urlopen(f"{self.url}/api/v2/monitor/health", timeout=3) as response:
+            return json.load(response)
+
+    def stop(self) -> None:
+        """The scheduler first, and it lets its running tasks finish (up to ``DRAIN_SECONDS``) while
+        the api-server still answers them: a task left running would go on against the services
+        ``stack down`` stops after Airflow, and report them as failed."""
+        self.processes[COMPONENTS.index("scheduler")].stop(timeout=DRAIN_SECONDS, drain=True)
+        super().stop()
 
     def _start(self, component: str, env: dict[str, str]) -> None:
         process = self.processes[COMPONENTS.index(component)]
@@ -143,14 +171,12 @@ class Airflow(Service):
         try:
             yield
         finally:
-            for component in components:
-                self._start(component, self.env())
+            self._start_components(components, self.env())
             self.wait_healthy()
 
     def health(self) -> Health:
         try:
-            with urllib.request.urlopen(f"{self.url}/api/v2/monitor/health", timeout=3) as response:
-                report = json.load(response)
+            report = self._health_report()
         except (OSError, urllib.error.URLError, ValueError) as err:
             return Health(False, f"api-server not answering at {self.url}: {err}")
         states = {part: (report.get(part) or {}).get("status") for part in ("metadatabase", "scheduler", "triggerer", "dag_processor")}

@@ -61,9 +61,8 @@ class ManagedProcess:
         return self.run_dir / f"{self.name}.log"
 
     def pid(self) -> int | None:
-        try:
-            pid = int(self.pid_file.read_text().strip())
-        except (FileNotFoundError, ValueError):
+        pid = self._recorded_pid()
+        if pid is None:
             return None
         try:
             os.kill(pid, 0)
@@ -76,9 +75,14 @@ class ManagedProcess:
     def is_running(self) -> bool:
         return self.pid() is not None
 
+    @property
+    def stopping_file(self) -> Path:
+        return self.run_dir / f"{self.name}.stopping"
+
     def crashed(self) -> bool:
-        """Gone without being stopped: its pid file is still there (``stop`` removes it)."""
-        return self.pid_file.exists() and self.pid() is None
+        """Gone without being stopped: its pid file is still there (``stop`` removes it, and says
+        it is stopping while it waits for the process to end)."""
+        return self.pid_file.exists() and not self.stopping_file.exists() and self.pid() is None
 
     def start(
         self,
@@ -89,6 +93,7 @@ class ManagedProcess:
         user: str | None = None,
     ) -> int:
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.stopping_file.unlink(missing_ok=True)
         with self.log_file.open("ab") as log:
             log.write(f"\n==== {time.strftime('%Y-%m-%d %H:%M:%S')} starting: {' '.join(argv)}\n".encode())
             log.flush()
@@ -105,21 +110,52 @@ class ManagedProcess:
         self.pid_file.write_text(str(proc.pid))
         return proc.pid
 
-    def stop(self, timeout: float = 30.0) -> bool:
-        """SIGTERM the process group, SIGKILL it after ``timeout``. Returns whether it was running."""
+    def stop(self, timeout: float = 30.0, *, drain: bool = False) -> bool:
+        """Stop the process and all it started: SIGTERM to its process group (``drain``: to the process
+        alone, which then lets its children finish their work, as Airflow's scheduler lets its running
+        tasks finish), SIGKILL after ``timeout``; then SIGKILL what is left of its session: children in
+        process groups of their own (Airflow's task processes) would outlive it and go on working
+        against services being stopped. Returns whether it was running."""
         pid = self.pid()
-        if pid is None:
+        leader = self._recorded_pid()
+        if leader is None:
             self.pid_file.unlink(missing_ok=True)
             return False
-        _signal_group(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and self.pid() is not None:
-            time.sleep(0.2)
-        if self.pid() is not None:
-            _signal_group(pid, signal.SIGKILL)
-            time.sleep(0.5)
-        self.pid_file.unlink(missing_ok=True)
-        return True
+        self.stopping_file.touch()
+        try:
+            self._stop(pid, timeout, drain)
+        finally:
+            self.pid_file.unlink(missing_ok=True)
+            self.stopping_file.unlink(missing_ok=True)
+        return pid is not None
+
+    def _stop(self, pid: int | None, timeout: float, drain: bool) -> None:
+        if pid is not None:
+            if drain:
+                _signal(pid, signal.SIGTERM)
+            else:
+                _signal_group(pid, signal.SIGTERM)
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline and self.pid() is not None:
+                time.sleep(0.2)
+            if self.pid() is not None:
+                _signal_group(pid, signal.SIGKILL)
+                time.sleep(0.5)
+        self.kill_leftovers()
+
+    def kill_leftovers(self) -> None:
+        """SIGKILL what is left of the process's session once it is gone: children in process groups
+        of their own (Airflow's task processes; a killed postmaster's backends)."""
+        leader = self._recorded_pid()
+        if leader is not None:
+            for member in session_members(leader):
+                _signal(member, signal.SIGKILL)
+
+    def _recorded_pid(self) -> int | None:
+        try:
+            return int(self.pid_file.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return None
 
     def wait_until(self, check: Callable[[], bool], *, timeout: float, what: str) -> None:
         """Poll ``check`` until it is true; fail with the log's tail if the process dies or time runs out."""
@@ -136,6 +172,30 @@ class ManagedProcess:
             f"{self.name} did not reach {what} within {timeout:.0f}s; last lines of {self.log_file}:\n"
             f"{log_tail(self.log_file)}"
         )
+
+
+def session_members(session: int) -> list[int]:
+    """The live processes of the session ``session`` (a process started with ``start_new_session``
+    leads the session of its own pid, and whatever it forks stays in it unless it calls setsid)."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        # after the command: state, ppid, process group, session
+        if fields[0] != "Z" and int(fields[3]) == session:
+            members.append(int(entry.name))
+    return members
+
+
+def _signal(pid: int, sig: signal.Signals) -> None:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:
