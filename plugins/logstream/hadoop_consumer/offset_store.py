@@ -21,6 +21,7 @@ last two steps) uses that, and the next write first finishes that rename.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
@@ -96,11 +97,17 @@ class OffsetStore:
         if existing is not None:
             return existing
         fresh = PartitionOffset(topic, partition, leader, FROM_BEGINNING, NO_WATERMARK, _now())
-        # create, never replace: two runs initializing at once (a backfill beside the schedule)
-        # must not rename over each other, and HDFS's create fails if the file exists
+        # written aside, then renamed into place, never over: two runs initializing at once (a backfill
+        # beside the schedule, consumers starting together) must not replace each other's, and HDFS's
+        # rename fails if the file exists; a file created in place is listed empty until its bytes
+        # are in, and a reader then found an offset.dat without a topic
+        path = self.path(topic, partition)
+        staged = f"{path}.init-{uuid.uuid4().hex}"
+        self.client.write(staged, data=fresh.to_text().encode(), overwrite=False)
         try:
-            self.client.write(self.path(topic, partition), data=fresh.to_text().encode(), overwrite=False)
+            self.client.rename(staged, path)
         except HdfsError:
+            self.client.delete(staged)
             created = self.read(topic, partition)
             if created is None:
                 raise

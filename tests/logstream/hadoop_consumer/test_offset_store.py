@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from logstream.hadoop_consumer.offset_store import FROM_BEGINNING, OffsetFileError, OffsetStore, PartitionOffset
@@ -52,6 +54,70 @@ def test_a_foreign_or_broken_file_is_a_clear_error(store, hdfs_client, unique_na
     hdfs_client.write(store.path(unique_name, 0), data=b"offset=ten\n", overwrite=True)
     with pytest.raises(OffsetFileError, match="is not a valid offset file"):
         store.read(unique_name, 0)
+
+
+class Looks:
+    """How many reads a reader has finished; a writer waits for the next ones."""
+
+    def __init__(self) -> None:
+        self.count, self.changed = 0, threading.Condition()
+
+    def one_more(self) -> None:
+        with self.changed:
+            self.count += 1
+            self.changed.notify_all()
+
+    def wait_for(self, more: int) -> None:
+        with self.changed:
+            target = self.count + more
+            self.changed.wait_for(lambda: self.count >= target, timeout=30)
+
+
+class SlowWrites:
+    """The stack's HDFS client whose writes stall after their first bytes until a reader has read
+    from start to end meanwhile (a loaded machine, where the paused-consumers test saw the race);
+    everything else as the client."""
+
+    def __init__(self, client, looks: Looks) -> None:
+        self.client, self.looks = client, looks
+
+    def __getattr__(self, name):
+        return getattr(self.client, name)
+
+    def write(self, path, data, **options):
+        def stalled():
+            yield data[:5]
+            self.looks.wait_for(2)  # the second read starts while the file is being written
+            yield data[5:]
+        return self.client.write(path, data=stalled(), **options)
+
+
+def test_a_reader_beside_a_slow_initializer_never_sees_a_half_made_offset_file(hdfs_client, root, unique_name):
+    """Consumers starting together each initialize and read offset.dat. Created in place, the file
+    was there with none or part of its bytes while they were written, and a consumer died reading an
+    offset file without a topic (seen in the paused-consumers test)."""
+    looks = Looks()
+    initializer, reader = OffsetStore(SlowWrites(hdfs_client, looks), root), OffsetStore(hdfs_client, root)
+    done = threading.Event()
+    seen: list[object] = []
+
+    def read_until_done() -> None:
+        while not done.is_set():
+            try:
+                seen.append(reader.read(unique_name, 0))
+            except OffsetFileError as err:
+                seen.append(err)
+            looks.one_more()
+
+    watching = threading.Thread(target=read_until_done)
+    watching.start()
+    try:
+        created = initializer.initialize(unique_name, 0, "broker:1")
+    finally:
+        done.set()
+        watching.join()
+    assert [item for item in seen if not (item is None or item == created)] == []
+    assert reader.read(unique_name, 0) == created
 
 
 def test_many_initializing_at_once_agree_on_one_file(store, unique_name):
