@@ -1,6 +1,7 @@
-"""The services the pipeline stands on (ZooKeeper, Kafka, HDFS, Hive), each checked every 2 minutes
+"""The services the pipeline stands on (ZooKeeper, Kafka, HDFS, Hive, PostgreSQL), each checked every 2 minutes
 through the connections the pipeline's tasks use; on the local stack a crashed one is started again
-first. One incident per service: an e-mail when it goes down, one when it answers again."""
+first (PostgreSQL, Airflow's own database there, by the stack's keeper: its check names a restart since
+the last run). One incident per service: an e-mail when it goes down, one when it answers again."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from operators.service_health import PROBES, ServiceHealthOperator
 
 with DAG(
     dag_id="services_health",
-    description="ZooKeeper, Kafka, HDFS and Hive answering; the local stack's crashed ones started again",
+    description="ZooKeeper, Kafka, HDFS, Hive and PostgreSQL answering; the local stack's crashed ones started again",
     schedule=timedelta(minutes=2),
     start_date=datetime(2026, 1, 1),
     catchup=False,

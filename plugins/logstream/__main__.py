@@ -1,4 +1,4 @@
-"""Command line: ``python -m logstream stack up|status|down [SERVICE ...]``, ``cluster up|status|down``,
+"""Command line: ``python -m logstream stack up|status|down|env|keep [SERVICE ...]``, ``cluster up|status|down``,
 ``demo [--cluster]``."""
 
 from __future__ import annotations
@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+import time
 
 from logstream.stack.local_stack import LocalStack
 from logstream.stack.process import ServiceError
@@ -15,7 +16,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m logstream")
     commands = parser.add_subparsers(dest="command", required=True)
     stack = commands.add_parser("stack", help="the embedded local stack")
-    stack.add_argument("action", choices=["up", "status", "down", "env"])
+    stack.add_argument("action", choices=["up", "status", "down", "env", "keep"],
+                       help="keep: the keeper's loop (`up` starts it as a process of its own)")
     stack.add_argument("services", nargs="*", help="only these services (default: all)")
     stack.add_argument("--paused", action="store_true",
                        help="up: leave the scheduled DAGs paused (e.g. to run the tests against this stack)")
@@ -40,6 +42,11 @@ def main(argv: list[str] | None = None) -> int:
         return _cluster(args.action)
 
     local = LocalStack(only=args.services or None)
+    if args.action == "keep":
+        from logstream.stack.keeper import keep
+
+        keep(local.config, lambda line: print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {line}", flush=True))
+        return 0
     if args.action == "up":
         try:
             seconds = local.up()

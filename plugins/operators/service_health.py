@@ -4,12 +4,14 @@ stack's crashed ones started again): the ``services_health`` DAG's tasks."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import Any
 
 from airflow.exceptions import AirflowException
 from airflow.providers.apache.kafka.hooks.base import KafkaBaseHook
 from airflow.providers.apache.kafka.hooks.client import KafkaAdminClientHook
-from airflow.sdk import BaseOperator
+from airflow.providers.postgres.hooks.postgres import PostgresHook
+from airflow.sdk import BaseOperator, Variable
 
 from hooks.hiveserver2 import BoundedHiveServer2Hook
 from hooks.local_stack import LocalStackHook
@@ -43,13 +45,34 @@ def _zookeeper(conn_id: str) -> str:
         return f"ZooKeeper {hook.hosts()} answers: / holds {len(client.get_children('/'))} node(s)"
 
 
+def _postgres_started(conn_id: str) -> datetime:
+    return PostgresHook(postgres_conn_id=conn_id).get_first("SELECT pg_postmaster_start_time()")[0]
+
+
+def _postgres(conn_id: str) -> str:
+    return f"PostgreSQL answers, running since {_utc(_postgres_started(conn_id))}"
+
+
+def _utc(moment: datetime) -> str:
+    return f"{moment.astimezone(timezone.utc):%Y-%m-%d %H:%M:%S} UTC"
+
+
 # each service's probe and the connection it goes through by default
 PROBES: dict[str, tuple[Callable[[str], str], str]] = {
     "zookeeper": (_zookeeper, "zookeeper_default"),
     "kafka": (_kafka, KafkaBaseHook.default_conn_name),
     "hdfs": (_hdfs, "webhdfs_default"),
     "hive": (_hive, "hiveserver2_default"),
+    "postgres": (_postgres, "logstream_results"),
 }
+# the services that say since when they run: one that started again between two checks had an outage
+# nobody saw (PostgreSQL: no task runs while Airflow's own database is down)
+START_TIMES: dict[str, Callable[[str], datetime]] = {"postgres": _postgres_started}
+
+
+def start_time_variable(service: str) -> str:
+    """The Airflow Variable keeping when ``service`` was found started at its last check."""
+    return f"services_health.{service}.started"
 
 
 class ServiceHealthOperator(BaseOperator):
@@ -64,10 +87,12 @@ class ServiceHealthOperator(BaseOperator):
     down``) is left stopped and named down. Elsewhere the services' hosts restart them: the task
     starts nothing.
 
-    PostgreSQL is not among the services: this Airflow's own database is the stack's PostgreSQL (a
-    task runs only while it answers), and the result store's is checked by ``storm_topologies``.
+    PostgreSQL (the result store's server; on the local stack also Airflow's own database) is checked
+    by its start time too: no task runs while Airflow's database is down, so the outage shows as a
+    start time later than the last check's, and the task fails naming it once. On the local stack the
+    stack's keeper (``logstream/stack/keeper.py``) starts a crashed PostgreSQL again, not a task.
 
-    :param service: ``zookeeper``, ``kafka``, ``hdfs`` or ``hive``.
+    :param service: ``zookeeper``, ``kafka``, ``hdfs``, ``hive`` or ``postgres``.
     :param conn_id: the connection the probe goes through (default: the one the pipeline's tasks use).
     :param stack_conn_id: the local stack's connection.
     """
@@ -102,6 +127,20 @@ class ServiceHealthOperator(BaseOperator):
                 problems.append(f"its local process is stopped (`stack up {self.service}` starts it)")
             raise AirflowException("; ".join(problems)) from err
         self.log.info("%s: %s", self.service, detail)
+        if self.service in START_TIMES:
+            problems.extend(self._restarted_since_last_check(START_TIMES[self.service](self.conn_id)))
         if problems:
             raise AirflowException("; ".join(problems))
         return detail
+
+    def _restarted_since_last_check(self, started: datetime) -> list[str]:
+        """The restart of the service since the last check, if any (none at the first check)."""
+        key = start_time_variable(self.service)
+        seen = Variable.get(key, default=None)
+        if seen == started.isoformat():
+            return []
+        Variable.set(key, started.isoformat())
+        if seen is None:
+            return []
+        return [f"{self.service} restarted: running since {_utc(started)}, at the last check since "
+                f"{_utc(datetime.fromisoformat(seen))}"]

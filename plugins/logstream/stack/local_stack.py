@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable, Iterable
 
 from logstream.stack.config import StackConfig
+from logstream.stack.keeper import KEPT
 from logstream.stack.service import Health, Service
 
 # Services in start order; each list entry starts together, the next waits for it. Flume comes after
@@ -16,12 +17,13 @@ def _service_classes() -> list[list[type[Service]]]:
     from logstream.stack.hdfs import Hdfs
     from logstream.stack.hive import Hive
     from logstream.stack.kafka import Kafka
+    from logstream.stack.keeper import Keeper
     from logstream.stack.mail import Mail
     from logstream.stack.postgres import Postgres
     from logstream.stack.storm import Storm
     from logstream.stack.zookeeper import ZooKeeper
 
-    return [[Postgres, ZooKeeper, Kafka, Hdfs, Mail], [Hive, Airflow, Storm, Flume]]
+    return [[Postgres, ZooKeeper, Kafka, Hdfs, Mail], [Hive, Airflow, Storm, Flume], [Keeper]]
 
 
 class LocalStack:
@@ -29,6 +31,8 @@ class LocalStack:
                  report: Callable[[str], None] = print) -> None:
         self.config = config or StackConfig()
         wanted = set(only) if only else None
+        if wanted and wanted & set(KEPT):  # what keeps them comes with them
+            wanted.add("keeper")
         self.waves = [
             [cls(self.config) for cls in wave if wanted is None or cls.name in wanted]
             for wave in _service_classes()
@@ -81,11 +85,12 @@ class LocalStack:
         self.stop(self.services)
 
     def stop(self, services: Iterable[Service]) -> None:
-        """Stop ``services``: Airflow first, since its DAGs repair what they find dead (the Flume
-        health check restarts stopped agents), then the rest in reverse start order."""
+        """Stop ``services``: the keeper first, then Airflow, since each starts again what it finds
+        dead (the keeper Airflow and PostgreSQL, Airflow's DAGs Flume's agents and the other services),
+        then the rest in reverse start order."""
         chosen = {id(service) for service in services}
         ordered = sorted((service for service in reversed(self.services) if id(service) in chosen),
-                         key=lambda service: service.name != "airflow")
+                         key=lambda service: (service.name != "keeper", service.name != "airflow"))
         for service in ordered:
             if service.is_running():
                 self.report(f"stopping {service.name}")

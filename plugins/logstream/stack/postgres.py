@@ -49,6 +49,7 @@ class Postgres(Service):
     name = "postgres"
     port_names = ("postgres",)
     start_timeout = 60.0
+    leftovers_of_a_crash_block_its_start = True
 
     @property
     def address(self) -> str:

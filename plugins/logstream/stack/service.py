@@ -27,6 +27,9 @@ class Service:
     port_names: tuple[str, ...] = ()
     process_names: tuple[str, ...] = ()
     start_timeout: float = 120.0
+    # what a crashed process started and left running keeps what a new one needs (PostgreSQL's
+    # backends its shared memory); elsewhere they may finish their work (Airflow's running tasks)
+    leftovers_of_a_crash_block_its_start: bool = False
 
     def __init__(self, config: StackConfig) -> None:
         self.config = config
@@ -88,6 +91,9 @@ class Service:
             if not crashed:
                 return [], 0.0
             started = time.monotonic()
+            if self.leftovers_of_a_crash_block_its_start:
+                for process in crashed:
+                    process.kill_leftovers()
             if self.is_running():
                 self.launch_missing()
             else:

@@ -26,7 +26,7 @@ def test_status_reports_every_service_healthy(stack):
                             env={**os.environ, "PYTHONPATH": str(stack.config.repo / "plugins")})
     assert status.returncode == 0, status.stdout + status.stderr
     lines = {line.split()[0]: line for line in status.stdout.splitlines()}
-    assert set(lines) == {"postgres", "zookeeper", "kafka", "hdfs", "mail", "hive", "airflow", "storm", "flume"}
+    assert set(lines) == {"postgres", "zookeeper", "kafka", "hdfs", "mail", "hive", "airflow", "storm", "flume", "keeper"}
     assert all(" ok " in line for line in lines.values()), status.stdout
 
 
@@ -108,11 +108,11 @@ def test_up_starts_the_dead_part_of_a_partly_running_service(stack):
     assert {name: flume.tiers.process(name).pid() for name in others} == others
 
 
-def test_down_stops_airflow_first_so_that_no_repair_starts_a_stopped_part_again(tmp_path):
+def test_down_stops_the_keeper_and_airflow_first_so_that_no_repair_starts_a_stopped_part_again(tmp_path):
     """The Flume health DAG restarts agents it finds dead. On the dev stack three of the four Flume
     agents outlived ``stack down`` (their pid files named them):
-    Airflow, stopped after Flume, is the one thing that starts agents. Only the order is checked
-    here: each service's stop is recorded instead of run."""
+    Airflow, stopped after Flume, is the one thing that starts agents; the keeper starts Airflow and
+    PostgreSQL. Only the order is checked here: each service's stop is recorded instead of run."""
     from logstream.stack.local_stack import LocalStack
 
     stack = LocalStack(StackConfig(home=tmp_path), report=lambda line: None)
@@ -123,4 +123,4 @@ def test_down_stops_airflow_first_so_that_no_repair_starts_a_stopped_part_again(
     stack.down()
     names = [service.name for service in stack.services]
     assert names.index("airflow") > names.index("postgres"), "the premise: Airflow starts after the databases"
-    assert stopped == ["airflow", *(name for name in reversed(names) if name != "airflow")]
+    assert stopped == ["keeper", "airflow", *(name for name in reversed(names) if name not in ("keeper", "airflow"))]

@@ -1,0 +1,73 @@
+"""The stack's keeper: starts PostgreSQL and Airflow's own processes again when they crash.
+
+Airflow keeps the pipeline's services running (``services_health``, Storm's daemons, Flume's agents),
+but no task runs while Airflow's database or its scheduler is down: what Airflow itself runs on needs
+a keeper beside it, as systemd or Compose's restart policy is in a deployment. ``stack up`` starts the
+keeper (a process of its own, logging to ``<stack>/run/keeper.log``); ``stack down`` stops it first.
+
+Only a crashed process (gone with its pid file left) is started again: one stopped on purpose
+(``stack down SERVICE``, a test stopping a part of Airflow) stays stopped.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+
+from logstream.stack.config import StackConfig
+from logstream.stack.process import ServiceError
+from logstream.stack.service import Health, Service
+
+CHECK_SECONDS = 2.0
+
+
+def kept_services(config: StackConfig) -> list[Service]:
+    """What the keeper keeps, in start order: PostgreSQL before Airflow, which needs it."""
+    from logstream.stack.airflow import Airflow
+    from logstream.stack.postgres import Postgres
+
+    return [Postgres(config), Airflow(config)]
+
+
+KEPT = ("postgres", "airflow")
+
+
+def keep(config: StackConfig, report: Callable[[str], None], *, check_seconds: float = CHECK_SECONDS,
+         stop: threading.Event | None = None) -> None:
+    """Every ``check_seconds`` until ``stop`` is set (never, for the keeper's process): start the
+    crashed processes of the kept services and say so with the seconds until the service was healthy."""
+    stop = stop or threading.Event()
+    services = kept_services(config)
+    report(f"keeping {', '.join(service.name for service in services)} running (checks every {check_seconds:.0f}s)")
+    while not stop.is_set():
+        for service in services:
+            found = time.time()
+            try:
+                started, seconds = service.start_crashed()
+            except ServiceError as err:
+                report(f"{service.name} crashed and could not be started again (next try in {check_seconds:.0f}s): {err}")
+                continue
+            if started:
+                report(f"{', '.join(started)} found crashed at {time.strftime('%H:%M:%S', time.gmtime(found))} UTC: "
+                       f"started again, {service.name} healthy after {seconds:.1f}s")
+        stop.wait(check_seconds)
+
+
+class Keeper(Service):
+    """The keeper's process, a service of the stack: started after the others, stopped before them."""
+
+    name = "keeper"
+    start_timeout = 30.0
+
+    def launch(self) -> None:
+        config = self.config
+        env = {**os.environ, "LOGSTREAM_STACK_DIR": str(config.home), "PYTHONPATH": str(config.repo / "plugins"),
+               **{f"LOGSTREAM_{name.upper()}_PORT": str(port) for name, port in config.ports.items()}}
+        self.process.start([config.python, "-u", "-m", "logstream", "stack", "keep"], env=env, cwd=config.repo)
+
+    def health(self) -> Health:
+        running = self.is_running()
+        return Health(running, f"keeps {', '.join(KEPT)} running; log {self.process.log_file}" if running
+                      else "not running")
