@@ -10,10 +10,12 @@ What crashes (SIGKILL, so the pid file stays) and what brings it back:
 - Storm's Nimbus, then its Supervisor: ``storm_topologies``' ``storm_daemons`` (every 5 minutes);
 - a Storm worker of the topology: Storm itself (seconds; no check may see it);
 - the Kafka broker, HDFS (NameNode and DataNode are one MiniDFSCluster), Spark's Thrift server
-  (Hive), ZooKeeper: ``services_health`` (every 2 minutes).
+  (Hive), ZooKeeper: ``services_health`` (every 2 minutes);
+- PostgreSQL (Airflow's own database and the result store): the stack's keeper (seconds), and the
+  next ``services_health`` run names the restart.
+- a running HadoopConsumer task (a partition's batch): the task's retry (no check may see it).
 Not here: an L1 (its lost memory channel is refilled by ``flume_line_gaps`` after
-``gap_delay_minutes``, 20; the refill tests cover it), the HadoopConsumer's task (its retry), and
-PostgreSQL (Airflow's own database: nothing of Airflow runs while it is down).
+``gap_delay_minutes``, 20; the refill tests cover it).
 
 Each part's outage should give exactly one incident e-mail and one recovery e-mail; other incidents
 that opened meanwhile (a consumer partition failing while Kafka is away) are listed with it. The
@@ -37,6 +39,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import hdfs
 import psycopg2
@@ -78,7 +81,21 @@ def sigkill(process) -> str:
     return f"{process.name} (pid {pid})"
 
 
-def outages(stack: LocalStack, topology: str) -> list[Outage]:
+def task_process(ti_id: str) -> int | None:
+    """The pid of the process running the task instance ``ti_id`` (its title: ``airflow worker -- <id>``;
+    the executor's worker that supervises it says ``LocalExecutor:`` before the id)."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+            except OSError:
+                continue
+            if title == f"airflow worker -- {ti_id}":
+                return int(entry.name)
+    return None
+
+
+def outages(stack: LocalStack, topology: str, airflow: AirflowApi) -> list[Outage]:
     flume, storm = stack.service("flume"), stack.service("storm")
     nimbus = storm.nimbus()
     l2 = flume.tiers.pipeline.flume.l2_agents[0]
@@ -95,6 +112,26 @@ def outages(stack: LocalStack, topology: str) -> list[Outage]:
     def worker_back() -> bool:
         return bool(set(worker_pids(nimbus.topology_id(topology) or "")) - killed_workers)
 
+    killed_task: dict = {}
+
+    def consumer_task_crash() -> str:
+        def running() -> tuple[dict, int] | None:
+            for ti in airflow.task_instances("hadoop_consumer", "~", state="running"):
+                pid = task_process(ti["id"]) if ti["task_id"].startswith("consume_") else None
+                if pid is not None:
+                    return ti, pid
+            return None
+
+        ti, pid = wait(running, 900, "a consume task running (hadoop_consumer every 5 minutes)")
+        os.kill(pid, signal.SIGKILL)
+        killed_task.update(ti)
+        return f"{ti['task_id']}[{ti['map_index']}] of {ti['dag_run_id']} (pid {pid})"
+
+    def consumer_task_back() -> bool:
+        return any(ti["task_id"] == killed_task["task_id"] and ti["map_index"] == killed_task["map_index"]
+                   and ti["state"] == "success"
+                   for ti in airflow.task_instances("hadoop_consumer", killed_task["dag_run_id"]))
+
     def service(name: str) -> Outage:
         part = stack.service(name)
         return Outage(name, f"services_health.{name}", lambda: sigkill(part.process),
@@ -109,6 +146,9 @@ def outages(stack: LocalStack, topology: str) -> list[Outage]:
                lambda: storm.supervisor_process.is_running() and storm.health().ok),
         Outage("Storm worker", None, worker_crash, worker_back),
         service("kafka"), service("hdfs"), service("hive"), service("zookeeper"),
+        Outage("HadoopConsumer task", None, consumer_task_crash, consumer_task_back),
+        Outage("postgres", "services_health.postgres", lambda: sigkill(stack.service("postgres").process),
+               lambda: stack.service("postgres").health().ok and stack.service("airflow").health().ok),
     ]
 
 
@@ -167,14 +207,15 @@ def main() -> int:
     feeder.start()
     say(f"feeding {args.rate} lines/s (hosts 10.250.{run}.x) into the front-end hosts' files; Kafka at {starts}")
 
-    chosen = [o for o in outages(stack, topology) if not args.only or any(w in o.part.lower() for w in args.only.split(","))]
+    chosen = [o for o in outages(stack, topology, airflow) if not args.only or any(w in o.part.lower() for w in args.only.split(","))]
     failures = []
     try:
         for outage in chosen:
             wait(lambda: len(feeder.lines) >= args.rate * 30, 120, "the feed going")
             before = set(maildir.keys())
+            killed = outage.crash()  # (a running task is waited for first)
             t0 = time.monotonic()
-            say(f"{outage.part}: SIGKILL {outage.crash()}")
+            say(f"{outage.part}: SIGKILL {killed}")
             wait(outage.back, MAIL_WAIT_SECONDS, f"{outage.part} back")
             outage.times["back"] = time.monotonic() - t0
             say(f"{outage.part}: back after {outage.times['back']:.0f}s")
@@ -233,7 +274,7 @@ def main() -> int:
     for o in chosen:
         t = o.times
         print(f"{o.part:<20} {t['back']:5.0f}s {t.get('incident', float('nan')):8.0f}s {t.get('recovered', float('nan')):9.0f}s"
-              f"  {o.mails['incident']}/{o.mails['recovered']}{'' if o.incident else ' (Storm restarts it; no check)'}"
+              f"  {o.mails['incident']}/{o.mails['recovered']}{'' if o.incident else ' (healed before a check)'}"
               f"{'':<24}{'; '.join(o.side_incidents) or '-'}")
     print(f"\nlines written {written:,}; in Kafka (each line id once) {in_kafka:,}; in HDFS {in_hdfs:,}; "
           f"online {online:,} counted + {expired:,} expired in those hours")

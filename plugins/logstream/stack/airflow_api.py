@@ -135,9 +135,11 @@ class AirflowApi:
     def run_state(self, dag_id: str, run_id: str) -> str:
         return self.run(dag_id, run_id)["state"]
 
-    def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
-        run = urllib.parse.quote(run_id, safe="")
-        return self._call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run}/taskInstances?limit=100")["task_instances"]
+    def task_instances(self, dag_id: str, run_id: str, **filters: str) -> list[dict]:
+        """The task instances of a run (``~``: of every run), or those the API's ``filters`` (state=...) select."""
+        run = urllib.parse.quote(run_id, safe="~")
+        query = urllib.parse.urlencode({"limit": "100", **filters})
+        return self._call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run}/taskInstances?{query}")["task_instances"]
 
     def task_log(self, dag_id: str, run_id: str, task_id: str, *, try_number: int = 1, map_index: int = -1) -> str:
         """The task's log, one event per line (Airflow's structured log: its ``event`` texts, and the exceptions they carry)."""
