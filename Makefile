@@ -15,7 +15,7 @@ demo-cluster: setup
 	$(PY) -m logstream demo --cluster
 
 test: setup
-	$(PY) -m pytest tests -ra --durations=15
+	$(PY) -m pytest tests -ra --durations=40
 
 # The same suite with the wall clock 60 days ahead: this process and every service its stack starts
 # (scripts/shift_wall_clock.c, preloaded through the environment they inherit), on a stack folder of
@@ -26,7 +26,7 @@ test-future: setup
 	mkdir -p $(FUTURE_STACK)
 	cc -shared -fPIC -O2 -Wall -o $(FUTURE_STACK)/shift_wall_clock.so scripts/shift_wall_clock.c -ldl
 	LOGSTREAM_STACK_DIR=$(FUTURE_STACK) LD_PRELOAD=$(FUTURE_STACK)/shift_wall_clock.so \
-		LOGSTREAM_WALL_CLOCK_SHIFT=$$((60 * 86400)) $(PY) -m pytest tests -ra --durations=15
+		LOGSTREAM_WALL_CLOCK_SHIFT=$$((60 * 86400)) $(PY) -m pytest tests -ra --durations=40
 
 stack-up: setup
 	$(PY) -m logstream stack up

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import traceback
 
 import hdfs
 
@@ -85,7 +86,9 @@ def main(bootstrap: str, webhdfs: str, zookeeper: str, root: str, topic: str, pa
             except Exception as err:  # noqa: BLE001 - what a scheduler does: this run failed, the next one runs
                 if os.environ.get("KEEP_GOING") is None:
                     raise
-                print(f"batch failed: {err!r}", flush=True)
+                where = traceback.extract_tb(err.__traceback__)[-3:]
+                print(f"batch failed: {err!r} at {' < '.join(f'{frame.name}:{frame.lineno}' for frame in reversed(where))}",
+                      flush=True)
         if crash_point:
             raise SystemExit(f"crash point {crash_point} was never reached")
 

@@ -21,6 +21,7 @@ from logstream.hadoop_consumer.offset_store import OffsetStore
 from logstream.log_hours.completeness import read_offsets
 
 CHILD = Path(__file__).with_name("crashing_consumer.py")
+ROUNDS_OF_PAUSES = 25
 CRASH_POINTS = (
     "stage",
     "seal",
@@ -216,13 +217,14 @@ def test_overlapping_consumers_killed_at_random_land_each_record_once(stack, con
 
 def test_consumers_paused_past_their_session_at_random_then_resumed_land_each_record_once(
         stack, consumer, kafka_config, hdfs_client, root, unique_name):
-    """Three consumers of the same two partitions while records keep arriving; 50 times one of them is
-    SIGSTOPped at a random moment, held past its ZooKeeper session (its lease goes to another), then
-    resumed: whatever step it was at, it must not write. Before the commit went through ZooKeeper in
-    one transaction with the lease check (PartitionLease.commit), a holder paused between its check
-    and its offset.dat write moved the offset backwards when it woke, and the records after landed
-    twice; before recovery skipped newer attempts' folders, one paused inside recovery could finish
-    or delete a newer holder's sealed batch."""
+    """Three consumers of the same two partitions while records keep arriving; 25 times two of them are
+    SIGSTOPped, each at a random moment, held past their ZooKeeper sessions (their leases go to the
+    third or to each other's successors), then resumed in a random order: whatever step each was at,
+    it must not write. Before the commit went through ZooKeeper in one transaction with the lease
+    check (PartitionLease.commit), a holder paused between its check and its offset.dat write moved
+    the offset backwards when it woke, and the records after landed twice; before recovery skipped
+    newer attempts' folders, one paused inside recovery could finish or delete a newer holder's
+    sealed batch. Two at a time: 50 pauses in the time of 25, and two woken holders racing."""
     create_topic(kafka_config, unique_name, 2)
     session = 4.0  # ZooKeeper's shortest with the stack's 2 s tick
     chance = random.Random(29)
@@ -231,14 +233,16 @@ def test_consumers_paused_past_their_session_at_random_then_resumed_land_each_re
                      split_from=500 if i == 1 else None) for i in range(3)]
     outputs: list[str] = []
     try:
-        for round_number in range(50):
+        for round_number in range(ROUNDS_OF_PAUSES):
             sent += produce(kafka_config, unique_name, 600, partitions=2, seed=round_number, bad_ratio=0.05)
-            threading.Event().wait(chance.uniform(0.1, 1.5))  # a random moment of the victim's batch
-            victim = chance.choice(running)
-            victim.send_signal(signal.SIGSTOP)
-            # held past its session: ZooKeeper ends it, the lease passes on
+            victims = chance.sample(running, 2)
+            for victim in victims:
+                threading.Event().wait(chance.uniform(0.1, 1.5))  # a random moment of the victim's batch
+                victim.send_signal(signal.SIGSTOP)
+            # both held past their sessions: ZooKeeper ends them, the leases pass on
             threading.Event().wait(session + 1.0)
-            victim.send_signal(signal.SIGCONT)
+            for victim in chance.sample(victims, 2):
+                victim.send_signal(signal.SIGCONT)
         alive = [process.poll() is None for process in running]
     finally:
         for process in running:
@@ -246,7 +250,7 @@ def test_consumers_paused_past_their_session_at_random_then_resumed_land_each_re
             process.send_signal(signal.SIGKILL)
             outputs.append(process.communicate(timeout=30)[0])
     assert all(alive), "a consumer died:\n" + "\n".join(output[-3000:] for output in outputs)
-    assert sum(sent.values()) == 50 * 600
+    assert sum(sent.values()) == ROUNDS_OF_PAUSES * 600
     drain(consumer, unique_name, 2, BatchLimits(max_records=5000))
     assert landed(hdfs_client, root, unique_name) == sent, "\n".join(output[-3000:] for output in outputs)
     assert [consumer.store.read(unique_name, p).offset for p in (0, 1)] == end_offsets(kafka_config, unique_name, 2)
