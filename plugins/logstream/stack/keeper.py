@@ -21,6 +21,8 @@ from logstream.stack.process import ServiceError
 from logstream.stack.service import Health, Service
 
 CHECK_SECONDS = 2.0
+# the names of kept_services(), which imports their classes only when the keeper runs
+KEPT = ("postgres", "airflow")
 
 
 def kept_services(config: StackConfig) -> list[Service]:
@@ -29,9 +31,6 @@ def kept_services(config: StackConfig) -> list[Service]:
     from logstream.stack.postgres import Postgres
 
     return [Postgres(config), Airflow(config)]
-
-
-KEPT = ("postgres", "airflow")
 
 
 def keep(config: StackConfig, report: Callable[[str], None], *, check_seconds: float = CHECK_SECONDS,
