@@ -128,19 +128,24 @@ class ServiceHealthOperator(BaseOperator):
             raise AirflowException("; ".join(problems)) from err
         self.log.info("%s: %s", self.service, detail)
         if self.service in START_TIMES:
-            problems.extend(self._restarted_since_last_check(START_TIMES[self.service](self.conn_id)))
+            on_purpose = local.started_on_purpose() if local is not None else None
+            problems.extend(self._restarted_since_last_check(START_TIMES[self.service](self.conn_id), on_purpose))
         if problems:
             raise AirflowException("; ".join(problems))
         return detail
 
-    def _restarted_since_last_check(self, started: datetime) -> list[str]:
-        """The restart of the service since the last check, if any (none at the first check)."""
+    def _restarted_since_last_check(self, started: datetime, on_purpose: datetime | None) -> list[str]:
+        """The restart of the service since the last check, if any: none at the first check, and none
+        when the local stack's ``stack up`` started it as it runs now (``on_purpose``)."""
         key = start_time_variable(self.service)
         seen = Variable.get(key, default=None)
         if seen == started.isoformat():
             return []
         Variable.set(key, started.isoformat())
         if seen is None:
+            return []
+        if on_purpose == started:
+            self.log.info("%s was started again by `stack up` at %s, not after a crash", self.service, _utc(started))
             return []
         return [f"{self.service} restarted: running since {_utc(started)}, at the last check since "
                 f"{_utc(datetime.fromisoformat(seen))}"]

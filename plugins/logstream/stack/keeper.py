@@ -42,6 +42,7 @@ def keep(config: StackConfig, report: Callable[[str], None], *, check_seconds: f
     report(f"keeping {', '.join(service.name for service in services)} running (checks every {check_seconds:.0f}s)")
     while not stop.is_set():
         for service in services:
+            reap_children()
             found = time.time()
             try:
                 started, seconds = service.start_crashed()
@@ -52,6 +53,19 @@ def keep(config: StackConfig, report: Callable[[str], None], *, check_seconds: f
                 report(f"{', '.join(started)} found crashed at {time.strftime('%H:%M:%S', time.gmtime(found))} UTC: "
                        f"started again, {service.name} healthy after {seconds:.1f}s")
         stop.wait(check_seconds)
+
+
+def reap_children() -> None:
+    """Collect the keeper's children that ended: a process it started and that died stays a zombie
+    until then, and a zombie postmaster's pid in ``postmaster.pid`` stops a new one from starting
+    ("lock file already exists"). Called between starts, never while a start waits for a child."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
 
 
 class Keeper(Service):

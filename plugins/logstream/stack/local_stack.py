@@ -51,26 +51,32 @@ class LocalStack:
         until everything is healthy; returns the seconds it took."""
         started = time.monotonic()
         for wave in self.waves:
+            launched = []
             for service in wave:
                 with service.launching():  # not while a health task starts it again
-                    self._start(service)
+                    if self._start(service):
+                        launched.append(service)
             for service in wave:
                 service.wait_healthy()
                 service.after_healthy()
+                if service in launched:
+                    service.after_started_on_purpose()
                 self.report(f"{service.name:<10} up    {service.health().detail}")
         return time.monotonic() - started
 
-    def _start(self, service: Service) -> None:
+    def _start(self, service: Service) -> bool:
+        """Start what of ``service`` is down; whether anything was."""
         if service.is_complete():
-            return
+            return False
         if service.is_running():  # a part died: start only what is down
             down = [process.name for process in service.processes if not process.is_running()]
             self.report(f"starting {', '.join(down)} ({service.name} is partly running)")
             service.launch_missing()
-            return
+            return True
         service.check_ports_free()
         self.report(f"starting {service.name}")
         service.launch()
+        return True
 
     def status(self) -> dict[str, Health]:
         result = {}

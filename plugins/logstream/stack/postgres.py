@@ -13,6 +13,8 @@ read-only role beside its owner (the live dashboard's).
 from __future__ import annotations
 
 import os
+import signal
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -91,6 +93,35 @@ class Postgres(Service):
         except psycopg2.OperationalError as err:
             return Health(False, f"no connection to {self.address}: {str(err).strip()}")
         return Health(True, f"PostgreSQL {version} at {self.address} (passwords in {self.config.home / 'credentials'})")
+
+    def stop(self) -> None:
+        # a fast shutdown (SIGINT): SIGTERM's smart one waits for every client to leave, and Airflow's
+        # processes, with their connections, may still run (`stack down postgres`)
+        self.process.stop(first=signal.SIGINT)
+
+    def started_at(self) -> datetime:
+        """When the running server started (``pg_postmaster_start_time()``)."""
+        import psycopg2
+
+        with psycopg2.connect(self.dsn(), connect_timeout=5) as conn, conn.cursor() as cur:
+            cur.execute("SELECT pg_postmaster_start_time()")
+            started = cur.fetchone()[0]
+        conn.close()
+        return started
+
+    @property
+    def planned_start_file(self) -> Path:
+        return self.config.run_dir / "postgres.started-on-purpose"
+
+    def after_started_on_purpose(self) -> None:
+        # services_health tells a crash (an incident) from a start by `stack up` (none) by this
+        self.planned_start_file.write_text(self.started_at().isoformat())
+
+    def started_on_purpose(self) -> datetime | None:
+        try:
+            return datetime.fromisoformat(self.planned_start_file.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return None
 
     def after_healthy(self) -> None:
         for database in DATABASES:

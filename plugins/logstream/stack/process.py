@@ -110,10 +110,10 @@ class ManagedProcess:
         self.pid_file.write_text(str(proc.pid))
         return proc.pid
 
-    def stop(self, timeout: float = 30.0, *, drain: bool = False) -> bool:
+    def stop(self, timeout: float = 30.0, *, drain: bool = False, first: signal.Signals = signal.SIGTERM) -> bool:
         """Stop the process and all it started: SIGTERM to its process group (``drain``: to the process
         alone, which then lets its children finish their work, as Airflow's scheduler lets its running
-        tasks finish), SIGKILL after ``timeout``; then SIGKILL what is left of its session: children in
+        tasks finish; ``first``: another signal than SIGTERM), SIGKILL after ``timeout``; then SIGKILL what is left of its session: children in
         process groups of their own (Airflow's task processes) would outlive it and go on working
         against services being stopped. Returns whether it was running."""
         pid = self.pid()
@@ -123,18 +123,18 @@ class ManagedProcess:
             return False
         self.stopping_file.touch()
         try:
-            self._stop(pid, timeout, drain)
+            self._stop(pid, timeout, drain, first)
         finally:
             self.pid_file.unlink(missing_ok=True)
             self.stopping_file.unlink(missing_ok=True)
         return pid is not None
 
-    def _stop(self, pid: int | None, timeout: float, drain: bool) -> None:
+    def _stop(self, pid: int | None, timeout: float, drain: bool, first: signal.Signals) -> None:
         if pid is not None:
             if drain:
-                _signal(pid, signal.SIGTERM)
+                _signal(pid, first)
             else:
-                _signal_group(pid, signal.SIGTERM)
+                _signal_group(pid, first)
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline and self.pid() is not None:
                 time.sleep(0.2)

@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from logstream.stack.config import StackConfig
@@ -109,6 +110,13 @@ class Service:
 
     def health(self) -> Health:
         raise NotImplementedError
+
+    def after_started_on_purpose(self) -> None:
+        """Once a start by ``stack up`` (not a crash's restart) is healthy: note what tells it apart."""
+
+    def started_on_purpose(self) -> datetime | None:
+        """When the service, as it runs now, was started by ``stack up``, as far as it notes it (None)."""
+        return None
 
     def after_healthy(self) -> None:
         """One-off set-up once the service answers (databases, folders); must be idempotent."""
