@@ -46,8 +46,9 @@ def keep(config: StackConfig, report: Callable[[str], None], *, check_seconds: f
             found = time.time()
             try:
                 started, seconds = service.start_crashed()
-            except ServiceError as err:
-                report(f"{service.name} crashed and could not be started again (next try in {check_seconds:.0f}s): {err}")
+            except Exception as err:  # noqa: BLE001 - whatever a start meets (it crashed again meanwhile), the keeper goes on
+                problem = str(err) if isinstance(err, ServiceError) else f"{type(err).__name__}: {err}"
+                report(f"{service.name} crashed and could not be started again (next try in {check_seconds:.0f}s): {problem}")
                 continue
             if started:
                 report(f"{', '.join(started)} found crashed at {time.strftime('%H:%M:%S', time.gmtime(found))} UTC: "

@@ -51,7 +51,6 @@ class Postgres(Service):
     name = "postgres"
     port_names = ("postgres",)
     start_timeout = 60.0
-    leftovers_of_a_crash_block_its_start = True
 
     @property
     def address(self) -> str:
@@ -93,6 +92,17 @@ class Postgres(Service):
         except psycopg2.OperationalError as err:
             return Health(False, f"no connection to {self.address}: {str(err).strip()}")
         return Health(True, f"PostgreSQL {version} at {self.address} (passwords in {self.config.home / 'credentials'})")
+
+    def clear_after_crash(self, crashed) -> None:
+        """A killed postmaster's backends keep its shared memory, and its lock files (``postmaster.pid``,
+        the socket's ``.lock``) name it: while a backend lives, or the pid is still there (a zombie,
+        until its parent reaps it: the test session or ``stack up`` that started it), a new postmaster
+        refuses to start ("lock file already exists")."""
+        for process in crashed:
+            process.kill_leftovers()
+        if not self.process.is_running():  # gone or a zombie: nothing of it runs any more
+            (self.data_dir / "pgdata" / "postmaster.pid").unlink(missing_ok=True)
+            (self.config.run_dir / "postgres" / f".s.PGSQL.{self.port('postgres')}.lock").unlink(missing_ok=True)
 
     def stop(self) -> None:
         # a fast shutdown (SIGINT): SIGTERM's smart one waits for every client to leave, and Airflow's

@@ -111,11 +111,11 @@ class ManagedProcess:
         return proc.pid
 
     def stop(self, timeout: float = 30.0, *, drain: bool = False, first: signal.Signals = signal.SIGTERM) -> bool:
-        """Stop the process and all it started: SIGTERM to its process group (``drain``: to the process
-        alone, which then lets its children finish their work, as Airflow's scheduler lets its running
-        tasks finish; ``first``: another signal than SIGTERM), SIGKILL after ``timeout``; then SIGKILL what is left of its session: children in
-        process groups of their own (Airflow's task processes) would outlive it and go on working
-        against services being stopped. Returns whether it was running."""
+        """Stop the process and all it started: SIGTERM (or ``first``) to its process group (``drain``:
+        to the process alone, which then lets its children finish their work, as Airflow's scheduler
+        lets its running tasks finish), SIGKILL after ``timeout``; then SIGKILL what is left of its
+        session: children in process groups of their own (Airflow's task processes) would outlive it
+        and go on working against services being stopped. Returns whether it was running."""
         pid = self.pid()
         leader = self._recorded_pid()
         if leader is None:
@@ -143,13 +143,18 @@ class ManagedProcess:
                 time.sleep(0.5)
         self.kill_leftovers()
 
-    def kill_leftovers(self) -> None:
-        """SIGKILL what is left of the process's session once it is gone: children in process groups
-        of their own (Airflow's task processes; a killed postmaster's backends)."""
+    def kill_leftovers(self, timeout: float = 30.0) -> None:
+        """SIGKILL what is left of the process's session once it is gone (children in process groups
+        of their own: Airflow's task processes; a killed postmaster's backends) and wait until they
+        are gone."""
         leader = self._recorded_pid()
-        if leader is not None:
-            for member in session_members(leader):
+        if leader is None:
+            return
+        deadline = time.monotonic() + timeout
+        while (left := session_members(leader)) and time.monotonic() < deadline:
+            for member in left:
                 _signal(member, signal.SIGKILL)
+            time.sleep(0.1)
 
     def _recorded_pid(self) -> int | None:
         try:

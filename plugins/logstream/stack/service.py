@@ -28,9 +28,6 @@ class Service:
     port_names: tuple[str, ...] = ()
     process_names: tuple[str, ...] = ()
     start_timeout: float = 120.0
-    # what a crashed process started and left running keeps what a new one needs (PostgreSQL's
-    # backends its shared memory); elsewhere they may finish their work (Airflow's running tasks)
-    leftovers_of_a_crash_block_its_start: bool = False
 
     def __init__(self, config: StackConfig) -> None:
         self.config = config
@@ -92,9 +89,7 @@ class Service:
             if not crashed:
                 return [], 0.0
             started = time.monotonic()
-            if self.leftovers_of_a_crash_block_its_start:
-                for process in crashed:
-                    process.kill_leftovers()
+            self.clear_after_crash(crashed)
             if self.is_running():
                 self.launch_missing()
             else:
@@ -104,6 +99,10 @@ class Service:
                                 what="a healthy state")
         self.after_healthy()
         return [process.name for process in crashed], time.monotonic() - started
+
+    def clear_after_crash(self, crashed: list[ManagedProcess]) -> None:
+        """Before ``crashed`` start again: clear what they left that would stop them (nothing here;
+        what a crashed process started may finish its work, as Airflow's running tasks)."""
 
     def wait_healthy(self) -> None:
         self.process.wait_until(lambda: self.health().ok, timeout=self.start_timeout, what="a healthy state")
