@@ -12,7 +12,6 @@ Only a crashed process (gone with its pid file left) is started again: one stopp
 from __future__ import annotations
 
 import os
-import threading
 import time
 from collections.abc import Callable
 
@@ -33,14 +32,12 @@ def kept_services(config: StackConfig) -> list[Service]:
     return [Postgres(config), Airflow(config)]
 
 
-def keep(config: StackConfig, report: Callable[[str], None], *, check_seconds: float = CHECK_SECONDS,
-         stop: threading.Event | None = None) -> None:
-    """Every ``check_seconds`` until ``stop`` is set (never, for the keeper's process): start the
-    crashed processes of the kept services and say so with the seconds until the service was healthy."""
-    stop = stop or threading.Event()
+def keep(config: StackConfig, report: Callable[[str], None], *, check_seconds: float = CHECK_SECONDS) -> None:
+    """Every ``check_seconds``, as long as the keeper's process runs: start the crashed processes of
+    the kept services and say so with the seconds until the service was healthy."""
     services = kept_services(config)
     report(f"keeping {', '.join(service.name for service in services)} running (checks every {check_seconds:.0f}s)")
-    while not stop.is_set():
+    while True:
         for service in services:
             reap_children()
             found = time.time()
@@ -53,7 +50,7 @@ def keep(config: StackConfig, report: Callable[[str], None], *, check_seconds: f
             if started:
                 report(f"{', '.join(started)} found crashed at {time.strftime('%H:%M:%S', time.gmtime(found))} UTC: "
                        f"started again, {service.name} healthy after {seconds:.1f}s")
-        stop.wait(check_seconds)
+        time.sleep(check_seconds)
 
 
 def reap_children() -> None:
