@@ -39,7 +39,6 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import hdfs
 import psycopg2
@@ -53,6 +52,7 @@ from logstream.reconciliation.host_hours import count_lines, hdfs_lines, hour_of
 from logstream.stack.airflow_api import SCHEDULED_DAGS, AirflowApi
 from logstream.stack.local_stack import LocalStack
 from logstream.stack.postgres import Postgres
+from logstream.stack.process import running_processes
 from logstream.stack.storm import worker_pids
 
 REPAIRING_DAGS = ("services_health", "storm_topologies", "flume_tiers_health", "hadoop_consumer")
@@ -84,14 +84,9 @@ def sigkill(process) -> str:
 def task_process(ti_id: str) -> int | None:
     """The pid of the process running the task instance ``ti_id`` (its title: ``airflow worker -- <id>``;
     the executor's worker that supervises it says ``LocalExecutor:`` before the id)."""
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
-            except OSError:
-                continue
-            if title == f"airflow worker -- {ti_id}":
-                return int(entry.name)
+    for process in running_processes():
+        if process.command() == f"airflow worker -- {ti_id}":
+            return process.pid
     return None
 
 

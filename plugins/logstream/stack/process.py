@@ -11,7 +11,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -179,10 +179,34 @@ class ManagedProcess:
         )
 
 
-def session_members(session: int) -> list[int]:
-    """The live processes of the session ``session`` (a process started with ``start_new_session``
-    leads the session of its own pid, and whatever it forks stays in it unless it calls setsid)."""
-    members = []
+@dataclass(frozen=True)
+class RunningProcess:
+    """One process as ``/proc/<pid>/stat`` shows it."""
+
+    pid: int
+    state: str
+    parent: int
+    session: int
+    cpu_seconds: float  # user + system time so far
+
+    def arguments(self) -> list[str]:
+        """Its command line's arguments ([] once it is gone)."""
+        try:
+            raw = Path(f"/proc/{self.pid}/cmdline").read_bytes()
+        except OSError:
+            return []
+        return raw.decode(errors="replace").split("\0")[:-1]
+
+    def command(self) -> str:
+        """Its command line, the arguments joined by spaces ("" once it is gone)."""
+        return " ".join(self.arguments()).strip()
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def running_processes() -> Iterator[RunningProcess]:
+    """Every process of this machine's (or namespace's) /proc, zombies included."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -190,10 +214,15 @@ def session_members(session: int) -> list[int]:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue
-        # after the command: state, ppid, process group, session
-        if fields[0] != "Z" and int(fields[3]) == session:
-            members.append(int(entry.name))
-    return members
+        # after the command: state, ppid, process group, session, ..., utime (12th), stime (13th)
+        yield RunningProcess(pid=int(entry.name), state=fields[0], parent=int(fields[1]), session=int(fields[3]),
+                             cpu_seconds=(int(fields[11]) + int(fields[12])) / CLOCK_TICKS)
+
+
+def session_members(session: int) -> list[int]:
+    """The live processes of the session ``session`` (a process started with ``start_new_session``
+    leads the session of its own pid, and whatever it forks stays in it unless it calls setsid)."""
+    return [process.pid for process in running_processes() if process.state != "Z" and process.session == session]
 
 
 def _signal(pid: int, sig: signal.Signals) -> None:

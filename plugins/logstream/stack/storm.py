@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from logstream.stack.config import STORM_SLOTS, StackConfig
-from logstream.stack.process import ServiceError
+from logstream.stack.process import ServiceError, running_processes
 from logstream.stack.service import Health, Service, still_running
 
 # reload4j and its binding clash with log4j-over-slf4j (both define org.apache.log4j)
@@ -247,15 +247,10 @@ class Storm(Service):
 def worker_pids(topology_id: str) -> list[int]:
     """Worker JVMs (``org.apache.storm.daemon.worker.Worker``, not their LogWriter) of a topology, from /proc."""
     pids = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            argv = (proc / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
+    for process in running_processes():
+        arguments = process.arguments()
         # the worker's LogWriter (its parent) names the Worker class in its arguments too
-        if (b"org.apache.storm.daemon.worker.Worker" in argv and topology_id.encode() in argv
-                and b"org.apache.storm.LogWriter" not in argv):
-            pids.append(int(proc.name))
+        if ("org.apache.storm.daemon.worker.Worker" in arguments and topology_id in arguments
+                and "org.apache.storm.LogWriter" not in arguments):
+            pids.append(process.pid)
     return pids
