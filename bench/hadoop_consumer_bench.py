@@ -12,8 +12,9 @@ absolute rates. The batch is one of the DAG's default shape: at 1,000,000 record
 a helper process (``--split-from`` above the record count measures one process alone).
 
 ``--line-ids`` also produces the same records with line ids (the Kafka key the Flume tiers give
-each line; one host file) into a second topic, and each round lands that one too: its rate beside
-the plain one's, and their ratio, show what reading the ids costs.
+each line; one host file) into a second topic, and each round lands that one too (after the plain
+one in odd rounds, before it in even ones): its rate beside the plain one's, and their ratio, show
+what reading the ids costs.
 
 ``--cluster`` runs it all on the multi-host cluster (``python -m logstream cluster up``, as root): the
 topic at replication 3 on its 3 brokers, the leases in its ZooKeeper ensemble, HDFS with 3 DataNodes
@@ -126,26 +127,29 @@ def main() -> int:
               f"{baseline['nMsg.sec']:,.0f} rec/s, {baseline['MB.sec']:.1f} MB/s "
               f"(fetch only: {baseline['fetch.nMsg.sec']:,.0f} rec/s)")
         root = f"/bench/{topic}/round-{round_number}"
-        landed, seconds, megabytes = land_everything(kafka, client, zookeeper, root, topic, args.records,
-                                                     args.split_from)
-        rate = landed / seconds
-        print(f"round {round_number}: HadoopConsumer {landed:,} records landed in HDFS in {seconds:.1f}s, "
-              f"{rate:,.0f} rec/s, {megabytes / seconds:.1f} MB/s")
-        if landed != args.records:
-            print(f"ERROR: {args.records - landed} records did not land", file=sys.stderr)
-            return 1
-        ratios.append(rate / baseline["nMsg.sec"])
-        print(f"round {round_number}: ratio {ratios[-1]:.2f} "
-              f"(against the fetch-only rate: {rate / baseline['fetch.nMsg.sec']:.2f})")
-        if with_ids:
-            landed, seconds, megabytes = land_everything(kafka, client, zookeeper, f"{root}-ids", with_ids,
-                                                         args.records, args.split_from)
+        # with ids: plain first in odd rounds, the topic with ids first in even ones (a machine that
+        # drifts over a round favours neither)
+        order = [topic, with_ids] if with_ids and round_number % 2 else [with_ids, topic] if with_ids else [topic]
+        rates = {}
+        for name in order:
+            landed, seconds, megabytes = land_everything(kafka, client, zookeeper, root if name == topic else f"{root}-ids",
+                                                         name, args.records, args.split_from)
             if landed != args.records:
-                print(f"ERROR: {args.records - landed} records with line ids did not land", file=sys.stderr)
+                print(f"ERROR: {args.records - landed} records{' with line ids' if name == with_ids else ''} did not land",
+                      file=sys.stderr)
                 return 1
-            id_ratios.append(landed / seconds / rate)
-            print(f"round {round_number}: HadoopConsumer with line ids {landed / seconds:,.0f} rec/s, "
-                  f"{id_ratios[-1]:.2f} of the plain records' rate")
+            rates[name] = landed / seconds
+            if name == topic:
+                print(f"round {round_number}: HadoopConsumer {landed:,} records landed in HDFS in {seconds:.1f}s, "
+                      f"{rates[name]:,.0f} rec/s, {megabytes / seconds:.1f} MB/s")
+            else:
+                print(f"round {round_number}: HadoopConsumer with line ids {rates[name]:,.0f} rec/s")
+        ratios.append(rates[topic] / baseline["nMsg.sec"])
+        print(f"round {round_number}: ratio {ratios[-1]:.2f} "
+              f"(against the fetch-only rate: {rates[topic] / baseline['fetch.nMsg.sec']:.2f})")
+        if with_ids:
+            id_ratios.append(rates[with_ids] / rates[topic])
+            print(f"round {round_number}: with line ids {id_ratios[-1]:.2f} of the plain records' rate")
     print(f"median ratio HadoopConsumer / kafka-consumer-perf-test over {len(ratios)} rounds: "
           f"{statistics.median(ratios):.2f} (rounds: {', '.join(f'{r:.2f}' for r in ratios)})")
     if id_ratios:

@@ -13,9 +13,14 @@
    commit of that close (``online_pane_closes``): median and p99.
 5. Checks that every produced record is counted exactly once, then kills the topology.
 
-``--line-ids``: all of it twice in one run, on a topic without and then on one with line ids (the
-Kafka key the Flume tiers give each line; one host file per partition), which spout and bolt read
-and keep; prints the ratio of the two sustained rates.
+Over the sustained phase it also prints where the CPU went, per part (the spout's and the bolt's
+Python processes, the worker JVM, PostgreSQL's backends, the broker, the rest of the machine), as
+seconds and microseconds per record, from ``/proc`` (local stack only: the cluster's hosts are
+namespaces of this box, so there it is the box's processes too).
+
+``--line-ids``: all of it four times in one run, on topics without and with line ids (the Kafka key
+the Flume tiers give each line; one host file per partition), which spout and bolt read and keep, in
+the order without, with, with, without; prints the ratio of the mean sustained rates.
 
 ``--cluster``: all of it on the multi-host cluster (``python -m logstream cluster up``, as root): the
 topic at replication 3 on its 3 brokers, the topology on its Nimbus and Supervisor hosts with the
@@ -42,6 +47,7 @@ from logstream.pipeline_config import load_pipeline_config
 from logstream.stack.config import StackConfig
 from logstream.stack.local_stack import LocalStack
 from logstream.stack.postgres import Postgres
+from logstream.stack.process import running_processes
 from logstream.storm.deployment import deploy
 
 SERVICES = ("postgres", "zookeeper", "kafka", "storm")
@@ -88,6 +94,47 @@ def produce_live(bootstrap: str, topic: str, seconds: float, rate: int, partitio
     return sent
 
 
+# the parts a record goes through, by what their command line holds (the first match names it)
+CPU_PARTS = (
+    ("spout (Python)", "LogEntrySpout"),
+    ("bolt (Python)", "WindowCountBolt"),
+    ("worker LogWriter", "org.apache.storm.LogWriter"),
+    ("worker JVM", "org.apache.storm.daemon.worker.Worker"),
+    ("Storm daemons", "org.apache.storm."),
+    ("Kafka broker", "kafka.Kafka"),
+    ("PostgreSQL", "postgres"),
+    ("this bench", "storm_topology_bench"),
+)
+
+
+def cpu_by_process() -> dict[int, tuple[str, float]]:
+    """Each running process's part (``CPU_PARTS``, else "other") and its CPU seconds so far."""
+    seen = {}
+    for process in running_processes():
+        command = process.command()
+        part = next((name for name, mark in CPU_PARTS if mark in command), "other")
+        seen[process.pid] = (part, process.cpu_seconds)
+    return seen
+
+
+def cpu_spent(before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]]) -> dict[str, float]:
+    """CPU seconds per part between two ``cpu_by_process`` readings (a process born between them counts
+    whole; one that ended between them is lost to both: rare here, the topology's processes live on)."""
+    spent: dict[str, float] = {}
+    for pid, (part, seconds) in after.items():
+        earlier = before.get(pid)
+        spent[part] = spent.get(part, 0.0) + seconds - (earlier[1] if earlier and earlier[0] == part else 0.0)
+    return spent
+
+
+def print_cpu(spent: dict[str, float], records: int, wall_seconds: float) -> None:
+    total = sum(spent.values())
+    print(f"CPU over the sustained phase: {total:.1f} s in {wall_seconds:.1f} s "
+          f"({total / wall_seconds:.2f} cores), {total / records * 1e6:.2f} µs a record:")
+    for part, seconds in sorted(spent.items(), key=lambda item: -item[1]):
+        print(f"  {part:<16} {seconds:7.1f} s  {seconds / records * 1e6:6.2f} µs a record  {seconds / total:6.1%}")
+
+
 def counted(dsn: str, name: str) -> int:
     with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
         cur.execute("SELECT coalesce(sum(next_offset), 0) FROM online_offsets WHERE topology = %s", (name,))
@@ -96,8 +143,9 @@ def counted(dsn: str, name: str) -> int:
     return value
 
 
-def wait_counted(dsn: str, name: str, total: int, timeout: float) -> tuple[float, float, int]:
-    """Poll until ``total`` offsets are committed; (first progress time, end time, count at first progress)."""
+def wait_counted(dsn: str, name: str, total: int, timeout: float, on_first=None) -> tuple[float, float, int]:
+    """Poll until ``total`` offsets are committed; (first progress time, end time, count at first
+    progress). ``on_first()`` is called at the first progress."""
     deadline = time.monotonic() + timeout
     first_at, first_count, last_report = None, 0, time.monotonic()
     while time.monotonic() < deadline:
@@ -105,6 +153,8 @@ def wait_counted(dsn: str, name: str, total: int, timeout: float) -> tuple[float
         now = time.monotonic()
         if first_at is None and done > 0:
             first_at, first_count = now, done
+            if on_first is not None:
+                on_first()
         if now - last_report >= 10:
             print(f"  counted {done:,}/{total:,}", flush=True)
             last_report = now
@@ -141,12 +191,20 @@ def main() -> int:
     if not args.line_ids:
         rate, exact = measure(args, config, bootstrap, dsn, replication, nimbus, command, jar_dir, partitions)
         return 0 if exact else 1
-    # the same run without, then with line ids: the cost of reading and keeping them
-    plain, plain_exact = measure(args, config, bootstrap, dsn, replication, nimbus, command, jar_dir, partitions)
-    with_ids, ids_exact = measure(args, config, bootstrap, dsn, replication, nimbus, command, jar_dir, partitions,
-                                  line_ids=True)
-    print(f"sustained rate with line ids / without: {with_ids / plain:.2f} ({with_ids:,.0f} / {plain:,.0f} records/s)")
-    return 0 if plain_exact and ids_exact else 1
+    # the same run without and with line ids, in the order without, with, with, without (a machine
+    # that drifts over the run favours neither): the cost of reading and keeping them
+    rates: dict[bool, list[float]] = {False: [], True: []}
+    all_exact = True
+    for line_ids in (False, True, True, False):
+        rate, exact = measure(args, config, bootstrap, dsn, replication, nimbus, command, jar_dir, partitions,
+                              line_ids=line_ids)
+        rates[line_ids].append(rate)
+        all_exact &= exact
+    plain, with_ids = statistics.mean(rates[False]), statistics.mean(rates[True])
+    print(f"sustained rate with line ids / without: {with_ids / plain:.2f} (means of two runs each: "
+          f"{with_ids:,.0f} ({', '.join(f'{r:,.0f}' for r in rates[True])}) / {plain:,.0f} "
+          f"({', '.join(f'{r:,.0f}' for r in rates[False])}) records/s)")
+    return 0 if all_exact else 1
 
 
 def measure(args, config: StackConfig, bootstrap: str, dsn: str, replication: int, nimbus, command, jar_dir,
@@ -168,10 +226,14 @@ def measure(args, config: StackConfig, bootstrap: str, dsn: str, replication: in
                         results_dsn=dsn, jar_dir=jar_dir, command=command)
     print(f"submitted {deployment.topology_id}")
     try:
-        first_at, end_at, first_count = wait_counted(dsn, name, args.records, timeout=1800)
+        cpu_at_first: dict[int, tuple[str, float]] = {}
+        first_at, end_at, first_count = wait_counted(dsn, name, args.records, timeout=1800,
+                                                     on_first=lambda: cpu_at_first.update(cpu_by_process()))
+        cpu = cpu_spent(cpu_at_first, cpu_by_process())
         rate = (args.records - first_count) / (end_at - first_at)
         print(f"topology: {args.records:,} records counted; sustained {rate:,.0f} records/s "
               f"(from its first commit, {first_count:,} records in, to the last)")
+        print_cpu(cpu, args.records - first_count, end_at - first_at)
 
         live_began = datetime.now(timezone.utc)  # the backlog's records all have earlier Kafka timestamps
         live = produce_live(bootstrap, name, args.live_seconds, args.live_rate, partitions)
