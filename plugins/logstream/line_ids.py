@@ -303,6 +303,48 @@ def _parse_table(table: np.ndarray, space_at: np.ndarray, rows: np.ndarray, star
     return True
 
 
+def line_runs(keys: list[bytes] | bytes, value_lengths: np.ndarray) -> list[list] | None:
+    """A chunk's keys as runs of adjacent lines, what the spout passes on instead of the keys (a few
+    numbers a host file instead of ~55 bytes a record through Storm's JSON): per host file, ``[file,
+    start, end, stretches, separator]``: its records (the indexes ``[low, high)`` of each stretch of
+    them in the chunk, flat) are the adjacent lines that tile ``[start, end)``, each as long as its
+    value (``value_lengths``) plus ``separator`` bytes. None unless every key is a line id and each
+    file's lines are so (then the keys go as they are); :func:`lines_of_runs` reads them back."""
+    parsed = parse_line_ids(keys)
+    if parsed is None:
+        return None
+    starts, ends, files = parsed
+    separators = ends - starts - value_lengths
+    runs = []
+    for file, mine in files.items():
+        if mine is None:
+            mine_starts, mine_ends, mine_separators, stretches = starts, ends, separators, [0, len(starts)]
+        else:
+            mine_starts, mine_ends, mine_separators = starts[mine], ends[mine], separators[mine]
+            cuts = np.flatnonzero(np.diff(mine) != 1) + 1
+            if cuts.size > 32:  # files interleaved record by record: the keys cost about as much
+                return None
+            stretches = np.column_stack((mine[np.concatenate(([0], cuts))],
+                                         mine[np.append(cuts, mine.size) - 1] + 1)).ravel().tolist()
+        separator = int(mine_separators[0])
+        if (separator < 1 or not bool((mine_separators == separator).all())
+                or not np.array_equal(mine_starts[1:], mine_ends[:-1])):
+            return None
+        runs.append([file, int(mine_starts[0]), int(mine_ends[-1]), stretches, separator])
+    return runs
+
+
+def lines_of_runs(runs: list[list], value_lengths: list[int]) -> list[tuple[str, int, int] | None]:
+    """Each record's line ``(file, start, end)`` from :func:`line_runs`' runs and the values' lengths."""
+    lines: list[tuple[str, int, int] | None] = [None] * len(value_lengths)
+    for file, start, _end, stretches, separator in runs:
+        at = start
+        for low, high in zip(stretches[0::2], stretches[1::2]):
+            for index in range(low, high):
+                lines[index] = (file, at, at := at + value_lengths[index] + separator)
+    return lines
+
+
 class LineDedup:
     """One fetch's view: the ranges taken before it (committed) and what it takes itself (``taken``)."""
 
@@ -314,10 +356,11 @@ class LineDedup:
         # of the run, each line's record offset or None)
         self.chunk_runs: list[tuple[str, list[int], int, list[int] | None]] = []
 
-    def keep(self, key: bytes | str | None, timestamp_ms: int) -> bool:
-        """Whether a record with this key is to be taken: it has no line id, or its line's first byte
-        was not taken before (then its range is taken now)."""
-        line = line_id(key)
+    def keep(self, key: bytes | str | tuple[str, int, int] | None, timestamp_ms: int) -> bool:
+        """Whether a record with this key (or this line, read from a key: ``lines_of_runs``) is to be
+        taken: it has no line id, or its line's first byte was not taken before (then its range is
+        taken now)."""
+        line = key if isinstance(key, tuple) else line_id(key)
         if line is None:
             return True
         file, start, end = line
@@ -357,6 +400,16 @@ class LineDedup:
             self.covered.add(file, starts_of_lines[0], end, newest_ms)
             self.taken.add(file, starts_of_lines[0], end, newest_ms)
         self.chunk_runs = runs
+        return True
+
+    def keep_runs(self, runs: list[list], newest_ms: int) -> bool:
+        """Take a chunk's records at once from its runs of adjacent lines (:func:`line_runs`): True if
+        none overlaps what was taken (all taken), False (nothing taken) otherwise."""
+        if any(self.covered.overlaps_range(file, start, end) for file, start, end, *_ in runs):
+            return False
+        for file, start, end, *_ in runs:
+            self.covered.add(file, start, end, newest_ms)
+            self.taken.add(file, start, end, newest_ms)
         return True
 
 

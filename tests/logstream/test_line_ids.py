@@ -3,11 +3,12 @@ chunk at once."""
 
 from __future__ import annotations
 
+import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from logstream.line_ids import (OFFSET_DIGITS, LandedLines, LineDedup, LineRanges, joined_keys, line_id, make_line_id,
-                                parse_landed_row, parse_line_ids)
+from logstream.line_ids import (OFFSET_DIGITS, LandedLines, LineDedup, LineRanges, joined_keys, line_id, line_runs,
+                                lines_of_runs, make_line_id, parse_landed_row, parse_line_ids)
 
 FILES = ("web1 11-aa", "web2 12-bb")
 ranges_added = st.lists(st.tuples(st.sampled_from(FILES), st.integers(0, 300), st.integers(1, 40)), max_size=60)
@@ -325,3 +326,103 @@ def test_a_key_that_differs_from_the_others_in_any_one_byte_is_read_as_one_by_on
             changed = bytearray(keys[2])
             changed[position] = byte
             _check_chunk([keys[0], keys[1], bytes(changed), keys[3]])
+
+
+@settings(max_examples=500, deadline=None)
+@given(host_names=st.lists(hosts, min_size=1, max_size=3, unique=True), ids=st.lists(file_ids, min_size=3, max_size=3),
+       lines=st.lists(st.tuples(st.integers(0, 2), st.integers(0, 300)), min_size=1, max_size=100),
+       separators=st.lists(st.integers(1, 2), min_size=3, max_size=3), first=st.integers(0, 10**13),
+       changes=st.lists(st.tuples(st.integers(0, 99), st.sampled_from(["gap", "length", "overlap", "key"])), max_size=2))
+def test_runs_of_adjacent_lines_give_back_each_records_line(host_names, ids, lines, separators, first, changes):
+    """A chunk's keys as runs (what the spout sends instead of the keys): read back with the values'
+    lengths they are each key's line; a chunk they cannot describe (a gap, a line whose length is not
+    its value's plus its file's separator, lines out of order, a key that is no line id, files
+    interleaved more than 32 times) has no runs, and it is refused only then."""
+    ends, keys, lengths = {}, [], []
+    for which, value_length in lines:
+        file = (host_names[which % len(host_names)], ids[which])
+        start = ends.get(file, first)
+        ends[file] = start + value_length + separators[which]
+        keys.append(make_line_id(*file, start, ends[file]))
+        lengths.append(value_length)
+    for at, change in changes:
+        if at < len(keys) and line_id(keys[at]) is not None:
+            file, start, end = line_id(keys[at])
+            host, file_id = file.split(" ")
+            if change == "gap":
+                keys[at] = make_line_id(host, file_id, start + 1, end + 1)
+            elif change == "length":
+                lengths[at] += 1
+            elif change == "overlap":
+                keys[at] = make_line_id(host, file_id, max(0, start - 3), end)
+            else:
+                keys[at] = b"not a line id"
+    runs = line_runs(keys, np.array(lengths, np.int64))
+
+    # describable: every key a line id; per file, each line starts where the one before ended and is
+    # as long as its value plus one separator of its file; the records' order changes file at most 33 times a file
+    read = [line_id(key) for key in keys]
+    describable = None not in read
+    if describable:
+        by_file: dict[str, list[int]] = {}
+        for index, (file, _start, _end) in enumerate(read):
+            by_file.setdefault(file, []).append(index)
+        for file, indexes in by_file.items():
+            mine = [read[index] for index in indexes]
+            separator = {end - start - lengths[index] for index, (_f, start, end) in zip(indexes, mine)}
+            stretches = 1 + sum(1 for low, high in zip(indexes, indexes[1:]) if high != low + 1)
+            describable &= (all(left[2] == right[1] for left, right in zip(mine, mine[1:]))
+                            and len(separator) == 1 and min(separator) >= 1 and stretches <= 33)
+    assert (runs is not None) == describable
+    if runs is not None:
+        assert lines_of_runs(runs, lengths) == read
+
+
+@settings(max_examples=300, deadline=None)
+@given(committed=st.lists(st.tuples(st.sampled_from([b"web1", b"web2"]), st.integers(0, 40), st.integers(1, 5)),
+                          max_size=4),
+       chunk=chunks)
+def test_a_chunk_taken_at_once_by_its_runs_is_taken_as_record_by_record(committed, chunk):
+    """keep_runs takes a chunk only when record by record would take every record (not always then: a
+    line overlapping one taken before is refused), and then ends in the same state; else it takes
+    nothing."""
+    before = LineRanges()
+    for host, start, length in committed:
+        before.add(f"{host.decode()} 9-f", start, start + length, 1)
+    ends = {b"web1": 20, b"web2": 30}
+    keys, lengths = [], []
+    for host, _gap, length in chunk:
+        keys.append(_key(host, b"9-f", ends[host], ends[host] + length))
+        lengths.append(length - 1)
+        ends[host] += length
+    stamps = list(range(5, 5 + len(keys)))
+    runs = line_runs(keys, np.array(lengths, np.int64))
+    assert runs is not None
+
+    at_once, one_by_one = LineDedup(before), LineDedup(before)
+    kept = [one_by_one.keep(line, stamp) for line, stamp in zip(lines_of_runs(runs, lengths), stamps)]
+    took = at_once.keep_runs(runs, max(stamps))
+    if not committed:
+        assert took  # the common case: the fast path is used
+    if took:
+        assert all(kept)
+        assert at_once.covered.files == one_by_one.covered.files and at_once.taken.files == one_by_one.taken.files
+    else:
+        assert (at_once.covered, at_once.taken) == (LineDedup(before).covered, LineRanges())
+
+
+def test_files_interleaved_record_by_record_go_as_their_keys():
+    """Two files' lines alternating: runs up to 33 stretches a file, the keys beyond (as cheap then)."""
+    def alternating(records: int):
+        ends = {"web1": 0, "web2": 0}
+        keys = []
+        for index in range(records):
+            host = ("web1", "web2")[index % 2]
+            keys.append(make_line_id(host, "9-f", ends[host], ends[host] + 11))
+            ends[host] += 11
+        return line_runs(keys, np.full(records, 10, np.int64))
+
+    runs = alternating(66)
+    assert [(file, start, end, len(stretches) // 2, separator) for file, start, end, stretches, separator in runs] == \
+        [("web1 9-f", 0, 33 * 11, 33, 1), ("web2 9-f", 0, 33 * 11, 33, 1)]
+    assert alternating(68) is None

@@ -1,5 +1,6 @@
 """The spout in this process against the stack's Kafka and PostgreSQL: offsets Kafka's retention
-deleted before they were counted are skipped on purpose, recorded as lost, and never looped on."""
+deleted before they were counted are skipped on purpose, recorded as lost, and never looped on; a
+backlog goes out once, in order, its line ids as runs."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from online_stats import wait_for
 
+from logstream.line_ids import make_line_id
 from logstream.results import schema
 from logstream.results.store import PostgresResultStore
 from logstream.storm.spouts.log_entries import LogEntrySpout
@@ -31,11 +33,25 @@ class Spout:
         self.spout.initialize(conf, {"task->component": {"1": "spout"}})
         self.read = 0
 
-    def emitted(self) -> list[tuple[int, int, int]]:
+    def emitted(self, fields: int = 3) -> list[tuple]:
+        """The tuples emitted since the last call: (partition, from_offset, next_offset) and, with
+        ``fields=6``, records, timestamp steps and line ids after them."""
         text = self.out.getvalue().decode()[self.read:]
         self.read += len(text)
         messages = [json.loads(chunk) for chunk in text.split("\nend\n") if chunk.strip()]
-        return [tuple(m["tuple"][1:4]) for m in messages if m.get("command") == "emit"]
+        return [tuple(m["tuple"][1:1 + fields]) for m in messages if m.get("command") == "emit"]
+
+    def read_until(self, tuples: list, done) -> None:
+        """Call next_tuple, adding what it emits (6 fields) to ``tuples``, until ``done()``."""
+        def more() -> bool:
+            for _ in range(100):
+                self.spout.next_tuple()
+                tuples.extend(self.emitted(fields=6))
+                if done():
+                    return True
+            return False
+
+        wait_for(more, 60, "the tuples awaited")
 
     def offsets_until(self, end: int) -> list[tuple[int, int, int]]:
         """Call next_tuple until a tuple reaching ``end`` was emitted; every tuple emitted."""
@@ -110,3 +126,50 @@ def test_offsets_deleted_by_retention_are_skipped_once_and_recorded_as_lost(topi
     assert tuples[0][1] == 120 and tuples[-1][2] == 150 and all(a[2] == b[1] for a, b in zip(tuples, tuples[1:]))
     assert _losses(store, topic) == [(0, 60), (60, 120)]
     assert store.position(topology=topic, topic=topic, partition=0).next_offset == 120
+
+
+def test_a_keyed_backlog_in_three_partitions_is_emitted_once_in_order_with_its_lines_as_runs(stack, unique_name):
+    """Each partition's tuples follow each other with no gap or overlap while the spout holds a
+    partition's short batches back for its next records, carry the lines of their host file as runs,
+    and a rewind in the middle is read again from there."""
+    bootstrap = stack.config.kafka_bootstrap
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin.create_topics([NewTopic(unique_name, 3, 1)])[unique_name].result()
+    dsn = stack.service("postgres").dsn("logstream")
+    store = PostgresResultStore.from_dsn(dsn)
+    store.create_schema()
+    conf = topology_conf(name=unique_name, topic=unique_name, kafka_bootstrap=bootstrap, results_dsn=dsn,
+                         overrides={"records_per_tuple": 200})
+    producer = Producer({"bootstrap.servers": bootstrap})
+    ends, line_bytes = [0, 0, 0], [[], [], []]  # each partition's lines' lengths, separator included
+    for i in range(9_000):
+        partition, value = i % 3, f"10.0.0.{i % 250},7,{int(time.time())},60".encode()
+        key = make_line_id(f"web{partition}", "7-a", ends[partition], ends[partition] + len(value) + 1)
+        ends[partition] += len(value) + 1
+        line_bytes[partition].append(len(value) + 1)
+        producer.produce(unique_name, value, key, partition=partition)
+    assert producer.flush(30) == 0
+    try:
+        spout = Spout(conf)
+        tuples: list = []
+        spout.read_until(tuples, lambda: all(any(t[0] == p and t[2] == 3_000 for t in tuples) for p in range(3)))
+        for partition in range(3):
+            mine = [t for t in tuples if t[0] == partition]
+            assert mine[0][1] == 0 and mine[-1][2] == 3_000 and all(a[2] == b[1] for a, b in zip(mine, mine[1:]))
+            assert all(0 < t[2] - t[1] <= 200 for t in mine)
+            for _p, first, next_offset, runs in (t[:3] + (t[5],) for t in mine):
+                [(file, start, end, stretches, separator)] = runs["runs"]
+                assert (file, stretches, separator) == (f"web{partition} 7-a", [0, next_offset - first], 1)
+                assert (start, end) == (sum(line_bytes[partition][:first]), sum(line_bytes[partition][:next_offset]))
+
+        spout.spout.fail("1:1000:1200")  # as the bolt fails a tuple: partition 1 again from offset 1000
+        again: list = []
+        spout.read_until(again, lambda: any(t[0] == 1 and t[2] == 3_000 for t in again))
+        mine = [t for t in again if t[0] == 1]
+        assert mine[0][1] == 1000 and all(a[2] == b[1] for a, b in zip(mine, mine[1:]))
+    finally:
+        with store.conn.cursor() as cur:
+            cur.execute(f"DELETE FROM {schema.OFFSETS} WHERE topic = %s", (unique_name,))
+        store.conn.commit()
+        store.close()
+        admin.delete_topics([unique_name])

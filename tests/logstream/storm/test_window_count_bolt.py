@@ -1,6 +1,7 @@
 """The counting bolt in this process, against the stack's PostgreSQL, speaking Storm's multilang
-protocol into a buffer: it never stalls on a stored offset that moved on without it, and a database
-error in the middle of a tick does not crash it."""
+protocol into a buffer: it never stalls on a stored offset that moved on without it, a database
+error in the middle of a tick does not crash it, and lines the spout describes as runs are counted
+once each."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ import logging
 import json
 import time
 
+import numpy as np
 import psycopg2
 import pytest
 from pystorm.component import Tuple
 
+from logstream.line_ids import line_runs, make_line_id
 from logstream.results import schema
 from logstream.results.store import Flush, PostgresResultStore
 from logstream.storm.bolts.window_count import WindowCountBolt
@@ -111,3 +114,49 @@ def test_a_database_error_while_flushing_one_partition_does_not_crash_the_tick(s
     bolt.tick()
     assert sorted(bolt.commands()) == sorted(("ack", tup_id) for tup_id in again)
     assert [store.position(topology=name, topic=name, partition=p).next_offset for p in (0, 1)] == [10, 10]
+
+
+def test_lines_sent_as_runs_are_counted_once_through_copies_and_a_partial_replay(store_and_conf):
+    """The spout's runs of adjacent lines (line_ids.line_runs) for three tuples of one host file: new
+    lines, lines re-sent beside new ones (a failover's copies: the runs overlap what was counted), and a
+    replay starting inside what was counted. Each line is in a pane once, each copy a bad record."""
+    store, conf, name = store_and_conf
+    store.start_partition(topology=name, topic=name, partition=0, start_offset=0)
+    now_ms = int(time.time() * 1000)
+    values = [f"10.0.0.{line},7,{now_ms // 1000 - 60},60".encode() for line in range(30)]
+    starts = [0]
+    for value in values:
+        starts.append(starts[-1] + len(value) + 1)
+    # offset -> line: lines 0-9, then 5-19 (5-9 again), then 20-29
+    line_at = [*range(10), *range(5, 20), *range(20, 30)]
+    bolt = Bolt(conf)
+
+    def send(first: int, count: int) -> str:
+        lines = line_at[first:first + count]
+        keys = [make_line_id("web1", "7-a", starts[line], starts[line + 1]) for line in lines]
+        runs = line_runs(keys, np.array([len(values[line]) for line in lines], np.int64))
+        assert runs is not None  # adjacent lines: the spout sends them as runs
+        tup_id = f"0:{first}:{first + count}"
+        bolt.bolt.process(Tuple(tup_id, "spout", "default", 1,
+                                [name, 0, first, first + count, "".join(values[line].decode() + "\n" for line in lines),
+                                 [now_ms] + [0] * (count - 1), {"runs": runs}]))
+        return tup_id
+
+    sent = [send(0, 10), send(10, 15)]
+    bolt.tick()
+    sent.append(send(20, 15))  # offsets 20-24 were counted: only 25-34 are new to the bolt
+    bolt.tick()
+
+    assert bolt.commands() == [("ack", tup_id) for tup_id in sent]
+    seen, copies = set(), 0
+    for line in line_at:
+        copies += line in seen
+        seen.add(line)
+    with store.conn.cursor() as cur:
+        cur.execute(f"SELECT coalesce(sum(records), 0) FROM {schema.PANE_TOTALS} WHERE topic = %s", (name,))
+        in_panes = cur.fetchone()[0]
+        cur.execute(f"SELECT reason, sum(records) FROM {schema.BAD_RECORDS} WHERE topic = %s GROUP BY reason", (name,))
+        bad = dict(cur.fetchall())
+    store.conn.commit()
+    assert (in_panes, bad) == (len(seen), {"copy": copies}) == (30, {"copy": 5})
+    assert store.position(topology=name, topic=name, partition=0).next_offset == 35

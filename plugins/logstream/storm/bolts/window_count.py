@@ -24,7 +24,7 @@ from typing import Any
 
 from streamparse import Bolt
 
-from logstream.line_ids import LineDedup, LineRanges
+from logstream.line_ids import LineDedup, LineRanges, lines_of_runs
 from logstream.results.store import Flush, open_store
 from logstream.storm.topology_config import ComponentSettings
 from logstream.storm.window_counter import WindowCounter
@@ -101,7 +101,7 @@ class WindowCountBolt(Bolt):
             return
         skip = state.expected - from_offset  # records of the tuple counted already (a partial replay)
         stamps = list(accumulate(timestamp_steps))[skip:]
-        if line_ids is not None and skip:  # partly counted: the keys of the rest (one text: the spout's joined_keys)
+        if isinstance(line_ids, (str, list)) and skip:  # partly counted: the keys of the rest (one text: joined_keys)
             line_ids = (line_ids.split("\n") if isinstance(line_ids, str) else line_ids)[skip:]
         if line_ids is not None and not self._count_new_lines(state, records, stamps, line_ids, skip):
             pass  # counted run by run, without the copies
@@ -121,12 +121,17 @@ class WindowCountBolt(Bolt):
             self._flush(topic, partition, state)
 
     def _count_new_lines(self, state: PartitionState, records: str | list[str], stamps: list[int],
-                         line_ids: list | str, skip: int) -> bool:
+                         line_ids: dict | list | str, skip: int) -> bool:
         """Take the records' line ids; True if none was a copy (the caller counts the records as they
         are), else count the runs of new records here, each at its own offsets, and return False."""
-        if state.lines.keep_all(line_ids, max(stamps, default=0)):  # False for a key that is None
+        if isinstance(line_ids, dict):  # each host file's lines adjacent: the spout's line_runs
+            if not skip and state.lines.keep_runs(line_ids["runs"], max(stamps, default=0)):
+                return True  # and new (the common case): taken at once
+            lengths = list(map(len, records.split("\n")[:-1] if isinstance(records, str) else records))
+            line_ids = lines_of_runs(line_ids["runs"], lengths)[skip:]  # each record's line, to take one by one
+        elif state.lines.keep_all(line_ids, max(stamps, default=0)):  # False for a key that is None
             return True  # each file's lines adjacent and new (the common case), taken at once
-        if isinstance(line_ids, str):
+        elif isinstance(line_ids, str):
             line_ids = line_ids.split("\n")
         keep = [state.lines.keep(key, stamp) for key, stamp in zip(line_ids, stamps)]
         if all(keep):

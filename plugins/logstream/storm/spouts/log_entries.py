@@ -15,14 +15,16 @@ transaction; the topology's health check reports it.
 from __future__ import annotations
 
 import operator
+import time
 from itertools import repeat
 from collections import defaultdict
 from typing import Any
 
+import numpy as np
 from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 from streamparse import Spout
 
-from logstream.line_ids import joined_keys
+from logstream.line_ids import joined_keys, line_runs
 from logstream.log_entry import as_lines
 from logstream.results.store import open_store
 from logstream.storm.topology_config import ComponentSettings
@@ -32,8 +34,12 @@ from logstream.storm.topology_config import ComponentSettings
 # from_offset .. next_offset - 1 and timestamp_steps is the first record's Kafka timestamp (ms)
 # followed by each next record's difference to the one before it (small numbers: JSON stays short);
 # line_ids is None when no record has a key, else each record's key (a line id, logstream/line_ids.py,
-# or another key, which the bolt ignores) as a latin-1 string, or None; when every record has a key and
-# none holds a line end: one latin-1 string, the keys with a line end between two (logstream.line_ids.joined_keys)
+# or another key, which the bolt ignores) as a latin-1 string, or None; when every record's key is a
+# line id and each host file's lines are adjacent: {"runs": [...]}, a few numbers per host file
+# (logstream.line_ids.line_runs); else, when every record has a key and none holds a
+# line end: one latin-1 string, the keys with a line end between two (logstream.line_ids.joined_keys)
+# the longest a partition's short batch waits for its next records while the spout reads a backlog
+HOLD_SECONDS = 0.05
 OUTPUT_FIELDS = ["topic", "partition", "from_offset", "next_offset", "records", "timestamp_steps", "line_ids"]
 
 
@@ -73,13 +79,19 @@ class LogEntrySpout(Spout):
         finally:
             self.store.close()
         self.consumer.assign([TopicPartition(topic, p, self.position[p]) for p in mine])
+        # records of a partition not emitted yet (see next_tuple), and since when
+        self.held: dict[int, list] = {}
+        self.held_since: dict[int, float] = {}
         self.logger.info("task %s reads %s partitions %s from offsets %s", self.task_id, topic, mine, self.position)
 
     def next_tuple(self) -> None:
         if not self.position:
             return
-        messages = self.consumer.consume(num_messages=self.settings.records_per_tuple, timeout=0.2)
-        batches: dict[int, list] = defaultdict(list)
+        per_tuple = self.settings.records_per_tuple
+        messages = self.consumer.consume(num_messages=per_tuple, timeout=HOLD_SECONDS if self.held else 0.2)
+        # a partition's records held back by the call before come first
+        batches: dict[int, list] = defaultdict(list, self.held)
+        self.held = {}
         for message in messages:
             if message.error() is not None:
                 if message.error().code() == KafkaError._AUTO_OFFSET_RESET:  # our offset is gone
@@ -87,6 +99,7 @@ class LogEntrySpout(Spout):
                         TopicPartition(self.settings.topic, message.partition()), timeout=30)
                     self.position[message.partition()] = max(low, self._skip_lost(message.partition(), low))
                     batches.pop(message.partition(), None)
+                    self.held_since.pop(message.partition(), None)
                     # a partition whose offset failed cannot be seek()'d ("erroneous state"): assign again
                     self.consumer.assign([TopicPartition(self.settings.topic, p, o) for p, o in self.position.items()])
                     break
@@ -94,8 +107,20 @@ class LogEntrySpout(Spout):
                     self.logger.warning("Kafka: %s", message.error())
                 continue
             batches[message.partition()].append(message)
+        now = time.monotonic()
         for partition, batch in batches.items():
-            self._emit_batch(partition, batch)
+            while len(batch) > per_tuple:
+                self._emit_batch(partition, batch[:per_tuple])
+                batch = batch[per_tuple:]
+            # a full call means a backlog: a short batch (the end of one fetch of its partition, whose next
+            # one is queued behind other partitions') waits for its next records, so that tuples stay
+            # full whatever the records' size; never longer than HOLD_SECONDS, never once caught up
+            if len(messages) >= per_tuple and len(batch) < per_tuple and now - self.held_since.get(partition, now) < HOLD_SECONDS:
+                self.held[partition] = batch
+                self.held_since.setdefault(partition, now)
+            else:
+                self.held_since.pop(partition, None)
+                self._emit_batch(partition, batch)
 
     def _emit_batch(self, partition: int, batch: list) -> None:
         start = self.position[partition]
@@ -115,6 +140,8 @@ class LogEntrySpout(Spout):
             line_ids = None
         elif None in keys:
             line_ids = [key.decode("latin-1") if key is not None else None for key in keys]
+        elif (runs := line_runs(keys, np.fromiter(map(len, values), np.int64, len(values)))) is not None:
+            line_ids = {"runs": runs}  # each host file's lines adjacent: a few numbers a file
         else:  # one text, a line end between two keys (a list if a key holds a line end)
             line_ids = joined_keys(keys) or list(map(bytes.decode, keys, repeat("latin-1")))
         self.position[partition] = expected
@@ -153,6 +180,8 @@ class LogEntrySpout(Spout):
     def _seek(self, partition: int, offset: int) -> None:
         self.consumer.seek(TopicPartition(self.settings.topic, partition, offset))
         self.position[partition] = offset
+        self.held.pop(partition, None)
+        self.held_since.pop(partition, None)
 
     def ack(self, tup_id: str) -> None:
         """Nothing to do: the position that counts is the result store's, written with the counts."""
