@@ -29,6 +29,9 @@ from logstream.log_entry import as_lines
 from logstream.results.store import open_store
 from logstream.storm.topology_config import ComponentSettings
 
+# the longest a partition's short batch waits for its next records while the spout reads a backlog
+HOLD_SECONDS = 0.05
+
 # records: the batch's values as one string of lines (latin-1, each value followed by a newline) when
 # none of them holds a newline, else a list of the values (latin-1 strings); the offsets are
 # from_offset .. next_offset - 1 and timestamp_steps is the first record's Kafka timestamp (ms)
@@ -38,8 +41,6 @@ from logstream.storm.topology_config import ComponentSettings
 # line id and each host file's lines are adjacent: {"runs": [...]}, a few numbers per host file
 # (logstream.line_ids.line_runs); else, when every record has a key and none holds a
 # line end: one latin-1 string, the keys with a line end between two (logstream.line_ids.joined_keys)
-# the longest a partition's short batch waits for its next records while the spout reads a backlog
-HOLD_SECONDS = 0.05
 OUTPUT_FIELDS = ["topic", "partition", "from_offset", "next_offset", "records", "timestamp_steps", "line_ids"]
 
 
@@ -115,7 +116,8 @@ class LogEntrySpout(Spout):
             # a full call means a backlog: a short batch (the end of one fetch of its partition, whose next
             # one is queued behind other partitions') waits for its next records, so that tuples stay
             # full whatever the records' size; never longer than HOLD_SECONDS, never once caught up
-            if len(messages) >= per_tuple and len(batch) < per_tuple and now - self.held_since.get(partition, now) < HOLD_SECONDS:
+            backlog = len(messages) >= per_tuple
+            if backlog and len(batch) < per_tuple and now - self.held_since.get(partition, now) < HOLD_SECONDS:
                 self.held[partition] = batch
                 self.held_since.setdefault(partition, now)
             else:
