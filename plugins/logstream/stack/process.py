@@ -190,12 +190,14 @@ class RunningProcess:
     cpu_seconds: float  # user + system time so far
 
     def arguments(self) -> list[str]:
-        """Its command line's arguments ([] once it is gone)."""
+        """Its command line's arguments ([] once it is gone). A process that set its title (Airflow's
+        task runner, PostgreSQL's backends) may end it without a NUL, or pad it with several."""
         try:
             raw = Path(f"/proc/{self.pid}/cmdline").read_bytes()
         except OSError:
             return []
-        return raw.decode(errors="replace").split("\0")[:-1]
+        raw = raw.removesuffix(b"\0")
+        return raw.decode(errors="replace").split("\0") if raw else []
 
     def command(self) -> str:
         """Its command line, the arguments joined by spaces ("" once it is gone)."""
