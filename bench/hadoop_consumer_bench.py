@@ -129,7 +129,9 @@ def main() -> int:
         root = f"/bench/{topic}/round-{round_number}"
         # with ids: plain first in odd rounds, the topic with ids first in even ones (a machine that
         # drifts over a round favours neither)
-        order = [topic, with_ids] if with_ids and round_number % 2 else [with_ids, topic] if with_ids else [topic]
+        order = [topic, with_ids] if with_ids else [topic]
+        if round_number % 2 == 0:
+            order.reverse()
         rates = {}
         for name in order:
             landed, seconds, megabytes = land_everything(kafka, client, zookeeper, root if name == topic else f"{root}-ids",

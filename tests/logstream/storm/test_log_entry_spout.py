@@ -33,32 +33,31 @@ class Spout:
         self.spout.initialize(conf, {"task->component": {"1": "spout"}})
         self.read = 0
 
-    def emitted(self, fields: int = 3) -> list[tuple]:
-        """The tuples emitted since the last call: (partition, from_offset, next_offset) and, with
-        ``fields=6``, records, timestamp steps and line ids after them."""
+    def emitted(self) -> list[tuple]:
+        """The tuples emitted since the last call: (partition, from_offset, next_offset, records,
+        timestamp steps, line ids)."""
         text = self.out.getvalue().decode()[self.read:]
         self.read += len(text)
         messages = [json.loads(chunk) for chunk in text.split("\nend\n") if chunk.strip()]
-        return [tuple(m["tuple"][1:1 + fields]) for m in messages if m.get("command") == "emit"]
+        return [tuple(m["tuple"][1:]) for m in messages if m.get("command") == "emit"]
 
-    def read_until(self, tuples: list, done) -> None:
-        """Call next_tuple, adding what it emits (6 fields) to ``tuples``, until ``done()``."""
+    def read_until(self, tuples: list, done, what: str = "the tuples awaited") -> None:
+        """Call next_tuple, adding what it emits to ``tuples``, until ``done()``."""
         def more() -> bool:
             for _ in range(100):
                 self.spout.next_tuple()
-                tuples.extend(self.emitted(fields=6))
+                tuples.extend(self.emitted())
                 if done():
                     return True
             return False
 
-        wait_for(more, 60, "the tuples awaited")
+        wait_for(more, 60, what)
 
     def offsets_until(self, end: int) -> list[tuple[int, int, int]]:
         """Call next_tuple until a tuple reaching ``end`` was emitted; every tuple emitted."""
         tuples: list = []
-        wait_for(lambda: self.spout.next_tuple() or tuples.extend(self.emitted()) or (tuples and tuples[-1][2] >= end),
-                 60, f"tuples up to offset {end}")
-        return tuples
+        self.read_until(tuples, lambda: bool(tuples) and tuples[-1][2] >= end, f"tuples up to offset {end}")
+        return [found[:3] for found in tuples]
 
 
 def _produce(bootstrap: str, topic: str, first: int, count: int) -> None:
