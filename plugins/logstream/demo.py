@@ -34,7 +34,7 @@ from logstream.stack.airflow_api import AirflowApi
 from logstream.stack.local_stack import LocalStack
 from logstream.stack.flume import FlumeTiers
 from logstream.stack.postgres import Postgres
-from logstream.log_hours.hours import hour_key
+from logstream.log_hours.hours import HOUR, hour_key
 from logstream.reconciliation.host_hours import HOPS, account, count_lines, hdfs_lines, hive_counts, kafka_lines, storm_counts
 from logstream.reconciliation.online_offline import online_final_through
 from logstream.storm.topology_config import load_settings
@@ -173,6 +173,28 @@ def failed(airflow: AirflowApi, dag_id: str, run_id: str, report) -> int:
     return 1
 
 
+# the logical date of the demo's run of an hour of the hourly reconcile DAG: Airflow infers the hour
+# before it as the run's data interval. Past the hour's end, not on it: on the hour is the logical date
+# of the next hour's scheduled run, and Airflow keeps one run per logical date. Not far past it
+# either: Airflow starts no task of a run before its logical date, and the demo reconciles an hour
+# minutes after its end.
+RUN_PAST_HOUR_END = timedelta(minutes=1)
+
+
+def final_demo_hours(first: datetime, offline_through: float, online_through: float, lateness: float, *,
+                     now: datetime) -> list[datetime]:
+    """The hours (their starts) from ``first``'s on that are final on both sides (offline: landed past
+    their end; online: counted past their end plus the allowed ``lateness``) and whose reconcile run
+    can start ``now`` (its logical date, a minute past the hour's end, has passed)."""
+    hour = first.replace(minute=0, second=0, microsecond=0)
+    hours = []
+    while (hour.timestamp() + 3600 <= offline_through and hour.timestamp() + 3600 + lateness <= online_through
+           and hour + HOUR + RUN_PAST_HOUR_END <= now):
+        hours.append(hour)
+        hour += HOUR
+    return hours
+
+
 def reconcile_demo_hours(target: DemoStack, store: OffsetStore, topic: str, report, *, since: int) -> bool:
     """Run the reconcile DAG for each hour of the demo's logs (StartTime from ``since``) that is final
     on both sides (landed past its end offline, past its end plus the allowed lateness online) and
@@ -197,11 +219,7 @@ def reconcile_demo_hours(target: DemoStack, store: OffsetStore, topic: str, repo
     if first is None:
         report(f"no online counts of {topic} to reconcile")
         return False
-    hour = first.replace(minute=0, second=0, microsecond=0)
-    hours = []
-    while hour.timestamp() + 3600 <= offline_through and hour.timestamp() + 3600 + lateness <= online_through:
-        hours.append(hour)
-        hour += timedelta(hours=1)
+    hours = final_demo_hours(first, offline_through, online_through, lateness, now=datetime.now(timezone.utc))
     if not hours:
         report(f"no hour of {topic} is final on both sides yet (offline through {offline_through}, online through "
                f"{online_through}); run the reconcile DAG later")
@@ -209,7 +227,7 @@ def reconcile_demo_hours(target: DemoStack, store: OffsetStore, topic: str, repo
     airflow.wait_for_dag("reconcile")
     airflow.unpause("reconcile")
     # the demo run again reconciles its hours again
-    runs = {hour: airflow.run_again("reconcile", logical_date=hour + timedelta(minutes=90)) for hour in hours}
+    runs = {hour: airflow.run_again("reconcile", logical_date=hour + HOUR + RUN_PAST_HOUR_END) for hour in hours}
     states = {hour: airflow.wait_for_run("reconcile", run_id, timeout=900) for hour, run_id in runs.items()}
     report(f"reconciliation of {topic}, online (Storm, PostgreSQL) against offline (HadoopConsumer, Hive):")
     with psycopg2.connect(target.results_dsn) as conn, conn.cursor() as cur:

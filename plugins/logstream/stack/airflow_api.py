@@ -7,7 +7,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from logstream.stack.airflow import OPERATOR, stack_passwords
@@ -36,6 +36,16 @@ def log_line(entry: dict | str) -> str:
     errors = [f"{error.get('exc_type')}: {error.get('exc_value')}" for error in entry.get("error_detail") or []
               if isinstance(error, dict)]
     return "; ".join([str(entry.get("event", "")), *errors])
+
+
+def _refuse_future(dag_id: str, logical_date: datetime) -> None:
+    """A run whose logical date is still to come would sit in ``running`` with no task started until
+    then (Airflow's scheduler holds its tasks back): refused here, by name, instead."""
+    now = datetime.now(timezone.utc)
+    if logical_date > now:
+        raise AirflowApiError(f"a run of {dag_id} at logical date {logical_date.isoformat()} would start no task "
+                              f"for {(logical_date - now).total_seconds():.0f}s: Airflow runs no task of a run "
+                              "before its logical date")
 
 
 class AirflowApi:
@@ -103,12 +113,15 @@ class AirflowApi:
 
     def trigger(self, dag_id: str, conf: dict | None = None, *, logical_date: datetime | None = None) -> str:
         """A manual run; with a ``logical_date``, its data interval is the one the DAG's timetable infers from it."""
+        if logical_date is not None:
+            _refuse_future(dag_id, logical_date)
         body = {"logical_date": logical_date.isoformat() if logical_date else None, "conf": conf or {}}
         return self._call("POST", f"/api/v2/dags/{dag_id}/dagRuns", body)["dag_run_id"]
 
     def run_again(self, dag_id: str, *, logical_date: datetime) -> str:
         """The run of ``logical_date``: triggered, or when the DAG has one (Airflow keeps one run per
         logical date), that run cleared so that it runs again."""
+        _refuse_future(dag_id, logical_date)
         at = logical_date.isoformat()
         existing = self.runs(dag_id, logical_date_gte=at, logical_date_lte=at)
         if not existing:
@@ -177,4 +190,8 @@ class AirflowApi:
             if state in ("success", "failed"):
                 return state
             time.sleep(3)
-        raise AirflowApiError(f"{dag_id} run {run_id} did not finish within {timeout:.0f}s (last: {state})")
+        try:
+            tasks = ", ".join(f"{ti['task_id']} {ti['state'] or 'not scheduled'}" for ti in self.task_instances(dag_id, run_id))
+        except (AirflowApiError, *UNANSWERED) as err:
+            tasks = f"not readable: {err}"
+        raise AirflowApiError(f"{dag_id} run {run_id} did not finish within {timeout:.0f}s (last: {state}; tasks: {tasks})")

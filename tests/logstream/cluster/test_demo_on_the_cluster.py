@@ -21,7 +21,9 @@ def test_the_demo_runs_the_whole_pipeline_on_the_clusters_hosts(cluster):
     said: list[str] = []
     pipeline = load_pipeline_config()
     try:
-        exit_code = run(20_000, report=said.append, on_cluster=True, hours_of_logs=2)
+        # printed as well: pytest shows what the demo said when the run raises
+        exit_code = run(20_000, report=lambda line: (said.append(line), print(line)), on_cluster=True,
+                        hours_of_logs=2)
     finally:
         # the pipeline's schedules and topologies stay for an operator; the later tests want a quiet cluster
         airflow = AirflowApi(cluster.airflow_url, username="operator", password=airflow_users(cluster)["operator"])

@@ -1,4 +1,5 @@
-"""The stack's Airflow asks for a login: generated users and passwords, tokens from ``POST /auth/token``."""
+"""The stack's Airflow asks for a login: generated users and passwords, tokens from ``POST /auth/token``;
+the client refuses a run Airflow would hold back (a logical date still to come)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 import stat
 import urllib.error
 import urllib.request
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -66,3 +68,15 @@ def test_the_api_client_logs_in_and_the_viewer_may_read_but_not_change(stack):
     wrong = AirflowApi(operator.base_url, username="operator", password="not-the-password")
     with pytest.raises(AirflowApiError, match="POST /auth/token: HTTP 401"):
         wrong.runs("hadoop_consumer")
+
+
+def test_a_run_whose_logical_date_is_to_come_is_refused_before_airflow_is_asked():
+    # Airflow would keep such a run "running" with no task started until its logical date; nothing
+    # listens on this address, so the refusal is the client's own and names the reason
+    api = AirflowApi("http://127.0.0.1:9", username="operator", password="unused")
+    later = datetime.now(timezone.utc) + timedelta(minutes=17)
+    for ask in (lambda: api.trigger("reconcile", logical_date=later), lambda: api.run_again("reconcile", logical_date=later)):
+        with pytest.raises(AirflowApiError, match="would start no task for 10[0-9][0-9]s: Airflow runs no task of a run before its logical date"):
+            ask()
+    with pytest.raises(urllib.error.URLError):  # a past logical date goes to Airflow (here: nobody)
+        api.trigger("reconcile", logical_date=datetime.now(timezone.utc) - timedelta(minutes=1))
