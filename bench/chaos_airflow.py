@@ -76,7 +76,7 @@ def sigkill(process) -> str:
         raise RuntimeError(f"{process.name} is not running before the crash")
     os.kill(pid, signal.SIGKILL)
     deadline = time.monotonic() + 30
-    while process.is_running() and time.monotonic() < deadline:
+    while process.pid() == pid and time.monotonic() < deadline:  # the pid: a keeper may restart it at once
         time.sleep(0.2)
     return f"{process.name} (pid {pid})"
 

@@ -14,6 +14,8 @@ def kill_9(process) -> int:
     pid = process.pid()
     assert pid is not None, f"{process.name} runs before it is killed"
     os.kill(pid, signal.SIGKILL)
-    # not ManagedProcess.wait_until, which fails when the process is gone between its two looks
-    wait_for(lambda: not process.is_running(), 30, f"{process.name} gone")
+    # not ManagedProcess.wait_until, which fails when the process is gone between its two looks; and
+    # the killed pid gone, not the process: a supervisor (the stack's keeper restarts PostgreSQL
+    # within its 2-second check) may have started the next one before the first look
+    wait_for(lambda: process.pid() != pid, 30, f"{process.name} (pid {pid}) gone")
     return pid

@@ -4,6 +4,7 @@ stack's crashed ones started again): the ``services_health`` DAG's tasks."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -22,35 +23,42 @@ from logstream.stack.process import ServiceError
 PROBE_SECONDS = 15
 
 
-def _kafka(conn_id: str) -> str:
+@dataclass(frozen=True)
+class Answer:
+    """What a service said to its probe. ``started``: since when it runs, from a service that says so
+    (PostgreSQL): one that started again between two checks had an outage nobody saw (no task runs
+    while Airflow's own database is down)."""
+
+    detail: str
+    started: datetime | None = None
+
+
+def _kafka(conn_id: str) -> Answer:
     metadata = KafkaAdminClientHook(kafka_config_id=conn_id).get_conn.list_topics(timeout=PROBE_SECONDS)
     if not metadata.brokers:
         raise AirflowException("no Kafka broker in the metadata")
-    return f"{len(metadata.brokers)} broker(s), {len(metadata.topics)} topic(s)"
+    return Answer(f"{len(metadata.brokers)} broker(s), {len(metadata.topics)} topic(s)")
 
 
-def _hdfs(conn_id: str) -> str:
+def _hdfs(conn_id: str) -> Answer:
     status = BoundedWebHDFSHook(webhdfs_conn_id=conn_id).get_conn().status("/")
-    return f"WebHDFS answers: / is a {status['type'].lower()}"
+    return Answer(f"WebHDFS answers: / is a {status['type'].lower()}")
 
 
-def _hive(conn_id: str) -> str:
+def _hive(conn_id: str) -> Answer:
     hook = BoundedHiveServer2Hook(hiveserver2_conn_id=conn_id, statement_timeout=PROBE_SECONDS)
-    return f"HiveServer2 answers SELECT 1: {hook.get_records('SELECT 1')}"
+    return Answer(f"HiveServer2 answers SELECT 1: {hook.get_records('SELECT 1')}")
 
 
-def _zookeeper(conn_id: str) -> str:
+def _zookeeper(conn_id: str) -> Answer:
     hook = ZooKeeperHook(zookeeper_conn_id=conn_id)
     with hook.session() as client:
-        return f"ZooKeeper {hook.hosts()} answers: / holds {len(client.get_children('/'))} node(s)"
+        return Answer(f"ZooKeeper {hook.hosts()} answers: / holds {len(client.get_children('/'))} node(s)")
 
 
-def _postgres_started(conn_id: str) -> datetime:
-    return PostgresHook(postgres_conn_id=conn_id).get_first("SELECT pg_postmaster_start_time()")[0]
-
-
-def _postgres(conn_id: str) -> str:
-    return f"PostgreSQL answers, running since {_utc(_postgres_started(conn_id))}"
+def _postgres(conn_id: str) -> Answer:
+    [started] = PostgresHook(postgres_conn_id=conn_id).get_first("SELECT pg_postmaster_start_time()")
+    return Answer(f"PostgreSQL answers, running since {_utc(started)}", started)
 
 
 def _utc(moment: datetime) -> str:
@@ -58,16 +66,13 @@ def _utc(moment: datetime) -> str:
 
 
 # each service's probe and the connection it goes through by default
-PROBES: dict[str, tuple[Callable[[str], str], str]] = {
+PROBES: dict[str, tuple[Callable[[str], Answer], str]] = {
     "zookeeper": (_zookeeper, "zookeeper_default"),
     "kafka": (_kafka, KafkaBaseHook.default_conn_name),
     "hdfs": (_hdfs, "webhdfs_default"),
     "hive": (_hive, "hiveserver2_default"),
     "postgres": (_postgres, "logstream_results"),
 }
-# the services that say since when they run: one that started again between two checks had an outage
-# nobody saw (PostgreSQL: no task runs while Airflow's own database is down)
-START_TIMES: dict[str, Callable[[str], datetime]] = {"postgres": _postgres_started}
 
 
 def start_time_variable(service: str) -> str:
@@ -120,19 +125,19 @@ class ServiceHealthOperator(BaseOperator):
                                 f"started again, healthy after {seconds:.0f}s")
         probe, _ = PROBES[self.service]
         try:
-            detail = probe(self.conn_id)
+            answer = probe(self.conn_id)
         except Exception as err:  # noqa: BLE001 - whatever the client raises, the service does not answer
             problems.append(f"{self.service} not answering through {self.conn_id!r}: {type(err).__name__}: {err}")
             if local is not None and not local.is_running():
                 problems.append(f"its local process is stopped (`stack up {self.service}` starts it)")
             raise AirflowException("; ".join(problems)) from err
-        self.log.info("%s: %s", self.service, detail)
-        if self.service in START_TIMES:
+        self.log.info("%s: %s", self.service, answer.detail)
+        if answer.started is not None:
             on_purpose = local.started_on_purpose() if local is not None else None
-            problems.extend(self._restarted_since_last_check(START_TIMES[self.service](self.conn_id), on_purpose))
+            problems.extend(self._restarted_since_last_check(answer.started, on_purpose))
         if problems:
             raise AirflowException("; ".join(problems))
-        return detail
+        return answer.detail
 
     def _restarted_since_last_check(self, started: datetime, on_purpose: datetime | None) -> list[str]:
         """The restart of the service since the last check, if any: none at the first check, and none

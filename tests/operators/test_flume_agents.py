@@ -114,7 +114,9 @@ def test_agents_supervised_by_their_hosts_are_checked_and_named_down_but_never_s
 
 def test_an_l1_whose_taildir_stops_reading_is_named_with_the_bytes_waiting(own_deployment, stack, tmp_path):
     """Both L2s stopped: web1's memory channel (20,000 events) fills and its TAILDIR stops reading
-    while its file holds 30,000 lines. Its channel counters look idle; the health check names the
+    while its file holds 30,000 lines. Full is less than 20,000 here: the file's first lines came as
+    a short batch (1,234 lines, as when TAILDIR reads a file being written), and the channel refuses a
+    whole batch once fewer than a batch's 500 places are left. Its channel counters look idle; the health check names the
     L1 by its file size against its saved position ("taildir_not_reading", and "taildir_behind" over
     the threshold), not web2, which has nothing to read. Once the L2s are back and every line has
     reached Kafka, no TAILDIR problem is named."""
@@ -125,15 +127,20 @@ def test_an_l1_whose_taildir_stops_reading_is_named_with_the_bytes_waiting(own_d
     (tmp_path / "pipeline.yaml").write_text(yaml.safe_dump(raw))
     tiers.stop(tiers.pipeline.flume.l2_agents)
     host = HostFiles(host=web1.name, log_dir=web1.log_dir)
-    host.append("app.log", [f"10.9.0.{i % 250},7,{int(time.time()) - 60},60 {web1.name}#{i}".encode()
-                            for i in range(30_000)])
-    size = (web1.log_dir / "app.log").stat().st_size
-    capacity = tiers.pipeline.flume.memory_channel_capacity
+    lines = [f"10.9.0.{i % 250},7,{int(time.time()) - 60},60 {web1.name}#{i}".encode() for i in range(30_000)]
+    capacity, batch = tiers.pipeline.flume.memory_channel_capacity, tiers.pipeline.flume.batch_size
 
     def channel_size() -> float:
         return read_metrics(web1.name, tiers.metrics_url(web1.name)).total("CHANNEL", "ChannelSize")
 
-    wait_for(lambda: channel_size() >= capacity, timeout=300, what=f"{web1.name}'s channel to fill")
+    host.append("app.log", lines[:1_234])
+    wait_for(lambda: channel_size() == 1_234, timeout=120, what=f"{web1.name}'s channel to take the first lines")
+    host.append("app.log", lines[1_234:])
+    size = (web1.log_dir / "app.log").stat().st_size
+    # then whole batches only, until the next one no longer fits
+    full = 1_234 + (capacity - 1_234) // batch * batch
+    assert capacity - batch < full < capacity
+    wait_for(lambda: channel_size() == full, timeout=300, what=f"{web1.name}'s channel to fill")
     # TAILDIR saves its position every 3 s: once saved after the channel filled, it stays (the file's
     # own times compared, not this process's clock: the suite also runs with the clock moved)
     saved_when_full = web1.position_file.stat().st_mtime_ns
