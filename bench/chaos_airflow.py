@@ -71,14 +71,7 @@ class Outage:
 
 
 def sigkill(process) -> str:
-    pid = process.pid()
-    if pid is None:
-        raise RuntimeError(f"{process.name} is not running before the crash")
-    os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 30
-    while process.pid() == pid and time.monotonic() < deadline:  # the pid: a keeper may restart it at once
-        time.sleep(0.2)
-    return f"{process.name} (pid {pid})"
+    return f"{process.name} (pid {process.crash()})"
 
 
 def task_process(ti_id: str) -> int | None:

@@ -188,8 +188,8 @@ def final_demo_hours(first: datetime, offline_through: float, online_through: fl
     can start ``now`` (its logical date, a minute past the hour's end, has passed)."""
     hour = first.replace(minute=0, second=0, microsecond=0)
     hours = []
-    while (hour.timestamp() + 3600 <= offline_through and hour.timestamp() + 3600 + lateness <= online_through
-           and hour + HOUR + RUN_PAST_HOUR_END <= now):
+    while ((end := hour + HOUR).timestamp() <= offline_through and end.timestamp() + lateness <= online_through
+           and end + RUN_PAST_HOUR_END <= now):
         hours.append(hour)
         hour += HOUR
     return hours

@@ -116,9 +116,9 @@ def test_an_l1_whose_taildir_stops_reading_is_named_with_the_bytes_waiting(own_d
     """Both L2s stopped: web1's memory channel (20,000 events) fills and its TAILDIR stops reading
     while its file holds 30,000 lines. Full is less than 20,000 here: the file's first lines came as
     a short batch (1,234 lines, as when TAILDIR reads a file being written), and the channel refuses a
-    whole batch once fewer than a batch's 500 places are left. Its channel counters look idle; the health check names the
-    L1 by its file size against its saved position ("taildir_not_reading", and "taildir_behind" over
-    the threshold), not web2, which has nothing to read. Once the L2s are back and every line has
+    whole batch once fewer than a batch's 500 places are left. Its channel counters look idle; the
+    health check names the L1 by its file size against its saved position ("taildir_not_reading", and
+    "taildir_behind" over the threshold), not web2, which has nothing to read. Once the L2s are back and every line has
     reached Kafka, no TAILDIR problem is named."""
     tiers = own_deployment(slot=5)
     web1, web2 = (agent for agent in tiers.agents if agent.tier == "l1")

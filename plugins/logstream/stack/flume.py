@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -284,14 +283,7 @@ class FlumeTiers:
 
     def kill(self, name: str) -> None:
         """SIGKILL, as a crash would: nothing is flushed, the file channel's lock stays behind."""
-        process = self.process(name)
-        pid = process.pid()
-        if pid is None:
-            raise ServiceError(f"flume agent {name} is not running")
-        os.kill(pid, signal.SIGKILL)
-        deadline = time.monotonic() + 30
-        while process.is_running() and time.monotonic() < deadline:
-            time.sleep(0.1)
+        self.process(name).crash()
 
     def stop(self, names: Iterable[str] | None = None) -> None:
         # L1s first, so that what they hold drains into L2s that still run

@@ -143,6 +143,21 @@ class ManagedProcess:
                 time.sleep(0.5)
         self.kill_leftovers()
 
+    def crash(self, timeout: float = 30.0) -> int:
+        """SIGKILL the process, as a crash would (its pid file stays, nothing is flushed), and wait
+        until that pid is gone: not until the process is down, for a supervisor (the stack's keeper)
+        may have started the next one before the first look. Returns the killed pid."""
+        pid = self.pid()
+        if pid is None:
+            raise ServiceError(f"{self.name} is not running before the crash")
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + timeout
+        while self.pid() == pid:
+            if time.monotonic() > deadline:
+                raise ServiceError(f"{self.name} (pid {pid}) still runs {timeout:.0f}s after its SIGKILL")
+            time.sleep(0.1)
+        return pid
+
     def kill_leftovers(self, timeout: float = 30.0) -> None:
         """SIGKILL what is left of the process's session once it is gone (children in process groups
         of their own: Airflow's task processes; a killed postmaster's backends) and wait until they
